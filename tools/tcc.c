@@ -1,0 +1,39 @@
+/* tcc: command-line entry point and subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/tcc.h"
+
+#define TCC_VERSION "0.1.0"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: tcc <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  inspect MODEL.onnx [--ir] [--json]   graph, shapes, op histogram, parameters, op coverage\n"
+          "  help                                 this text\n"
+          "  version                              print the version\n"
+          "\n"
+          "Run 'tcc <command> --help' for a command's options. Documentation: docs/cli.md\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "inspect") == 0) return tcc_cmd_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("tcc %s\n", TCC_VERSION);
+    return 0;
+  }
+  fprintf(stderr, "tcc: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return 2;
+}
