@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tcc builds with. Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  llvm-19-dev libmlir-19-dev mlir-19-tools clang-19   # code generation, MLIR export, fuzzing
+  protobuf-c-compiler libprotobuf-c-dev               # ONNX protobuf
+  liblua5.4-dev                                       # scheduling scripts
+  libsqlite3-dev                                      # tuning database
+  python3 python3-onnx python3-numpy                  # test-model generators
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
