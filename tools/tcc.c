@@ -12,6 +12,7 @@ static void usage(FILE *out) {
           "\n"
           "commands:\n"
           "  inspect MODEL.onnx [--ir] [--json]   graph, shapes, op histogram, parameters, op coverage\n"
+          "  ops [--markdown]                     the ONNX operators tcc imports\n"
           "  help                                 this text\n"
           "  version                              print the version\n"
           "\n"
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "inspect") == 0) return tcc_cmd_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "ops") == 0) return tcc_cmd_ops(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
     return 0;
