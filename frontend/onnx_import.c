@@ -208,7 +208,7 @@ static tcc_status_t import_tensor(ctx_t *c, const Onnx__TensorProto *tp, tcc_ten
 /* Densifies a sparse tensor (values [NNZ], indices [NNZ] linear or [NNZ, rank]). */
 static tcc_status_t import_sparse(ctx_t *c, const Onnx__SparseTensorProto *sp, tcc_tensor_t **out) {
   if (!sp->values || !sp->indices) return model_error("sparse tensor without values or indices");
-  tcc_tensor_t *values, *indices;
+  tcc_tensor_t *values = NULL, *indices = NULL;
   TCC_RETURN_IF_ERROR(import_tensor(c, sp->values, &values));
   TCC_RETURN_IF_ERROR(import_tensor(c, sp->indices, &indices));
   const char *name = str(sp->values->name);
@@ -352,7 +352,7 @@ static tcc_status_t import_attr(ctx_t *c, tcc_graph_t *g, const Onnx__AttributeP
       break;
     }
     case TCC_ATTR_TENSOR: {
-      tcc_tensor_t *t;
+      tcc_tensor_t *t = NULL;
       if (a->t) TCC_RETURN_IF_ERROR(import_tensor(c, a->t, &t));
       else if (a->sparse_tensor) TCC_RETURN_IF_ERROR(import_sparse(c, a->sparse_tensor, &t));
       else return model_error("tensor attribute '%s' has no tensor", out->name);
@@ -652,7 +652,7 @@ static tcc_status_t import_node(ctx_t *c, tcc_graph_t *g, const node_inst_t *ins
                          inst->name, op_type, inst->inputs[k]);
   if (!domain[0] && strcmp(op_type, "Constant") == 0) {
     if (inst->num_outputs != 1) return model_error("Constant node '%s' must have one output", inst->name);
-    tcc_tensor_t *t;
+    tcc_tensor_t *t = NULL;
     TCC_RETURN_IF_ERROR(constant_tensor(c, g, inst, &t));
     return tcc_graph_add_constant(g, inst->outputs[0], t) ? NULL : tcc_status_oom();
   }
@@ -715,7 +715,7 @@ static tcc_status_t import_graph(ctx_t *c, const Onnx__GraphProto *gp, tcc_graph
   for (size_t i = 0; i < gp->n_initializer; i++) {
     const Onnx__TensorProto *tp = gp->initializer[i];
     if (!str(tp->name)[0]) return model_error("graph '%s' has an initializer without a name", g->name);
-    tcc_tensor_t *t;
+    tcc_tensor_t *t = NULL;
     TCC_RETURN_IF_ERROR(import_tensor(c, tp, &t));
     if (tcc_strmap_get(&g->by_name, tp->name)) return model_error("initializer '%s' is defined twice", tp->name);
     if (!tcc_graph_add_constant(g, tp->name, t)) return tcc_status_oom();
@@ -724,7 +724,7 @@ static tcc_status_t import_graph(ctx_t *c, const Onnx__GraphProto *gp, tcc_graph
     const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];
     const char *name = sp->values ? str(sp->values->name) : "";
     if (!name[0]) return model_error("graph '%s' has a sparse initializer without a name", g->name);
-    tcc_tensor_t *t;
+    tcc_tensor_t *t = NULL;
     TCC_RETURN_IF_ERROR(import_sparse(c, sp, &t));
     if (tcc_strmap_get(&g->by_name, name)) return model_error("initializer '%s' is defined twice", name);
     if (!tcc_graph_add_constant(g, name, t)) return tcc_status_oom();
@@ -747,7 +747,7 @@ static tcc_status_t import_graph(ctx_t *c, const Onnx__GraphProto *gp, tcc_graph
   }
   inst_list_t list = {0};
   TCC_RETURN_IF_ERROR(expand(c, gp->node, gp->n_node, NULL, NULL, NULL, 0, &list));
-  size_t *order;
+  size_t *order = NULL;
   TCC_RETURN_IF_ERROR(sort_nodes(c, g, &list, &order));
   for (size_t i = 0; i < list.count; i++) TCC_RETURN_IF_ERROR(import_node(c, g, &list.items[order[i]]));
   for (size_t i = 0; i < gp->n_value_info; i++) {

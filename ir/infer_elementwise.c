@@ -58,13 +58,14 @@ static tcc_status_t set_output_like(tcc_node_t *node, int i, tcc_dtype_t dtype, 
   return set_output(node, i, dtype, shape->rank, shape->dims);
 }
 
-/* Broadcasts a and b into *out (allocated); rank -1 when either rank is unknown. */
+/* Broadcasts a and b into *out (which may alias either); rank -1 when either rank is unknown. */
 static tcc_status_t broadcast2(const tcc_node_t *node, const tcc_type_t *a, const tcc_type_t *b, tcc_type_t *out) {
-  *out = (tcc_type_t){TCC_TYPE_TENSOR, a->dtype, -1, NULL, NULL};
-  if (a->rank < 0 || b->rank < 0) return NULL;
-  const tcc_dim_t **dims = alloc_dims(node->graph->module, a->rank > b->rank ? a->rank : b->rank);
+  tcc_type_t x = *a, y = *b;
+  *out = (tcc_type_t){TCC_TYPE_TENSOR, x.dtype, -1, NULL, NULL};
+  if (x.rank < 0 || y.rank < 0) return NULL;
+  const tcc_dim_t **dims = alloc_dims(node->graph->module, x.rank > y.rank ? x.rank : y.rank);
   if (!dims) return tcc_status_oom();
-  TCC_RETURN_IF_ERROR(tcc_infer_broadcast(node, a->rank, a->dims, b->rank, b->dims, dims, &out->rank));
+  TCC_RETURN_IF_ERROR(tcc_infer_broadcast(node, x.rank, x.dims, y.rank, y.dims, dims, &out->rank));
   out->dims = dims;
   return NULL;
 }
@@ -227,7 +228,7 @@ static tcc_status_t unary_contents(tcc_node_t *node) {
   for (int64_t k = 0; k < c.len; k++) {
     const tcc_dim_t *x = c.d[k];
     if (node->op == TCC_OP_NEG) d[k] = tcc_dim_sub(m, tcc_dim_const(m, 0), x);
-    else if (tcc_dim_is_const(x)) d[k] = tcc_dim_const(m, llabs(tcc_dim_value(x)));
+    else if (tcc_dim_is_const(x) && tcc_dim_value(x) != INT64_MIN) d[k] = tcc_dim_const(m, llabs(tcc_dim_value(x)));
     else if (tcc_dim_is_symbol(x)) d[k] = x;
     else return NULL;
   }
@@ -311,12 +312,11 @@ tcc_status_t tcc_infer_compare(tcc_node_t *node) {
 }
 
 tcc_status_t tcc_infer_variadic(tcc_node_t *node) {
-  TCC_RETURN_IF_ERROR(check_inputs(node, 1, -1));
+  TCC_RETURN_IF_ERROR(check_inputs(node, node->num_inputs > 1 ? node->num_inputs : 1, -1));
   tcc_type_t out;
   TCC_RETURN_IF_ERROR(input_type(node, 0, &out));
   for (int i = 1; i < node->num_inputs; i++) {
     tcc_type_t t;
-    TCC_RETURN_IF_ERROR(check_inputs(node, i + 1, -1));
     TCC_RETURN_IF_ERROR(input_type(node, i, &t));
     TCC_RETURN_IF_ERROR(same_dtype(node, 0, &out, i, &t));
     tcc_dtype_t dtype = out.dtype ? out.dtype : t.dtype;
@@ -365,8 +365,9 @@ tcc_status_t tcc_infer_where(tcc_node_t *node) {
 
 static bool fits_dtype(int64_t x, tcc_dtype_t dt) {
   int bits = tcc_dtype_bits(dt);
-  if (tcc_dtype_is_signed_int(dt)) return bits >= 64 || (x >= -(INT64_C(1) << (bits - 1)) && x < INT64_C(1) << (bits - 1));
-  return x >= 0 && (bits >= 64 || x < INT64_C(1) << bits);
+  if (bits >= 64) return tcc_dtype_is_signed_int(dt) || x >= 0;
+  if (tcc_dtype_is_signed_int(dt)) return x >= -(INT64_C(1) << (bits - 1)) && x < INT64_C(1) << (bits - 1);
+  return x >= 0 && x < INT64_C(1) << bits;
 }
 
 /* Input 0's contents converted to `to`: symbolic sizes survive into integer types of 32 bits or more. */
@@ -440,8 +441,9 @@ static tcc_status_t reduce_contents(tcc_node_t *node) {
     for (int64_t k = 0; k < c.len; k++) r = tcc_dim_add(m, r, c.d[k]);
   } else {
     if (c.len == 0) return NULL;
+    tcc_op_t pick = op == TCC_OP_REDUCE_MAX ? TCC_OP_MAX : TCC_OP_MIN;
     r = c.d[0];
-    for (int64_t k = 1; k < c.len && r; k++) r = combine(m, op == TCC_OP_REDUCE_MAX ? TCC_OP_MAX : TCC_OP_MIN, r, c.d[k]);
+    for (int64_t k = 1; k < c.len && r; k++) r = combine(m, pick, r, c.d[k]);
     if (!r) return NULL;
   }
   return set_contents(node, 1, &r);
