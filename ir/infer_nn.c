@@ -71,13 +71,6 @@ static const tcc_dim_t *pick(const tcc_dim_t *a, const tcc_dim_t *b) {
   return is_const(b) ? b : a;
 }
 
-/* Input i's dim d when its rank is known and large enough, else a fresh dim. */
-static const tcc_dim_t *dim_or_fresh(const tcc_node_t *n, int i, int d) {
-  const tcc_value_t *v = tcc_infer_input(n, i);
-  if (v && d >= 0 && d < v->type.rank) return v->type.dims[d];
-  return tcc_dim_fresh(mod(n));
-}
-
 /* INTS attribute of exactly `count` values into a fresh array, or `def` everywhere when absent.
  * min_value: values below it are an error. */
 static tcc_status_t ints_attr(const tcc_node_t *n, const char *name, int count, int64_t def, int64_t min_value,
@@ -87,8 +80,7 @@ static tcc_status_t ints_attr(const tcc_node_t *n, const char *name, int count, 
   int64_t *a = tcc_module_alloc(mod(n), (size_t)(count > 0 ? count : 1) * sizeof *a);
   if (!a) return tcc_status_oom();
   if (tcc_node_attr_ints(n, name, &v, &c)) {
-    if (c != count)
-      return tcc_infer_error(n, "attribute '%s' has %lld values, expected %d", name, (long long)c, count);
+    if (c != count) return tcc_infer_error(n, "attribute '%s' has %lld values, expected %d", name, (long long)c, count);
     for (int i = 0; i < count; i++) {
       if (v[i] < min_value)
         return tcc_infer_error(n, "attribute '%s'[%d] = %lld must be >= %lld", name, i, (long long)v[i],
@@ -214,11 +206,14 @@ tcc_status_t tcc_infer_gemm(tcc_node_t *node) {
 /* Unifies an einsum label's size with another occurrence; size-1 dims broadcast. */
 static tcc_status_t einsum_label(const tcc_node_t *node, const tcc_dim_t **slot, const tcc_dim_t *d, char c) {
   const tcc_dim_t *s = *slot;
-  if (!s || dim_is(s, 1)) *slot = d;
-  else if (s == d || dim_is(d, 1)) return NULL;
+  if (!s || dim_is(s, 1))
+    *slot = d;
+  else if (s == d || dim_is(d, 1))
+    return NULL;
   else if (is_const(s) && is_const(d))
     return tcc_infer_error(node, "einsum label '%c' has sizes %lld and %lld", c, val(s), val(d));
-  else if (is_const(d)) *slot = d;
+  else if (is_const(d))
+    *slot = d;
   return NULL;
 }
 
@@ -285,8 +280,8 @@ tcc_status_t tcc_infer_einsum(tcc_node_t *node) {
     if (v) {
       er = has_ell ? v->type.rank - letters : 0;
       if (has_ell ? er < 0 : v->type.rank != letters)
-        return tcc_infer_error(node, "input %d has rank %d but its einsum term '%.*s' has %d labels", t,
-                               v->type.rank, (int)tlen, p, letters);
+        return tcc_infer_error(node, "input %d has rank %d but its einsum term '%.*s' has %d labels", t, v->type.rank,
+                               (int)tlen, p, letters);
     } else if (has_ell) {
       ell_known = false;
     }
@@ -377,11 +372,16 @@ typedef struct {
 
 static tcc_status_t read_auto_pad(const tcc_node_t *node, int *out) {
   const char *s = tcc_node_attr_string(node, "auto_pad", "NOTSET");
-  if (!strcmp(s, "NOTSET") || !*s) *out = PAD_NOTSET;
-  else if (!strcmp(s, "VALID")) *out = PAD_VALID;
-  else if (!strcmp(s, "SAME_UPPER")) *out = PAD_SAME_UPPER;
-  else if (!strcmp(s, "SAME_LOWER")) *out = PAD_SAME_LOWER;
-  else return tcc_infer_error(node, "invalid auto_pad '%s'", s);
+  if (!strcmp(s, "NOTSET") || !*s)
+    *out = PAD_NOTSET;
+  else if (!strcmp(s, "VALID"))
+    *out = PAD_VALID;
+  else if (!strcmp(s, "SAME_UPPER"))
+    *out = PAD_SAME_UPPER;
+  else if (!strcmp(s, "SAME_LOWER"))
+    *out = PAD_SAME_LOWER;
+  else
+    return tcc_infer_error(node, "invalid auto_pad '%s'", s);
   return NULL;
 }
 
@@ -401,7 +401,8 @@ static tcc_status_t read_window(const tcc_node_t *node, int n, const tcc_dim_t *
     for (int i = 0; i < n; i++) {
       if (ks[i] <= 0) return tcc_infer_error(node, "kernel_shape[%d] = %lld must be positive", i, (long long)ks[i]);
       w->kernel[i] = cdim(m, ks[i]);
-      if (wkernel) TCC_RETURN_IF_ERROR(same_dim(node, w->kernel[i], wkernel[i], "kernel_shape differs from the weight"));
+      if (wkernel)
+        TCC_RETURN_IF_ERROR(same_dim(node, w->kernel[i], wkernel[i], "kernel_shape differs from the weight"));
     }
   } else if (wkernel) {
     for (int i = 0; i < n; i++) w->kernel[i] = wkernel[i];
@@ -438,7 +439,8 @@ static tcc_status_t window_out(const tcc_node_t *node, const window_t *w, int i,
   const tcc_dim_t *effk = dilated(m, w->kernel[i], w->dilations[i]);
   const tcc_dim_t *span = tcc_dim_sub(m, tcc_dim_add(m, in, cdim(m, pb + pe)), effk);
   if (is_const(span) && tcc_dim_value(span) < 0)
-    return tcc_infer_error(node, "the kernel window exceeds the padded input by %lld on spatial axis %d", -val(span), i);
+    return tcc_infer_error(node, "the kernel window exceeds the padded input by %lld on spatial axis %d", -val(span),
+                           i);
   if (!w->ceil_mode) {
     *out = tcc_dim_add(m, tcc_dim_floordiv(m, span, s), cdim(m, 1));
     return NULL;
@@ -535,7 +537,8 @@ tcc_status_t tcc_infer_conv_transpose(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(read_window(node, n, w ? w->type.dims + 2 : NULL, false, &win));
   int64_t *opad;
   TCC_RETURN_IF_ERROR(ints_attr(node, "output_padding", n, 0, 0, &opad));
-  if (x && w) TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[1], w->type.dims[0], "input channels differ from the weight's"));
+  if (x && w)
+    TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[1], w->type.dims[0], "input channels differ from the weight's"));
   const tcc_dim_t *cin = x ? x->type.dims[1] : w ? w->type.dims[0] : NULL;
   if (is_const(cin) && tcc_dim_value(cin) % group)
     return tcc_infer_error(node, "%lld input channels are not divisible by group %lld", val(cin), (long long)group);
@@ -717,7 +720,10 @@ tcc_status_t tcc_infer_resize(tcc_node_t *node) {
   bool has_scales = !input_empty(node, 2), has_sizes = !input_empty(node, 3);
   if (has_scales && has_sizes) return tcc_infer_error(node, "only one of 'scales' and 'sizes' may be given");
   const char *policy = tcc_node_attr_string(node, "keep_aspect_ratio_policy", "stretch");
-  int keep = !strcmp(policy, "stretch") ? 0 : !strcmp(policy, "not_larger") ? 1 : !strcmp(policy, "not_smaller") ? 2 : -1;
+  int keep = !strcmp(policy, "stretch")       ? 0
+             : !strcmp(policy, "not_larger")  ? 1
+             : !strcmp(policy, "not_smaller") ? 2
+                                              : -1;
   if (keep < 0) return tcc_infer_error(node, "invalid keep_aspect_ratio_policy '%s'", policy);
   const tcc_value_t *x = tcc_infer_input(node, 0);
   int64_t given = has_scales ? vector_len(node, 2) : has_sizes ? vector_len(node, 3) : -1;
@@ -730,8 +736,10 @@ tcc_status_t tcc_infer_resize(tcc_node_t *node) {
   int *axes = tcc_module_alloc(m, (size_t)(naxes > 0 ? naxes : 1) * sizeof *axes);
   if (!axes) return tcc_status_oom();
   for (int i = 0; i < naxes; i++) {
-    if (has_axes) TCC_RETURN_IF_ERROR(tcc_infer_axis(node, axes_attr[i], r, &axes[i]));
-    else axes[i] = i;
+    if (has_axes)
+      TCC_RETURN_IF_ERROR(tcc_infer_axis(node, axes_attr[i], r, &axes[i]));
+    else
+      axes[i] = i;
     for (int j = 0; j < i; j++)
       if (axes[j] == axes[i]) return tcc_infer_error(node, "axis %d appears twice in 'axes'", axes[i]);
   }
@@ -758,8 +766,8 @@ tcc_status_t tcc_infer_resize(tcc_node_t *node) {
         scale = keep == 1 ? fmin(scale, ratio) : fmax(scale, ratio);
       }
       for (int i = 0; i < naxes; i++)
-        out[axes[i]] = known ? cdim(m, (int64_t)floor(scale * (double)tcc_dim_value(out[axes[i]]) + 0.5))
-                             : tcc_dim_fresh(m);
+        out[axes[i]] =
+            known ? cdim(m, (int64_t)floor(scale * (double)tcc_dim_value(out[axes[i]]) + 0.5)) : tcc_dim_fresh(m);
     } else {
       for (int i = 0; i < naxes; i++) {
         if (sizes && is_const(sizes[i]) && tcc_dim_value(sizes[i]) < 0)
@@ -795,10 +803,8 @@ tcc_status_t tcc_infer_grid_sample(tcc_node_t *node) {
   if (rx >= 0 && rg >= 0 && rx != rg) return tcc_infer_error(node, "input rank %d and grid rank %d differ", rx, rg);
   int r = rx >= 0 ? rx : rg;
   if (r < 0) return set_unknown(node, 0, dt);
-  if (g && !is_const(g->type.dims[r - 1])) {
-  } else if (g && tcc_dim_value(g->type.dims[r - 1]) != r - 2) {
+  if (g && is_const(g->type.dims[r - 1]) && val(g->type.dims[r - 1]) != r - 2)
     return tcc_infer_error(node, "grid's last dim is %lld, expected %d", val(g->type.dims[r - 1]), r - 2);
-  }
   if (x && g) TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[0], g->type.dims[0], "batch sizes differ"));
   const tcc_dim_t **out = new_dims(m, r);
   if (!out) return tcc_status_oom();
@@ -840,13 +846,15 @@ tcc_status_t tcc_infer_roi_align(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_arity(node, 3, 3, 1));
   tcc_dtype_t dt = in_dtype(node, 0);
   const tcc_value_t *x = tcc_infer_input(node, 0), *rois = tcc_infer_input(node, 1), *bi = tcc_infer_input(node, 2);
-  if (x && x->type.rank != 4) return tcc_infer_error(node, "input X must have rank 4 (N, C, H, W), got %d", x->type.rank);
+  if (x && x->type.rank != 4)
+    return tcc_infer_error(node, "input X must have rank 4 (N, C, H, W), got %d", x->type.rank);
   if (rois && rois->type.rank != 2) return tcc_infer_error(node, "rois must have rank 2, got %d", rois->type.rank);
   if (rois) TCC_RETURN_IF_ERROR(same_dim(node, rois->type.dims[1], cdim(m, 4), "rois must have 4 coordinates"));
   if (bi && bi->type.rank != 1) return tcc_infer_error(node, "batch_indices must have rank 1, got %d", bi->type.rank);
   if (rois && bi) TCC_RETURN_IF_ERROR(same_dim(node, rois->type.dims[0], bi->type.dims[0], "roi counts differ"));
   int64_t oh = tcc_node_attr_int(node, "output_height", 1), ow = tcc_node_attr_int(node, "output_width", 1);
-  if (oh <= 0 || ow <= 0) return tcc_infer_error(node, "output size %lldx%lld must be positive", (long long)oh, (long long)ow);
+  if (oh <= 0 || ow <= 0)
+    return tcc_infer_error(node, "output size %lldx%lld must be positive", (long long)oh, (long long)ow);
   const tcc_dim_t *nr = pick(rois ? rois->type.dims[0] : NULL, bi ? bi->type.dims[0] : NULL);
   const tcc_dim_t *out[4] = {nr ? nr : tcc_dim_fresh(m), x ? x->type.dims[1] : tcc_dim_fresh(m), cdim(m, oh),
                              cdim(m, ow)};
@@ -864,12 +872,13 @@ tcc_status_t tcc_infer_col2im(tcc_node_t *node) {
   const tcc_dim_t *const *image = vector_dims(node, 1, &ilen);
   if (!image) ilen = vector_len(node, 1);
   const int64_t *block = NULL;
-  if (!in_value(node, 2)->constant || !tcc_value_const_ints(in_value(node, 2), &block, &blen)) {
+  if (!tcc_value_const_ints(in_value(node, 2), &block, &blen)) {
     block = NULL;
     blen = vector_len(node, 2);
   }
   if (ilen >= 0 && blen >= 0 && ilen != blen)
-    return tcc_infer_error(node, "image_shape has %lld values but block_shape has %lld", (long long)ilen, (long long)blen);
+    return tcc_infer_error(node, "image_shape has %lld values but block_shape has %lld", (long long)ilen,
+                           (long long)blen);
   int n = (int)(ilen >= 0 ? ilen : blen);
   if (n < 0) return set_unknown(node, 0, dt);
   if (n == 0) return tcc_infer_error(node, "image_shape and block_shape must not be empty");
@@ -884,13 +893,15 @@ tcc_status_t tcc_infer_col2im(tcc_node_t *node) {
   if (block) {
     int64_t prod = 1;
     for (int i = 0; i < n; i++) {
-      if (block[i] <= 0) return tcc_infer_error(node, "block_shape[%d] = %lld must be positive", i, (long long)block[i]);
+      if (block[i] <= 0)
+        return tcc_infer_error(node, "block_shape[%d] = %lld must be positive", i, (long long)block[i]);
       prod *= block[i];
     }
     if (x) {
       const tcc_dim_t *cb = x->type.dims[1];
       if (is_const(cb) && tcc_dim_value(cb) % prod)
-        return tcc_infer_error(node, "input dim 1 (%lld) is not divisible by the block size %lld", val(cb), (long long)prod);
+        return tcc_infer_error(node, "input dim 1 (%lld) is not divisible by the block size %lld", val(cb),
+                               (long long)prod);
       const tcc_dim_t *c = tcc_dim_div_exact(m, cb, cdim(m, prod));
       out[1] = c ? c : tcc_dim_floordiv(m, cb, prod);
     }
@@ -900,8 +911,10 @@ tcc_status_t tcc_infer_col2im(tcc_node_t *node) {
   if (x && image && block && is_const(x->type.dims[2])) {
     int64_t blocks = 1;
     for (int i = 0; i < n && blocks >= 0; i++) {
-      if (!is_const(image[i])) blocks = -1;
-      else blocks *= (tcc_dim_value(image[i]) + pads[i] + pads[n + i] - dil[i] * (block[i] - 1) - 1) / strides[i] + 1;
+      if (!is_const(image[i]))
+        blocks = -1;
+      else
+        blocks *= (tcc_dim_value(image[i]) + pads[i] + pads[n + i] - dil[i] * (block[i] - 1) - 1) / strides[i] + 1;
     }
     if (blocks >= 0 && blocks != tcc_dim_value(x->type.dims[2]))
       return tcc_infer_error(node, "input has %lld blocks but the image holds %lld", val(x->type.dims[2]),
@@ -928,7 +941,8 @@ static tcc_status_t space_depth(tcc_node_t *node, bool to_space) {
   const tcc_dim_t *bb = cdim(m, b * b);
   if (to_space) {
     if (is_const(d[1]) && tcc_dim_value(d[1]) % (b * b))
-      return tcc_infer_error(node, "channels (%lld) are not divisible by blocksize^2 (%lld)", val(d[1]), (long long)(b * b));
+      return tcc_infer_error(node, "channels (%lld) are not divisible by blocksize^2 (%lld)", val(d[1]),
+                             (long long)(b * b));
     const tcc_dim_t *c = tcc_dim_div_exact(m, d[1], bb);
     out[1] = c ? c : tcc_dim_floordiv(m, d[1], b * b);
     out[2] = tcc_dim_mul(m, d[2], cdim(m, b));
@@ -965,14 +979,16 @@ tcc_status_t tcc_infer_rnn(tcc_node_t *node) {
   const tcc_value_t *x = tcc_infer_input(node, 0), *w = tcc_infer_input(node, 1), *r = tcc_infer_input(node, 2);
   if (x && x->type.rank != 3) return tcc_infer_error(node, "input X must have rank 3, got %d", x->type.rank);
   if (w && w->type.rank != 3) return tcc_infer_error(node, "weight W must have rank 3, got %d", w->type.rank);
-  if (r && r->type.rank != 3) return tcc_infer_error(node, "recurrence weight R must have rank 3, got %d", r->type.rank);
+  if (r && r->type.rank != 3)
+    return tcc_infer_error(node, "recurrence weight R must have rank 3, got %d", r->type.rank);
   const tcc_dim_t *nd = cdim(m, ndir);
   if (w) TCC_RETURN_IF_ERROR(same_dim(node, w->type.dims[0], nd, "W's dim 0 differs from the number of directions"));
   if (r) TCC_RETURN_IF_ERROR(same_dim(node, r->type.dims[0], nd, "R's dim 0 differs from the number of directions"));
   const tcc_dim_t *hidden = NULL;
   const tcc_attr_t *hs = tcc_node_attr(node, "hidden_size");
   if (hs) {
-    if (hs->kind != TCC_ATTR_INT || hs->i <= 0) return tcc_infer_error(node, "attribute 'hidden_size' must be positive");
+    if (hs->kind != TCC_ATTR_INT || hs->i <= 0)
+      return tcc_infer_error(node, "attribute 'hidden_size' must be positive");
     hidden = cdim(m, hs->i);
   }
   if (r) {
@@ -982,12 +998,14 @@ tcc_status_t tcc_infer_rnn(tcc_node_t *node) {
   if (w) {
     const tcc_dim_t *gh = w->type.dims[1];
     if (hidden) {
-      TCC_RETURN_IF_ERROR(same_dim(node, gh, tcc_dim_mul(m, hidden, cdim(m, gates)), "W's dim 1 differs from gates x hidden_size"));
+      TCC_RETURN_IF_ERROR(
+          same_dim(node, gh, tcc_dim_mul(m, hidden, cdim(m, gates)), "W's dim 1 differs from gates x hidden_size"));
     } else {
       hidden = tcc_dim_div_exact(m, gh, cdim(m, gates));
     }
   }
-  if (x && w) TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[2], w->type.dims[2], "input size differs from W's dim 2"));
+  if (x && w)
+    TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[2], w->type.dims[2], "input size differs from W's dim 2"));
   if (!hidden) hidden = tcc_dim_fresh(m);
   const tcc_dim_t *seq = x ? x->type.dims[layout ? 1 : 0] : tcc_dim_fresh(m);
   const tcc_dim_t *batch = x ? x->type.dims[layout ? 0 : 1] : tcc_dim_fresh(m);
@@ -1033,8 +1051,9 @@ tcc_status_t tcc_infer_attention(tcc_node_t *node) {
   int64_t qh = tcc_node_attr_int(node, "q_num_heads", 0), kvh = tcc_node_attr_int(node, "kv_num_heads", 0);
   if (rank == 3) {
     if (qh <= 0 || kvh <= 0) return tcc_infer_error(node, "3-D inputs need positive q_num_heads and kv_num_heads");
-    if (qh % kvh) return tcc_infer_error(node, "q_num_heads %lld is not a multiple of kv_num_heads %lld",
-                                         (long long)qh, (long long)kvh);
+    if (qh % kvh)
+      return tcc_infer_error(node, "q_num_heads %lld is not a multiple of kv_num_heads %lld", (long long)qh,
+                             (long long)kvh);
     const tcc_value_t *hv[3] = {q, k, v};
     int64_t heads[3] = {qh, kvh, kvh};
     for (int i = 0; i < 3; i++)
@@ -1043,8 +1062,10 @@ tcc_status_t tcc_infer_attention(tcc_node_t *node) {
                                val(hv[i]->type.dims[2]), (long long)heads[i]);
   }
   if (rank < 0) {
-    for (int i = 0; i < 4; i++) TCC_RETURN_IF_ERROR(set_unknown(node, i, i == 1 ? in_dtype(node, 1) : i == 2 ? in_dtype(node, 2) : dt));
-    return NULL;
+    TCC_RETURN_IF_ERROR(set_unknown(node, 0, dt));
+    TCC_RETURN_IF_ERROR(set_unknown(node, 1, in_dtype(node, in_value(node, 4) ? 4 : 1)));
+    TCC_RETURN_IF_ERROR(set_unknown(node, 2, in_dtype(node, in_value(node, 5) ? 5 : 2)));
+    return set_unknown(node, 3, dt);
   }
   bool four = rank == 4;
   /* batch, heads, sequence lengths and head sizes; NULL when unknown */
@@ -1075,7 +1096,8 @@ tcc_status_t tcc_infer_attention(tcc_node_t *node) {
   }
   if (!four) kvheads = cdim(m, kvh);
   if (four && is_const(qheads) && is_const(kvheads) && (val(kvheads) <= 0 || val(qheads) % val(kvheads)))
-    return tcc_infer_error(node, "%lld query heads are not a multiple of %lld key/value heads", val(qheads), val(kvheads));
+    return tcc_infer_error(node, "%lld query heads are not a multiple of %lld key/value heads", val(qheads),
+                           val(kvheads));
   const tcc_dim_t *past = pk ? pk->type.dims[2] : pv ? pv->type.dims[2] : NULL;
   if (pk && pv) TCC_RETURN_IF_ERROR(same_dim(node, pk->type.dims[2], pv->type.dims[2], "past sequence lengths differ"));
   const tcc_dim_t *total = kvseq ? kvseq : tcc_dim_fresh(m);
@@ -1109,7 +1131,8 @@ static tcc_status_t loss_output(tcc_node_t *node, tcc_dtype_t dt) {
   if (strcmp(red, "none") && strcmp(red, "sum") && strcmp(red, "mean"))
     return tcc_infer_error(node, "invalid reduction '%s'", red);
   const tcc_value_t *x = tcc_infer_input(node, 0), *t = tcc_infer_input(node, 1), *w = tcc_infer_input(node, 2);
-  if (x && x->type.rank < 2) return tcc_infer_error(node, "input must have rank >= 2 (N, C, ...), got %d", x->type.rank);
+  if (x && x->type.rank < 2)
+    return tcc_infer_error(node, "input must have rank >= 2 (N, C, ...), got %d", x->type.rank);
   if (t && t->type.rank < 1) return tcc_infer_error(node, "target must have rank >= 1 (N, ...), got %d", t->type.rank);
   if (x && t) {
     if (t->type.rank != x->type.rank - 1)
@@ -1117,15 +1140,16 @@ static tcc_status_t loss_output(tcc_node_t *node, tcc_dtype_t dt) {
     for (int i = 0; i < t->type.rank; i++)
       TCC_RETURN_IF_ERROR(same_dim(node, x->type.dims[i ? i + 1 : 0], t->type.dims[i], "input and target dims differ"));
   }
-  if (x) TCC_RETURN_IF_ERROR(check_channels(node, 2, x->type.dims[1], "weight"));
-  else if (w && w->type.rank != 1) return tcc_infer_error(node, "weight must have rank 1, got %d", w->type.rank);
+  if (x)
+    TCC_RETURN_IF_ERROR(check_channels(node, 2, x->type.dims[1], "weight"));
+  else if (w && w->type.rank != 1)
+    return tcc_infer_error(node, "weight must have rank 1, got %d", w->type.rank);
   if (strcmp(red, "none")) return set_out(node, 0, dt, 0, NULL);
   int r = t ? t->type.rank : x ? x->type.rank - 1 : -1;
   if (r < 0) return set_unknown(node, 0, dt);
   const tcc_dim_t **out = new_dims(m, r);
   if (!out) return tcc_status_oom();
-  for (int i = 0; i < r; i++)
-    out[i] = pick(t ? t->type.dims[i] : NULL, x ? x->type.dims[i ? i + 1 : 0] : NULL);
+  for (int i = 0; i < r; i++) out[i] = pick(t ? t->type.dims[i] : NULL, x ? x->type.dims[i ? i + 1 : 0] : NULL);
   return set_out(node, 0, dt, r, out);
 }
 
@@ -1149,7 +1173,8 @@ tcc_status_t tcc_infer_dft(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_arity(node, 1, 3, 1));
   tcc_dtype_t dt = in_dtype(node, 0);
   bool onesided = tcc_node_attr_int(node, "onesided", 0) != 0;
-  if (onesided && tcc_node_attr_int(node, "inverse", 0)) return tcc_infer_error(node, "onesided and inverse are exclusive");
+  if (onesided && tcc_node_attr_int(node, "inverse", 0))
+    return tcc_infer_error(node, "onesided and inverse are exclusive");
   const tcc_value_t *x = tcc_infer_input(node, 0);
   if (!x) return set_unknown(node, 0, dt);
   int r = x->type.rank;
@@ -1171,12 +1196,15 @@ tcc_status_t tcc_infer_dft(tcc_node_t *node) {
     axis = tcc_dim_value(a);
   }
   if (axis < 0) axis += r;
-  if (axis < 0 || axis >= r - 1) return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, r);
+  if (axis < 0 || axis >= r - 1)
+    return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, r);
   const tcc_dim_t *len = x->type.dims[axis];
   if (in_value(node, 1)) {
     len = scalar_dim(node, 1);
-    if (!len) len = tcc_dim_fresh(m);
-    else if (is_const(len) && val(len) <= 0) return tcc_infer_error(node, "dft_length %lld must be positive", val(len));
+    if (!len)
+      len = tcc_dim_fresh(m);
+    else if (is_const(len) && val(len) <= 0)
+      return tcc_infer_error(node, "dft_length %lld must be positive", val(len));
   }
   out[axis] = onesided ? tcc_dim_add(m, tcc_dim_floordiv(m, len, 2), cdim(m, 1)) : len;
   return set_out(node, 0, dt, r, out);
@@ -1190,13 +1218,15 @@ tcc_status_t tcc_infer_stft(tcc_node_t *node) {
   if (x && x->type.rank != 3)
     return tcc_infer_error(node, "signal must have rank 3 ([batch, length, 1 or 2]), got %d", x->type.rank);
   if (win && win->type.rank != 1) return tcc_infer_error(node, "window must have rank 1, got %d", win->type.rank);
-  if (!in_value(node, 2) && !in_value(node, 3)) return tcc_infer_error(node, "either window or frame_length is required");
+  if (!in_value(node, 2) && !in_value(node, 3))
+    return tcc_infer_error(node, "either window or frame_length is required");
   const tcc_dim_t *step = scalar_dim(node, 1), *flen = NULL;
   if (is_const(step) && val(step) <= 0) return tcc_infer_error(node, "frame_step %lld must be positive", val(step));
   if (in_value(node, 3)) {
     flen = scalar_dim(node, 3);
     if (is_const(flen) && val(flen) <= 0) return tcc_infer_error(node, "frame_length %lld must be positive", val(flen));
-    if (win) TCC_RETURN_IF_ERROR(same_dim(node, flen, win->type.dims[0], "frame_length differs from the window length"));
+    if (win)
+      TCC_RETURN_IF_ERROR(same_dim(node, flen, win->type.dims[0], "frame_length differs from the window length"));
   }
   if (!flen && win) flen = win->type.dims[0];
   const tcc_dim_t *frames = tcc_dim_fresh(m), *bins = tcc_dim_fresh(m);
@@ -1278,7 +1308,8 @@ tcc_status_t tcc_infer_non_max_suppression(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_arity(node, 2, 5, 1));
   const tcc_value_t *boxes = tcc_infer_input(node, 0), *scores = tcc_infer_input(node, 1);
   if (boxes && boxes->type.rank != 3) return tcc_infer_error(node, "boxes must have rank 3, got %d", boxes->type.rank);
-  if (scores && scores->type.rank != 3) return tcc_infer_error(node, "scores must have rank 3, got %d", scores->type.rank);
+  if (scores && scores->type.rank != 3)
+    return tcc_infer_error(node, "scores must have rank 3, got %d", scores->type.rank);
   if (boxes) TCC_RETURN_IF_ERROR(same_dim(node, boxes->type.dims[2], cdim(m, 4), "boxes must have 4 coordinates"));
   if (boxes && scores) {
     TCC_RETURN_IF_ERROR(same_dim(node, boxes->type.dims[0], scores->type.dims[0], "batch sizes differ"));
@@ -1295,8 +1326,9 @@ tcc_status_t tcc_infer_non_zero(tcc_node_t *node) {
   const tcc_value_t *x = tcc_infer_input(node, 0);
   int64_t count = count_nonzero(in_value(node, 0), -1);
   const tcc_dim_t *numel = x ? tcc_type_numel(m, &x->type) : NULL;
-  const tcc_dim_t *out[2] = {x ? cdim(m, x->type.rank) : tcc_dim_fresh(m),
-                             count >= 0 ? cdim(m, count) : dim_is(numel, 0) ? numel : tcc_dim_fresh(m)};
+  const tcc_dim_t *out[2] = {x ? cdim(m, x->type.rank) : tcc_dim_fresh(m), count >= 0         ? cdim(m, count)
+                                                                           : dim_is(numel, 0) ? numel
+                                                                                              : tcc_dim_fresh(m)};
   return set_out(node, 0, TCC_DTYPE_I64, 2, out);
 }
 

@@ -106,7 +106,9 @@ int main(int argc, char **argv) {
   int counts[OUTCOME_COUNT] = {0}, cases = 0;
   for (size_t i = 0; i < n; i++) {
     char path[4096], detail[1024] = "";
-    snprintf(path, sizeof path, "%s/%s/model.onnx", dir, names[i]);
+    size_t len = strlen(names[i]);
+    bool file = len > 5 && strcmp(names[i] + len - 5, ".onnx") == 0;
+    snprintf(path, sizeof path, file ? "%s/%s" : "%s/%s/model.onnx", dir, names[i]);
     FILE *f = fopen(path, "rb");
     if (!f) continue;
     fclose(f);
