@@ -380,9 +380,14 @@ static tcc_status_t import_attr(ctx_t *c, tcc_graph_t *g, const Onnx__AttributeP
       break;
     }
     case TCC_ATTR_INTS:
-      if (!(out->ints = tcc_arena_memdup(&m->arena, a->ints, (a->n_ints + 1) * sizeof *a->ints))) return tcc_status_oom();
+    {
+      int64_t *ints = tcc_module_alloc(m, (a->n_ints + 1) * sizeof *ints);
+      if (!ints) return tcc_status_oom();
+      if (a->n_ints) memcpy(ints, a->ints, a->n_ints * sizeof *ints);
+      out->ints = ints;
       out->count = (int64_t)a->n_ints;
       break;
+    }
     case TCC_ATTR_STRINGS: {
       tcc_bytes_t *s = tcc_module_alloc(m, (a->n_strings + 1) * sizeof *s);
       if (!s) return tcc_status_oom();

@@ -110,13 +110,13 @@ int main(int argc, char **argv) {
     bool file = len > 5 && strcmp(names[i] + len - 5, ".onnx") == 0;
     snprintf(path, sizeof path, file ? "%s/%s" : "%s/%s/model.onnx", dir, names[i]);
     FILE *f = fopen(path, "rb");
+    free(names[i]);
     if (!f) continue;
     fclose(f);
     outcome_t o = run_case(path, detail, sizeof detail);
     counts[o]++;
     cases++;
-    if (o != PASS && (verbose || o != WEAK)) printf("%-11s %s: %s\n", outcome_names[o], names[i], detail);
-    free(names[i]);
+    if (o != PASS && (verbose || o != WEAK)) printf("%-11s %s: %s\n", outcome_names[o], path, detail);
   }
   free(names);
   double rate = cases ? (double)(counts[PASS] + counts[WEAK]) / cases : 0;
