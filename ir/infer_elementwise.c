@@ -1,7 +1,6 @@
 /* Shape and dtype inference of the elementwise, broadcasting, cast, reduction and quantization ops, with
  * known integer contents (shape data) carried through the arithmetic of shape subgraphs. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "ir/infer.h"
 
@@ -218,8 +217,11 @@ static tcc_status_t fold_contents(tcc_node_t *node, int first, int n, bool allow
 
 /* ---- unary ---------------------------------------------------------------------------------------- */
 
+/* Neg, Abs and Not of known contents. */
 static tcc_status_t unary_contents(tcc_node_t *node) {
-  if ((node->op != TCC_OP_NEG && node->op != TCC_OP_ABS) || !contents_output_dtype(node, false)) return NULL;
+  tcc_op_t op = node->op;
+  if ((op != TCC_OP_NEG && op != TCC_OP_ABS && op != TCC_OP_NOT) || !contents_output_dtype(node, op == TCC_OP_NOT))
+    return NULL;
   tcc_module_t *m = node->graph->module;
   contents_t c;
   if (!input_contents(node, 0, false, &c)) return NULL;
@@ -227,9 +229,12 @@ static tcc_status_t unary_contents(tcc_node_t *node) {
   if (!d) return tcc_status_oom();
   for (int64_t k = 0; k < c.len; k++) {
     const tcc_dim_t *x = c.d[k];
-    if (node->op == TCC_OP_NEG) d[k] = tcc_dim_sub(m, tcc_dim_const(m, 0), x);
-    else if (tcc_dim_is_const(x) && tcc_dim_value(x) != INT64_MIN) d[k] = tcc_dim_const(m, llabs(tcc_dim_value(x)));
-    else if (tcc_dim_is_symbol(x)) d[k] = x;
+    bool is_const = tcc_dim_is_const(x);
+    int64_t v = is_const ? tcc_dim_value(x) : 0;
+    if (op == TCC_OP_NEG) d[k] = tcc_dim_sub(m, tcc_dim_const(m, 0), x);
+    else if (op == TCC_OP_NOT && is_const) d[k] = bool_dim(m, v == 0);
+    else if (op == TCC_OP_ABS && is_const && v != INT64_MIN) d[k] = tcc_dim_const(m, v < 0 ? -v : v);
+    else if (op == TCC_OP_ABS && tcc_dim_is_symbol(x)) d[k] = x;
     else return NULL;
   }
   return set_contents(node, c.len, d);
@@ -532,7 +537,7 @@ tcc_status_t tcc_infer_arg_reduce(tcc_node_t *node) {
 
 static tcc_status_t output_dtype_attr(const tcc_node_t *node, tcc_dtype_t *out) {
   int64_t dt = tcc_node_attr_int(node, "output_dtype", 0);
-  if (dt < 0 || dt > INT32_MAX || !tcc_dtype_is_valid((int)dt))
+  if (dt && (dt < 0 || dt > INT32_MAX || !tcc_dtype_is_valid((int)dt)))
     return tcc_infer_error(node, "attribute 'output_dtype' is not a known element type (%lld)", (long long)dt);
   *out = (tcc_dtype_t)dt;
   return NULL;

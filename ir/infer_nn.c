@@ -1186,19 +1186,7 @@ tcc_status_t tcc_infer_dft(tcc_node_t *node) {
   if (!out) return tcc_status_oom();
   memcpy(out, x->type.dims, (size_t)r * sizeof *out);
   out[r - 1] = cdim(m, 2);
-  int64_t axis = tcc_node_attr_int(node, "axis", -2);
-  if (in_value(node, 2)) {
-    const tcc_dim_t *a = scalar_dim(node, 2);
-    if (!is_const(a)) {
-      for (int i = 0; i < r - 1; i++) out[i] = tcc_dim_fresh(m);
-      return set_out(node, 0, dt, r, out);
-    }
-    axis = tcc_dim_value(a);
-  }
-  if (axis < 0) axis += r;
-  if (axis < 0 || axis >= r - 1)
-    return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, r);
-  const tcc_dim_t *len = x->type.dims[axis];
+  const tcc_dim_t *len = NULL; /* the new size of the axis; NULL: unchanged */
   if (in_value(node, 1)) {
     len = scalar_dim(node, 1);
     if (!len)
@@ -1206,6 +1194,24 @@ tcc_status_t tcc_infer_dft(tcc_node_t *node) {
     else if (is_const(len) && val(len) <= 0)
       return tcc_infer_error(node, "dft_length %lld must be positive", val(len));
   }
+  int64_t axis = tcc_node_attr_int(node, "axis", -2);
+  if (in_value(node, 2)) {
+    const tcc_dim_t *a = scalar_dim(node, 2);
+    if (!is_const(a)) {
+      /* any axis but the last may change */
+      for (int i = 0; i < r - 1; i++) {
+        const tcc_dim_t *d = len ? len : x->type.dims[i];
+        if (onesided) d = tcc_dim_add(m, tcc_dim_floordiv(m, d, 2), cdim(m, 1));
+        out[i] = d == x->type.dims[i] ? d : tcc_dim_fresh(m);
+      }
+      return set_out(node, 0, dt, r, out);
+    }
+    axis = tcc_dim_value(a);
+  }
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r - 1)
+    return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, r);
+  if (!len) len = x->type.dims[axis];
   out[axis] = onesided ? tcc_dim_add(m, tcc_dim_floordiv(m, len, 2), cdim(m, 1)) : len;
   return set_out(node, 0, dt, r, out);
 }

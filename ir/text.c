@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -842,7 +843,8 @@ static bool parse_shape(parser_t *ps, tcc_type_t *out) {
   const tcc_dim_t **dims = NULL;
   size_t count = 0, cap = 0;
   do {
-    if (count >= INT32_MAX || !(dims = grow(ps, dims, sizeof *dims, count, &cap))) return count < INT32_MAX ? false : oom(ps);
+    if (count >= INT32_MAX) return fail_at(ps, ps->p, "too many dims");
+    if (!(dims = grow(ps, dims, sizeof *dims, count, &cap))) return false;
     if (!parse_dim(ps, &dims[count])) return false;
     count++;
   } while (accept_char(ps, ','));
@@ -892,7 +894,7 @@ static bool parse_type(parser_t *ps, tcc_type_t *out) {
 
 static void unmap(void *ctx) {
   const size_t *mapping = ctx; /* {address, length} */
-  munmap((void *)mapping[0], mapping[1]);
+  munmap((void *)(uintptr_t)mapping[0], mapping[1]);
 }
 
 /* Zeroed read-only data: arena memory, or zero pages for big elided constants. */
@@ -953,7 +955,7 @@ static bool parse_element(parser_t *ps, tcc_dtype_t dt, const codec_t *codec, ui
   long long v = strtoll(buf, NULL, 10);
   int bits = tcc_dtype_bits(dt);
   bool is_signed = tcc_dtype_is_signed_int(dt);
-  long long lo = is_signed ? -(1LL << (bits - 1)) : 0;
+  long long lo = !is_signed ? 0 : bits == 64 ? LLONG_MIN : -(1LL << (bits - 1));
   long long hi = bits == 64 ? LLONG_MAX : is_signed ? (1LL << (bits - 1)) - 1 : (1LL << bits) - 1;
   if (errno || v < lo || v > hi) return fail_at(ps, at, "value out of range for %s", tcc_dtype_name(dt));
   store_bits(data, dt, i, (uint64_t)v);
@@ -1169,25 +1171,23 @@ static bool parse_attrs(parser_t *ps, tcc_graph_t *g, tcc_attr_t **out, int *cou
   return true;
 }
 
-/* Adds a value named name to g, refusing a name g already defines. */
-static tcc_value_t *define_value(parser_t *ps, tcc_graph_t *g, const char *name, const char *at, bool input) {
-  if (tcc_strmap_get(&g->by_name, name)) return fail_at(ps, at, "value %%%s is already defined", name), NULL;
-  tcc_value_t *v = input ? tcc_graph_add_input(g, name) : tcc_graph_add_value(g, name);
-  if (!v) return oom(ps), NULL;
+/* Refuses a name that g already defines. */
+static bool check_new_name(parser_t *ps, tcc_graph_t *g, const char *name, const char *at) {
+  if (tcc_strmap_get(&g->by_name, name)) return fail_at(ps, at, "value %%%s is already defined", name);
   note_value_name(ps, name);
-  return v;
+  return true;
 }
 
 /* `%c = const TENSOR [: TYPE]` after `const`. */
 static bool parse_const(parser_t *ps, tcc_graph_t *g, const char *name, const char *at) {
   const tcc_tensor_t *t;
-  if (!parse_tensor(ps, NULL, &t)) return false;
   tcc_type_t type;
+  if (!parse_tensor(ps, NULL, &t)) return false;
   bool typed = accept_char(ps, ':');
-  if (typed && !parse_type(ps, &type)) return false;
-  tcc_value_t *v = define_value(ps, g, name, at, false);
-  if (!v) return false;
-  if (!(v = tcc_graph_add_constant(g, NULL, t))) return oom(ps);
+  if ((typed && !parse_type(ps, &type)) || !check_new_name(ps, g, name, at)) return false;
+  tcc_value_t *v = tcc_graph_add_constant(g, name, t);
+  if (!v) return oom(ps);
+  if (typed) v->type = type;
   return true;
 }
 
@@ -1289,8 +1289,9 @@ static bool parse_statement(parser_t *ps, tcc_graph_t *g) {
   n->num_attrs = nattrs;
   for (size_t i = 0; i < nresults; i++) {
     if (!results[i].name) continue;
-    tcc_value_t *v = define_value(ps, g, results[i].name, results[i].at, false);
-    if (!v) return false;
+    tcc_value_t *v;
+    if (!check_new_name(ps, g, results[i].name, results[i].at)) return false;
+    if (!(v = tcc_graph_add_value(g, results[i].name))) return oom(ps);
     v->type = results[i].type;
     v->constant = results[i].constant;
     tcc_node_set_output(n, (int)i, v);
@@ -1315,8 +1316,9 @@ static bool parse_graph_inner(parser_t *ps, tcc_graph_t *parent, tcc_graph_t **o
       tcc_type_t type;
       if (!parse_value_name(ps, &vname) || !expect_char(ps, ':', "':' and the input's type") || !parse_type(ps, &type))
         return false;
-      tcc_value_t *v = define_value(ps, g, vname, at, true);
-      if (!v) return false;
+      tcc_value_t *v;
+      if (!check_new_name(ps, g, vname, at)) return false;
+      if (!(v = tcc_graph_add_input(g, vname))) return oom(ps);
       v->type = type;
       if (accept_char(ps, '=') && !parse_tensor(ps, &v->type, &v->constant)) return false;
     } while (accept_char(ps, ','));

@@ -66,7 +66,7 @@ static outcome_t run_case(const char *path, char *detail, size_t size) {
       worst = o;
       tcc_type_format(&v->type, got, sizeof got);
       tcc_type_format(v->declared, want, sizeof want);
-      snprintf(detail, size, "output '%s': %s: inferred %s, declared %s", v->name, why, got, want);
+      snprintf(detail, size, "%s: output '%s': %s: inferred %s, declared %s", path, v->name, why, got, want);
     }
   }
   tcc_module_destroy(m);
@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
     outcome_t o = run_case(path, detail, sizeof detail);
     counts[o]++;
     cases++;
-    if (o != PASS && (verbose || o != WEAK)) printf("%-11s %s: %s\n", outcome_names[o], path, detail);
+    if (o != PASS && (verbose || o != WEAK)) printf("%-11s %s\n", outcome_names[o], detail);
   }
   free(names);
   double rate = cases ? (double)(counts[PASS] + counts[WEAK]) / cases : 0;

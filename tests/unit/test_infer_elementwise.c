@@ -132,6 +132,13 @@ TEST(unary_ops) {
   tcc_node_t *abs = node(m, TCC_OP_ABS, 1, 1, shape_input(m, "batch, -2"));
   CHECK_STR(infer(abs), "i64[2]");
   CHECK_STR(data(abs->outputs[0]), "[batch, 2]");
+  bool bv[3] = {true, false, true};
+  int64_t three = 3;
+  tcc_tensor_t *bt = tcc_tensor_create(m, TCC_DTYPE_BOOL, 1, &three);
+  memcpy((void *)bt->data, bv, 3);
+  tcc_node_t *not = node(m, TCC_OP_NOT, 1, 1, tcc_graph_add_constant(m->graph, NULL, bt));
+  CHECK_STR(infer(not), "bool[3]");
+  CHECK_STR(data(not->outputs[0]), "[0, 1, 0]");
   tcc_module_destroy(m);
 }
 
@@ -248,7 +255,8 @@ TEST(compare_and_where) {
 
 TEST(variadic_ops) {
   tcc_module_t *m = new_module();
-  tcc_value_t *a = input(m, TCC_DTYPE_F32, "3"), *b = input(m, TCC_DTYPE_F32, "batch, 1"), *c = input(m, TCC_DTYPE_F32, "");
+  tcc_value_t *a = input(m, TCC_DTYPE_F32, "3"), *b = input(m, TCC_DTYPE_F32, "batch, 1");
+  tcc_value_t *c = input(m, TCC_DTYPE_F32, "");
   CHECK_STR(infer(node(m, TCC_OP_SUM, 1, 3, a, b, c)), "f32[batch, 3]");
   CHECK_STR(infer(node(m, TCC_OP_MEAN, 1, 1, b)), "f32[batch, 1]");
   CHECK_STR(infer(node(m, TCC_OP_MAX, 1, 2, a, input(m, TCC_DTYPE_F32, "*"))), "f32[*]");
@@ -354,7 +362,7 @@ TEST(reductions) {
   CHECK_OK(set_int(n, "keepdims", 0));
   CHECK_STR(infer(n), "i64[]");
   CHECK_STR(data(n->outputs[0]), "[64*batch*seq]");
-  n = node(m, TCC_OP_REDUCE_SUM, 1, 2, shape_input(m, "batch, 2"), const_i64(m, 1, 1, &ax1 - 0));
+  n = node(m, TCC_OP_REDUCE_SUM, 1, 2, shape_input(m, "batch, 2"), const_i64(m, 1, 1, &ax1));
   CHECK(strncmp(infer(n), "error", 5) == 0); /* axis 1 of a 1-D tensor */
   n = node(m, TCC_OP_REDUCE_MAX, 1, 1, shape_input(m, "batch, -1"));
   CHECK_STR(infer(n), "i64[1]");
