@@ -781,6 +781,26 @@ static tcc_status_t mark_unsupported(tcc_node_t *node, const char *why) {
   return tcc_module_check(node->graph->module);
 }
 
+/* Fills in what inference could not know from the type the model declares: an unknown type or rank, and
+ * dims inference left fresh. What inference did derive is kept. */
+static tcc_status_t refine_with_declared(tcc_value_t *v) {
+  const tcc_type_t *d = v->declared;
+  if (!d || d->kind == TCC_TYPE_UNKNOWN) return NULL;
+  if (v->type.kind == TCC_TYPE_UNKNOWN || (v->type.kind == TCC_TYPE_TENSOR && v->type.rank < 0 && d->kind == TCC_TYPE_TENSOR)) {
+    tcc_type_t t = *d;
+    if (t.kind == TCC_TYPE_TENSOR && v->type.kind == TCC_TYPE_TENSOR && v->type.dtype) t.dtype = v->type.dtype;
+    return tcc_value_set_type(v, &t);
+  }
+  if (v->type.kind != TCC_TYPE_TENSOR || d->kind != TCC_TYPE_TENSOR || v->type.rank != d->rank) return NULL;
+  bool changed = false;
+  const tcc_dim_t *dims[64];
+  for (int i = 0; i < v->type.rank && v->type.rank <= 64; i++) {
+    dims[i] = v->type.dims[i];
+    if (tcc_dim_is_fresh(dims[i]) && !tcc_dim_is_fresh(d->dims[i])) dims[i] = d->dims[i], changed = true;
+  }
+  return changed ? tcc_value_set_tensor(v, v->type.dtype, v->type.rank, dims) : NULL;
+}
+
 /* Infers every node; in keep_unsupported mode a node whose inference reports TCC_UNSUPPORTED becomes an
  * unsupported node. Values left untyped take the type the model declared for them. */
 static tcc_status_t infer_graph(ctx_t *c, tcc_graph_t *g) {
@@ -791,12 +811,8 @@ static tcc_status_t infer_graph(ctx_t *c, tcc_graph_t *g) {
       st = mark_unsupported(node, tcc_status_message(st));
     }
     if (st) return st;
-    for (int k = 0; k < node->num_outputs; k++) {
-      tcc_value_t *v = node->outputs[k];
-      if (v && v->declared && (v->type.kind == TCC_TYPE_UNKNOWN ||
-                               (v->type.kind == TCC_TYPE_TENSOR && v->type.rank < 0 && v->declared->kind == TCC_TYPE_TENSOR)))
-        TCC_RETURN_IF_ERROR(tcc_value_set_type(v, v->declared));
-    }
+    for (int k = 0; k < node->num_outputs && !c->options->ignore_declared_types; k++)
+      if (node->outputs[k]) TCC_RETURN_IF_ERROR(refine_with_declared(node->outputs[k]));
   }
   return NULL;
 }

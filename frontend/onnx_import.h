@@ -24,6 +24,9 @@ typedef struct {
   /* Keep nodes tcc cannot handle as TCC_OP_UNSUPPORTED (reason in node->unsupported) instead of failing;
    * for coverage reports. */
   bool keep_unsupported;
+  /* Do not fill what inference cannot know (unknown ranks, fresh dims) from the types the model declares;
+   * for testing inference itself. */
+  bool ignore_declared_types;
 } tcc_onnx_import_options_t;
 
 TCC_MUST_USE tcc_status_t tcc_onnx_import_file(const char *path, const tcc_onnx_import_options_t *options,

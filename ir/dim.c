@@ -300,6 +300,8 @@ bool tcc_dim_is_symbol(const tcc_dim_t *d) {
          !d->terms[0].atoms[0]->num;
 }
 
+bool tcc_dim_is_fresh(const tcc_dim_t *d) { return tcc_dim_is_symbol(d) && d->terms[0].atoms[0]->key[0] == '?'; }
+
 /* ---- text ---- */
 
 static bool is_plain_name(const char *s) {

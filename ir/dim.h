@@ -45,6 +45,9 @@ int64_t tcc_dim_value(const tcc_dim_t *d);
 /* True when d is a single named symbol (not a constant or expression). */
 bool tcc_dim_is_symbol(const tcc_dim_t *d);
 
+/* True when d is a symbol made by tcc_dim_fresh (a size nothing is known about). */
+bool tcc_dim_is_fresh(const tcc_dim_t *d);
+
 /* Writes a parseable form ("batch", "2*seq + 1", "(seq - 1)//2") to buf; returns the length that the
  * full text needs, like snprintf. */
 int tcc_dim_format(const tcc_dim_t *d, char *buf, size_t size);
