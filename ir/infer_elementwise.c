@@ -548,7 +548,7 @@ tcc_status_t tcc_infer_quantize_linear(tcc_node_t *node) {
   tcc_type_t x, zero_point;
   TCC_RETURN_IF_ERROR(input_type(node, 0, &x));
   TCC_RETURN_IF_ERROR(input_type(node, 2, &zero_point));
-  tcc_dtype_t attr;
+  tcc_dtype_t attr = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(output_dtype_attr(node, &attr));
   if (attr && zero_point.dtype && attr != zero_point.dtype)
     return tcc_infer_error(node, "output_dtype %s differs from the zero point's element type %s", tcc_dtype_name(attr),
@@ -562,7 +562,7 @@ tcc_status_t tcc_infer_dequantize_linear(tcc_node_t *node) {
   tcc_type_t x, scale;
   TCC_RETURN_IF_ERROR(input_type(node, 0, &x));
   TCC_RETURN_IF_ERROR(input_type(node, 1, &scale));
-  tcc_dtype_t attr;
+  tcc_dtype_t attr = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(output_dtype_attr(node, &attr));
   return set_output_like(node, 0, attr ? attr : scale.dtype, &x);
 }

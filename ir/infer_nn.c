@@ -515,8 +515,12 @@ tcc_status_t tcc_infer_conv(tcc_node_t *node) {
   if (!out) return tcc_status_oom();
   out[0] = x ? x->type.dims[0] : tcc_dim_fresh(m);
   out[1] = mch;
-  for (int i = 0; i < n; i++)
-    TCC_RETURN_IF_ERROR(window_out(node, &win, i, x ? x->type.dims[2 + i] : tcc_dim_fresh(m), &out[2 + i]));
+  for (int i = 0; i < n; i++) {
+    if (x)
+      TCC_RETURN_IF_ERROR(window_out(node, &win, i, x->type.dims[2 + i], &out[2 + i]));
+    else
+      out[2 + i] = tcc_dim_fresh(m);
+  }
   return set_out(node, 0, dt, n + 2, out);
 }
 
@@ -561,7 +565,11 @@ tcc_status_t tcc_infer_conv_transpose(tcc_node_t *node) {
     return set_out(node, 0, dt, n + 2, out);
   }
   for (int i = 0; i < n; i++) {
-    const tcc_dim_t *in = x ? x->type.dims[2 + i] : tcc_dim_fresh(m);
+    if (!x) {
+      out[2 + i] = tcc_dim_fresh(m);
+      continue;
+    }
+    const tcc_dim_t *in = x->type.dims[2 + i];
     int64_t s = win.strides[i];
     if (win.auto_pad == PAD_SAME_UPPER || win.auto_pad == PAD_SAME_LOWER) {
       out[2 + i] = tcc_dim_mul(m, in, cdim(m, s));

@@ -172,11 +172,19 @@ static bool format_special(char *buf, size_t size, double v) {
   return true;
 }
 
+/* Integral values below 1e7 print whole ("448.0", not "4.5e+02"). */
+static bool format_integral(char *buf, size_t size, double v) {
+  if (v != trunc(v) || fabs(v) >= 1e7) return false;
+  snprintf(buf, size, "%.0f.0", v);
+  return true;
+}
+
 /* The shortest text that encodes back to element i's bits. */
 static void format_element(const codec_t *c, const tcc_tensor_t *t, int64_t i, char *buf, size_t size) {
   double v = tcc_tensor_get_float(t, i);
   if (format_special(buf, size, v)) return;
   uint64_t bits = load_bits(t, i);
+  if (format_integral(buf, size, v) && codec_encode(c, buf) == bits) return;
   for (int p = 1; p <= 17; p++) {
     format_g(buf, size, p, v);
     if (codec_encode(c, buf) == bits) return;
@@ -185,7 +193,7 @@ static void format_element(const codec_t *c, const tcc_tensor_t *t, int64_t i, c
 
 /* A float attribute: the shortest exact double, or a shorter float32 spelling with an 'f' suffix. */
 static void format_double(char *buf, size_t size, double x) {
-  if (format_special(buf, size, x)) return;
+  if (format_special(buf, size, x) || format_integral(buf, size, x)) return;
   for (int p = 1; p <= 17; p++) {
     format_g(buf, size, p, x);
     double y = text_to_double(buf);
