@@ -62,13 +62,20 @@ static tcc_status_t model_error(const char *fmt, ...) {
 
 /* ---- protobuf-c allocation through the module's allocator ---- */
 
+typedef struct {
+  tcc_allocator_t allocator;
+  bool failed; /* an allocation failed: unpack's NULL means out of memory, not a malformed model */
+} pb_ctx_t;
+
 static void *pb_alloc(void *ctx, size_t size) {
-  tcc_allocator_t *a = ctx;
-  return tcc_alloc(*a, size);
+  pb_ctx_t *pc = ctx;
+  void *p = tcc_alloc(pc->allocator, size);
+  if (!p) pc->failed = true;
+  return p;
 }
 static void pb_free(void *ctx, void *p) {
-  tcc_allocator_t *a = ctx;
-  tcc_free(*a, p);
+  pb_ctx_t *pc = ctx;
+  tcc_free(pc->allocator, p);
 }
 
 /* ---- tensors ---- */
@@ -706,6 +713,7 @@ static tcc_status_t import_node(ctx_t *c, tcc_graph_t *g, const node_inst_t *ins
     attr.name = tcc_module_strdup(m, str(p->attribute[k]->name));
     TCC_RETURN_IF_ERROR(tcc_node_set_attr(node, &attr));
   }
+  tcc_node_remove_attr(node, "consumed_inputs"); /* an opset < 6 memory hint with no meaning today */
   if (entry && entry->upgrade) {
     tcc_status_t st = entry->upgrade(node);
     if (st) return tcc_status_annotate(st, "node '%s' (%s-%lld): ", inst->name, op_type, (long long)opset);
@@ -808,7 +816,9 @@ static tcc_status_t infer_graph(ctx_t *c, tcc_graph_t *g) {
     tcc_node_t *node = g->nodes[i];
     tcc_status_t st = tcc_node_infer(node);
     if (st && c->options->keep_unsupported && tcc_status_code(st) == TCC_UNSUPPORTED) {
-      st = mark_unsupported(node, tcc_status_message(st));
+      tcc_status_t why = st;
+      st = mark_unsupported(node, tcc_status_message(why));
+      tcc_status_free(why);
     }
     if (st) return st;
     for (int k = 0; k < node->num_outputs && !c->options->ignore_declared_types; k++)
@@ -875,9 +885,10 @@ static tcc_status_t import_bytes(const uint8_t *data, size_t size, const char *m
   tcc_onnx_slim_t slim;
   TCC_RETURN_IF_ERROR(tcc_onnx_wire_slim(data, size, m->allocator, &slim));
   c.slim = &slim;
-  ProtobufCAllocator pba = {pb_alloc, pb_free, &m->allocator};
+  pb_ctx_t pc = {m->allocator, false};
+  ProtobufCAllocator pba = {pb_alloc, pb_free, &pc};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(&pba, slim.size, slim.data);
-  tcc_status_t st = mp ? import_model(&c, mp) : model_error("not a valid ONNX model: the protobuf does not parse as a ModelProto");
+  tcc_status_t st = mp ? import_model(&c, mp) : pc.failed ? tcc_status_oom() : model_error("not a valid ONNX model: the protobuf does not parse as a ModelProto");
   if (mp) onnx__model_proto__free_unpacked(mp, &pba);
   tcc_onnx_slim_free(&slim);
   return st;

@@ -165,6 +165,84 @@ static tcc_status_t upgrade_softmax_family(tcc_node_t *node) {
   return NULL;
 }
 
+/* Inserts an Unsqueeze so that B (input 1), aligned at `axis` of A, broadcasts numpy-style (trailing
+ * dims). Needs both ranks at import time: the node's inputs must be graph inputs or constants. */
+static tcc_status_t align_second_input(tcc_node_t *node, int64_t axis) {
+  const tcc_value_t *a = node->inputs[0], *b = node->inputs[1];
+  if (!a || !b || a->type.kind != TCC_TYPE_TENSOR || a->type.rank < 0 || b->type.kind != TCC_TYPE_TENSOR || b->type.rank < 0)
+    return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): legacy broadcasting along an axis needs the input ranks "
+                           "at import", node->name, node->op_type);
+  int64_t trailing = a->type.rank - (axis < 0 ? axis + a->type.rank : axis) - b->type.rank;
+  if (trailing < 0 || trailing > 64)
+    return tcc_status_make(TCC_INVALID_MODEL, "node '%s' (%s): broadcast axis %lld does not fit ranks %d and %d",
+                           node->name, node->op_type, (long long)axis, a->type.rank, b->type.rank);
+  if (trailing == 0) return NULL;
+  int64_t axes[64];
+  for (int64_t i = 0; i < trailing; i++) axes[i] = b->type.rank + i;
+  tcc_graph_t *g = node->graph;
+  TCC_ASSERT(g->nodes[g->num_nodes - 1] == node);
+  g->num_nodes--; /* re-appended after the new producer */
+  tcc_value_t *aligned = add_single_output_node(g, TCC_OP_UNSQUEEZE, node->name, node->inputs[1],
+                                                const_i64(g, axes, trailing, false), NULL);
+  if (!aligned) return tcc_status_oom();
+  g->nodes[g->num_nodes++] = node;
+  node->inputs[1] = aligned;
+  return NULL;
+}
+
+/* Opset < 7 elementwise ops: B broadcasts to A only with broadcast = 1, aligned at `axis` (default: the
+ * trailing dims, as numpy-style broadcasting does). */
+static tcc_status_t upgrade_legacy_broadcast(tcc_node_t *node) {
+  const tcc_attr_t *axis = tcc_node_attr(node, "axis");
+  if (axis && tcc_node_attr_int(node, "broadcast", 0) && node->num_inputs == 2)
+    TCC_RETURN_IF_ERROR(align_second_input(node, axis->i));
+  tcc_node_remove_attr(node, "broadcast");
+  tcc_node_remove_attr(node, "axis");
+  return NULL;
+}
+
+/* PRelu < 7: a 1-D slope of C > 1 values applies per channel (axis 1). */
+static tcc_status_t upgrade_prelu_legacy(tcc_node_t *node) {
+  const tcc_value_t *slope = node->num_inputs == 2 ? node->inputs[1] : NULL;
+  if (!slope || slope->type.rank != 1 || (tcc_dim_is_const(slope->type.dims[0]) && tcc_dim_value(slope->type.dims[0]) == 1))
+    return NULL;
+  return align_second_input(node, 1);
+}
+
+/* Gemm < 7: C broadcasts only with broadcast = 1; the newest form always broadcasts it. */
+static tcc_status_t upgrade_gemm_legacy(tcc_node_t *node) {
+  tcc_node_remove_attr(node, "broadcast");
+  return NULL;
+}
+
+/* BatchNormalization < 9: is_test and spatial (only spatial = 1, per-channel statistics, has a newer form). */
+static tcc_status_t upgrade_batch_norm_legacy(tcc_node_t *node) {
+  if (tcc_node_attr_int(node, "spatial", 1) != 1)
+    return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (BatchNormalization): spatial = 0 is not supported", node->name);
+  tcc_node_remove_attr(node, "spatial");
+  tcc_node_remove_attr(node, "is_test");
+  return NULL;
+}
+
+/* Cast < 6: `to` is a type name ("FLOAT") rather than a code. */
+static tcc_status_t upgrade_cast_legacy(tcc_node_t *node) {
+  static const char *const names[] = {"", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING",
+                                      "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128"};
+  const tcc_attr_t *to = tcc_node_attr(node, "to");
+  if (!to || to->kind != TCC_ATTR_STRING) return NULL;
+  for (int code = 1; code < (int)(sizeof names / sizeof *names); code++)
+    if (strcmp(to->s.data, names[code]) == 0) return tcc_node_set_attr_int(node, "to", code);
+  return tcc_status_make(TCC_INVALID_MODEL, "node '%s' (Cast): unknown type name '%s'", node->name, to->s.data);
+}
+
+/* Concat < 4: axis defaults to 1. */
+static tcc_status_t upgrade_concat_legacy(tcc_node_t *node) {
+  return tcc_node_attr(node, "axis") ? NULL : tcc_node_set_attr_int(node, "axis", 1);
+}
+
+/* Reshape < 5: the target shape is an attribute. */
+static tcc_status_t upgrade_reshape_legacy(tcc_node_t *node) { return ints_attr_to_input(node, "shape", 1); }
+
 /* ---- the table ---- */
 
 static const tcc_onnx_op_entry_t table[] = {

@@ -138,11 +138,11 @@ static int64_t vector_len(const tcc_node_t *n, int i) {
 static bool input_empty(const tcc_node_t *n, int i) { return !in_value(n, i) || vector_len(n, i) == 0; }
 
 /* Number of nonzero elements of a constant tensor (-1 when not constant). */
-static int64_t count_nonzero(const tcc_value_t *v, int64_t limit) {
+static int64_t count_nonzero(const tcc_value_t *v) {
   const tcc_tensor_t *t = v ? v->constant : NULL;
   if (!t || t->dtype == TCC_DTYPE_STRING) return -1;
-  int64_t n = 0, end = limit >= 0 && limit < t->numel ? limit : t->numel;
-  for (int64_t i = 0; i < end; i++) n += tcc_tensor_get_float(t, i) != 0.0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < t->numel; i++) n += tcc_tensor_get_float(t, i) != 0.0;
   return n;
 }
 
@@ -222,7 +222,7 @@ static tcc_status_t einsum_term(const tcc_node_t *node, const char *t, size_t le
   *letters = 0;
   *ell = false;
   for (size_t j = 0; j < len; j++) {
-    if (isalpha((unsigned char)t[j])) {
+    if ((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')) {
       (*letters)++;
     } else if (t[j] == '.' && j + 2 < len && t[j + 1] == '.' && t[j + 2] == '.' && !*ell) {
       *ell = true;
@@ -644,7 +644,7 @@ tcc_status_t tcc_infer_max_unpool(tcc_node_t *node) {
     if (len < 0) return set_unknown(node, 0, dt);
     const tcc_dim_t **out = new_dims(m, (int)len);
     if (!out) return tcc_status_oom();
-    for (int i = 0; i < len; i++) out[i] = tcc_dim_fresh(m);
+    for (int i = 0; i < len; i++) out[i] = x && i < 2 ? x->type.dims[i] : tcc_dim_fresh(m);
     return set_out(node, 0, dt, (int)len, out);
   }
   if (!x) return set_unknown(node, 0, dt);
@@ -1110,9 +1110,9 @@ tcc_status_t tcc_infer_attention(tcc_node_t *node) {
   if (pk && pv) TCC_RETURN_IF_ERROR(same_dim(node, pk->type.dims[2], pv->type.dims[2], "past sequence lengths differ"));
   const tcc_dim_t *total = kvseq ? kvseq : tcc_dim_fresh(m);
   if (in_value(node, 4)) total = past && kvseq ? tcc_dim_add(m, past, kvseq) : tcc_dim_fresh(m);
-#define OR_FRESH(d) ((d) ? (d) : ((d) = tcc_dim_fresh(m)))
-  OR_FRESH(batch), OR_FRESH(qheads), OR_FRESH(kvheads), OR_FRESH(qseq), OR_FRESH(head), OR_FRESH(vhead);
-#undef OR_FRESH
+  const tcc_dim_t **unknown[] = {&batch, &qheads, &kvheads, &qseq, &head, &vhead};
+  for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+    if (!*unknown[i]) *unknown[i] = tcc_dim_fresh(m);
   if (four) {
     const tcc_dim_t *y[4] = {batch, qheads, qseq, vhead};
     TCC_RETURN_IF_ERROR(set_out(node, 0, dt, 4, y));
@@ -1338,7 +1338,7 @@ tcc_status_t tcc_infer_non_zero(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   TCC_RETURN_IF_ERROR(check_arity(node, 1, 1, 1));
   const tcc_value_t *x = tcc_infer_input(node, 0);
-  int64_t count = count_nonzero(in_value(node, 0), -1);
+  int64_t count = count_nonzero(in_value(node, 0));
   const tcc_dim_t *numel = x ? tcc_type_numel(m, &x->type) : NULL;
   const tcc_dim_t *out[2] = {x ? cdim(m, x->type.rank) : tcc_dim_fresh(m), count >= 0         ? cdim(m, count)
                                                                            : dim_is(numel, 0) ? numel
@@ -1388,7 +1388,7 @@ tcc_status_t tcc_infer_compress(tcc_node_t *node) {
   int64_t clen = vector_len(node, 1);
   if (is_const(len) && clen > val(len))
     return tcc_infer_error(node, "condition has %lld values for %lld elements", (long long)clen, val(len));
-  int64_t count = count_nonzero(in_value(node, 1), -1);
+  int64_t count = count_nonzero(in_value(node, 1));
   const tcc_dim_t *n = count >= 0 ? cdim(m, count) : tcc_dim_fresh(m);
   if (!axis_attr) return set_out(node, 0, dt, 1, &n);
   if (!x) return set_unknown(node, 0, dt);

@@ -28,6 +28,11 @@ static const tcc_dim_t **new_dims(tcc_module_t *m, int64_t n) {
   return tcc_module_alloc(m, (size_t)(n > 0 ? n : 1) * sizeof(const tcc_dim_t *));
 }
 
+/* memcpy of n dims that tolerates n == 0 with NULL arrays (rank-0 types have no dims array). */
+static void copy_dims(const tcc_dim_t **dst, const tcc_dim_t *const *src, int64_t n) {
+  if (n > 0) memcpy(dst, src, (size_t)n * sizeof *dst);
+}
+
 static bool dim_is(const tcc_dim_t *d, int64_t v) { return tcc_dim_is_const(d) && tcc_dim_value(d) == v; }
 
 static const char *dim_str(const tcc_dim_t *d, char *buf, size_t size) {
@@ -48,7 +53,8 @@ static tcc_status_t check_inputs(const tcc_node_t *node, int required, int max) 
 }
 
 static tcc_status_t check_rank(const tcc_node_t *node, int64_t rank) {
-  if (rank > MAX_RANK) return tcc_infer_unsupported(node, "rank %lld is above the limit of %d", (long long)rank, MAX_RANK);
+  if (rank > MAX_RANK)
+    return tcc_infer_unsupported(node, "rank %lld is above the limit of %d", (long long)rank, MAX_RANK);
   return NULL;
 }
 
@@ -74,8 +80,9 @@ static tcc_status_t set_out_wrapped(tcc_node_t *node, int i, tcc_type_kind_t kin
 }
 
 static tcc_status_t set_out_data(tcc_node_t *node, int i, int64_t len, const tcc_dim_t *const *data) {
+  static const tcc_dim_t *const none[1];
   tcc_value_t *v = out(node, i);
-  return v && len >= 0 ? tcc_value_set_shape_data(v, len, data) : NULL;
+  return v && len >= 0 ? tcc_value_set_shape_data(v, len, len ? data : none) : NULL;
 }
 
 /* Contents of a small integer tensor of rank <= 1 as constant dims. */
@@ -106,16 +113,19 @@ static tcc_status_t forward_data(tcc_node_t *node, int i, const tcc_value_t *v) 
   int64_t len;
   if (!out(node, i) || !known_data(module_of(node), v, &data, &len)) return NULL;
   const tcc_type_t *t = &out(node, i)->type;
-  if (t->rank > 1 || (t->rank == 1 && !dim_is(t->dims[0], len)) || (t->rank == 0 && len != 1)) return NULL;
+  if (t->kind != TCC_TYPE_TENSOR || t->rank < 0 || t->rank > 1 || (t->rank == 1 && !dim_is(t->dims[0], len)) ||
+      (t->rank == 0 && len != 1))
+    return NULL;
   return set_out_data(node, i, len, data);
 }
 
-/* A scalar (or one-element) integer operand as a dim: constant or symbolic; NULL when unknown. */
-static const tcc_dim_t *scalar_dim(tcc_module_t *m, const tcc_value_t *v) {
+/* A one-element integer operand as a dim (constant or symbolic), float constants truncated when allowed;
+ * NULL when unknown. */
+static const tcc_dim_t *scalar_dim(tcc_module_t *m, const tcc_value_t *v, bool allow_float) {
   const tcc_dim_t *const *data;
   int64_t len;
   if (known_data(m, v, &data, &len) && len == 1) return data[0];
-  if (v && v->constant && v->constant->numel == 1 && tcc_dtype_is_float(v->constant->dtype)) {
+  if (allow_float && v && v->constant && v->constant->numel == 1 && tcc_dtype_is_float(v->constant->dtype)) {
     double f = tcc_tensor_get_float(v->constant, 0);
     if (f == f && fabs(f) < 9e18) return tcc_dim_const(m, (int64_t)f);
   }
@@ -231,7 +241,8 @@ tcc_status_t tcc_infer_constant(tcc_node_t *node) {
       for (int64_t i = 0; i < a->count; i++) d[i] = tcc_dim_const(m, a->ints[i]);
       return set_out_data(node, 0, a->count, d);
     }
-    default: return tcc_infer_error(node, "attribute '%s' has unexpected kind %s", a->name, tcc_attr_kind_name(a->kind));
+    default:
+      return tcc_infer_error(node, "attribute '%s' has unexpected kind %s", a->name, tcc_attr_kind_name(a->kind));
   }
 }
 
@@ -241,7 +252,8 @@ tcc_status_t tcc_infer_constant_of_shape(tcc_node_t *node) {
   tcc_dtype_t dt = TCC_DTYPE_F32;
   const tcc_attr_t *va = tcc_node_attr(node, "value");
   if (va && va->kind == TCC_ATTR_TENSOR && va->t) {
-    if (va->t->numel != 1) return tcc_infer_error(node, "value must hold exactly one element, got %lld", (long long)va->t->numel);
+    if (va->t->numel != 1)
+      return tcc_infer_error(node, "value must hold exactly one element, got %lld", (long long)va->t->numel);
     dt = va->t->dtype;
   }
   shape_arg_t s;
@@ -284,7 +296,7 @@ tcc_status_t tcc_infer_shape(tcc_node_t *node) {
   int64_t len = end > start ? end - start : 0;
   const tcc_dim_t *n = tcc_dim_const(m, len);
   TCC_RETURN_IF_ERROR(set_out(node, 0, TCC_DTYPE_I64, 1, &n));
-  return set_out_data(node, 0, len, x->type.dims + start);
+  return set_out_data(node, 0, len, len ? x->type.dims + start : NULL);
 }
 
 tcc_status_t tcc_infer_size(tcc_node_t *node) {
@@ -371,6 +383,30 @@ tcc_status_t tcc_infer_flatten(tcc_node_t *node) {
   return set_out(node, 0, x->type.dtype, 2, dims);
 }
 
+/* Squeeze by axes known only at run time: when their count is known, the rank is; and when exactly that many
+ * dims are 1 (and none symbolic), they are the ones removed. */
+static tcc_status_t squeeze_unknown_axes(tcc_node_t *node, const tcc_value_t *x, const tcc_value_t *axes_v) {
+  tcc_module_t *m = module_of(node);
+  int r = x->type.rank, ones = 0, symbolic = 0;
+  if (!is_tensor(axes_v) || axes_v->type.rank != 1 || !tcc_dim_is_const(axes_v->type.dims[0]) ||
+      tcc_dim_value(axes_v->type.dims[0]) < 0)
+    return set_out(node, 0, x->type.dtype, -1, NULL);
+  int64_t n = tcc_dim_value(axes_v->type.dims[0]);
+  if (n > r) return tcc_infer_error(node, "squeezes %lld axes of a rank-%d input", (long long)n, r);
+  for (int i = 0; i < r; i++) {
+    ones += dim_is(x->type.dims[i], 1);
+    symbolic += !tcc_dim_is_const(x->type.dims[i]);
+  }
+  const tcc_dim_t **dims = new_dims(m, r);
+  if (!dims) return tcc_status_oom();
+  int k = 0;
+  for (int i = 0; i < r; i++)
+    if (ones != n || symbolic || !dim_is(x->type.dims[i], 1)) dims[k++] = x->type.dims[i];
+  if (k != r - n)
+    for (k = 0; k < r - n; k++) dims[k] = tcc_dim_fresh(m);
+  return set_out(node, 0, x->type.dtype, (int)(r - n), dims);
+}
+
 tcc_status_t tcc_infer_squeeze(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   char b[64];
@@ -379,7 +415,8 @@ tcc_status_t tcc_infer_squeeze(tcc_node_t *node) {
   tcc_dtype_t dt = dtype_of(node->inputs[0]);
   const int64_t *axes = NULL;
   int64_t n = 0;
-  if (!x || (axes_v && !tcc_value_const_ints(axes_v, &axes, &n))) return set_out(node, 0, dt, -1, NULL);
+  if (!x) return set_out(node, 0, dt, -1, NULL);
+  if (axes_v && !tcc_value_const_ints(axes_v, &axes, &n)) return squeeze_unknown_axes(node, x, axes_v);
   int r = x->type.rank, k = 0;
   bool *drop = tcc_module_alloc(m, (size_t)r + 1);
   const tcc_dim_t **dims = new_dims(m, r);
@@ -408,7 +445,8 @@ tcc_status_t tcc_infer_unsqueeze(tcc_node_t *node) {
   const int64_t *axes;
   int64_t n;
   if (!tcc_value_const_ints(axes_v, &axes, &n)) {
-    if (!x || !is_tensor(axes_v) || axes_v->type.rank != 1 || !tcc_dim_is_const(axes_v->type.dims[0]))
+    if (!x || !is_tensor(axes_v) || axes_v->type.rank != 1 || !tcc_dim_is_const(axes_v->type.dims[0]) ||
+        tcc_dim_value(axes_v->type.dims[0]) < 0)
       return set_out(node, 0, dt, -1, NULL);
     int64_t r = x->type.rank + tcc_dim_value(axes_v->type.dims[0]);
     TCC_RETURN_IF_ERROR(check_rank(node, r));
@@ -491,7 +529,7 @@ tcc_status_t tcc_infer_concat(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(tcc_infer_axis(node, axis_attr->i, r, &axis));
   const tcc_dim_t **dims = new_dims(m, r);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, first->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, first->type.dims, r);
   const tcc_dim_t *total = tcc_dim_const(m, 0);
   for (int i = 0; i < node->num_inputs; i++) {
     const tcc_value_t *v = tcc_infer_input(node, i);
@@ -508,17 +546,23 @@ tcc_status_t tcc_infer_concat(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(set_out(node, 0, dt, r, dims));
   if (r != 1) return NULL;
   /* shape data: the concatenation of the inputs' contents when all are known */
-  const tcc_dim_t *const *parts[node->num_inputs];
-  int64_t lens[node->num_inputs], len = 0;
+  int64_t len = 0;
   for (int i = 0; i < node->num_inputs; i++) {
-    if (!known_data(m, node->inputs[i], &parts[i], &lens[i])) return NULL;
-    len += lens[i];
+    const tcc_dim_t *const *part;
+    int64_t n;
+    if (!known_data(m, node->inputs[i], &part, &n)) return NULL;
+    len += n;
   }
   const tcc_dim_t **data = new_dims(m, len);
   if (!data) return tcc_status_oom();
-  for (int i = 0, k = 0; i < node->num_inputs; k += (int)lens[i], i++)
-    memcpy(data + k, parts[i], (size_t)lens[i] * sizeof *data);
-  return forward_data(node, 0, NULL) ? NULL : (dim_is(dims[0], len) ? set_out_data(node, 0, len, data) : NULL);
+  for (int i = 0, k = 0; i < node->num_inputs; i++) {
+    const tcc_dim_t *const *part;
+    int64_t n;
+    if (!known_data(m, node->inputs[i], &part, &n)) return NULL;
+    copy_dims(data + k, part, n);
+    k += (int)n;
+  }
+  return dim_is(dims[0], len) ? set_out_data(node, 0, len, data) : NULL;
 }
 
 tcc_status_t tcc_infer_split(tcc_node_t *node) {
@@ -551,12 +595,11 @@ tcc_status_t tcc_infer_split(tcc_node_t *node) {
         return tcc_infer_error(node, "negative split size %lld", (long long)tcc_dim_value(split[i]));
       sizes[i] = split[i];
     }
-    const tcc_dim_t *sum = tcc_dim_product(m, NULL, 0);
-    sum = tcc_dim_sub(m, sum, sum);
+    const tcc_dim_t *sum = tcc_dim_const(m, 0);
     for (int i = 0; i < n; i++) sum = tcc_dim_add(m, sum, split[i]);
     if (tcc_dim_is_const(sum) && tcc_dim_is_const(d) && sum != d)
-      return tcc_infer_error(node, "split sizes sum to %lld but axis %d has size %s", (long long)tcc_dim_value(sum), axis,
-                             dim_str(d, b1, sizeof b1));
+      return tcc_infer_error(node, "split sizes sum to %lld but axis %d has size %s", (long long)tcc_dim_value(sum),
+                             axis, dim_str(d, b1, sizeof b1));
   } else if (split_v) {
     for (int i = 0; i < n; i++) sizes[i] = tcc_dim_fresh(m);
   } else if (tcc_dim_is_const(d)) {
@@ -572,7 +615,7 @@ tcc_status_t tcc_infer_split(tcc_node_t *node) {
   }
   const tcc_dim_t **dims = new_dims(m, r);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, x->type.dims, r);
   const tcc_dim_t *const *data;
   int64_t len, offset = 0;
   bool has_data = r == 1 && known_data(m, x, &data, &len) && dim_is(d, len);
@@ -591,7 +634,8 @@ tcc_status_t tcc_infer_split(tcc_node_t *node) {
 
 /* A Slice start or end against dim d after ONNX's clamping; NULL when unknown. Symbolic indices and constant
  * negative indices on symbolic dims are assumed in range (x[:-1] has d - 1 elements, x[1:] d - 1). */
-static const tcc_dim_t *slice_bound(tcc_module_t *m, const tcc_dim_t *d, const tcc_dim_t *x, bool forward, bool is_end) {
+static const tcc_dim_t *slice_bound(tcc_module_t *m, const tcc_dim_t *d, const tcc_dim_t *x, bool forward,
+                                    bool is_end) {
   int64_t lo = forward || !is_end ? 0 : -1; /* a backward end may stop before the first element */
   if (!tcc_dim_is_const(x)) return x;
   int64_t v = tcc_dim_value(x);
@@ -630,7 +674,7 @@ tcc_status_t tcc_infer_slice(tcc_node_t *node) {
   int r = x->type.rank;
   const tcc_dim_t **dims = new_dims(m, r);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, x->type.dims, r);
   const tcc_dim_t *const *starts, *const *ends;
   const int64_t *axes = NULL, *steps = NULL;
   int64_t ns, ne, na = 0, nt = 0;
@@ -694,9 +738,9 @@ tcc_status_t tcc_infer_gather(tcc_node_t *node) {
   int r = x->type.rank, q = idx->type.rank, rank = r - 1 + q;
   const tcc_dim_t **dims = new_dims(m, rank);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)axis * sizeof *dims);
-  memcpy(dims + axis, idx->type.dims, (size_t)q * sizeof *dims);
-  memcpy(dims + axis + q, x->type.dims + axis + 1, (size_t)(r - axis - 1) * sizeof *dims);
+  copy_dims(dims, x->type.dims, axis);
+  copy_dims(dims + axis, idx->type.dims, q);
+  copy_dims(dims + axis + q, x->type.dims + axis + 1, r - axis - 1);
   TCC_RETURN_IF_ERROR(set_out(node, 0, dt, rank, dims));
   /* shape data: constant indices into known 1-D contents */
   const tcc_dim_t *const *data;
@@ -751,8 +795,8 @@ tcc_status_t tcc_infer_gather_nd(tcc_node_t *node) {
   int rank = (int)(q - 1 + r - k - b);
   const tcc_dim_t **dims = new_dims(m, rank);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, idx->type.dims, (size_t)(q - 1) * sizeof *dims);
-  memcpy(dims + q - 1, x->type.dims + b + k, (size_t)(r - b - k) * sizeof *dims);
+  copy_dims(dims, idx->type.dims, q - 1);
+  copy_dims(dims + q - 1, x->type.dims + b + k, r - b - k);
   return set_out(node, 0, dt, rank, dims);
 }
 
@@ -787,10 +831,11 @@ tcc_status_t tcc_infer_expand(tcc_node_t *node) {
   if (s.dims) {
     TCC_RETURN_IF_ERROR(tcc_infer_broadcast(node, r, x->type.dims, (int)s.len, s.dims, dims, &rank));
   } else {
-    /* only the shape's length is known: an input dim other than 1 survives broadcasting */
+    /* only the shape's length is known: an input dim other than 1, or one the shape does not reach, stays */
     for (int i = 0; i < rank; i++) {
       int j = i - (rank - r);
-      dims[i] = j >= 0 && !dim_is(x->type.dims[j], 1) ? x->type.dims[j] : tcc_dim_fresh(m);
+      bool keep = j >= 0 && (!dim_is(x->type.dims[j], 1) || i < rank - s.len);
+      dims[i] = keep ? x->type.dims[j] : tcc_dim_fresh(m);
     }
   }
   TCC_RETURN_IF_ERROR(set_out(node, 0, dt, rank, dims));
@@ -848,7 +893,7 @@ tcc_status_t tcc_infer_pad(tcc_node_t *node) {
   const tcc_dim_t **dims = new_dims(m, r);
   int *ax = tcc_module_alloc(m, (size_t)(r + 1) * sizeof *ax);
   if (!dims || !ax) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, x->type.dims, r);
   const int64_t *axes;
   int64_t na = r;
   if (axes_v && !tcc_value_const_ints(axes_v, &axes, &na)) {
@@ -864,11 +909,13 @@ tcc_status_t tcc_infer_pad(tcc_node_t *node) {
   const tcc_dim_t *const *pads;
   int64_t np;
   bool known = known_data(m, node->inputs[1], &pads, &np);
-  if (known && np != 2 * na) return tcc_infer_error(node, "pads has %lld entries, expected %lld", (long long)np, (long long)(2 * na));
+  if (known && np != 2 * na)
+    return tcc_infer_error(node, "pads has %lld entries, expected %lld", (long long)np, (long long)(2 * na));
   for (int64_t i = 0; i < na; i++) {
-    const tcc_dim_t *d = known ? tcc_dim_add(m, x->type.dims[ax[i]], tcc_dim_add(m, pads[i], pads[i + na])) : tcc_dim_fresh(m);
+    const tcc_dim_t *x_dim = x->type.dims[ax[i]];
+    const tcc_dim_t *d = known ? tcc_dim_add(m, x_dim, tcc_dim_add(m, pads[i], pads[i + na])) : tcc_dim_fresh(m);
     if (tcc_dim_is_const(d) && tcc_dim_value(d) < 0)
-      return tcc_infer_error(node, "padding makes axis %d of size %s negative", ax[i], dim_str(x->type.dims[ax[i]], b, sizeof b));
+      return tcc_infer_error(node, "padding makes axis %d of size %s negative", ax[i], dim_str(x_dim, b, sizeof b));
     dims[ax[i]] = d;
   }
   return set_out(node, 0, dt, r, dims);
@@ -888,14 +935,15 @@ tcc_status_t tcc_infer_center_crop_pad(tcc_node_t *node) {
   const tcc_dim_t **dims = new_dims(m, r);
   int *ax = tcc_module_alloc(m, (size_t)(na + 1) * sizeof *ax);
   if (!dims || !ax) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, x->type.dims, r);
   if (has_axes) TCC_RETURN_IF_ERROR(normalize_axes(node, axes, na, r, ax));
   else
     for (int i = 0; i < r; i++) ax[i] = i;
   const tcc_dim_t *const *shape;
   int64_t ns;
   bool known = known_data(m, node->inputs[1], &shape, &ns);
-  if (known && ns != na) return tcc_infer_error(node, "shape has %lld entries for %lld axes", (long long)ns, (long long)na);
+  if (known && ns != na)
+    return tcc_infer_error(node, "shape has %lld entries for %lld axes", (long long)ns, (long long)na);
   for (int64_t i = 0; i < na; i++) dims[ax[i]] = known ? shape[i] : tcc_dim_fresh(m);
   return set_out(node, 0, dt, r, dims);
 }
@@ -919,21 +967,21 @@ tcc_status_t tcc_infer_range(tcc_node_t *node) {
     if (d == 0) return tcc_infer_error(node, "delta is 0");
     double c = ceil((l - s) / d);
     n = c == c && c < 9e18 ? tcc_dim_const(m, c > 0 ? (int64_t)c : 0) : NULL;
-  } else {
-    const tcc_dim_t *s = scalar_dim(m, node->inputs[0]), *l = scalar_dim(m, node->inputs[1]);
-    const tcc_dim_t *d = scalar_dim(m, node->inputs[2]);
+  } else if (!tcc_dtype_is_float(dt)) {
+    const tcc_dim_t *s = scalar_dim(m, node->inputs[0], false), *l = scalar_dim(m, node->inputs[1], false);
+    const tcc_dim_t *d = scalar_dim(m, node->inputs[2], false);
     if (d && tcc_dim_is_const(d) && tcc_dim_value(d) == 0) return tcc_infer_error(node, "delta is 0");
     if (s && l && d && tcc_dim_is_const(d)) {
       int64_t dv = tcc_dim_value(d), mag = dv > 0 ? dv : dv == INT64_MIN ? INT64_MAX : -dv;
       const tcc_dim_t *span = dv > 0 ? tcc_dim_sub(m, l, s) : tcc_dim_sub(m, s, l);
-      if (tcc_dim_is_const(span)) n = tcc_dim_const(m, tcc_dim_value(span) <= 0 ? 0 : 1 + (tcc_dim_value(span) - 1) / mag);
-      else n = tcc_dim_ceildiv(m, span, mag);
+      int64_t sv = tcc_dim_value(span);
+      n = tcc_dim_is_const(span) ? tcc_dim_const(m, sv <= 0 ? 0 : 1 + (sv - 1) / mag) : tcc_dim_ceildiv(m, span, mag);
     }
   }
   if (!n) n = tcc_dim_fresh(m);
   TCC_RETURN_IF_ERROR(set_out(node, 0, dt, 1, &n));
   /* shape data: small constant integer ranges */
-  const tcc_dim_t *s = scalar_dim(m, node->inputs[0]), *d = scalar_dim(m, node->inputs[2]);
+  const tcc_dim_t *s = scalar_dim(m, node->inputs[0], false), *d = scalar_dim(m, node->inputs[2], false);
   if (!tcc_dtype_is_int(dt) || !tcc_dim_is_const(n) || tcc_dim_value(n) > MAX_DATA || !s || !d || !tcc_dim_is_const(d))
     return NULL;
   int64_t count = tcc_dim_value(n);
@@ -948,10 +996,11 @@ tcc_status_t tcc_infer_one_hot(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 3, 3));
   const tcc_value_t *idx = tcc_infer_input(node, 0), *values = tcc_infer_input(node, 2);
   tcc_dtype_t dt = dtype_of(node->inputs[2]);
-  if (values && (values->type.rank != 1 || (tcc_dim_is_const(values->type.dims[0]) && !dim_is(values->type.dims[0], 2))))
+  if (values && (values->type.rank != 1 ||
+                 (tcc_dim_is_const(values->type.dims[0]) && !dim_is(values->type.dims[0], 2))))
     return tcc_infer_error(node, "values must be a 1-D tensor of two elements");
   if (!idx) return set_out(node, 0, dt, -1, NULL);
-  const tcc_dim_t *depth = scalar_dim(m, node->inputs[1]);
+  const tcc_dim_t *depth = scalar_dim(m, node->inputs[1], true);
   if (depth && tcc_dim_is_const(depth) && tcc_dim_value(depth) < 1)
     return tcc_infer_error(node, "depth %lld is not positive", (long long)tcc_dim_value(depth));
   int r = idx->type.rank + 1, axis;
@@ -981,8 +1030,13 @@ tcc_status_t tcc_infer_reverse_sequence(tcc_node_t *node) {
 }
 
 static tcc_status_t dtype_attr(const tcc_node_t *node, tcc_dtype_t fallback, tcc_dtype_t *dt) {
+  if (!tcc_node_attr(node, "dtype")) {
+    *dt = fallback;
+    return NULL;
+  }
   int64_t code = tcc_node_attr_int(node, "dtype", fallback);
-  if (!tcc_dtype_is_valid((int)code) || code != (int)code) return tcc_infer_error(node, "unknown dtype %lld", (long long)code);
+  if (code != (int)code || !tcc_dtype_is_valid((int)code))
+    return tcc_infer_error(node, "unknown dtype %lld", (long long)code);
   *dt = (tcc_dtype_t)code;
   return NULL;
 }
@@ -1074,8 +1128,10 @@ static const tcc_type_t *merge_type(tcc_module_t *m, const tcc_type_t *a, const 
     t.elem = merge_type(m, a->elem, b->elem, keep);
     return tcc_type_copy(m, &t);
   }
-  if (a->dtype != b->dtype)
-    t.dtype = a->dtype == TCC_DTYPE_UNDEFINED ? b->dtype : b->dtype == TCC_DTYPE_UNDEFINED ? a->dtype : TCC_DTYPE_UNDEFINED;
+  if (a->dtype != b->dtype) /* one side unknown: the other; a conflict: unknown */
+    t.dtype = a->dtype == TCC_DTYPE_UNDEFINED   ? b->dtype
+              : b->dtype == TCC_DTYPE_UNDEFINED ? a->dtype
+                                                : TCC_DTYPE_UNDEFINED;
   if (a->rank < 0 || a->rank != b->rank) {
     t.rank = -1;
     t.dims = NULL;
@@ -1108,6 +1164,15 @@ static const tcc_type_t *elem_of(const tcc_value_t *v) {
 }
 
 /* ---- sequences -------------------------------------------------------------------------------------- */
+
+/* The SequenceConstruct node that made v, whose inputs are then exactly its elements; NULL otherwise. */
+static const tcc_node_t *construct_of(const tcc_value_t *v) {
+  return v->producer && v->producer->op == TCC_OP_SEQUENCE_CONSTRUCT ? v->producer : NULL;
+}
+
+static bool is_empty_sequence(const tcc_value_t *v) {
+  return v && v->producer && v->producer->op == TCC_OP_SEQUENCE_EMPTY;
+}
 
 tcc_status_t tcc_infer_sequence_construct(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
@@ -1152,7 +1217,7 @@ tcc_status_t tcc_infer_sequence_insert(tcc_node_t *node) {
       xt->dtype != TCC_DTYPE_UNDEFINED && se->dtype != xt->dtype)
     return tcc_infer_error(node, "inserting a %s tensor into a sequence of %s", tcc_dtype_name(xt->dtype),
                            tcc_dtype_name(se->dtype));
-  const tcc_type_t *elem = se ? merge_type(m, se, xt, NULL) : xt;
+  const tcc_type_t *elem = se && !is_empty_sequence(node->inputs[0]) ? merge_type(m, se, xt, NULL) : xt;
   if (!elem) return tcc_status_oom();
   return set_out_wrapped(node, 0, TCC_TYPE_SEQUENCE, elem);
 }
@@ -1166,13 +1231,28 @@ tcc_status_t tcc_infer_sequence_erase(tcc_node_t *node) {
 tcc_status_t tcc_infer_sequence_at(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 2, 2));
   TCC_RETURN_IF_ERROR(check_sequence(node, 0));
+  const tcc_node_t *c = construct_of(node->inputs[0]);
+  const int64_t *pos;
+  int64_t n;
+  if (c && tcc_value_const_ints(node->inputs[1], &pos, &n) && n == 1) {
+    int64_t k = pos[0] < 0 ? pos[0] + c->num_inputs : pos[0];
+    if (k < 0 || k >= c->num_inputs)
+      return tcc_infer_error(node, "position %lld is out of range for a sequence of %d tensors", (long long)pos[0],
+                             c->num_inputs);
+    TCC_RETURN_IF_ERROR(set_out_type(node, 0, &c->inputs[k]->type));
+    return forward_data(node, 0, c->inputs[k]);
+  }
   return set_out_type(node, 0, elem_of(node->inputs[0]));
 }
 
 tcc_status_t tcc_infer_sequence_length(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, 1));
   TCC_RETURN_IF_ERROR(check_sequence(node, 0));
-  return set_out(node, 0, TCC_DTYPE_I64, 0, NULL);
+  TCC_RETURN_IF_ERROR(set_out(node, 0, TCC_DTYPE_I64, 0, NULL));
+  const tcc_node_t *c = construct_of(node->inputs[0]);
+  int64_t n = c ? c->num_inputs : is_empty_sequence(node->inputs[0]) ? 0 : -1;
+  const tcc_dim_t *d = tcc_dim_const(module_of(node), n);
+  return n >= 0 ? set_out_data(node, 0, 1, &d) : NULL;
 }
 
 tcc_status_t tcc_infer_split_to_sequence(tcc_node_t *node) {
@@ -1186,7 +1266,7 @@ tcc_status_t tcc_infer_split_to_sequence(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(tcc_infer_axis(node, tcc_node_attr_int(node, "axis", 0), r, &axis));
   const tcc_dim_t **dims = new_dims(m, r);
   if (!dims) return tcc_status_oom();
-  memcpy(dims, x->type.dims, (size_t)r * sizeof *dims);
+  copy_dims(dims, x->type.dims, r);
   elem.rank = r;
   elem.dims = dims;
   const tcc_dim_t *d = x->type.dims[axis], *const *split;
@@ -1215,8 +1295,8 @@ tcc_status_t tcc_infer_split_to_sequence(tcc_node_t *node) {
       same = same && split[i] == split[0];
     }
     if (tcc_dim_is_const(sum) && tcc_dim_is_const(d) && sum != d)
-      return tcc_infer_error(node, "split sizes sum to %lld but axis %d has size %s", (long long)tcc_dim_value(sum), axis,
-                             dim_str(d, b, sizeof b));
+      return tcc_infer_error(node, "split sizes sum to %lld but axis %d has size %s", (long long)tcc_dim_value(sum),
+                             axis, dim_str(d, b, sizeof b));
     dims[axis] = same && n > 0 ? split[0] : tcc_dim_fresh(m);
   }
   return set_out_wrapped(node, 0, TCC_TYPE_SEQUENCE, &elem);
@@ -1236,9 +1316,15 @@ tcc_status_t tcc_infer_concat_from_sequence(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(tcc_infer_axis(node, axis_attr->i, r, &axis));
   const tcc_dim_t **dims = new_dims(m, r);
   if (!dims) return tcc_status_oom();
+  /* the length of the axis: known when the elements are (a SequenceConstruct of known ranks) */
+  const tcc_node_t *c = construct_of(node->inputs[0]);
+  const tcc_dim_t *len = c && new_axis ? tcc_dim_const(m, c->num_inputs) : c ? tcc_dim_const(m, 0) : NULL;
+  for (int k = 0; c && !new_axis && len && k < c->num_inputs; k++) {
+    const tcc_value_t *v = c->inputs[k];
+    len = is_tensor(v) && v->type.rank == e->rank ? tcc_dim_add(m, len, v->type.dims[axis]) : NULL;
+  }
   for (int i = 0, j = 0; i < r; i++) {
-    if (i == axis && new_axis) dims[i] = tcc_dim_fresh(m);
-    else if (i == axis) dims[i] = tcc_dim_fresh(m), j++; /* sum over an unknown number of elements */
+    if (i == axis) dims[i] = len ? len : tcc_dim_fresh(m), j += !new_axis;
     else dims[i] = e->dims[j++];
   }
   return set_out(node, 0, dt, r, dims);
@@ -1251,7 +1337,8 @@ tcc_status_t tcc_infer_optional(tcc_node_t *node) {
   const tcc_value_t *x = in(node, 0);
   if (x) return set_out_wrapped(node, 0, TCC_TYPE_OPTIONAL, &x->type);
   const tcc_attr_t *a = tcc_node_attr(node, "type");
-  if (!a || a->kind != TCC_ATTR_TYPE) return tcc_infer_error(node, "an Optional without input needs a 'type' attribute");
+  if (!a || a->kind != TCC_ATTR_TYPE)
+    return tcc_infer_error(node, "an Optional without input needs a 'type' attribute");
   return set_out_wrapped(node, 0, TCC_TYPE_OPTIONAL, &a->type);
 }
 
@@ -1291,15 +1378,29 @@ tcc_status_t tcc_infer_if(tcc_node_t *node) {
   tcc_graph_t *br[2];
   TCC_RETURN_IF_ERROR(graph_attr(node, "then_branch", &br[0]));
   TCC_RETURN_IF_ERROR(graph_attr(node, "else_branch", &br[1]));
-  for (int b = 0; b < 2; b++) {
+  for (int b = 0; b < 2; b++)
     if (br[b]->num_outputs != (size_t)node->num_outputs)
       return tcc_infer_error(node, "%s has %zu outputs but the node has %d", b ? "else_branch" : "then_branch",
                              br[b]->num_outputs, node->num_outputs);
-    TCC_RETURN_IF_ERROR(tcc_graph_infer(br[b]));
-  }
   const int64_t *cond;
   int64_t n;
   int taken = tcc_value_const_ints(node->inputs[0], &cond, &n) && n == 1 ? (cond[0] ? 0 : 1) : -1;
+  /* A branch whose shapes contradict its ops cannot run with these inputs (e.g. the rank-2 path of an
+   * expanded AffineGrid fed a rank-3 size): the outputs follow the other branch. */
+  tcc_status_t err[2];
+  for (int b = 0; b < 2; b++) err[b] = tcc_graph_infer(br[b]);
+  for (int b = 0; b < 2; b++) {
+    bool fatal = err[b] && (tcc_status_code(err[b]) != TCC_INVALID_MODEL || b == taken || (taken < 0 && err[1 - b]));
+    if (fatal) {
+      tcc_status_free(err[1 - b]);
+      return err[b];
+    }
+  }
+  for (int b = 0; b < 2; b++) {
+    if (!err[b]) continue;
+    tcc_status_free(err[b]);
+    if (taken < 0) taken = 1 - b;
+  }
   for (int i = 0; i < node->num_outputs; i++) {
     const tcc_type_t *a = &br[0]->outputs[i]->type, *b = &br[1]->outputs[i]->type;
     if (taken >= 0) {
@@ -1342,6 +1443,23 @@ static tcc_status_t infer_carried(const tcc_node_t *node, tcc_graph_t *body, int
   }
 }
 
+/* The entry type of a loop-carried state: the outer value's type, else the body's declared one. A sequence
+ * that starts empty has no element type yet (elem NULL): the body's inserts decide it. */
+static const tcc_type_t *initial_state(tcc_module_t *m, const tcc_value_t *outer, const tcc_value_t *body_in) {
+  if (is_empty_sequence(outer)) return tcc_type_copy(m, &(tcc_type_t){TCC_TYPE_SEQUENCE, 0, -1, NULL, NULL});
+  return tcc_type_copy(m, outer && outer->type.kind != TCC_TYPE_UNKNOWN ? &outer->type : &body_in->type);
+}
+
+/* Types the state outputs from the stable states; a sequence the body never fills keeps its entry type. */
+static tcc_status_t set_state_outputs(tcc_node_t *node, int n, int first_input, const tcc_type_t **states) {
+  for (int i = 0; i < n; i++) {
+    bool unfilled = states[i]->kind == TCC_TYPE_SEQUENCE && !states[i]->elem;
+    const tcc_value_t *v = node->inputs[first_input + i];
+    TCC_RETURN_IF_ERROR(set_out_type(node, i, unfilled && v ? &v->type : states[i]));
+  }
+  return NULL;
+}
+
 /* t (a tensor type) with dim d inserted at axis (normalized against rank + 1); unknown rank kept. */
 static tcc_status_t set_out_stacked(tcc_node_t *node, int i, const tcc_type_t *t, const tcc_dim_t *d, int64_t axis) {
   tcc_module_t *m = module_of(node);
@@ -1355,10 +1473,26 @@ static tcc_status_t set_out_stacked(tcc_node_t *node, int i, const tcc_type_t *t
   return set_out(node, i, t->dtype, r, dims);
 }
 
+static bool is_true(const tcc_value_t *v) {
+  const int64_t *c;
+  int64_t n;
+  return tcc_value_const_ints(v, &c, &n) && n == 1 && c[0];
+}
+
+/* Whether the loop condition may end a Loop before its trip count: not when it starts true (or absent) and
+ * the body passes it through unchanged or returns true. */
+static bool stops_early(const tcc_node_t *node, const tcc_graph_t *body) {
+  const tcc_value_t *cond = in(node, 1), *next = body->outputs[0];
+  if (cond && !is_true(cond)) return true;
+  while (next && next->producer && next->producer->op == TCC_OP_IDENTITY) next = next->producer->inputs[0];
+  return !next || (next != body->inputs[1] && !is_true(next));
+}
+
 tcc_status_t tcc_infer_loop(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   TCC_RETURN_IF_ERROR(check_inputs(node, 0, -1));
-  if (node->num_inputs < 2) return tcc_infer_error(node, "expects at least 2 inputs (M and cond), got %d", node->num_inputs);
+  if (node->num_inputs < 2)
+    return tcc_infer_error(node, "expects at least 2 inputs (M and cond), got %d", node->num_inputs);
   tcc_graph_t *body;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   int n = node->num_inputs - 2, k = node->num_outputs - n;
@@ -1371,20 +1505,22 @@ tcc_status_t tcc_infer_loop(tcc_node_t *node) {
   const tcc_type_t cond = {TCC_TYPE_TENSOR, TCC_DTYPE_BOOL, 0, NULL, NULL};
   TCC_RETURN_IF_ERROR(set_body_input(body, 0, &iter));
   TCC_RETURN_IF_ERROR(set_body_input(body, 1, &cond));
+  /* the iteration number is an unknown but fixed value: x[i:i+1] then has one element */
+  const tcc_dim_t *i_dim = tcc_dim_fresh(m);
+  TCC_RETURN_IF_ERROR(tcc_value_set_shape_data(body->inputs[0], 1, &i_dim));
   const tcc_type_t **states = tcc_module_alloc(m, (size_t)(n + 1) * sizeof *states);
   if (!states) return tcc_status_oom();
-  for (int i = 0; i < n; i++) {
-    const tcc_value_t *v = node->inputs[2 + i];
-    states[i] = v && v->type.kind != TCC_TYPE_UNKNOWN ? &v->type : &body->inputs[2 + i]->type;
-    if (!(states[i] = tcc_type_copy(m, states[i]))) return tcc_status_oom();
-  }
+  for (int i = 0; i < n; i++)
+    if (!(states[i] = initial_state(m, node->inputs[2 + i], body->inputs[2 + i]))) return tcc_status_oom();
   TCC_RETURN_IF_ERROR(infer_carried(node, body, n, 2, 1, states));
-  for (int i = 0; i < n; i++) TCC_RETURN_IF_ERROR(set_out_type(node, i, states[i]));
+  TCC_RETURN_IF_ERROR(set_state_outputs(node, n, 2, states));
   /* scan outputs stack one slice per iteration: M of them when M is known and nothing stops the loop early */
-  const tcc_dim_t *trip = in(node, 0) && !in(node, 1) ? scalar_dim(m, node->inputs[0]) : NULL;
+  const tcc_dim_t *trip = in(node, 0) && !stops_early(node, body) ? scalar_dim(m, node->inputs[0], false) : NULL;
   if (trip && tcc_dim_is_const(trip) && tcc_dim_value(trip) < 0) trip = tcc_dim_const(m, 0);
-  for (int j = 0; j < k; j++)
-    TCC_RETURN_IF_ERROR(set_out_stacked(node, n + j, &body->outputs[1 + n + j]->type, trip ? trip : tcc_dim_fresh(m), 0));
+  for (int j = 0; j < k; j++) {
+    const tcc_dim_t *d = trip ? trip : tcc_dim_fresh(m);
+    TCC_RETURN_IF_ERROR(set_out_stacked(node, n + j, &body->outputs[1 + n + j]->type, d, 0));
+  }
   return NULL;
 }
 
@@ -1395,7 +1531,8 @@ tcc_status_t tcc_infer_scan(tcc_node_t *node) {
   tcc_graph_t *body;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   const tcc_attr_t *ns_attr = tcc_node_attr(node, "num_scan_inputs");
-  if (!ns_attr || ns_attr->kind != TCC_ATTR_INT) return tcc_infer_error(node, "missing the 'num_scan_inputs' attribute");
+  if (!ns_attr || ns_attr->kind != TCC_ATTR_INT)
+    return tcc_infer_error(node, "missing the 'num_scan_inputs' attribute");
   int64_t ns = ns_attr->i;
   if (ns < 1 || ns > node->num_inputs)
     return tcc_infer_error(node, "num_scan_inputs %lld is out of range for %d inputs", (long long)ns, node->num_inputs);
@@ -1408,7 +1545,8 @@ tcc_status_t tcc_infer_scan(tcc_node_t *node) {
   const int64_t *in_axes, *out_axes;
   int64_t nia, noa;
   if (tcc_node_attr_ints(node, "scan_input_axes", &in_axes, &nia) && nia != ns)
-    return tcc_infer_error(node, "scan_input_axes has %lld entries for %lld scan inputs", (long long)nia, (long long)ns);
+    return tcc_infer_error(node, "scan_input_axes has %lld entries for %lld scan inputs", (long long)nia,
+                           (long long)ns);
   if (tcc_node_attr_ints(node, "scan_output_axes", &out_axes, &noa) && noa != k)
     return tcc_infer_error(node, "scan_output_axes has %lld entries for %d scan outputs", (long long)noa, k);
   /* scan inputs: the body sees one slice, the scanned axis removed */
@@ -1432,13 +1570,10 @@ tcc_status_t tcc_infer_scan(tcc_node_t *node) {
   }
   const tcc_type_t **states = tcc_module_alloc(m, (size_t)(n + 1) * sizeof *states);
   if (!states) return tcc_status_oom();
-  for (int i = 0; i < n; i++) {
-    const tcc_value_t *v = node->inputs[i];
-    states[i] = v && v->type.kind != TCC_TYPE_UNKNOWN ? &v->type : &body->inputs[i]->type;
-    if (!(states[i] = tcc_type_copy(m, states[i]))) return tcc_status_oom();
-  }
+  for (int i = 0; i < n; i++)
+    if (!(states[i] = initial_state(m, node->inputs[i], body->inputs[i]))) return tcc_status_oom();
   TCC_RETURN_IF_ERROR(infer_carried(node, body, n, 0, 0, states));
-  for (int i = 0; i < n; i++) TCC_RETURN_IF_ERROR(set_out_type(node, i, states[i]));
+  TCC_RETURN_IF_ERROR(set_state_outputs(node, n, 0, states));
   for (int j = 0; j < k; j++)
     TCC_RETURN_IF_ERROR(
         set_out_stacked(node, n + j, &body->outputs[n + j]->type, len ? len : tcc_dim_fresh(m), noa ? out_axes[j] : 0));

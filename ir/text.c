@@ -19,6 +19,7 @@ enum {
   MAX_NUMBER = 64,          /* characters in one number */
   MMAP_BYTES = 1 << 20,     /* elided constants this big are zero pages, not arena memory */
 };
+#define MAX_CONSTANT_BYTES ((int64_t)1 << 44)
 
 /* ---- shared: names, element bits, float formats ------------------------------------------------- */
 
@@ -38,6 +39,7 @@ static bool is_complex(tcc_dtype_t dt) { return dt == TCC_DTYPE_C64 || dt == TCC
 static int64_t data_bytes(tcc_dtype_t dt, int64_t numel) {
   if (dt == TCC_DTYPE_STRING)
     return numel > INT64_MAX / (int64_t)sizeof(tcc_bytes_t) ? -1 : numel * (int64_t)sizeof(tcc_bytes_t);
+  if (tcc_dtype_bits(dt) == 4) return numel < 0 ? -1 : numel / 2 + numel % 2; /* storage_bytes overflows at INT64_MAX */
   return tcc_dtype_storage_bytes(dt, numel);
 }
 
@@ -993,7 +995,7 @@ static bool parse_tensor(parser_t *ps, const tcc_type_t *ctx, const tcc_tensor_t
   }
   tcc_dtype_t dt = ctx->dtype;
   int64_t nbytes = data_bytes(dt, numel);
-  if (nbytes < 0) return fail_at(ps, at, "constant is too large");
+  if (nbytes < 0 || nbytes > MAX_CONSTANT_BYTES) return fail_at(ps, at, "constant is too large");
   if (!accept_word(ps, "dense")) return expected(ps, ps->p, "'dense'");
   if (!expect_char(ps, '<', "'<' after 'dense'")) return false;
   skip_ws(ps);

@@ -340,6 +340,14 @@ TEST(pool_ceil_mode_and_indices) {
          ints(m, 1, 4, (const int64_t[]){1, 1, 5, 5}));
   attr_ints(n, "kernel_shape", INTS(2, 2));
   CHECK_STR(infer(n), "f32[1, 1, 5, 5]");
+  n = op(m, TCC_OP_MAX_UNPOOL, 1, 3, f32(m, "1, 1, 2, 2"), tensor(m, TCC_DTYPE_I64, "1, 1, 2, 2"),
+         tensor(m, TCC_DTYPE_I64, "4"));
+  attr_ints(n, "kernel_shape", INTS(2, 2));
+  CHECK_LIKE(infer(n), "f32[1, 1, ?, ?]");
+  n = op(m, TCC_OP_MAX_POOL, 2, 1, tensor(m, TCC_DTYPE_F16, "*"));
+  attr_ints(n, "kernel_shape", INTS(2, 2));
+  CHECK_STR(infer(n), "f16[*]");
+  CHECK_STR(ty(n, 1), "i64[*]");
   tcc_module_destroy(m);
 }
 

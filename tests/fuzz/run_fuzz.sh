@@ -1,0 +1,70 @@
+#!/bin/sh
+# Builds fuzz_import with clang + libFuzzer + ASan/UBSan in build-fuzz/, seeds a corpus from the ONNX node
+# tests, and fuzzes for SECONDS. Exits non-zero when the fuzzer finds a crash, leak, UB or timeout; the
+# reproducer is left in build-fuzz/artifacts/ (replay: build-fuzz/tests/fuzz/fuzz_import FILE).
+#   tests/fuzz/run_fuzz.sh SECONDS        (CC=clang-NN to pick the compiler; FUZZ_JOBS=N for N processes)
+set -eu
+[ $# -eq 1 ] || { echo "usage: $0 SECONDS" >&2; exit 2; }
+seconds=$1
+cd "$(dirname "$0")/../.."
+build=build-fuzz
+
+# A clang whose runtime has libFuzzer (Debian's clang-19 needs libclang-rt-19-dev for it).
+if [ -z "${CC:-}" ]; then
+  probe=$(mktemp -d)
+  echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' > "$probe/f.c"
+  for c in clang-19 /usr/lib/llvm-19/bin/clang clang-14 clang; do
+    if command -v "$c" > /dev/null 2>&1 &&
+       "$c" -fsanitize=fuzzer,address,undefined "$probe/f.c" -o "$probe/f" > /dev/null 2>&1; then
+      CC=$c
+      break
+    fi
+  done
+  rm -rf "$probe"
+  [ -n "${CC:-}" ] || { echo "run_fuzz: no clang with libFuzzer found (install libclang-rt-19-dev)" >&2; exit 1; }
+fi
+CXX=${CXX:-$(echo "$CC" | sed 's/clang/clang++/')}
+echo "run_fuzz: compiler $CC"
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+  -DTCC_FUZZ=ON -DTCC_SANITIZE=ON > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+rm -f "$build.configure.log"
+cmake --build "$build" --target fuzz_import -j "${FUZZ_BUILD_JOBS:-2}"
+
+# Corpus: the seeds plus whatever earlier runs found (libFuzzer adds new inputs to the first directory).
+mkdir -p "$build/corpus" "$build/seeds" "$build/artifacts"
+tests/fuzz/make_corpus.sh "$build/seeds"
+# A dictionary of op types and attribute/metadata keys helps mutations hit real names.
+dict=$build/onnx.dict
+{
+  sed -n 's/^ONNX_OP("[^"]*", *"\([^"]*\)".*/"\1"/p' frontend/onnx_ops.def | sort -u
+  for k in location offset length value value_ints value_floats value_float value_int axis axes perm shape \
+           ai.onnx ai.onnx.ml then_branch else_branch body; do
+    echo "\"$k\""
+  done
+} > "$dict"
+
+# FUZZ_JOBS=N runs N worker processes (-fork); FUZZ_KEEP_GOING=1 records every crash and keeps fuzzing
+# (fork mode) instead of stopping at the first. Either way, any new artifact fails the run.
+jobs=${FUZZ_JOBS:-1}
+keep=${FUZZ_KEEP_GOING:-0}
+set -- "$build/corpus" "$build/seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  -dict="$dict" -artifact_prefix="$build/artifacts/" -print_final_stats=1
+if [ "$jobs" -gt 1 ] || [ "$keep" = 1 ]; then
+  set -- "$@" -fork="$jobs"
+  [ "$keep" = 1 ] && set -- "$@" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+marker=$build/artifacts/.started
+touch "$marker"
+rc=0
+"$build/tests/fuzz/fuzz_import" "$@" || rc=$?
+found=$(find "$build/artifacts" -type f -newer "$marker" ! -name .started | sort)
+rm -f "$marker"
+if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+  echo "run_fuzz: FAILED (fuzzer exit $rc); reproducers:" >&2
+  for f in $found; do echo "  $f   (replay: $build/tests/fuzz/fuzz_import $f)" >&2; done
+  exit 1
+fi
+echo "run_fuzz: no crash, leak or UB in $seconds s"
