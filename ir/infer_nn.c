@@ -151,7 +151,7 @@ static int64_t count_nonzero(const tcc_value_t *v) {
 tcc_status_t tcc_infer_matmul(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   int ia = 0, ib = 1;
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   if (node->op == TCC_OP_MATMUL_INTEGER) {
     TCC_RETURN_IF_ERROR(check_arity(node, 2, 4, 1));
     dt = TCC_DTYPE_I32;
@@ -1267,7 +1267,7 @@ static tcc_status_t output_datatype(const tcc_node_t *node, tcc_dtype_t *dt) {
 tcc_status_t tcc_infer_mel_weight_matrix(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   TCC_RETURN_IF_ERROR(check_arity(node, 5, 5, 1));
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(output_datatype(node, &dt));
   const tcc_dim_t *bins = scalar_dim(node, 0), *len = scalar_dim(node, 1);
   if (is_const(bins) && val(bins) <= 0) return tcc_infer_error(node, "num_mel_bins %lld must be positive", val(bins));
@@ -1279,7 +1279,7 @@ tcc_status_t tcc_infer_mel_weight_matrix(tcc_node_t *node) {
 
 tcc_status_t tcc_infer_window(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_arity(node, 1, 1, 1));
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(output_datatype(node, &dt));
   const tcc_value_t *size = tcc_infer_input(node, 0);
   if (size && size->type.rank > 1) return tcc_infer_error(node, "size must be a scalar, got rank %d", size->type.rank);

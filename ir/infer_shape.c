@@ -1044,7 +1044,7 @@ static tcc_status_t dtype_attr(const tcc_node_t *node, tcc_dtype_t fallback, tcc
 tcc_status_t tcc_infer_eye_like(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, 1));
   const tcc_value_t *x = tcc_infer_input(node, 0);
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(dtype_attr(node, dtype_of(node->inputs[0]), &dt));
   if (x && x->type.rank != 2) return tcc_infer_error(node, "expects a 2-D input, got rank %d", x->type.rank);
   return set_out(node, 0, dt, x ? 2 : -1, x ? x->type.dims : NULL);
@@ -1053,7 +1053,7 @@ tcc_status_t tcc_infer_eye_like(tcc_node_t *node) {
 tcc_status_t tcc_infer_random(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   TCC_RETURN_IF_ERROR(check_inputs(node, 0, 0));
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(dtype_attr(node, TCC_DTYPE_F32, &dt));
   const int64_t *shape;
   int64_t n;
@@ -1071,7 +1071,7 @@ tcc_status_t tcc_infer_random(tcc_node_t *node) {
 tcc_status_t tcc_infer_random_like(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, 1));
   const tcc_value_t *x = node->inputs[0];
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(dtype_attr(node, dtype_of(x), &dt));
   return set_out(node, 0, dt, is_tensor(x) ? x->type.rank : -1, is_tensor(x) ? x->type.dims : NULL);
 }
@@ -1080,7 +1080,7 @@ tcc_status_t tcc_infer_multinomial(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, 1));
   const tcc_value_t *x = tcc_infer_input(node, 0);
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(dtype_attr(node, TCC_DTYPE_I32, &dt));
   if (dt != TCC_DTYPE_I32 && dt != TCC_DTYPE_I64) return tcc_infer_error(node, "dtype must be i32 or i64");
   if (x && x->type.rank != 2) return tcc_infer_error(node, "expects a 2-D input, got rank %d", x->type.rank);
@@ -1195,7 +1195,7 @@ tcc_status_t tcc_infer_sequence_construct(tcc_node_t *node) {
 
 tcc_status_t tcc_infer_sequence_empty(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 0, 0));
-  tcc_dtype_t dt;
+  tcc_dtype_t dt = TCC_DTYPE_UNDEFINED;
   TCC_RETURN_IF_ERROR(dtype_attr(node, TCC_DTYPE_F32, &dt));
   tcc_type_t elem = {TCC_TYPE_TENSOR, dt, -1, NULL, NULL};
   return set_out_wrapped(node, 0, TCC_TYPE_SEQUENCE, &elem);
@@ -1493,7 +1493,7 @@ tcc_status_t tcc_infer_loop(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 0, -1));
   if (node->num_inputs < 2)
     return tcc_infer_error(node, "expects at least 2 inputs (M and cond), got %d", node->num_inputs);
-  tcc_graph_t *body;
+  tcc_graph_t *body = NULL;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   int n = node->num_inputs - 2, k = node->num_outputs - n;
   if (k < 0) return tcc_infer_error(node, "has %d loop-carried inputs but only %d outputs", n, node->num_outputs);
@@ -1528,7 +1528,7 @@ tcc_status_t tcc_infer_scan(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   char b1[64], b2[64];
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, -1));
-  tcc_graph_t *body;
+  tcc_graph_t *body = NULL;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   const tcc_attr_t *ns_attr = tcc_node_attr(node, "num_scan_inputs");
   if (!ns_attr || ns_attr->kind != TCC_ATTR_INT)
@@ -1583,7 +1583,7 @@ tcc_status_t tcc_infer_scan(tcc_node_t *node) {
 tcc_status_t tcc_infer_sequence_map(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_inputs(node, 1, -1));
   TCC_RETURN_IF_ERROR(check_sequence(node, 0));
-  tcc_graph_t *body;
+  tcc_graph_t *body = NULL;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   if (body->num_inputs != (size_t)node->num_inputs)
     return tcc_infer_error(node, "the body has %zu inputs, expected %d", body->num_inputs, node->num_inputs);
