@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "frontend/onnx_import.h"
+#include "ir/text.h"
 #include "tools/tcc.h"
 
 typedef struct {
@@ -164,7 +165,14 @@ int tcc_cmd_inspect(int argc, char **argv) {
     tcc_status_free(st);
     return 1;
   }
-  (void)ir;
+  if (ir) {
+    st = tcc_text_print(m, stdout, NULL);
+    int rc = st ? 1 : 0;
+    if (st) fprintf(stderr, "tcc inspect: error: %s\n", tcc_status_message(st));
+    tcc_status_free(st);
+    tcc_module_destroy(m);
+    return rc;
+  }
   const tcc_graph_t *g = m->graph;
   summary_t s = {0};
   summarize(g, &s);

@@ -23,6 +23,7 @@ expect sample-output 0 'probs +f32\[batch, 10\]' -- "$tcc" inspect samples/tiny_
 expect sample-coverage 0 'unsupported: none' -- "$tcc" inspect samples/tiny_cnn.onnx
 expect sample-params 0 'parameters: 5418 \(21672 bytes\)' -- "$tcc" inspect samples/tiny_cnn.onnx
 expect sample-json 0 '"outputs": \[' -- "$tcc" inspect samples/tiny_cnn.onnx --json
+expect sample-ir 0 '%probs = softmax\(%logits\) \{axis = 1\} : f32\[batch, 10\]' -- "$tcc" inspect samples/tiny_cnn.onnx --ir
 expect missing-file 1 "cannot open 'no/such.onnx'" -- "$tcc" inspect no/such.onnx
 expect not-a-model 1 'error: .*(protobuf|ModelProto|malformed)' -- "$tcc" inspect README.md
 expect bad-usage 2 'usage: tcc inspect' -- "$tcc" inspect
@@ -31,6 +32,7 @@ expect unknown-command 2 "unknown command 'frobnicate'" -- "$tcc" frobnicate
 if [ -d "$models/bert_mini" ]; then
   expect bert-input 0 'input_ids +i64\[batch, seq\]' -- "$tcc" inspect "$models/bert_mini/model.onnx"
   expect bert-hidden 0 'hidden +f32\[batch, seq, 256\]' -- "$tcc" inspect "$models/bert_mini/model.onnx"
+  expect bert-folded-reshape 0 'reshape\(%"/Split_output_0"\) \{allowzero = 0, shape = dims \[batch, seq, 4, 64\]\}' -- "$tcc" inspect "$models/bert_mini/model.onnx" --ir
   expect resnet-output 0 'logits +f32\[batch, 1000\]' -- "$tcc" inspect "$models/resnet18/model.onnx"
 else
   echo "shared models not found at $models: model checks skipped"
