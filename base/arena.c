@@ -70,7 +70,7 @@ void *tcc_arena_memdup(tcc_arena_t *arena, const void *src, size_t size) {
 char *tcc_arena_strndup(tcc_arena_t *arena, const char *s, size_t n) {
   char *p = tcc_arena_alloc(arena, n + 1);
   if (!p) return NULL;
-  memcpy(p, s, n);
+  if (n) memcpy(p, s, n);
   p[n] = 0;
   return p;
 }

@@ -355,7 +355,9 @@ int tcc_dim_format(const tcc_dim_t *d, char *buf, size_t size) {
     if (i > 0) {
       emit(&o, c < 0 ? " - " : " + ");
       if (c < 0) c = -c;
-    } else if (c < 0 && t->degree > 0 && c == -1) {
+    }
+    bool negated = i == 0 && c == -1 && t->degree > 0;
+    if (negated) {
       emit(&o, "-");
       c = 1;
     }
@@ -366,7 +368,10 @@ int tcc_dim_format(const tcc_dim_t *d, char *buf, size_t size) {
     }
     for (int j = 0; j < t->degree; j++) {
       if (!first) emit(&o, "*");
+      bool wrap = t->atoms[j]->num && (!first || negated); /* 2*((x)//2) is not (2*x)//2 */
+      emit(&o, wrap ? "(" : "");
       emit_atom(&o, t->atoms[j]);
+      emit(&o, wrap ? ")" : "");
       first = false;
     }
   }

@@ -41,7 +41,7 @@ bool tcc_dtype_is_int(tcc_dtype_t dt) {
 int64_t tcc_dtype_storage_bytes(tcc_dtype_t dt, int64_t n) {
   int bits = tcc_dtype_bits(dt);
   if (bits == 0 || n < 0) return -1;
-  if (bits == 4) return (n + 1) / 2;
+  if (bits == 4) return n / 2 + n % 2;
   if (n > INT64_MAX / (bits / 8)) return -1;
   return n * (bits / 8);
 }

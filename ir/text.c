@@ -369,7 +369,8 @@ static void print_graph(printer_t *pr, const tcc_graph_t *g, int indent);
 
 /* Empty lists and dims/types lists carry their kind: `ints []`, `dims [batch, 4]`. */
 static void print_list_open(FILE *out, const tcc_attr_t *a) {
-  if (a->count == 0 || a->kind == TCC_ATTR_TYPES || a->kind == TCC_ATTR_DIMS) fprintf(out, "%s ", tcc_attr_kind_name(a->kind));
+  if (a->count == 0 || a->kind == TCC_ATTR_TYPES || a->kind == TCC_ATTR_DIMS)
+    fprintf(out, "%s ", tcc_attr_kind_name(a->kind));
   putc('[', out);
 }
 
@@ -525,8 +526,12 @@ tcc_status_t tcc_text_print(const tcc_module_t *m, FILE *out, const tcc_text_opt
     const char *key, *value;
   } strings[] = {{"producer_name", m->producer_name}, {"producer_version", m->producer_version},
                  {"domain", m->domain}, {"doc", m->doc}};
-  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-    if (strings[i].value) fprintf(out, "%s%s = ", sep, strings[i].key), print_cstring(out, strings[i].value), sep = ", ";
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+    if (!strings[i].value) continue;
+    fprintf(out, "%s%s = ", sep, strings[i].key);
+    print_cstring(out, strings[i].value);
+    sep = ", ";
+  }
   if (sep[0] == ',') fputs("}\n", out);
   for (size_t i = 0; i < m->num_opsets; i++) {
     fputs(i ? ", " : "opsets {", out);
@@ -1006,7 +1011,8 @@ static bool parse_tensor(parser_t *ps, const tcc_type_t *ctx, const tcc_tensor_t
       int64_t n;
       if (!parse_int(ps, &n, "the byte count")) return false;
       if (!accept_word(ps, "bytes")) return expected(ps, ps->p, "'bytes'");
-      if (n != nbytes) return fail_at(ps, body, "elided size %" PRId64 " does not match the type (%" PRId64 " bytes)", n, nbytes);
+      if (n != nbytes)
+        return fail_at(ps, body, "elided size %" PRId64 " does not match the type (%" PRId64 " bytes)", n, nbytes);
     }
     if (!(data = zero_data(ps, nbytes))) return false;
   } else if (body[0] == '0' && body[1] == 'x') {
@@ -1056,7 +1062,8 @@ static bool parse_list(parser_t *ps, tcc_graph_t *g, int kind, tcc_attr_t *a) {
   if (kind < 0) {
     char w[32];
     tcc_dtype_t dt;
-    if (*ps->p == ']' || *ps->p == '-' || isdigit((unsigned char)*ps->p) || peek_word(ps, "inf") || peek_word(ps, "nan"))
+    char c = *ps->p;
+    if (c == ']' || c == '-' || isdigit((unsigned char)c) || peek_word(ps, "inf") || peek_word(ps, "nan"))
       kind = TCC_ATTR_INTS; /* or FLOATS: decided by the numbers */
     else if (*ps->p == '"') kind = TCC_ATTR_STRINGS;
     else if (peek_word(ps, "graph")) kind = TCC_ATTR_GRAPHS;
@@ -1160,6 +1167,8 @@ static bool parse_attr_value(parser_t *ps, tcc_graph_t *g, tcc_attr_t *a) {
 static bool parse_attrs(parser_t *ps, tcc_graph_t *g, tcc_attr_t **out, int *count_out) {
   tcc_attr_t *attrs = NULL;
   size_t count = 0, cap = 0;
+  tcc_strmap_t seen; /* names, to refuse duplicates */
+  tcc_strmap_init(&seen, &ps->m->arena);
   if (!accept_char(ps, '}')) {
     do {
       skip_ws(ps);
@@ -1169,8 +1178,8 @@ static bool parse_attrs(parser_t *ps, tcc_graph_t *g, tcc_attr_t **out, int *cou
       memset(a, 0, sizeof *a);
       a->kind = TCC_ATTR_KIND_COUNT;
       if (!parse_name(ps, &a->name, "an attribute name")) return false;
-      for (size_t i = 0; i < count; i++)
-        if (strcmp(attrs[i].name, a->name) == 0) return fail_at(ps, at, "duplicate attribute '%s'", a->name);
+      if (tcc_strmap_get(&seen, a->name)) return fail_at(ps, at, "duplicate attribute '%s'", a->name);
+      if (!tcc_strmap_put(&seen, a->name, a)) return oom(ps);
       if (!expect_char(ps, '=', "'=' after the attribute name") || !parse_attr_value(ps, g, a)) return false;
       count++;
     } while (accept_char(ps, ','));
@@ -1250,7 +1259,8 @@ static bool parse_statement(parser_t *ps, tcc_graph_t *g) {
   skip_ws(ps);
   const char *op_at = ps->p;
   char w[64];
-  if (!peek_word_into(ps, w, sizeof w)) return expected(ps, op_at, nresults ? "an op name or 'const'" : "a node, a value or '}'");
+  if (!peek_word_into(ps, w, sizeof w))
+    return expected(ps, op_at, nresults ? "an op name or 'const'" : "a node, a value or '}'");
   ps->p += strlen(w);
   if (strcmp(w, "const") == 0) {
     if (nresults != 1 || !results[0].name) return fail_at(ps, op_at, "'const' defines exactly one named value");
@@ -1414,7 +1424,8 @@ static bool parse_header(parser_t *ps) {
       do {
         if (!(m->metadata = grow(ps, m->metadata, sizeof *m->metadata, m->num_metadata, &cap))) return false;
         tcc_string_pair_t *kv = &m->metadata[m->num_metadata];
-        if (!parse_cstring(ps, &kv->key) || !expect_char(ps, ':', "':' after the key") || !parse_cstring(ps, &kv->value))
+        if (!parse_cstring(ps, &kv->key) || !expect_char(ps, ':', "':' after the key") ||
+            !parse_cstring(ps, &kv->value))
           return false;
         m->num_metadata++;
       } while (accept_char(ps, ','));

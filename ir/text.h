@@ -11,10 +11,10 @@
  * A module prints as:
  *   module {ir_version = 8, producer_name = "pytorch"}
  *   opsets {"": 17, "com.microsoft": 1}
- *   graph main(%x: f32[batch, 4], %w: f32[4, 4] = dense<elided, 64 bytes>) -> (%y) {
+ *   graph main(%x: f32[batch, 64], %w: f32[64, 64] = dense<elided, 16384 bytes>) -> (%y) {
  *     %c = const i64[2] dense<[1, -1]>
- *     %y = matmul(%x, %w) : f32[batch, 4] @MatMul_0 [op_type = "MatMul", opset = 17]
- *     %a, _ = split(%y, _) {axis = 1, num_outputs = 2} : f32[batch, 2] @split0
+ *     %y = matmul(%x, %w) : f32[batch, 64] @MatMul_0 [op_type = "MatMul", opset = 17]
+ *     %a, _ = split(%y, _) {axis = 1, num_outputs = 2} : f32[batch, 32] @split0
  *   }
  * Values are %name (quoted, %"onnx::Add_3", when not made of letters, digits, '_', '.', '%'), `_` is an
  * omitted optional input or output, types are tcc_type_format's ("f32[batch, 3]", "f32[*]", "?",

@@ -77,6 +77,11 @@ TEST(parse_round_trip) {
   }
   const char *end;
   CHECK(tcc_dim_parse(m, "(seq - 1)//2 + 1", &end) == tcc_dim_parse(m, "(seq + 1)//2", &end));
+  const tcc_dim_t *half = tcc_dim_parse(m, "(seq + 1)//2", &end);
+  CHECK_STR(fmt(tcc_dim_mul(m, half, tcc_dim_const(m, 2))), "2*((seq + 1)//2)");
+  CHECK_STR(fmt(tcc_dim_sub(m, tcc_dim_const(m, 0), half)), "-((seq + 1)//2)");
+  CHECK(tcc_dim_parse(m, "2*((seq + 1)//2)", &end) == tcc_dim_mul(m, half, tcc_dim_const(m, 2)));
+  CHECK(tcc_dim_parse(m, "-((seq + 1)//2)", &end) == tcc_dim_sub(m, tcc_dim_const(m, 0), half));
   CHECK(tcc_dim_parse(m, "2*", &end) == NULL);
   CHECK(tcc_dim_parse(m, "(a", &end) == NULL);
   tcc_module_destroy(m);
