@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  llvm-19-dev libmlir-19-dev mlir-19-tools clang-19   # code generation, MLIR export, fuzzing
+  llvm-19-dev libmlir-19-dev mlir-19-tools            # code generation, MLIR export
+  clang-19 libclang-rt-19-dev                         # the fuzzer (libFuzzer + sanitizers)
   protobuf-c-compiler libprotobuf-c-dev               # ONNX protobuf
   liblua5.4-dev                                       # scheduling scripts
   libsqlite3-dev                                      # tuning database
