@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "frontend/onnx_import.h"
+#include "ir/verify.h"
 
 typedef enum { PASS, WEAK, UNSUPPORTED, MISMATCH, ERROR, OUTCOME_COUNT } outcome_t;
 static const char *const outcome_names[] = {"pass", "weak", "unsupported", "mismatch", "error"};
@@ -56,6 +57,12 @@ static outcome_t run_case(const char *path, char *detail, size_t size) {
     snprintf(detail, size, "%s", tcc_status_message(st));
     tcc_status_free(st);
     return o;
+  }
+  if ((st = tcc_module_verify(m))) {
+    snprintf(detail, size, "%s: %s", path, tcc_status_message(st));
+    tcc_status_free(st);
+    tcc_module_destroy(m);
+    return ERROR;
   }
   outcome_t worst = PASS;
   for (size_t i = 0; i < m->graph->num_outputs; i++) {
