@@ -10,6 +10,7 @@
  * Exit 0 when (pass + weak) / cases >= FRACTION and there is no mismatch or error; 77 when DIR is
  * missing (ctest reports the suite as skipped). */
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,18 +49,26 @@ static outcome_t compare(const tcc_type_t *got, const tcc_type_t *want, char *wh
   return o;
 }
 
+static void describe(char *detail, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void describe(char *detail, size_t size, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, size, fmt, ap); /* long paths are cut, which is fine for a report line */
+  va_end(ap);
+}
+
 static outcome_t run_case(const char *path, char *detail, size_t size) {
   tcc_onnx_import_options_t options = {.ignore_declared_types = true};
   tcc_module_t *m;
   tcc_status_t st = tcc_onnx_import_file(path, &options, tcc_allocator_system(), &m);
   if (st) {
     outcome_t o = tcc_status_code(st) == TCC_UNSUPPORTED ? UNSUPPORTED : ERROR;
-    snprintf(detail, size, "%s", tcc_status_message(st));
+    describe(detail, size, "%s", tcc_status_message(st));
     tcc_status_free(st);
     return o;
   }
   if ((st = tcc_module_verify(m))) {
-    snprintf(detail, size, "%s: %s", path, tcc_status_message(st));
+    describe(detail, size, "%s: %s", path, tcc_status_message(st));
     tcc_status_free(st);
     tcc_module_destroy(m);
     return ERROR;
@@ -74,7 +83,7 @@ static outcome_t run_case(const char *path, char *detail, size_t size) {
       worst = o;
       tcc_type_format(&v->type, got, sizeof got);
       tcc_type_format(v->declared, want, sizeof want);
-      snprintf(detail, size, "%s: output '%s': %s: inferred %s, declared %s", path, v->name, why, got, want);
+      describe(detail, size, "%s: output '%s': %s: inferred %s, declared %s", path, v->name, why, got, want);
     }
   }
   tcc_module_destroy(m);

@@ -1,12 +1,7 @@
 /* Symbolic dims: normalization, interning, division, printing and parsing. */
 #include "ir/graph.h"
+#include "tests/graph_builder.h"
 #include "tests/test.h"
-
-static tcc_module_t *new_module(void) {
-  tcc_module_t *m = NULL;
-  tcc_status_free(tcc_module_create(tcc_allocator_system(), &m));
-  return m;
-}
 
 static const char *fmt(const tcc_dim_t *d) {
   static char buf[8][128];

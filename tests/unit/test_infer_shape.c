@@ -4,59 +4,11 @@
 #include <stdlib.h>
 
 #include "ir/infer.h"
+#include "tests/graph_builder.h"
 #include "tests/test.h"
 
-static tcc_module_t *new_module(void) {
-  tcc_module_t *m = NULL;
-  tcc_status_free(tcc_module_create(tcc_allocator_system(), &m));
-  return m;
-}
-
-/* The type of v as text ("f32[batch, 3]"), in one of a few rotating buffers. */
-static const char *ty(const tcc_value_t *v) {
-  static char buf[8][256];
-  static int k;
-  char *b = buf[k++ % 8];
-  tcc_type_format(&v->type, b, 256);
-  return b;
-}
-
 /* The shape data of v as text ("batch, seq, 256"), or "unknown". */
-static const char *data(const tcc_value_t *v) {
-  static char buf[8][256];
-  static int k;
-  char *b = buf[k++ % 8];
-  if (v->shape_data_len < 0) return "unknown";
-  size_t len = 0;
-  b[0] = 0;
-  for (int64_t i = 0; i < v->shape_data_len && len < 200; i++) {
-    if (i) len += (size_t)snprintf(b + len, 256 - len, ", ");
-    len += (size_t)tcc_dim_format(v->shape_data[i], b + len, 256 - len);
-  }
-  return b;
-}
-
-/* A graph input typed from "batch, seq, 256" (empty text: a scalar). */
-static tcc_value_t *input(tcc_graph_t *g, const char *name, tcc_dtype_t dt, const char *shape) {
-  const tcc_dim_t *dims[16];
-  int rank = 0;
-  for (const char *p = shape; *p;) {
-    const char *end;
-    dims[rank++] = tcc_dim_parse(g->module, p, &end);
-    p = *end == ',' ? end + 1 : end;
-  }
-  tcc_value_t *v = tcc_graph_add_input(g, name);
-  tcc_status_free(tcc_value_set_tensor(v, dt, rank, dims));
-  return v;
-}
-
-static tcc_value_t *ints(tcc_graph_t *g, int64_t n, const int64_t *values) {
-  return tcc_graph_add_constant(g, NULL, tcc_tensor_create_i64(g->module, 1, &n, values));
-}
-
-static tcc_value_t *scalar(tcc_graph_t *g, int64_t value) {
-  return tcc_graph_add_constant(g, NULL, tcc_tensor_create_i64(g->module, 0, NULL, &value));
-}
+static const char *data(const tcc_value_t *v) { return data_text(v, "", "", "unknown"); }
 
 static tcc_value_t *boolean(tcc_graph_t *g, bool value) {
   tcc_tensor_t *t = tcc_tensor_create(g->module, TCC_DTYPE_BOOL, 0, NULL);
@@ -64,27 +16,14 @@ static tcc_value_t *boolean(tcc_graph_t *g, bool value) {
   return tcc_graph_add_constant(g, NULL, t);
 }
 
-#define INTS(g, ...) ints(g, sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t), (int64_t[]){__VA_ARGS__})
+#define INTS(g, ...) const_i64(g, 1, sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t), (int64_t[]){__VA_ARGS__})
 
-/* A node with the given inputs (NULL: omitted) and nout fresh outputs. */
-static tcc_node_t *add(tcc_graph_t *g, tcc_op_t op, int nout, tcc_value_t *const *ins, int nin) {
-  tcc_node_t *n = tcc_graph_add_node(g, op, NULL, nin, nout);
-  for (int i = 0; i < nin; i++) n->inputs[i] = ins[i];
-  for (int i = 0; i < nout; i++) tcc_node_set_output(n, i, tcc_graph_add_value(g, NULL));
-  return n;
-}
-
-#define NODE(g, op, nout, ...)                          \
-  add(g, TCC_OP_##op, nout, (tcc_value_t *[]){__VA_ARGS__}, \
-      (int)(sizeof((tcc_value_t *[]){__VA_ARGS__}) / sizeof(tcc_value_t *)))
-#define NODE0(g, op, nout) add(g, TCC_OP_##op, nout, NULL, 0)
+/* NODE(g, CONCAT, nout, a, b): node() with its inputs counted (NULL: omitted); NODE0 has no inputs; OUT is the
+ * output of a one-output node. */
+#define NODE(g, op, nout, ...) \
+  node(g, TCC_OP_##op, nout, (int)(sizeof((tcc_value_t *[]){__VA_ARGS__}) / sizeof(tcc_value_t *)), __VA_ARGS__)
+#define NODE0(g, op, nout) node(g, TCC_OP_##op, nout, 0)
 #define OUT(g, op, ...) NODE(g, op, 1, __VA_ARGS__)->outputs[0]
-
-static void set_int(tcc_node_t *n, const char *name, int64_t v) { tcc_status_free(tcc_node_set_attr_int(n, name, v)); }
-
-static void set_ints(tcc_node_t *n, const char *name, int64_t count, const int64_t *v) {
-  tcc_status_free(tcc_node_set_attr_ints(n, name, v, count));
-}
 
 static void set_graph(tcc_node_t *n, const char *name, tcc_graph_t *body) {
   tcc_attr_t a = {.name = name, .kind = TCC_ATTR_GRAPH, .g = body};
@@ -115,15 +54,15 @@ static bool is_fresh(const char *dim) { return dim[0] == '?'; }
 TEST(dynamic_reshape_chain) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, seq, 256");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, seq, 256");
   tcc_value_t *shape = OUT(g, SHAPE, x);
   tcc_value_t *b = OUT(g, GATHER, shape, scalar(g, 0)), *s = OUT(g, GATHER, shape, scalar(g, 1));
   tcc_value_t *ub = OUT(g, UNSQUEEZE, b, INTS(g, 0)), *us = OUT(g, UNSQUEEZE, s, INTS(g, 0));
   tcc_node_t *cat = NODE(g, CONCAT, 1, ub, us, INTS(g, 4), INTS(g, 64));
-  set_int(cat, "axis", 0);
+  attr_int(cat, "axis", 0);
   tcc_value_t *y = OUT(g, RESHAPE, x, cat->outputs[0]);
   tcc_node_t *cat2 = NODE(g, CONCAT, 1, ub, us, INTS(g, -1), INTS(g, 64));
-  set_int(cat2, "axis", 0);
+  attr_int(cat2, "axis", 0);
   tcc_value_t *y2 = OUT(g, RESHAPE, x, cat2->outputs[0]);
   tcc_value_t *flat = OUT(g, RESHAPE, x, INTS(g, -1, 256));
   tcc_value_t *back = OUT(g, RESHAPE, flat, OUT(g, SHAPE, x));
@@ -145,10 +84,10 @@ TEST(dynamic_reshape_chain) {
 TEST(shape_data_ops) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, seq, 8, 64");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, seq, 8, 64");
   tcc_value_t *shape = OUT(g, SHAPE, x);
   tcc_node_t *tail = NODE(g, SHAPE, 1, x);
-  set_int(tail, "start", -2);
+  attr_int(tail, "start", -2);
   tcc_value_t *head = OUT(g, SLICE, shape, INTS(g, 0), INTS(g, 2));
   tcc_value_t *picked = OUT(g, GATHER, shape, INTS(g, 1, -1));
   tcc_value_t *size = OUT(g, SIZE, x);
@@ -183,12 +122,12 @@ TEST(shape_data_ops) {
 TEST(reshape) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "2, 3, 4");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "2, 3, 4");
   tcc_value_t *a = OUT(g, RESHAPE, x, INTS(g, 0, -1));
   tcc_value_t *b = OUT(g, RESHAPE, x, INTS(g, -1));
-  tcc_node_t *z = NODE(g, RESHAPE, 1, input(g, "e", TCC_DTYPE_F32, "0, 3"), INTS(g, 3, 0));
-  set_int(z, "allowzero", 1);
-  tcc_value_t *sym = input(g, "s", TCC_DTYPE_F16, "batch, 12");
+  tcc_node_t *z = NODE(g, RESHAPE, 1, input(g, TCC_DTYPE_F32, "0, 3"), INTS(g, 3, 0));
+  attr_int(z, "allowzero", 1);
+  tcc_value_t *sym = input(g, TCC_DTYPE_F16, "batch, 12");
   tcc_value_t *c = OUT(g, RESHAPE, sym, INTS(g, 0, 3, -1));
   tcc_node_t *attr = NODE(g, RESHAPE, 1, sym);
   const tcc_dim_t *target[] = {tcc_dim_const(m, -1), tcc_dim_symbol(m, "batch"), tcc_dim_const(m, 3)};
@@ -211,7 +150,7 @@ TEST(reshape_errors) {
     tcc_graph_t *g = m->graph;
     int64_t v[4], n = 0;
     for (char *p = (char *)cases[i][0]; *p; p += *p == ',' ? 1 : 0) v[n++] = strtoll(p, &p, 10);
-    (void)OUT(g, RESHAPE, input(g, "x", TCC_DTYPE_F32, "2, 3, 4"), ints(g, n, v));
+    (void)OUT(g, RESHAPE, input(g, TCC_DTYPE_F32, "2, 3, 4"), const_i64(g, 1, n, v));
     CHECK(infer_fails(g, cases[i][1]));
     tcc_module_destroy(m);
   }
@@ -220,19 +159,19 @@ TEST(reshape_errors) {
 TEST(flatten_squeeze_unsqueeze) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, 3, 4");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, 3, 4");
   tcc_value_t *f1 = OUT(g, FLATTEN, x);
   tcc_node_t *f0 = NODE(g, FLATTEN, 1, x);
-  set_int(f0, "axis", 0);
+  attr_int(f0, "axis", 0);
   tcc_node_t *fm = NODE(g, FLATTEN, 1, x);
-  set_int(fm, "axis", -1);
-  tcc_value_t *y = input(g, "y", TCC_DTYPE_I32, "1, batch, 1");
+  attr_int(fm, "axis", -1);
+  tcc_value_t *y = input(g, TCC_DTYPE_I32, "1, batch, 1");
   tcc_value_t *s_all = OUT(g, SQUEEZE, y);
   tcc_value_t *s0 = OUT(g, SQUEEZE, y, INTS(g, 0));
-  tcc_value_t *u = OUT(g, UNSQUEEZE, input(g, "z", TCC_DTYPE_BOOL, "3"), INTS(g, -1, 0));
-  tcc_value_t *axes = input(g, "axes", TCC_DTYPE_I64, "1");
-  tcc_value_t *s_rt = OUT(g, SQUEEZE, input(g, "w", TCC_DTYPE_F32, "3, 1, 4"), axes);
-  tcc_value_t *s_rt2 = OUT(g, SQUEEZE, input(g, "v", TCC_DTYPE_F32, "1, 4, 1"), axes);
+  tcc_value_t *u = OUT(g, UNSQUEEZE, input(g, TCC_DTYPE_BOOL, "3"), INTS(g, -1, 0));
+  tcc_value_t *axes = input(g, TCC_DTYPE_I64, "1");
+  tcc_value_t *s_rt = OUT(g, SQUEEZE, input(g, TCC_DTYPE_F32, "3, 1, 4"), axes);
+  tcc_value_t *s_rt2 = OUT(g, SQUEEZE, input(g, TCC_DTYPE_F32, "1, 4, 1"), axes);
   CHECK(infer_ok(g));
   CHECK_STR(ty(f1), "f32[batch, 12]");
   CHECK_STR(ty(f0->outputs[0]), "f32[1, 12*batch]");
@@ -245,16 +184,16 @@ TEST(flatten_squeeze_unsqueeze) {
   tcc_module_destroy(m);
 
   m = new_module();
-  (void)OUT(m->graph, SQUEEZE, input(m->graph, "x", TCC_DTYPE_F32, "1, 3"), INTS(m->graph, 1));
+  (void)OUT(m->graph, SQUEEZE, input(m->graph, TCC_DTYPE_F32, "1, 3"), INTS(m->graph, 1));
   CHECK(infer_fails(m->graph, "cannot squeeze axis 1 of size 3"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, UNSQUEEZE, input(m->graph, "x", TCC_DTYPE_F32, "3"), INTS(m->graph, 0, -3));
+  (void)OUT(m->graph, UNSQUEEZE, input(m->graph, TCC_DTYPE_F32, "3"), INTS(m->graph, 0, -3));
   CHECK(infer_fails(m->graph, "axis 0 appears more than once"));
   tcc_module_destroy(m);
   m = new_module();
-  tcc_node_t *bad = NODE(m->graph, FLATTEN, 1, input(m->graph, "x", TCC_DTYPE_F32, "3"));
-  set_int(bad, "axis", 2);
+  tcc_node_t *bad = NODE(m->graph, FLATTEN, 1, input(m->graph, TCC_DTYPE_F32, "3"));
+  attr_int(bad, "axis", 2);
   CHECK(infer_fails(m->graph, "axis 2 is out of range for rank 1"));
   tcc_module_destroy(m);
 }
@@ -262,10 +201,10 @@ TEST(flatten_squeeze_unsqueeze) {
 TEST(transpose) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, seq, 8, 64");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, seq, 8, 64");
   tcc_value_t *rev = OUT(g, TRANSPOSE, x);
   tcc_node_t *p = NODE(g, TRANSPOSE, 1, x);
-  set_ints(p, "perm", 4, (int64_t[]){0, 2, 1, 3});
+  attr_ints(p, "perm", 4, (int64_t[]){0, 2, 1, 3});
   CHECK(infer_ok(g));
   CHECK_STR(ty(rev), "f32[64, 8, seq, batch]");
   CHECK_STR(ty(p->outputs[0]), "f32[batch, 8, seq, 64]");
@@ -274,14 +213,14 @@ TEST(transpose) {
   const int64_t perms[][3] = {{0, 0, 1}, {0, 1, 3}};
   for (int i = 0; i < 2; i++) {
     m = new_module();
-    tcc_node_t *n = NODE(m->graph, TRANSPOSE, 1, input(m->graph, "x", TCC_DTYPE_F32, "2, 3, 4"));
-    set_ints(n, "perm", 3, perms[i]);
+    tcc_node_t *n = NODE(m->graph, TRANSPOSE, 1, input(m->graph, TCC_DTYPE_F32, "2, 3, 4"));
+    attr_ints(n, "perm", 3, perms[i]);
     CHECK(infer_fails(m->graph, "perm is not a permutation"));
     tcc_module_destroy(m);
   }
   m = new_module();
-  tcc_node_t *n = NODE(m->graph, TRANSPOSE, 1, input(m->graph, "x", TCC_DTYPE_F32, "2, 3, 4"));
-  set_ints(n, "perm", 2, (int64_t[]){1, 0});
+  tcc_node_t *n = NODE(m->graph, TRANSPOSE, 1, input(m->graph, TCC_DTYPE_F32, "2, 3, 4"));
+  attr_ints(n, "perm", 2, (int64_t[]){1, 0});
   CHECK(infer_fails(m->graph, "perm has 2 entries for rank 3"));
   tcc_module_destroy(m);
 }
@@ -291,14 +230,14 @@ TEST(transpose) {
 TEST(concat) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *a = input(g, "a", TCC_DTYPE_F32, "batch, 3"), *b = input(g, "b", TCC_DTYPE_F32, "batch, 5");
-  tcc_value_t *c = input(g, "c", TCC_DTYPE_F32, "2, 3");
+  tcc_value_t *a = input(g, TCC_DTYPE_F32, "batch, 3"), *b = input(g, TCC_DTYPE_F32, "batch, 5");
+  tcc_value_t *c = input(g, TCC_DTYPE_F32, "2, 3");
   tcc_node_t *n1 = NODE(g, CONCAT, 1, a, b);
-  set_int(n1, "axis", -1);
+  attr_int(n1, "axis", -1);
   tcc_node_t *n2 = NODE(g, CONCAT, 1, a, c, a);
-  set_int(n2, "axis", 0);
-  tcc_node_t *n3 = NODE(g, CONCAT, 1, input(g, "d", TCC_DTYPE_F32, "seq, 3"), input(g, "e", TCC_DTYPE_F32, "seq, 4"));
-  set_int(n3, "axis", 1);
+  attr_int(n2, "axis", 0);
+  tcc_node_t *n3 = NODE(g, CONCAT, 1, input(g, TCC_DTYPE_F32, "seq, 3"), input(g, TCC_DTYPE_F32, "seq, 4"));
+  attr_int(n3, "axis", 1);
   CHECK(infer_ok(g));
   CHECK_STR(ty(n1->outputs[0]), "f32[batch, 8]");
   CHECK_STR(ty(n2->outputs[0]), "f32[2*batch + 2, 3]");
@@ -314,14 +253,14 @@ TEST(concat) {
                {"2, 3", "2, 3", 2, "axis 2 is out of range for rank 2"}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     m = new_module();
-    tcc_node_t *n = NODE(m->graph, CONCAT, 1, input(m->graph, "a", TCC_DTYPE_F32, cases[i].a),
-                         input(m->graph, "b", TCC_DTYPE_F32, cases[i].b));
-    set_int(n, "axis", cases[i].axis);
+    tcc_node_t *n = NODE(m->graph, CONCAT, 1, input(m->graph, TCC_DTYPE_F32, cases[i].a),
+                         input(m->graph, TCC_DTYPE_F32, cases[i].b));
+    attr_int(n, "axis", cases[i].axis);
     CHECK(infer_fails(m->graph, cases[i].error));
     tcc_module_destroy(m);
   }
   m = new_module();
-  NODE(m->graph, CONCAT, 1, input(m->graph, "a", TCC_DTYPE_F32, "2"));
+  NODE(m->graph, CONCAT, 1, input(m->graph, TCC_DTYPE_F32, "2"));
   CHECK(infer_fails(m->graph, "missing the 'axis' attribute"));
   tcc_module_destroy(m);
 }
@@ -329,14 +268,14 @@ TEST(concat) {
 TEST(split) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, 10");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, 10");
   tcc_node_t *var = NODE(g, SPLIT, 2, x, INTS(g, 3, 7));
-  set_int(var, "axis", 1);
+  attr_int(var, "axis", 1);
   tcc_node_t *eq = NODE(g, SPLIT, 2, x);
-  set_int(eq, "axis", -1);
-  tcc_node_t *uneven = NODE(g, SPLIT, 4, input(g, "y", TCC_DTYPE_F32, "7"));
-  set_int(uneven, "num_outputs", 4);
-  tcc_node_t *sym = NODE(g, SPLIT, 2, input(g, "z", TCC_DTYPE_F32, "2*seq, 3"));
+  attr_int(eq, "axis", -1);
+  tcc_node_t *uneven = NODE(g, SPLIT, 4, input(g, TCC_DTYPE_F32, "7"));
+  attr_int(uneven, "num_outputs", 4);
+  tcc_node_t *sym = NODE(g, SPLIT, 2, input(g, TCC_DTYPE_F32, "2*seq, 3"));
   CHECK(infer_ok(g));
   CHECK_STR(ty(var->outputs[0]), "f32[batch, 3]");
   CHECK_STR(ty(var->outputs[1]), "f32[batch, 7]");
@@ -347,11 +286,11 @@ TEST(split) {
   tcc_module_destroy(m);
 
   m = new_module();
-  NODE(m->graph, SPLIT, 3, input(m->graph, "x", TCC_DTYPE_F32, "10"));
+  NODE(m->graph, SPLIT, 3, input(m->graph, TCC_DTYPE_F32, "10"));
   CHECK(infer_fails(m->graph, "cannot split axis 0 of size 10 into 3 outputs"));
   tcc_module_destroy(m);
   m = new_module();
-  NODE(m->graph, SPLIT, 2, input(m->graph, "x", TCC_DTYPE_F32, "10"), INTS(m->graph, 3, 4));
+  NODE(m->graph, SPLIT, 2, input(m->graph, TCC_DTYPE_F32, "10"), INTS(m->graph, 3, 4));
   CHECK(infer_fails(m->graph, "split sizes sum to 7 but axis 0 has size 10"));
   tcc_module_destroy(m);
 }
@@ -359,7 +298,7 @@ TEST(split) {
 TEST(slice) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "batch, seq, 64");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, seq, 64");
   tcc_value_t *all = OUT(g, SLICE, x, INTS(g, 0), INTS(g, INT64_MAX), INTS(g, 1));
   tcc_value_t *drop_last = OUT(g, SLICE, x, INTS(g, 0), INTS(g, -1), INTS(g, 1));
   tcc_value_t *drop_first = OUT(g, SLICE, x, INTS(g, 1), INTS(g, INT64_MAX), INTS(g, -2));
@@ -368,7 +307,7 @@ TEST(slice) {
   tcc_value_t *strided = OUT(g, SLICE, x, INTS(g, 1, 0), INTS(g, 64, INT64_MAX), INTS(g, 2, 0), INTS(g, 2, 1));
   tcc_value_t *neg = OUT(g, SLICE, x, INTS(g, 60), INTS(g, 10), INTS(g, 2), INTS(g, -7));
   tcc_value_t *ambiguous = OUT(g, SLICE, x, INTS(g, 0), INTS(g, 10), INTS(g, 0));
-  tcc_value_t *sym_end = OUT(g, SLICE, input(g, "pos", TCC_DTYPE_F32, "512, 64"), INTS(g, 0),
+  tcc_value_t *sym_end = OUT(g, SLICE, input(g, TCC_DTYPE_F32, "512, 64"), INTS(g, 0),
                              OUT(g, GATHER, OUT(g, SHAPE, x), INTS(g, 1)), INTS(g, 0));
   tcc_value_t *clamped = OUT(g, SLICE, x, INTS(g, -100), INTS(g, 100), INTS(g, 2));
   CHECK(infer_ok(g));
@@ -385,12 +324,12 @@ TEST(slice) {
   tcc_module_destroy(m);
 
   m = new_module();
-  (void)OUT(m->graph, SLICE, input(m->graph, "x", TCC_DTYPE_F32, "4"), INTS(m->graph, 0), INTS(m->graph, 4),
+  (void)OUT(m->graph, SLICE, input(m->graph, TCC_DTYPE_F32, "4"), INTS(m->graph, 0), INTS(m->graph, 4),
       INTS(m->graph, 0), INTS(m->graph, 0));
   CHECK(infer_fails(m->graph, "step 0 is 0"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, SLICE, input(m->graph, "x", TCC_DTYPE_F32, "4"), INTS(m->graph, 0, 0), INTS(m->graph, 4));
+  (void)OUT(m->graph, SLICE, input(m->graph, TCC_DTYPE_F32, "4"), INTS(m->graph, 0, 0), INTS(m->graph, 4));
   CHECK(infer_fails(m->graph, "starts has 2 entries but ends has 1"));
   tcc_module_destroy(m);
 }
@@ -400,12 +339,12 @@ TEST(slice) {
 TEST(gathers) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "5, batch, 7");
-  tcc_node_t *ga = NODE(g, GATHER, 1, x, input(g, "i", TCC_DTYPE_I64, "2, 3"));
-  set_int(ga, "axis", 1);
-  tcc_value_t *ge = OUT(g, GATHER_ELEMENTS, x, input(g, "j", TCC_DTYPE_I32, "5, 2, 7"));
-  tcc_value_t *gnd = OUT(g, GATHER_ND, x, input(g, "k", TCC_DTYPE_I64, "4, 2"));
-  tcc_value_t *sc = OUT(g, SCATTER_ND, x, input(g, "l", TCC_DTYPE_I64, "4, 2"), input(g, "u", TCC_DTYPE_F32, "4, 7"));
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "5, batch, 7");
+  tcc_node_t *ga = NODE(g, GATHER, 1, x, input(g, TCC_DTYPE_I64, "2, 3"));
+  attr_int(ga, "axis", 1);
+  tcc_value_t *ge = OUT(g, GATHER_ELEMENTS, x, input(g, TCC_DTYPE_I32, "5, 2, 7"));
+  tcc_value_t *gnd = OUT(g, GATHER_ND, x, input(g, TCC_DTYPE_I64, "4, 2"));
+  tcc_value_t *sc = OUT(g, SCATTER_ND, x, input(g, TCC_DTYPE_I64, "4, 2"), input(g, TCC_DTYPE_F32, "4, 7"));
   CHECK(infer_ok(g));
   CHECK_STR(ty(ga->outputs[0]), "f32[5, 2, 3, 7]");
   CHECK_STR(ty(ge), "f32[5, 2, 7]");
@@ -414,12 +353,12 @@ TEST(gathers) {
   tcc_module_destroy(m);
 
   m = new_module();
-  tcc_node_t *n = NODE(m->graph, GATHER, 1, input(m->graph, "x", TCC_DTYPE_F32, "3, 4"), scalar(m->graph, 0));
-  set_int(n, "axis", -3);
+  tcc_node_t *n = NODE(m->graph, GATHER, 1, input(m->graph, TCC_DTYPE_F32, "3, 4"), scalar(m->graph, 0));
+  attr_int(n, "axis", -3);
   CHECK(infer_fails(m->graph, "axis -3 is out of range for rank 2"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, GATHER, OUT(m->graph, SHAPE, input(m->graph, "x", TCC_DTYPE_F32, "3, 4")), scalar(m->graph, 2));
+  (void)OUT(m->graph, GATHER, OUT(m->graph, SHAPE, input(m->graph, TCC_DTYPE_F32, "3, 4")), scalar(m->graph, 2));
   CHECK(infer_fails(m->graph, "index 2 is out of range"));
   tcc_module_destroy(m);
 }
@@ -427,15 +366,15 @@ TEST(gathers) {
 TEST(expand_tile_pad) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "3, 1");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "3, 1");
   tcc_value_t *e = OUT(g, EXPAND, x, INTS(g, 2, 1, 4));
-  tcc_value_t *y = input(g, "y", TCC_DTYPE_F32, "batch, 1, 64");
-  tcc_value_t *e2 = OUT(g, EXPAND, y, OUT(g, SHAPE, input(g, "z", TCC_DTYPE_F32, "1, seq, 1")));
-  tcc_value_t *t = OUT(g, TILE, input(g, "w", TCC_DTYPE_F32, "batch, 2"), INTS(g, 2, 3));
-  tcc_value_t *p = OUT(g, PAD, input(g, "v", TCC_DTYPE_F32, "batch, 3"), INTS(g, 0, 1, 0, 2));
-  tcc_value_t *pa = OUT(g, PAD, input(g, "u", TCC_DTYPE_F32, "2, 3, 4"), INTS(g, 1, -1), NULL, INTS(g, -1));
-  tcc_value_t *oh = OUT(g, ONE_HOT, input(g, "idx", TCC_DTYPE_I64, "batch"), scalar(g, 10), INTS(g, 0, 1));
-  tcc_value_t *ccp = OUT(g, CENTER_CROP_PAD, input(g, "img", TCC_DTYPE_U8, "20, 10, 3"), INTS(g, 16, 16, 3));
+  tcc_value_t *y = input(g, TCC_DTYPE_F32, "batch, 1, 64");
+  tcc_value_t *e2 = OUT(g, EXPAND, y, OUT(g, SHAPE, input(g, TCC_DTYPE_F32, "1, seq, 1")));
+  tcc_value_t *t = OUT(g, TILE, input(g, TCC_DTYPE_F32, "batch, 2"), INTS(g, 2, 3));
+  tcc_value_t *p = OUT(g, PAD, input(g, TCC_DTYPE_F32, "batch, 3"), INTS(g, 0, 1, 0, 2));
+  tcc_value_t *pa = OUT(g, PAD, input(g, TCC_DTYPE_F32, "2, 3, 4"), INTS(g, 1, -1), NULL, INTS(g, -1));
+  tcc_value_t *oh = OUT(g, ONE_HOT, input(g, TCC_DTYPE_I64, "batch"), scalar(g, 10), INTS(g, 0, 1));
+  tcc_value_t *ccp = OUT(g, CENTER_CROP_PAD, input(g, TCC_DTYPE_U8, "20, 10, 3"), INTS(g, 16, 16, 3));
   CHECK(infer_ok(g));
   CHECK_STR(ty(e), "f32[2, 3, 4]");
   CHECK_STR(ty(e2), "f32[batch, seq, 64]");
@@ -447,15 +386,15 @@ TEST(expand_tile_pad) {
   tcc_module_destroy(m);
 
   m = new_module();
-  (void)OUT(m->graph, EXPAND, input(m->graph, "x", TCC_DTYPE_F32, "3"), INTS(m->graph, 2, 4));
+  (void)OUT(m->graph, EXPAND, input(m->graph, TCC_DTYPE_F32, "3"), INTS(m->graph, 2, 4));
   CHECK(infer_fails(m->graph, "cannot broadcast dimension 3 with 4"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, TILE, input(m->graph, "x", TCC_DTYPE_F32, "3"), INTS(m->graph, 2, 4));
+  (void)OUT(m->graph, TILE, input(m->graph, TCC_DTYPE_F32, "3"), INTS(m->graph, 2, 4));
   CHECK(infer_fails(m->graph, "repeats has 2 entries for rank 1"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, PAD, input(m->graph, "x", TCC_DTYPE_F32, "3"), INTS(m->graph, 1));
+  (void)OUT(m->graph, PAD, input(m->graph, TCC_DTYPE_F32, "3"), INTS(m->graph, 1));
   CHECK(infer_fails(m->graph, "pads has 1 entries, expected 2"));
   tcc_module_destroy(m);
 }
@@ -465,21 +404,21 @@ TEST(expand_tile_pad) {
 TEST(sequences) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *a = input(g, "a", TCC_DTYPE_F32, "2, 3"), *b = input(g, "b", TCC_DTYPE_F32, "2, 4");
+  tcc_value_t *a = input(g, TCC_DTYPE_F32, "2, 3"), *b = input(g, TCC_DTYPE_F32, "2, 4");
   tcc_value_t *seq = OUT(g, SEQUENCE_CONSTRUCT, a, b);
   tcc_value_t *at = OUT(g, SEQUENCE_AT, seq, scalar(g, -1));
-  tcc_value_t *at_any = OUT(g, SEQUENCE_AT, seq, input(g, "pos", TCC_DTYPE_I64, ""));
+  tcc_value_t *at_any = OUT(g, SEQUENCE_AT, seq, input(g, TCC_DTYPE_I64, ""));
   tcc_node_t *stack = NODE(g, CONCAT_FROM_SEQUENCE, 1, seq);
-  set_int(stack, "axis", 1);
+  attr_int(stack, "axis", 1);
   tcc_value_t *from_empty = OUT(g, SEQUENCE_INSERT, NODE0(g, SEQUENCE_EMPTY, 1)->outputs[0], a);
   tcc_value_t *len = OUT(g, SEQUENCE_LENGTH, seq);
   tcc_value_t *empty = NODE0(g, SEQUENCE_EMPTY, 1)->outputs[0];
-  tcc_value_t *ins = OUT(g, SEQUENCE_INSERT, seq, input(g, "c", TCC_DTYPE_F32, "2, 3"));
-  tcc_node_t *sts = NODE(g, SPLIT_TO_SEQUENCE, 1, input(g, "d", TCC_DTYPE_F32, "5, batch"));
-  set_int(sts, "keepdims", 0);
+  tcc_value_t *ins = OUT(g, SEQUENCE_INSERT, seq, input(g, TCC_DTYPE_F32, "2, 3"));
+  tcc_node_t *sts = NODE(g, SPLIT_TO_SEQUENCE, 1, input(g, TCC_DTYPE_F32, "5, batch"));
+  attr_int(sts, "keepdims", 0);
   tcc_node_t *cfs = NODE(g, CONCAT_FROM_SEQUENCE, 1, sts->outputs[0]);
-  set_int(cfs, "axis", -1);
-  set_int(cfs, "new_axis", 1);
+  attr_int(cfs, "axis", -1);
+  attr_int(cfs, "new_axis", 1);
   tcc_value_t *opt = OUT(g, OPTIONAL, a);
   tcc_value_t *has = OUT(g, OPTIONAL_HAS_ELEMENT, opt);
   tcc_value_t *got = OUT(g, OPTIONAL_GET_ELEMENT, opt);
@@ -503,11 +442,11 @@ TEST(sequences) {
   tcc_module_destroy(m);
 
   m = new_module();
-  (void)OUT(m->graph, SEQUENCE_AT, input(m->graph, "x", TCC_DTYPE_F32, "3"), scalar(m->graph, 0));
+  (void)OUT(m->graph, SEQUENCE_AT, input(m->graph, TCC_DTYPE_F32, "3"), scalar(m->graph, 0));
   CHECK(infer_fails(m->graph, "input 0 is not a sequence"));
   tcc_module_destroy(m);
   m = new_module();
-  tcc_value_t *one = OUT(m->graph, SEQUENCE_CONSTRUCT, input(m->graph, "x", TCC_DTYPE_F32, "3"));
+  tcc_value_t *one = OUT(m->graph, SEQUENCE_CONSTRUCT, input(m->graph, TCC_DTYPE_F32, "3"));
   (void)OUT(m->graph, SEQUENCE_AT, one, scalar(m->graph, 1));
   CHECK(infer_fails(m->graph, "position 1 is out of range for a sequence of 1 tensors"));
   tcc_module_destroy(m);
@@ -518,8 +457,8 @@ TEST(sequences) {
 TEST(if_merges_branches) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *a = input(g, "a", TCC_DTYPE_F32, "2, 3"), *b = input(g, "b", TCC_DTYPE_F32, "2, 4");
-  tcc_value_t *c = input(g, "c", TCC_DTYPE_BOOL, "");
+  tcc_value_t *a = input(g, TCC_DTYPE_F32, "2, 3"), *b = input(g, TCC_DTYPE_F32, "2, 4");
+  tcc_value_t *c = input(g, TCC_DTYPE_BOOL, "");
   tcc_graph_t *then_g = tcc_graph_create(m, g, "then"), *else_g = tcc_graph_create(m, g, "else");
   tcc_graph_add_output(then_g, OUT(then_g, IDENTITY, a));
   tcc_graph_add_output(then_g, OUT(then_g, SHAPE, a));
@@ -542,9 +481,9 @@ TEST(if_merges_branches) {
   g = m->graph;
   then_g = tcc_graph_create(m, g, "then");
   else_g = tcc_graph_create(m, g, "else");
-  tcc_graph_add_output(then_g, OUT(then_g, IDENTITY, input(g, "a", TCC_DTYPE_F32, "2")));
-  tcc_graph_add_output(else_g, OUT(else_g, IDENTITY, input(g, "b", TCC_DTYPE_I64, "2")));
-  n = NODE(g, IF, 1, input(g, "c", TCC_DTYPE_BOOL, ""));
+  tcc_graph_add_output(then_g, OUT(then_g, IDENTITY, input(g, TCC_DTYPE_F32, "2")));
+  tcc_graph_add_output(else_g, OUT(else_g, IDENTITY, input(g, TCC_DTYPE_I64, "2")));
+  n = NODE(g, IF, 1, input(g, TCC_DTYPE_BOOL, ""));
   set_graph(n, "then_branch", then_g);
   set_graph(n, "else_branch", else_g);
   CHECK(infer_fails(g, "output 0 is f32 in then_branch but i64 in else_branch"));
@@ -558,7 +497,7 @@ static tcc_graph_t *loop_body(tcc_module_t *m, bool grow) {
   tcc_value_t *cond = tcc_graph_add_input(body, "cond_in"), *v = tcc_graph_add_input(body, "v");
   tcc_graph_add_output(body, OUT(body, IDENTITY, cond));
   tcc_node_t *next = grow ? NODE(body, CONCAT, 1, v, v) : NODE(body, IDENTITY, 1, v);
-  if (grow) set_int(next, "axis", 0);
+  if (grow) attr_int(next, "axis", 0);
   tcc_graph_add_output(body, next->outputs[0]);
   tcc_graph_add_output(body, OUT(body, IDENTITY, v));
   return body;
@@ -567,13 +506,13 @@ static tcc_graph_t *loop_body(tcc_module_t *m, bool grow) {
 TEST(loop) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "3, seq");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "3, seq");
   tcc_node_t *fixed = NODE(g, LOOP, 2, scalar(g, 5), NULL, x);
   set_graph(fixed, "body", loop_body(m, false));
   tcc_node_t *grow = NODE(g, LOOP, 2, scalar(g, 5), boolean(g, true), x);
   tcc_graph_t *grow_body = loop_body(m, true);
   set_graph(grow, "body", grow_body);
-  tcc_node_t *dyn = NODE(g, LOOP, 2, scalar(g, 5), input(g, "c", TCC_DTYPE_BOOL, ""), x);
+  tcc_node_t *dyn = NODE(g, LOOP, 2, scalar(g, 5), input(g, TCC_DTYPE_BOOL, ""), x);
   set_graph(dyn, "body", loop_body(m, false));
   CHECK(infer_ok(g));
   CHECK_STR(ty(fixed->outputs[0]), "f32[3, seq]");
@@ -588,7 +527,7 @@ TEST(loop) {
   tcc_module_destroy(m);
 
   m = new_module();
-  tcc_node_t *bad = NODE(m->graph, LOOP, 1, scalar(m->graph, 5), NULL, input(m->graph, "x", TCC_DTYPE_F32, "3"));
+  tcc_node_t *bad = NODE(m->graph, LOOP, 1, scalar(m->graph, 5), NULL, input(m->graph, TCC_DTYPE_F32, "3"));
   set_graph(bad, "body", loop_body(m, false));
   CHECK(infer_fails(m->graph, "the body has 3 outputs, expected 2"));
   tcc_module_destroy(m);
@@ -597,14 +536,14 @@ TEST(loop) {
 TEST(loop_fills_empty_sequence) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F32, "n");
+  tcc_value_t *x = input(g, TCC_DTYPE_F32, "n");
   tcc_graph_t *body = tcc_graph_create(m, g, "body");
   tcc_graph_add_input(body, "i");
   tcc_value_t *cond = tcc_graph_add_input(body, "cond_in"), *seq = tcc_graph_add_input(body, "seq");
   tcc_graph_add_output(body, cond);
   tcc_graph_add_output(body, OUT(body, SEQUENCE_INSERT, seq, x));
   tcc_value_t *empty = NODE0(g, SEQUENCE_EMPTY, 1)->outputs[0];
-  tcc_node_t *loop = NODE(g, LOOP, 1, input(g, "trips", TCC_DTYPE_I64, ""), NULL, empty);
+  tcc_node_t *loop = NODE(g, LOOP, 1, input(g, TCC_DTYPE_I64, ""), NULL, empty);
   set_graph(loop, "body", body);
   CHECK(infer_ok(g));
   CHECK_STR(ty(loop->outputs[0]), "seq<f32[n]>");
@@ -619,11 +558,11 @@ TEST(scan) {
   tcc_value_t *slice = tcc_graph_add_input(body, "slice");
   tcc_graph_add_output(body, OUT(body, IDENTITY, slice));
   tcc_graph_add_output(body, OUT(body, IDENTITY, slice));
-  tcc_node_t *n = NODE(g, SCAN, 2, input(g, "s", TCC_DTYPE_F32, "4"), input(g, "xs", TCC_DTYPE_F32, "4, steps"));
+  tcc_node_t *n = NODE(g, SCAN, 2, input(g, TCC_DTYPE_F32, "4"), input(g, TCC_DTYPE_F32, "4, steps"));
   set_graph(n, "body", body);
-  set_int(n, "num_scan_inputs", 1);
-  set_ints(n, "scan_input_axes", 1, (int64_t[]){-1});
-  set_ints(n, "scan_output_axes", 1, (int64_t[]){1});
+  attr_int(n, "num_scan_inputs", 1);
+  attr_ints(n, "scan_input_axes", 1, (int64_t[]){-1});
+  attr_ints(n, "scan_output_axes", 1, (int64_t[]){1});
   CHECK(infer_ok(g));
   CHECK_STR(ty(slice), "f32[4]");
   CHECK_STR(ty(n->outputs[0]), "f32[4]");
@@ -634,7 +573,7 @@ TEST(scan) {
 TEST(sequence_map) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *a = input(g, "a", TCC_DTYPE_F32, "2, 3"), *seq = OUT(g, SEQUENCE_CONSTRUCT, a, a);
+  tcc_value_t *a = input(g, TCC_DTYPE_F32, "2, 3"), *seq = OUT(g, SEQUENCE_CONSTRUCT, a, a);
   tcc_graph_t *body = tcc_graph_create(m, g, "body");
   tcc_value_t *e = tcc_graph_add_input(body, "e");
   tcc_graph_add_output(body, OUT(body, SHAPE, e));
@@ -649,18 +588,18 @@ TEST(sequence_map) {
 TEST(misc_ops) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  tcc_value_t *x = input(g, "x", TCC_DTYPE_F16, "batch, 8");
+  tcc_value_t *x = input(g, TCC_DTYPE_F16, "batch, 8");
   tcc_value_t *tri = OUT(g, TRILU, x);
   tcc_value_t *eye = OUT(g, EYE_LIKE, x);
   tcc_node_t *eye64 = NODE(g, EYE_LIKE, 1, x);
-  set_int(eye64, "dtype", TCC_DTYPE_I64);
+  attr_int(eye64, "dtype", TCC_DTYPE_I64);
   tcc_node_t *rnd = NODE0(g, RANDOM_NORMAL, 1);
-  set_ints(rnd, "shape", 2, (int64_t[]){2, 5});
+  attr_ints(rnd, "shape", 2, (int64_t[]){2, 5});
   tcc_value_t *like = OUT(g, RANDOM_UNIFORM_LIKE, x);
   tcc_node_t *mn = NODE(g, MULTINOMIAL, 1, x);
-  set_int(mn, "sample_size", 3);
+  attr_int(mn, "sample_size", 3);
   tcc_value_t *cos = OUT(g, CONSTANT_OF_SHAPE, INTS(g, 2, 3));
-  tcc_value_t *rs = OUT(g, REVERSE_SEQUENCE, x, input(g, "lens", TCC_DTYPE_I64, "8"));
+  tcc_value_t *rs = OUT(g, REVERSE_SEQUENCE, x, input(g, TCC_DTYPE_I64, "8"));
   CHECK(infer_ok(g));
   CHECK_STR(ty(tri), "f16[batch, 8]");
   CHECK_STR(ty(eye), "f16[batch, 8]");
@@ -673,11 +612,11 @@ TEST(misc_ops) {
   tcc_module_destroy(m);
 
   m = new_module();
-  (void)OUT(m->graph, EYE_LIKE, input(m->graph, "x", TCC_DTYPE_F32, "3"));
+  (void)OUT(m->graph, EYE_LIKE, input(m->graph, TCC_DTYPE_F32, "3"));
   CHECK(infer_fails(m->graph, "expects a 2-D input, got rank 1"));
   tcc_module_destroy(m);
   m = new_module();
-  (void)OUT(m->graph, RESHAPE, input(m->graph, "x", TCC_DTYPE_F32, "3"));
+  (void)OUT(m->graph, RESHAPE, input(m->graph, TCC_DTYPE_F32, "3"));
   CHECK(infer_fails(m->graph, "missing the target shape"));
   tcc_module_destroy(m);
 }
@@ -691,8 +630,8 @@ TEST(unknown_ranks) {
   tcc_value_t *s = OUT(g, SHAPE, x);
   tcc_value_t *r = OUT(g, RESHAPE, x, INTS(g, 2, -1));
   tcc_value_t *u = OUT(g, UNSQUEEZE, x, INTS(g, 0));
-  tcc_node_t *c = NODE(g, CONCAT, 1, x, input(g, "y", TCC_DTYPE_F32, "2, 3"));
-  set_int(c, "axis", 0);
+  tcc_node_t *c = NODE(g, CONCAT, 1, x, input(g, TCC_DTYPE_F32, "2, 3"));
+  attr_int(c, "axis", 0);
   CHECK(infer_ok(g));
   CHECK_STR(ty(t), "f32[*]");
   CHECK(s->type.rank == 1 && is_fresh(ty(s) + 4));

@@ -1,10 +1,10 @@
 /* The IR verifier accepts well-formed graphs and names the first broken invariant of others. */
 #include "ir/verify.h"
+#include "tests/graph_builder.h"
 #include "tests/test.h"
 
 static tcc_module_t *relu_chain(tcc_node_t **first, tcc_node_t **second) {
-  tcc_module_t *m = NULL;
-  tcc_status_free(tcc_module_create(tcc_allocator_system(), &m));
+  tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_value_t *x = tcc_graph_add_input(g, "x"), *y = tcc_graph_add_value(g, "y"), *z = tcc_graph_add_value(g, "z");
   const tcc_dim_t *dims[] = {tcc_dim_symbol(m, "n")};

@@ -1,0 +1,140 @@
+/* Graph-building helpers shared by the unit tests: modules, typed inputs from dim text ("batch, 3"),
+ * int64/f32 constants, nodes with fresh outputs, attributes, and the text of types, inferred results and
+ * shape data for CHECK_STR. Failures are reported through tests/test.h. Strings returned here live in
+ * small rotating buffers: valid until the same helper has been called eight more times. */
+#ifndef TCC_TESTS_GRAPH_BUILDER_H
+#define TCC_TESTS_GRAPH_BUILDER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir/infer.h"
+#include "tests/test.h"
+
+/* A fresh module on the system allocator; destroy it with tcc_module_destroy. */
+static inline tcc_module_t *new_module(void) {
+  tcc_module_t *m = NULL;
+  CHECK_OK(tcc_module_create(tcc_allocator_system(), &m));
+  return m;
+}
+
+/* An unnamed tensor input of g typed from dim text: "batch, 3, 2*seq" (comma-separated dims), "" for a
+ * scalar, "*" for an unknown rank. */
+static inline tcc_value_t *input(tcc_graph_t *g, tcc_dtype_t dtype, const char *shape) {
+  tcc_value_t *v = tcc_graph_add_input(g, NULL);
+  const tcc_dim_t *dims[16];
+  int rank = 0;
+  if (strcmp(shape, "*") == 0) {
+    rank = -1;
+  } else {
+    for (const char *p = shape; *p;) {
+      char tok[64];
+      size_t len = strcspn(p, ",");
+      snprintf(tok, sizeof tok, "%.*s", (int)len, p);
+      const char *end;
+      dims[rank++] = tcc_dim_parse(g->module, tok + strspn(tok, " "), &end);
+      p += len + (p[len] == ',');
+    }
+  }
+  CHECK_OK(tcc_value_set_tensor(v, dtype, rank, dims));
+  return v;
+}
+
+/* A 1-D int64 input of g whose contents are known symbolically, e.g. "batch, 1, 2*seq, 64". */
+static inline tcc_value_t *shape_input(tcc_graph_t *g, const char *contents) {
+  tcc_value_t *src = input(g, TCC_DTYPE_I64, contents), *v = tcc_graph_add_input(g, NULL);
+  const tcc_dim_t *len = tcc_dim_const(g->module, src->type.rank);
+  CHECK_OK(tcc_value_set_tensor(v, TCC_DTYPE_I64, 1, &len));
+  CHECK_OK(tcc_value_set_shape_data(v, src->type.rank, src->type.dims));
+  return v;
+}
+
+/* A constant int64 tensor of g: rank 0 holds values[0], rank 1 holds n values. */
+static inline tcc_value_t *const_i64(tcc_graph_t *g, int rank, int64_t n, const int64_t *values) {
+  return tcc_graph_add_constant(g, NULL, tcc_tensor_create_i64(g->module, rank, &n, values));
+}
+
+/* A constant int64 scalar of g. */
+static inline tcc_value_t *scalar(tcc_graph_t *g, int64_t value) { return const_i64(g, 0, 1, &value); }
+
+/* A constant 1-D f32 tensor of g holding n values. */
+static inline tcc_value_t *const_f32(tcc_graph_t *g, int64_t n, const float *values) {
+  tcc_tensor_t *t = tcc_tensor_create(g->module, TCC_DTYPE_F32, 1, &n);
+  memcpy((void *)t->data, values, t->nbytes);
+  return tcc_graph_add_constant(g, NULL, t);
+}
+
+/* A node of g over num_inputs tcc_value_t * arguments (NULL = omitted) with num_outputs fresh outputs. */
+static inline tcc_node_t *node(tcc_graph_t *g, tcc_op_t op, int num_outputs, int num_inputs, ...) {
+  tcc_node_t *n = tcc_graph_add_node(g, op, NULL, num_inputs, num_outputs);
+  va_list ap;
+  va_start(ap, num_inputs);
+  for (int i = 0; i < num_inputs; i++) n->inputs[i] = va_arg(ap, tcc_value_t *);
+  va_end(ap);
+  for (int i = 0; i < num_outputs; i++) tcc_node_set_output(n, i, tcc_graph_add_value(g, NULL));
+  return n;
+}
+
+static inline void attr_int(tcc_node_t *n, const char *name, int64_t v) {
+  CHECK_OK(tcc_node_set_attr_int(n, name, v));
+}
+
+/* Sets an ints attribute from a copy of values (so a compound literal may be passed). */
+static inline void attr_ints(tcc_node_t *n, const char *name, int64_t count, const int64_t *values) {
+  int64_t *v = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *v + 1);
+  memcpy(v, values, (size_t)count * sizeof *v);
+  CHECK_OK(tcc_node_set_attr_ints(n, name, v, count));
+}
+
+/* The type of v as text: "f32[batch, 3]". */
+static inline const char *ty(const tcc_value_t *v) {
+  static char buf[8][256];
+  static int k;
+  char *b = buf[k++ % 8];
+  tcc_type_format(&v->type, b, 256);
+  return b;
+}
+
+/* Infers n alone; returns output 0's type, or "error: MESSAGE". */
+static inline const char *infer(tcc_node_t *n) {
+  static char buf[8][512];
+  static int k;
+  char *b = buf[k++ % 8];
+  tcc_status_t st = tcc_node_infer(n);
+  if (st) {
+    snprintf(b, 512, "error: %s", tcc_status_message(st));
+    tcc_status_free(st);
+    return b;
+  }
+  return n->outputs[0] ? ty(n->outputs[0]) : "";
+}
+
+/* Inferring node n fails with a message containing substring. */
+#define CHECK_ERROR(n, substring)                                                                                 \
+  do {                                                                                                            \
+    const char *got_ = infer(n);                                                                                  \
+    if (strncmp(got_, "error: ", 7) || !strstr(got_, substring)) {                                                \
+      fprintf(stderr, "%s:%d: expected an error with \"%s\", got \"%s\"\n", __FILE__, __LINE__, substring, got_); \
+      test_current_failed_ = 1;                                                                                   \
+    }                                                                                                             \
+  } while (0)
+
+/* The known contents of v (its shape data) as open + "batch, seq, 256" + close, or unknown. */
+static inline const char *data_text(const tcc_value_t *v, const char *open, const char *close, const char *unknown) {
+  static char buf[8][256];
+  static int k;
+  char *b = buf[k++ % 8];
+  if (v->shape_data_len < 0) return unknown;
+  size_t len = (size_t)snprintf(b, 256, "%s", open);
+  for (int64_t i = 0; i < v->shape_data_len && len < 200; i++) {
+    if (i) len += (size_t)snprintf(b + len, 256 - len, ", ");
+    len += (size_t)tcc_dim_format(v->shape_data[i], b + len, 256 - len);
+  }
+  if (len < 256) snprintf(b + len, 256 - len, "%s", close);
+  return b;
+}
+
+#endif
