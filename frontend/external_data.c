@@ -56,7 +56,7 @@ static tcc_status_t map_file(tcc_module_t *m, tcc_strmap_t *cache, const char *m
     *out = mp;
     return NULL;
   }
-  int fd = open(resolved, O_RDONLY | O_CLOEXEC);
+  int fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block the import */
   if (fd < 0) return tcc_status_make(TCC_IO, "cannot open external data file '%s': %s", resolved, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -18,6 +18,7 @@
 #include "frontend/onnx_wire.h"
 #include "frontend/shape_folding.h"
 #include "ir/infer.h"
+#include "ir/verify.h"
 
 enum { MAX_FUNCTION_DEPTH = 16, MAX_GRAPH_DEPTH = 32 };
 
@@ -441,6 +442,13 @@ static tcc_status_t import_attr(ctx_t *c, tcc_graph_t *g, const Onnx__AttributeP
 
 /* ---- Constant nodes become constant values ---- */
 
+/* The value_* attribute's type must match its name: the data is read from the field the name implies. */
+static tcc_status_t constant_kind(const node_inst_t *inst, const char *name, const tcc_attr_t *a, tcc_attr_kind_t want) {
+  if (a->kind == want) return NULL;
+  return model_error("Constant node '%s': attribute '%s' has type %s, not %s", inst->name, name,
+                     tcc_attr_kind_name(a->kind), tcc_attr_kind_name(want));
+}
+
 static tcc_status_t constant_tensor(ctx_t *c, tcc_graph_t *g, const node_inst_t *inst, tcc_tensor_t **out) {
   const Onnx__NodeProto *p = inst->proto;
   if (p->n_attribute != 1) return model_error("Constant node '%s' must have exactly one value attribute", inst->name);
@@ -464,13 +472,16 @@ static tcc_status_t constant_tensor(ctx_t *c, tcc_graph_t *g, const node_inst_t 
   tcc_tensor_t *t = NULL;
   if (strcmp(n, "value_float") == 0 || strcmp(n, "value_floats") == 0) {
     bool scalar = n[11] == 0;
+    TCC_RETURN_IF_ERROR(constant_kind(inst, n, &a, scalar ? TCC_ATTR_FLOAT : TCC_ATTR_FLOATS));
     if (!(t = tcc_tensor_create(m, TCC_DTYPE_F32, scalar ? 0 : 1, &count))) return tcc_status_oom();
     for (int64_t i = 0; i < (scalar ? 1 : count); i++) ((float *)t->data)[i] = (float)(scalar ? a.f : a.floats[i]);
   } else if (strcmp(n, "value_int") == 0 || strcmp(n, "value_ints") == 0) {
     bool scalar = n[9] == 0;
+    TCC_RETURN_IF_ERROR(constant_kind(inst, n, &a, scalar ? TCC_ATTR_INT : TCC_ATTR_INTS));
     if (!(t = tcc_tensor_create_i64(m, scalar ? 0 : 1, &count, scalar ? &a.i : a.ints))) return tcc_status_oom();
   } else if (strcmp(n, "value_string") == 0 || strcmp(n, "value_strings") == 0) {
     bool scalar = n[12] == 0;
+    TCC_RETURN_IF_ERROR(constant_kind(inst, n, &a, scalar ? TCC_ATTR_STRING : TCC_ATTR_STRINGS));
     if (!(t = tcc_tensor_create(m, TCC_DTYPE_STRING, scalar ? 0 : 1, &count))) return tcc_status_oom();
     for (int64_t i = 0; i < (scalar ? 1 : count); i++) ((tcc_bytes_t *)t->data)[i] = scalar ? a.s : a.strings[i];
   } else {
@@ -865,7 +876,11 @@ static tcc_status_t import_model(ctx_t *c, const Onnx__ModelProto *mp) {
   m->graph->name = tcc_module_strdup(m, str(mp->graph->name)[0] ? mp->graph->name : "main");
   TCC_RETURN_IF_ERROR(import_graph(c, mp->graph, m->graph));
   TCC_RETURN_IF_ERROR(infer_graph(c, m->graph));
-  return tcc_onnx_fold_shapes(m->graph);
+  TCC_RETURN_IF_ERROR(tcc_onnx_fold_shapes(m->graph));
+#ifndef NDEBUG
+  TCC_RETURN_IF_ERROR(tcc_module_verify(m));
+#endif
+  return NULL;
 }
 
 static void free_buffer(void *ctx) { free(ctx); }

@@ -125,6 +125,8 @@ static tcc_status_t walk(walker_t *w, msg_t type, const uint8_t *p, const uint8_
       s->refs[s->num_refs] = (tcc_onnx_raw_ref_t){(size_t)(value - w->base), (size_t)len};
       if (!put_varint(s, (uint64_t)TCC_ONNX_RAW_REF_FIELD << 3) || !put_varint(s, s->num_refs++))
         return tcc_status_oom();
+    } else if (type == MSG_TENSOR && field == TCC_ONNX_RAW_REF_FIELD) {
+      /* dropped: the model's own field with this number must not pose as a raw-data reference */
     } else if (child != MSG_OTHER) {
       if (wire != 2) return malformed(w, field_start, "sub-message is not length-delimited");
       if (!put_varint(s, key) || !reserve(s, 5)) return tcc_status_oom();

@@ -257,8 +257,10 @@ tcc_type_t *tcc_type_copy(tcc_module_t *m, const tcc_type_t *type) {
   if (!t) return NULL;
   *t = *type;
   if (type->kind == TCC_TYPE_TENSOR && type->rank > 0) {
-    if (!(t->dims = tcc_arena_memdup(&m->arena, type->dims, (size_t)type->rank * sizeof *type->dims)))
-      return m->failed = true, NULL;
+    const tcc_dim_t **dims = tcc_module_alloc(m, (size_t)type->rank * sizeof *dims);
+    if (!dims) return NULL;
+    for (int i = 0; i < type->rank; i++) dims[i] = type->dims ? type->dims[i] : tcc_dim_fresh(m); /* rank only */
+    t->dims = dims;
   } else {
     t->dims = NULL;
   }

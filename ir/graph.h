@@ -227,7 +227,8 @@ void tcc_node_remove_attr(tcc_node_t *n, const char *name);
 
 /* ---- typing --------------------------------------------------------------------------------------- */
 
-/* Sets a tensor type; dims are copied (dims may be NULL when rank <= 0). rank -1 = unknown rank. */
+/* Sets a tensor type; dims are copied. rank -1 = unknown rank; dims == NULL with rank > 0 means a known
+ * rank with unknown (fresh) dims. */
 TCC_MUST_USE tcc_status_t tcc_value_set_tensor(tcc_value_t *v, tcc_dtype_t dtype, int rank, const tcc_dim_t *const *dims);
 /* Sets any type (deep-copied into the module). */
 TCC_MUST_USE tcc_status_t tcc_value_set_type(tcc_value_t *v, const tcc_type_t *type);

@@ -26,7 +26,14 @@ fi
 CXX=${CXX:-$(echo "$CC" | sed 's/clang/clang++/')}
 echo "run_fuzz: compiler $CC"
 
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
+# A build dir configured with another compiler must start afresh (CMake would drop the options below).
+cached=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+if [ -n "$cached" ] && [ "$cached" != "$(command -v "$CC")" ]; then
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
+# Optimized, but without NDEBUG: debug-build checks (the IR verifier after import) run on every input.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" \
+  -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
   -DTCC_FUZZ=ON -DTCC_SANITIZE=ON > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"
 cmake --build "$build" --target fuzz_import -j "${FUZZ_BUILD_JOBS:-2}"

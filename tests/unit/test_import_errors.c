@@ -23,8 +23,9 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 }
 
 static char *make_temp_dir(void) {
-  static char dir[64];
-  snprintf(dir, sizeof dir, "/tmp/tcc_import_errors_XXXXXX");
+  static char dir[200];
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, sizeof dir, "%s/tcc_import_errors_XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
   if (!mkdtemp(dir)) {
     perror("mkdtemp");
     exit(1);
@@ -35,7 +36,7 @@ static char *make_temp_dir(void) {
 static void remove_temp_dir(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 static const char *path_in(const char *dir, const char *name) {
-  static char path[256];
+  static char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   return path;
 }
@@ -447,6 +448,65 @@ TEST(initializer_size_mismatch) {
   remove_temp_dir(dir);
 }
 
+/* Found by fuzzing: a Constant's value_* attribute whose type does not match its name was read from the
+ * wrong (NULL) field. */
+TEST(constant_attribute_type_mismatch) {
+  char *dir = make_temp_dir();
+  static const int64_t ints[] = {1, 2, 3};
+  static const float floats[] = {1, 2, 3};
+  builder_t b;
+  tcc_module_t *m;
+  for (int form = 0; form < 3; form++) {
+    mb_init(&b, 17);
+    Onnx__NodeProto *c = mb_node(&b, "Constant", "const", NULL, NAMES("k"));
+    Onnx__AttributeProto *a = POOL_NEW(Onnx__AttributeProto, ONNX__ATTRIBUTE_PROTO__INIT);
+    a->has_type = 1;
+    if (form == 0) { /* value_ints holding floats */
+      a->name = "value_ints";
+      a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+      a->n_floats = 3;
+      a->floats = (float *)floats;
+    } else { /* value_floats / value_strings holding ints */
+      a->name = form == 1 ? "value_floats" : "value_strings";
+      a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+      a->n_ints = 3;
+      a->ints = (int64_t *)ints;
+    }
+    c->n_attribute = 1;
+    c->attribute = pool_alloc(sizeof *c->attribute);
+    c->attribute[0] = a;
+    mb_output(&b, "k");
+    static const char *const expected[] = {"attribute 'value_ints' has type floats, not ints",
+                                           "attribute 'value_floats' has type ints, not floats",
+                                           "attribute 'value_strings' has type ints, not strings"};
+    EXPECT_ERROR(import_built(&b, dir, &m), m, TCC_INVALID_MODEL, expected[form]);
+  }
+  remove_temp_dir(dir);
+}
+
+/* The importer's internal raw-data reference field (onnx_wire.h) must not be settable by the model: a
+ * tensor carrying it must not alias another tensor's bytes. */
+TEST(raw_reference_field_is_not_trusted) {
+  char *dir = make_temp_dir();
+  static const int64_t dims[] = {4};
+  static const float w[4] = {1, 2, 3, 4};
+  static uint8_t index0[] = {0};
+  builder_t b;
+  mb_init(&b, 17);
+  Onnx__TensorProto *a = mb_tensor(&b, "A", 1, dims);
+  a->has_raw_data = 1;
+  a->raw_data = (ProtobufCBinaryData){sizeof w, (uint8_t *)w};
+  Onnx__TensorProto *spoof = mb_tensor(&b, "B", 1, dims);
+  static ProtobufCMessageUnknownField field = {1000, PROTOBUF_C_WIRE_TYPE_VARINT, 1, index0};
+  spoof->base.n_unknown_fields = 1;
+  spoof->base.unknown_fields = &field;
+  mb_node(&b, "Add", "add", NAMES("A", "B"), NAMES("y"));
+  mb_output(&b, "y");
+  tcc_module_t *m;
+  EXPECT_ERROR(import_built(&b, dir, &m), m, TCC_INVALID_MODEL, "tensor 'B' (f32, 4 elements) has no data");
+  remove_temp_dir(dir);
+}
+
 /* ---- unsupported input ---- */
 
 TEST(unsupported_opset) {
@@ -500,7 +560,7 @@ TEST(external_data_escaping) {
   static const float w[4] = {1, 2, 3, 4};
   builder_t b;
   tcc_module_t *m;
-  char outside[64];
+  char outside[256];
   snprintf(outside, sizeof outside, "%s_outside.bin", dir);
   write_path(outside, w, sizeof w); /* a real file beside the directory */
 
@@ -549,6 +609,10 @@ TEST(external_data_missing_or_short) {
 
   external_model(&b, dims, "w.bin", "-1", NULL);
   EXPECT_ERROR(import_built(&b, dir, &m), m, TCC_INVALID_MODEL, "external data offset '-1' is not a non-negative integer");
+
+  CHECK(mkfifo(path_in(dir, "pipe.bin"), 0644) == 0); /* opening it must not block */
+  external_model(&b, dims, "pipe.bin", NULL, NULL);
+  EXPECT_ERROR(import_built(&b, dir, &m), m, TCC_INVALID_MODEL, "pipe.bin' is not a regular file");
 
   external_model(&b, dims, NULL, "0", NULL);
   EXPECT_ERROR(import_built(&b, dir, &m), m, TCC_INVALID_MODEL, "tensor 'W' is stored externally but has no location");
@@ -650,8 +714,9 @@ done:
 
 /* ---- allocation failure ---- */
 
-/* Inputs, initializers in raw and typed form, a Constant, a model-local function, shape arithmetic. */
-static uint8_t *rich_model(size_t *size) {
+/* Inputs, initializers in raw and typed form, a Constant, a model-local function, shape arithmetic; with
+ * `file`, also an external initializer (w.bin, f32[4]) and an unsupported node (for keep_unsupported). */
+static uint8_t *rich_model(bool file, size_t *size) {
   static const int64_t x_dims[] = {-1, 4}, w_dims[] = {4, 3}, b_dims[] = {3};
   static const float w[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, bias[3] = {0.5f, -0.5f, 0};
   static builder_t b;
@@ -685,6 +750,12 @@ static uint8_t *rich_model(size_t *size) {
   c->attribute[0] = a;
   mb_output(&b, "y");
   mb_output(&b, "k");
+  if (file) {
+    static const int64_t e_dims[] = {4};
+    set_external(mb_tensor(&b, "E", 1, e_dims), "w.bin", NULL, NULL);
+    mb_node(&b, "NoSuchOp", "mystery", NAMES("E"), NAMES("u"));
+    mb_output(&b, "u");
+  }
 
   Onnx__FunctionProto *fn = POOL_NEW(Onnx__FunctionProto, ONNX__FUNCTION_PROTO__INIT);
   fn->name = "MyRelu";
@@ -702,37 +773,57 @@ static uint8_t *rich_model(size_t *size) {
   return mb_pack(&b, size);
 }
 
+/* Every budget from 0 up to the first that succeeds must give a module or an out-of-memory status, with
+ * nothing leaked (ASan). Mode 0: from memory; mode 1: from a file, with external data and keep_unsupported. */
 TEST(allocation_failure) {
-  size_t size;
-  uint8_t *bytes = rich_model(&size);
+  char *dir = make_temp_dir();
+  size_t size, file_size;
+  uint8_t *bytes = rich_model(false, &size), *file_bytes = rich_model(true, &file_size);
+  char path[512];
+  snprintf(path, sizeof path, "%s", write_file(dir, "model.onnx", file_bytes, file_size));
+  free(file_bytes);
+  static const float w[4] = {1, 2, 3, 4};
+  write_file(dir, "w.bin", w, sizeof w);
+  tcc_onnx_import_options_t keep = {.keep_unsupported = true};
   tcc_module_t *m;
   CHECK_OK(tcc_onnx_import_memory(bytes, size, NULL, NULL, tcc_allocator_system(), &m));
   if (m) {
     CHECK(m->graph->num_outputs == 2);
     tcc_module_destroy(m);
   }
-  long budget_needed = -1;
-  for (long n = 0; n < 100000 && budget_needed < 0; n++) {
-    long budget = n;
-    tcc_status_t st = tcc_onnx_import_memory(bytes, size, NULL, NULL, tcc_allocator_failing(&budget), &m);
-    if (!st) {
-      CHECK(m != NULL);
-      tcc_module_destroy(m);
-      budget_needed = n;
-    } else {
-      CHECK(m == NULL);
-      if (tcc_status_code(st) != TCC_OUT_OF_MEMORY) {
-        fprintf(stderr, "budget %ld: expected out of memory, got %s\n", n, tcc_status_message(st));
-        test_current_failed_ = 1;
-      }
-      tcc_status_free(st);
-    }
+  CHECK_OK(tcc_onnx_import_file(path, &keep, tcc_allocator_system(), &m));
+  if (m) {
+    CHECK(m->graph->num_outputs == 3);
+    tcc_module_destroy(m);
   }
-  CHECK(budget_needed > 0); /* some budget succeeds, and a budget of 0 does not */
+  for (int mode = 0; mode < 2; mode++) {
+    long budget_needed = -1;
+    for (long n = 0; n < 100000 && budget_needed < 0; n++) {
+      long budget = n;
+      tcc_allocator_t failing = tcc_allocator_failing(&budget);
+      tcc_status_t st = mode == 0 ? tcc_onnx_import_memory(bytes, size, NULL, NULL, failing, &m)
+                                  : tcc_onnx_import_file(path, &keep, failing, &m);
+      if (!st) {
+        CHECK(m != NULL);
+        tcc_module_destroy(m);
+        budget_needed = n;
+      } else {
+        CHECK(m == NULL);
+        if (tcc_status_code(st) != TCC_OUT_OF_MEMORY) {
+          fprintf(stderr, "mode %d, budget %ld: expected out of memory, got %s\n", mode, n, tcc_status_message(st));
+          test_current_failed_ = 1;
+          n = 100000; /* stop this mode */
+        }
+        tcc_status_free(st);
+      }
+    }
+    CHECK(budget_needed > 0); /* some budget succeeds, and a budget of 0 does not */
+  }
   free(bytes);
+  remove_temp_dir(dir);
 }
 
 RUN_TESTS(T(empty_file), T(truncated_file), T(random_bytes), T(not_a_model_proto), T(graph_with_cycle),
-          T(dangling_value), T(duplicate_names), T(initializer_size_mismatch), T(unsupported_opset),
-          T(unsupported_op), T(external_data_escaping), T(external_data_missing_or_short), T(external_data_imports),
-          T(weights_over_2gb_are_mapped), T(allocation_failure))
+          T(dangling_value), T(duplicate_names), T(initializer_size_mismatch), T(constant_attribute_type_mismatch),
+          T(raw_reference_field_is_not_trusted), T(unsupported_opset), T(unsupported_op), T(external_data_escaping), T(external_data_missing_or_short),
+          T(external_data_imports), T(weights_over_2gb_are_mapped), T(allocation_failure))
