@@ -466,6 +466,20 @@ static tcc_status_t check_channels(const tcc_node_t *node, int i, const tcc_dim_
   return NULL;
 }
 
+/* The checks conv and conv_transpose share: ranks of X and W (weight layout named in `w_layout`), the
+ * group, and the number of spatial dims (*n = -1 when neither rank is known). */
+static tcc_status_t conv_ranks(const tcc_node_t *node, const tcc_value_t *x, const tcc_value_t *w,
+                               const char *w_layout, int64_t *group, int *n) {
+  int rx = x ? x->type.rank : -1, rw = w ? w->type.rank : -1;
+  if (rx >= 0 && rx < 3) return tcc_infer_error(node, "input X must have rank >= 3 (N, C, spatial...), got %d", rx);
+  if (rw >= 0 && rw < 3) return tcc_infer_error(node, "weight W must have rank >= 3 (%s), got %d", w_layout, rw);
+  if (rx >= 0 && rw >= 0 && rx != rw) return tcc_infer_error(node, "input rank %d and weight rank %d differ", rx, rw);
+  *group = tcc_node_attr_int(node, "group", 1);
+  if (*group < 1) return tcc_infer_error(node, "group %lld must be positive", (long long)*group);
+  *n = rx >= 0 ? rx - 2 : rw >= 0 ? rw - 2 : -1;
+  return NULL;
+}
+
 tcc_status_t tcc_infer_conv(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   int iw = 1, ib = 2;
@@ -490,13 +504,9 @@ tcc_status_t tcc_infer_conv(tcc_node_t *node) {
       TCC_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
   }
   const tcc_value_t *x = tcc_infer_input(node, 0), *w = tcc_infer_input(node, iw);
-  int rx = x ? x->type.rank : -1, rw = w ? w->type.rank : -1;
-  if (rx >= 0 && rx < 3) return tcc_infer_error(node, "input X must have rank >= 3 (N, C, spatial...), got %d", rx);
-  if (rw >= 0 && rw < 3) return tcc_infer_error(node, "weight W must have rank >= 3 (M, C/group, k...), got %d", rw);
-  if (rx >= 0 && rw >= 0 && rx != rw) return tcc_infer_error(node, "input rank %d and weight rank %d differ", rx, rw);
-  int64_t group = tcc_node_attr_int(node, "group", 1);
-  if (group < 1) return tcc_infer_error(node, "group %lld must be positive", (long long)group);
-  int n = rx >= 0 ? rx - 2 : rw >= 0 ? rw - 2 : -1;
+  int64_t group;
+  int n;
+  TCC_RETURN_IF_ERROR(conv_ranks(node, x, w, "M, C/group, k...", &group, &n));
   if (n < 0) return set_unknown(node, 0, dt);
   window_t win;
   TCC_RETURN_IF_ERROR(read_window(node, n, w ? w->type.dims + 2 : NULL, false, &win));
@@ -529,13 +539,9 @@ tcc_status_t tcc_infer_conv_transpose(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
   tcc_dtype_t dt = in_dtype(node, 0);
   const tcc_value_t *x = tcc_infer_input(node, 0), *w = tcc_infer_input(node, 1);
-  int rx = x ? x->type.rank : -1, rw = w ? w->type.rank : -1;
-  if (rx >= 0 && rx < 3) return tcc_infer_error(node, "input X must have rank >= 3 (N, C, spatial...), got %d", rx);
-  if (rw >= 0 && rw < 3) return tcc_infer_error(node, "weight W must have rank >= 3 (C, M/group, k...), got %d", rw);
-  if (rx >= 0 && rw >= 0 && rx != rw) return tcc_infer_error(node, "input rank %d and weight rank %d differ", rx, rw);
-  int64_t group = tcc_node_attr_int(node, "group", 1);
-  if (group < 1) return tcc_infer_error(node, "group %lld must be positive", (long long)group);
-  int n = rx >= 0 ? rx - 2 : rw >= 0 ? rw - 2 : -1;
+  int64_t group;
+  int n;
+  TCC_RETURN_IF_ERROR(conv_ranks(node, x, w, "C, M/group, k...", &group, &n));
   if (n < 0) return set_unknown(node, 0, dt);
   window_t win;
   TCC_RETURN_IF_ERROR(read_window(node, n, w ? w->type.dims + 2 : NULL, false, &win));
