@@ -302,6 +302,29 @@ bool tcc_dim_is_symbol(const tcc_dim_t *d) {
 
 bool tcc_dim_is_fresh(const tcc_dim_t *d) { return tcc_dim_is_symbol(d) && d->terms[0].atoms[0]->key[0] == '?'; }
 
+bool tcc_dim_eval(const tcc_dim_t *d, tcc_dim_lookup_fn_t lookup, void *ctx, int64_t *value) {
+  if (!valid(d)) return false;
+  int64_t sum = 0;
+  for (int i = 0; i < d->num_terms; i++) {
+    const term_t *t = &d->terms[i];
+    int64_t product = t->coeff;
+    for (int j = 0; j < t->degree; j++) {
+      const atom_t *a = t->atoms[j];
+      int64_t v;
+      if (a->num) {
+        if (!tcc_dim_eval(a->num, lookup, ctx, &v)) return false;
+        v = floor_div(v, a->divisor);
+      } else if (!lookup(ctx, a->key, &v)) {
+        return false;
+      }
+      if (__builtin_mul_overflow(product, v, &product)) return false;
+    }
+    if (__builtin_add_overflow(sum, product, &sum)) return false;
+  }
+  *value = sum;
+  return true;
+}
+
 /* ---- text ---- */
 
 static bool is_plain_name(const char *s) {

@@ -57,6 +57,12 @@ const tcc_dim_t *tcc_dim_parse(tcc_module_t *m, const char *text, const char **e
 
 
 
+/* Looks up a symbol's run-time value; returns false when unbound. */
+typedef bool (*tcc_dim_lookup_fn_t)(void *ctx, const char *symbol, int64_t *value);
+/* Evaluates d with symbol values from lookup. false (and *value untouched) when a symbol is unbound or
+ * the arithmetic overflows. */
+bool tcc_dim_eval(const tcc_dim_t *d, tcc_dim_lookup_fn_t lookup, void *ctx, int64_t *value);
+
 /* Internal: creates the module's dim table (called by tcc_module_create). */
 bool tcc_dim_table_init(tcc_module_t *m);
 #endif

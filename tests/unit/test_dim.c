@@ -82,4 +82,23 @@ TEST(parse_round_trip) {
   tcc_module_destroy(m);
 }
 
-RUN_TESTS(T(constants_and_interning), T(printing), T(floor_division), T(exact_division), T(parse_round_trip))
+static bool lookup(void *ctx, const char *name, int64_t *v) {
+  (void)ctx;
+  if (strcmp(name, "seq") == 0) return *v = 7, true;
+  if (strcmp(name, "batch") == 0) return *v = 3, true;
+  return false;
+}
+
+TEST(evaluation) {
+  tcc_module_t *m = new_module();
+  const char *end;
+  int64_t v = -1;
+  CHECK(tcc_dim_eval(tcc_dim_parse(m, "(2*seq + 1)//4 + batch", &end), lookup, NULL, &v) && v == 6);
+  CHECK(tcc_dim_eval(tcc_dim_parse(m, "256*batch*seq - 5", &end), lookup, NULL, &v) && v == 256 * 21 - 5);
+  CHECK(tcc_dim_eval(tcc_dim_const(m, 9), lookup, NULL, &v) && v == 9);
+  v = -1;
+  CHECK(!tcc_dim_eval(tcc_dim_parse(m, "seq + unknown", &end), lookup, NULL, &v) && v == -1);
+  tcc_module_destroy(m);
+}
+
+RUN_TESTS(T(evaluation), T(constants_and_interning), T(printing), T(floor_division), T(exact_division), T(parse_round_trip))

@@ -1,0 +1,17 @@
+/* Internal: the compute-definition tables of each op family (ir/compute_*.c), collected by ir/compute.c.
+ * Each table ends with an entry whose fn is NULL. */
+#ifndef TCC_IR_COMPUTE_DEFS_H
+#define TCC_IR_COMPUTE_DEFS_H
+
+#include "ir/compute.h"
+
+typedef struct {
+  tcc_op_t op;
+  tcc_compute_fn_t fn;
+} tcc_compute_entry_t;
+
+extern const tcc_compute_entry_t tcc_compute_elementwise_defs[];
+extern const tcc_compute_entry_t tcc_compute_reduce_defs[];
+extern const tcc_compute_entry_t tcc_compute_shape_defs[];
+
+#endif
