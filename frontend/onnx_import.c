@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "frontend/external_data.h"
 #include "frontend/onnx.pb-c.h"
 #include "frontend/onnx_ops.h"
+#include "frontend/onnx_tensor.h"
 #include "frontend/onnx_wire.h"
 #include "frontend/shape_folding.h"
 #include "ir/infer.h"
@@ -25,11 +25,9 @@ enum { MAX_FUNCTION_DEPTH = 16, MAX_GRAPH_DEPTH = 32 };
 typedef struct {
   tcc_module_t *m;
   const tcc_onnx_import_options_t *options;
-  const uint8_t *bytes; /* the original model: raw-data references point here */
-  const tcc_onnx_slim_t *slim;
-  const char *model_dir;
-  tcc_strmap_t functions;   /* "domain::name" -> FunctionProto */
-  tcc_strmap_t mapped;      /* external data mappings */
+  tcc_onnx_tensor_source_t src; /* raw-data references into the model, external data */
+  tcc_strmap_t functions;        /* "domain::name" -> FunctionProto */
+  tcc_strmap_t mapped;           /* external data mappings */
   int graph_depth;
   uint32_t next_inline;
 } ctx_t;
@@ -77,173 +75,6 @@ static void *pb_alloc(void *ctx, size_t size) {
 static void pb_free(void *ctx, void *p) {
   pb_ctx_t *pc = ctx;
   tcc_free(pc->allocator, p);
-}
-
-/* ---- tensors ---- */
-
-static bool raw_ref(const ctx_t *c, const Onnx__TensorProto *tp, const void **data, size_t *size) {
-  for (unsigned i = 0; i < tp->base.n_unknown_fields; i++) {
-    const ProtobufCMessageUnknownField *f = &tp->base.unknown_fields[i];
-    if (f->tag != TCC_ONNX_RAW_REF_FIELD || f->wire_type != PROTOBUF_C_WIRE_TYPE_VARINT) continue;
-    uint64_t index = 0;
-    for (size_t k = 0; k < f->len && k < 10; k++) index |= (uint64_t)(f->data[k] & 0x7f) << (7 * k);
-    if (index >= c->slim->num_refs) return false;
-    *data = c->bytes + c->slim->refs[index].offset;
-    *size = c->slim->refs[index].size;
-    return true;
-  }
-  if (tp->has_raw_data) {
-    *data = tp->raw_data.data;
-    *size = tp->raw_data.len;
-    return true;
-  }
-  return false;
-}
-
-static tcc_status_t external_tensor_data(ctx_t *c, const Onnx__TensorProto *tp, const void **data, size_t *size) {
-  const char *location = NULL;
-  int64_t offset = 0, length = -1;
-  for (size_t i = 0; i < tp->n_external_data; i++) {
-    const char *k = str(tp->external_data[i]->key), *v = str(tp->external_data[i]->value);
-    char *end;
-    if (strcmp(k, "location") == 0) location = v;
-    else if (strcmp(k, "offset") == 0 || strcmp(k, "length") == 0) {
-      errno = 0;
-      long long n = strtoll(v, &end, 10);
-      if (*v == 0 || *end || errno || n < 0)
-        return model_error("tensor '%s': external data %s '%s' is not a non-negative integer", str(tp->name), k, v);
-      *(strcmp(k, "offset") == 0 ? &offset : &length) = n;
-    }
-  }
-  if (!location) return model_error("tensor '%s' is stored externally but has no location", str(tp->name));
-  tcc_status_t st = tcc_external_data_map(c->m, &c->mapped, c->model_dir, location, offset, length, data, size);
-  return st ? tcc_status_annotate(st, "tensor '%s': ", str(tp->name)) : NULL;
-}
-
-/* Copies n typed elements of `elem` bytes each (the low bytes of wider protobuf fields, little-endian). */
-static void *narrow_copy(tcc_module_t *m, const void *src, size_t src_elem, size_t n, size_t elem) {
-  uint8_t *dst = tcc_module_alloc(m, n > 0 ? n * elem : 1);
-  if (!dst) return NULL;
-  for (size_t i = 0; i < n; i++) memcpy(dst + i * elem, (const uint8_t *)src + i * src_elem, elem);
-  return dst;
-}
-
-static tcc_status_t import_tensor(ctx_t *c, const Onnx__TensorProto *tp, tcc_tensor_t **out) {
-  tcc_module_t *m = c->m;
-  const char *name = str(tp->name);
-  int code = tp->has_data_type ? tp->data_type : 0;
-  if (!tcc_dtype_is_valid(code))
-    return tcc_status_make(code == 0 ? TCC_INVALID_MODEL : TCC_UNSUPPORTED, "tensor '%s' has %s data type %d", name,
-                           code == 0 ? "an undefined" : "an unknown", code);
-  tcc_dtype_t dt = (tcc_dtype_t)code;
-  if (tp->n_dims > 64) return model_error("tensor '%s' has rank %zu (more than 64)", name, tp->n_dims);
-  for (size_t i = 0; i < tp->n_dims; i++)
-    if (tp->dims[i] < 0) return model_error("tensor '%s' has negative dim %lld", name, (long long)tp->dims[i]);
-  if (tp->segment) return tcc_status_make(TCC_UNSUPPORTED, "tensor '%s' is segmented", name);
-  /* Shape first, storage attached below without copying raw data. */
-  tcc_tensor_t *t = tcc_module_alloc(m, sizeof *t);
-  int64_t *dims = tcc_module_alloc(m, (tp->n_dims + 1) * sizeof *dims);
-  if (!t || !dims) return tcc_status_oom();
-  int64_t numel = 1;
-  for (size_t i = 0; i < tp->n_dims; i++) {
-    if (tp->dims[i] && numel > INT64_MAX / tp->dims[i]) return model_error("tensor '%s' has too many elements", name);
-    numel *= tp->dims[i];
-    dims[i] = tp->dims[i];
-  }
-  *t = (tcc_tensor_t){dt, (int)tp->n_dims, dims, numel, NULL, 0};
-  int64_t want = dt == TCC_DTYPE_STRING ? -1 : tcc_dtype_storage_bytes(dt, numel);
-  if (dt != TCC_DTYPE_STRING && want < 0) return model_error("tensor '%s' is too large", name);
-
-  const void *raw = NULL;
-  size_t raw_size = 0;
-  bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
-  if (external) TCC_RETURN_IF_ERROR(external_tensor_data(c, tp, &raw, &raw_size));
-  if (external || raw_ref(c, tp, &raw, &raw_size)) {
-    if (dt == TCC_DTYPE_STRING) return model_error("string tensor '%s' cannot use raw data", name);
-    if (raw_size != (size_t)want)
-      return model_error("tensor '%s': data has %zu bytes but %s[%lld elements] needs %lld", name, raw_size,
-                         tcc_dtype_name(dt), (long long)numel, (long long)want);
-    t->data = raw;
-    t->nbytes = raw_size;
-    *out = t;
-    return NULL;
-  }
-
-  /* Typed fields: which one carries the data, and how many protobuf values per element. */
-  const void *src = NULL;
-  size_t count = 0, src_elem = 0, elem = (size_t)(tcc_dtype_bits(dt) / 8);
-  int64_t expect = numel;
-  switch (dt) {
-    case TCC_DTYPE_F32: src = tp->float_data; count = tp->n_float_data; src_elem = 4; break;
-    case TCC_DTYPE_C64: src = tp->float_data; count = tp->n_float_data; src_elem = 4; elem = 4; expect = 2 * numel; break;
-    case TCC_DTYPE_F64: src = tp->double_data; count = tp->n_double_data; src_elem = 8; break;
-    case TCC_DTYPE_C128: src = tp->double_data; count = tp->n_double_data; src_elem = 8; elem = 8; expect = 2 * numel; break;
-    case TCC_DTYPE_I64: src = tp->int64_data; count = tp->n_int64_data; src_elem = 8; break;
-    case TCC_DTYPE_U32:
-    case TCC_DTYPE_U64: src = tp->uint64_data; count = tp->n_uint64_data; src_elem = 8; break;
-    case TCC_DTYPE_I4:
-    case TCC_DTYPE_U4:
-    case TCC_DTYPE_F4E2M1: /* int32_data holds the packed bytes */
-      src = tp->int32_data; count = tp->n_int32_data; src_elem = 4; elem = 1; expect = (numel + 1) / 2; break;
-    case TCC_DTYPE_STRING: {
-      if (tp->n_string_data != (size_t)numel)
-        return model_error("tensor '%s' has %zu strings for %lld elements", name, tp->n_string_data, (long long)numel);
-      tcc_bytes_t *s = tcc_module_alloc(m, (size_t)(numel ? numel : 1) * sizeof *s);
-      if (!s) return tcc_status_oom();
-      for (int64_t i = 0; i < numel; i++) {
-        char *copy = tcc_arena_strndup(&m->arena, (const char *)tp->string_data[i].data, tp->string_data[i].len);
-        if (!copy) return tcc_status_oom();
-        s[i] = (tcc_bytes_t){copy, tp->string_data[i].len};
-      }
-      t->data = s;
-      t->nbytes = (size_t)numel * sizeof *s;
-      *out = t;
-      return NULL;
-    }
-    default: src = tp->int32_data; count = tp->n_int32_data; src_elem = 4; break; /* 8/16-bit types */
-  }
-  if (count != (size_t)expect) {
-    if (count == 0 && numel > 0) return model_error("tensor '%s' (%s, %lld elements) has no data", name, tcc_dtype_name(dt), (long long)numel);
-    return model_error("tensor '%s' has %zu values for %lld elements of %s", name, count, (long long)numel, tcc_dtype_name(dt));
-  }
-  t->data = narrow_copy(m, src, src_elem, count, elem);
-  t->nbytes = count * elem;
-  if (!t->data) return tcc_status_oom();
-  *out = t;
-  return NULL;
-}
-
-/* Densifies a sparse tensor (values [NNZ], indices [NNZ] linear or [NNZ, rank]). */
-static tcc_status_t import_sparse(ctx_t *c, const Onnx__SparseTensorProto *sp, tcc_tensor_t **out) {
-  if (!sp->values || !sp->indices) return model_error("sparse tensor without values or indices");
-  tcc_tensor_t *values = NULL, *indices = NULL;
-  TCC_RETURN_IF_ERROR(import_tensor(c, sp->values, &values));
-  TCC_RETURN_IF_ERROR(import_tensor(c, sp->indices, &indices));
-  const char *name = str(sp->values->name);
-  if (values->dtype == TCC_DTYPE_STRING || tcc_dtype_bits(values->dtype) < 8)
-    return tcc_status_make(TCC_UNSUPPORTED, "sparse tensor '%s' of %s", name, tcc_dtype_name(values->dtype));
-  if (sp->n_dims > 64) return model_error("sparse tensor '%s' has rank %zu", name, sp->n_dims);
-  tcc_tensor_t *t = tcc_tensor_create(c->m, values->dtype, (int)sp->n_dims, sp->dims);
-  if (!t) return model_error("sparse tensor '%s' has invalid dims", name);
-  int64_t nnz = values->numel, rank = (int64_t)sp->n_dims;
-  bool linear = indices->rank == 1;
-  if (values->rank != 1 || !(linear ? indices->dims[0] == nnz : indices->rank == 2 && indices->dims[0] == nnz && indices->dims[1] == rank))
-    return model_error("sparse tensor '%s': indices shape does not match %lld values of rank %lld", name, (long long)nnz, (long long)rank);
-  size_t elem = (size_t)tcc_dtype_bits(values->dtype) / 8;
-  for (int64_t i = 0; i < nnz; i++) {
-    int64_t pos = 0;
-    if (linear) pos = tcc_tensor_get_int(indices, i);
-    else
-      for (int64_t d = 0; d < rank; d++) {
-        int64_t k = tcc_tensor_get_int(indices, i * rank + d);
-        if (k < 0 || k >= t->dims[d]) return model_error("sparse tensor '%s': index out of range", name);
-        pos = pos * t->dims[d] + k;
-      }
-    if (pos < 0 || pos >= t->numel) return model_error("sparse tensor '%s': index %lld out of range", name, (long long)pos);
-    memcpy((uint8_t *)t->data + (size_t)pos * elem, (const uint8_t *)values->data + (size_t)i * elem, elem);
-  }
-  *out = t;
-  return NULL;
 }
 
 /* ---- types ---- */
@@ -361,8 +192,8 @@ static tcc_status_t import_attr(ctx_t *c, tcc_graph_t *g, const Onnx__AttributeP
     }
     case TCC_ATTR_TENSOR: {
       tcc_tensor_t *t = NULL;
-      if (a->t) TCC_RETURN_IF_ERROR(import_tensor(c, a->t, &t));
-      else if (a->sparse_tensor) TCC_RETURN_IF_ERROR(import_sparse(c, a->sparse_tensor, &t));
+      if (a->t) TCC_RETURN_IF_ERROR(tcc_onnx_tensor_convert(&c->src, a->t, &t));
+      else if (a->sparse_tensor) TCC_RETURN_IF_ERROR(tcc_onnx_sparse_convert(&c->src, a->sparse_tensor, &t));
       else return model_error("tensor attribute '%s' has no tensor", out->name);
       out->t = t;
       break;
@@ -412,9 +243,9 @@ static tcc_status_t import_attr(ctx_t *c, tcc_graph_t *g, const Onnx__AttributeP
       size_t n = a->n_tensors + a->n_sparse_tensors;
       const tcc_tensor_t **ts = tcc_module_alloc(m, (n + 1) * sizeof *ts);
       if (!ts) return tcc_status_oom();
-      for (size_t i = 0; i < a->n_tensors; i++) TCC_RETURN_IF_ERROR(import_tensor(c, a->tensors[i], (tcc_tensor_t **)&ts[i]));
+      for (size_t i = 0; i < a->n_tensors; i++) TCC_RETURN_IF_ERROR(tcc_onnx_tensor_convert(&c->src, a->tensors[i], (tcc_tensor_t **)&ts[i]));
       for (size_t i = 0; i < a->n_sparse_tensors; i++)
-        TCC_RETURN_IF_ERROR(import_sparse(c, a->sparse_tensors[i], (tcc_tensor_t **)&ts[a->n_tensors + i]));
+        TCC_RETURN_IF_ERROR(tcc_onnx_sparse_convert(&c->src, a->sparse_tensors[i], (tcc_tensor_t **)&ts[a->n_tensors + i]));
       out->tensors = ts;
       out->count = (int64_t)n;
       break;
@@ -740,7 +571,7 @@ static tcc_status_t import_graph(ctx_t *c, const Onnx__GraphProto *gp, tcc_graph
     const Onnx__TensorProto *tp = gp->initializer[i];
     if (!str(tp->name)[0]) return model_error("graph '%s' has an initializer without a name", g->name);
     tcc_tensor_t *t = NULL;
-    TCC_RETURN_IF_ERROR(import_tensor(c, tp, &t));
+    TCC_RETURN_IF_ERROR(tcc_onnx_tensor_convert(&c->src, tp, &t));
     if (tcc_strmap_get(&g->by_name, tp->name)) return model_error("initializer '%s' is defined twice", tp->name);
     if (!tcc_graph_add_constant(g, tp->name, t)) return tcc_status_oom();
   }
@@ -749,7 +580,7 @@ static tcc_status_t import_graph(ctx_t *c, const Onnx__GraphProto *gp, tcc_graph
     const char *name = sp->values ? str(sp->values->name) : "";
     if (!name[0]) return model_error("graph '%s' has a sparse initializer without a name", g->name);
     tcc_tensor_t *t = NULL;
-    TCC_RETURN_IF_ERROR(import_sparse(c, sp, &t));
+    TCC_RETURN_IF_ERROR(tcc_onnx_sparse_convert(&c->src, sp, &t));
     if (tcc_strmap_get(&g->by_name, name)) return model_error("initializer '%s' is defined twice", name);
     if (!tcc_graph_add_constant(g, name, t)) return tcc_status_oom();
   }
@@ -894,12 +725,13 @@ static tcc_status_t import_bytes(const uint8_t *data, size_t size, const char *m
                                  const tcc_onnx_import_options_t *options, tcc_module_t *m) {
   static const tcc_onnx_import_options_t defaults = {0};
   if (size == 0) return model_error("the model file is empty");
-  ctx_t c = {m, options ? options : &defaults, data, NULL, model_dir, {0}, {0}, 0, 0};
+  ctx_t c = {m, options ? options : &defaults, {m, data, NULL, model_dir, NULL}, {0}, {0}, 0, 0};
   tcc_strmap_init(&c.functions, &m->arena);
   tcc_strmap_init(&c.mapped, &m->arena);
+  c.src.mapped = &c.mapped;
   tcc_onnx_slim_t slim;
   TCC_RETURN_IF_ERROR(tcc_onnx_wire_slim(data, size, m->allocator, &slim));
-  c.slim = &slim;
+  c.src.slim = &slim;
   pb_ctx_t pc = {m->allocator, false};
   ProtobufCAllocator pba = {pb_alloc, pb_free, &pc};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(&pba, slim.size, slim.data);
