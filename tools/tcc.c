@@ -12,6 +12,8 @@ static void usage(FILE *out) {
           "\n"
           "commands:\n"
           "  inspect MODEL.onnx [--ir] [--json]   graph, shapes, op histogram, parameters, op coverage\n"
+          "  run MODEL.onnx [--input N=F] [--compare DIR] [--output-dir DIR]\n"
+          "                                       evaluate with the reference evaluator\n"
           "  ops [--markdown]                     the ONNX operators tcc imports\n"
           "  help                                 this text\n"
           "  version                              print the version\n"
@@ -26,6 +28,7 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "inspect") == 0) return tcc_cmd_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "run") == 0) return tcc_cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "ops") == 0) return tcc_cmd_ops(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);

@@ -5,5 +5,6 @@
 /* Each returns the process exit status. argv[0] is the subcommand name. */
 int tcc_cmd_inspect(int argc, char **argv);
 int tcc_cmd_ops(int argc, char **argv);
+int tcc_cmd_run(int argc, char **argv);
 
 #endif

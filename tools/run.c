@@ -1,0 +1,268 @@
+/* `tcc run`: evaluate a model with the reference evaluator, save or compare its outputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "frontend/onnx_import.h"
+#include "frontend/tensor_io.h"
+#include "ir/graph_eval.h"
+#include "tools/tcc.h"
+
+enum { MAX_ARGS = 64 };
+
+typedef struct {
+  const char *model, *output_dir, *compare_dir;
+  const char *inputs[MAX_ARGS]; /* NAME=FILE */
+  int num_inputs;
+  const char *dims[MAX_ARGS]; /* NAME=VALUE */
+  int num_dims;
+  double rtol, atol;
+  unsigned long long seed;
+} options_t;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: tcc run MODEL.onnx [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
+          "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N]\n"
+          "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file\n"
+          "  --compare DIR      feed DIR/input_K.pb, compare the outputs with DIR/output_K.pb; exit 1 on a mismatch\n"
+          "  --output-dir DIR   write each output as DIR/<output_name>.pb\n"
+          "  --rtol, --atol     tolerance of --compare: |got - ref| <= atol + rtol * |ref| (defaults 1e-3, 1e-7)\n"
+          "  --dim SYMBOL=N     size of a symbolic dim for random inputs (default 1)\n"
+          "  --seed N           seed of the random inputs given to inputs without a file (default 0)\n");
+}
+
+/* Exit status 3 for what tcc does not support yet, 4 for other errors (1 is a --compare mismatch). */
+static int fail(tcc_status_t st, const char *what) {
+  int rc = tcc_status_code(st) == TCC_UNSUPPORTED ? 3 : 4;
+  fprintf(stderr, "tcc run: error: %s%s\n", what, tcc_status_message(st));
+  tcc_status_free(st);
+  return rc;
+}
+
+/* xorshift64*: reproducible across platforms. */
+static double next_uniform(unsigned long long *s) {
+  *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;
+  return (double)((*s * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static bool lookup_dim(const options_t *o, const char *symbol, int64_t *v) {
+  size_t n = strlen(symbol);
+  for (int i = 0; i < o->num_dims; i++)
+    if (strncmp(o->dims[i], symbol, n) == 0 && o->dims[i][n] == '=') {
+      *v = atoll(o->dims[i] + n + 1);
+      return true;
+    }
+  return false;
+}
+
+/* Seeded random values for an input without a file: floats in [-1, 1) without zeros, integers in [0, 4),
+ * bools; symbolic dims from --dim (or 1). */
+static tcc_status_t random_input(tcc_module_t *m, const tcc_value_t *v, const options_t *o, unsigned long long *state,
+                                 tcc_tensor_t **out) {
+  const tcc_type_t *t = &v->type;
+  if (t->kind != TCC_TYPE_TENSOR || t->rank < 0 || !t->dtype)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' has no known tensor type: give it with --input", v->name);
+  int64_t dims[64];
+  for (int i = 0; i < t->rank && i < 64; i++) {
+    char sym[128];
+    tcc_dim_format(t->dims[i], sym, sizeof sym);
+    dims[i] = tcc_dim_is_const(t->dims[i]) ? tcc_dim_value(t->dims[i]) : lookup_dim(o, sym, &dims[i]) ? dims[i] : 1;
+  }
+  tcc_tensor_t *x = tcc_tensor_create(m, t->dtype, t->rank, dims);
+  if (!x) return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' is too large", v->name);
+  for (int64_t i = 0; i < x->numel; i++) {
+    double r = next_uniform(state);
+    unsigned char *p = (unsigned char *)x->data;
+    switch (x->dtype) {
+      case TCC_DTYPE_F32: { float f = (float)(2 * r - 1); if (f == 0) f = 0.5f; memcpy(p + 4 * i, &f, 4); break; }
+      case TCC_DTYPE_F64: { double d = 2 * r - 1; if (d == 0) d = 0.5; memcpy(p + 8 * i, &d, 8); break; }
+      case TCC_DTYPE_I64: { int64_t k = (int64_t)(r * 4); memcpy(p + 8 * i, &k, 8); break; }
+      case TCC_DTYPE_I32: { int32_t k = (int32_t)(r * 4); memcpy(p + 4 * i, &k, 4); break; }
+      case TCC_DTYPE_BOOL:
+      case TCC_DTYPE_U8:
+      case TCC_DTYPE_I8: p[i] = (unsigned char)(r * (x->dtype == TCC_DTYPE_BOOL ? 2 : 4)); break;
+      default:
+        return tcc_status_make(TCC_UNSUPPORTED, "random values for input '%s' of %s: give it with --input", v->name,
+                               tcc_dtype_name(x->dtype));
+    }
+  }
+  *out = x;
+  return NULL;
+}
+
+static bool file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static int find_input(const tcc_graph_t *g, const char *name) {
+  for (size_t i = 0; i < g->num_inputs; i++)
+    if (strcmp(g->inputs[i]->name, name) == 0) return (int)i;
+  return -1;
+}
+
+/* Fills inputs[]: --compare's input_K.pb (by name, else in the order of the inputs without defaults),
+ * then --input files, then random values for the rest. */
+static tcc_status_t gather_inputs(tcc_module_t *m, const options_t *o, tcc_module_t *data, const tcc_tensor_t **inputs) {
+  const tcc_graph_t *g = m->graph;
+  char path[4096];
+  int next_plain = 0;
+  for (int k = 0; o->compare_dir; k++) {
+    snprintf(path, sizeof path, "%s/input_%d.pb", o->compare_dir, k);
+    if (!file_exists(path)) break;
+    tcc_tensor_t *t = NULL;
+    const char *name;
+    TCC_RETURN_IF_ERROR(tcc_tensor_read_file(data, path, &t, &name));
+    int slot = name[0] ? find_input(g, name) : -1;
+    while (slot < 0 && next_plain < (int)g->num_inputs) {
+      if (!g->inputs[next_plain]->constant && !inputs[next_plain]) slot = next_plain;
+      next_plain++;
+    }
+    if (slot < 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "%s matches no input of the model", path);
+    inputs[slot] = t;
+  }
+  for (int i = 0; i < o->num_inputs; i++) {
+    const char *eq = strchr(o->inputs[i], '=');
+    if (!eq) return tcc_status_make(TCC_INVALID_ARGUMENT, "--input expects NAME=FILE, got '%s'", o->inputs[i]);
+    snprintf(path, sizeof path, "%.*s", (int)(eq - o->inputs[i]), o->inputs[i]);
+    int slot = find_input(g, path);
+    if (slot < 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "the model has no input '%s'", path);
+    tcc_tensor_t *t = NULL;
+    TCC_RETURN_IF_ERROR(tcc_tensor_read_file(data, eq + 1, &t, NULL));
+    inputs[slot] = t;
+  }
+  unsigned long long state = o->seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+  for (size_t i = 0; i < g->num_inputs; i++) {
+    if (inputs[i] || g->inputs[i]->constant) continue;
+    tcc_tensor_t *t = NULL;
+    TCC_RETURN_IF_ERROR(random_input(data, g->inputs[i], o, &state, &t));
+    inputs[i] = t;
+  }
+  return NULL;
+}
+
+static void print_output(const tcc_value_t *v, const tcc_tensor_t *t) {
+  printf("%s: %s[", v->name, tcc_dtype_name(t->dtype));
+  for (int i = 0; i < t->rank; i++) printf("%s%lld", i ? ", " : "", (long long)t->dims[i]);
+  printf("]");
+  if (t->dtype == TCC_DTYPE_STRING || t->numel == 0) {
+    printf("\n");
+    return;
+  }
+  double lo = INFINITY, hi = -INFINITY, sum = 0;
+  for (int64_t i = 0; i < t->numel; i++) {
+    double x = tcc_tensor_get_float(t, i);
+    lo = fmin(lo, x), hi = fmax(hi, x), sum += x;
+  }
+  printf("  min %.6g  max %.6g  mean %.6g  first", lo, hi, sum / (double)t->numel);
+  for (int64_t i = 0; i < t->numel && i < 4; i++) printf(" %.6g", tcc_tensor_get_float(t, i));
+  printf("\n");
+}
+
+/* ONNX's runner: |got - ref| <= atol + rtol * |ref|, NaN matches NaN, infinities match exactly. */
+static bool compare_output(const tcc_value_t *v, const tcc_tensor_t *got, const tcc_tensor_t *ref, const options_t *o) {
+  if (got->dtype != ref->dtype || got->rank != ref->rank || memcmp(got->dims, ref->dims, (size_t)got->rank * sizeof *got->dims)) {
+    printf("compare %s: FAIL shape or dtype differs (got %s rank %d, expected %s rank %d)\n", v->name,
+           tcc_dtype_name(got->dtype), got->rank, tcc_dtype_name(ref->dtype), ref->rank);
+    return false;
+  }
+  double max_abs = 0, max_rel = 0;
+  int64_t bad = 0;
+  for (int64_t i = 0; i < got->numel && got->dtype != TCC_DTYPE_STRING; i++) {
+    double a = tcc_tensor_get_float(got, i), b = tcc_tensor_get_float(ref, i);
+    if (isnan(a) || isnan(b)) {
+      bad += isnan(a) != isnan(b);
+      continue;
+    }
+    if (isinf(a) || isinf(b)) {
+      bad += a != b;
+      continue;
+    }
+    double diff = fabs(a - b);
+    max_abs = fmax(max_abs, diff);
+    if (b != 0) max_rel = fmax(max_rel, diff / fabs(b));
+    bad += diff > o->atol + o->rtol * fabs(b);
+  }
+  if (got->dtype == TCC_DTYPE_STRING)
+    for (int64_t i = 0; i < got->numel; i++) {
+      const tcc_bytes_t *x = (const tcc_bytes_t *)got->data + i, *y = (const tcc_bytes_t *)ref->data + i;
+      bad += x->size != y->size || memcmp(x->data, y->data, x->size) != 0;
+    }
+  printf("compare %s: %s max_abs_err %.3g max_rel_err %.3g (%lld of %lld elements outside tolerance)\n", v->name,
+         bad ? "FAIL" : "ok", max_abs, max_rel, (long long)bad, (long long)got->numel);
+  return bad == 0;
+}
+
+static int parse_options(int argc, char **argv, options_t *o) {
+  *o = (options_t){.rtol = 1e-3, .atol = 1e-7};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
+    bool takes_value = strcmp(a, "--input") == 0 || strcmp(a, "--compare") == 0 || strcmp(a, "--output-dir") == 0 ||
+                       strcmp(a, "--rtol") == 0 || strcmp(a, "--atol") == 0 || strcmp(a, "--dim") == 0 ||
+                       strcmp(a, "--seed") == 0;
+    if (takes_value && !next) return fprintf(stderr, "tcc run: %s needs a value\n", a), 2;
+    if (strcmp(a, "--input") == 0 && o->num_inputs < MAX_ARGS) o->inputs[o->num_inputs++] = argv[++i];
+    else if (strcmp(a, "--dim") == 0 && o->num_dims < MAX_ARGS) o->dims[o->num_dims++] = argv[++i];
+    else if (strcmp(a, "--compare") == 0) o->compare_dir = argv[++i];
+    else if (strcmp(a, "--output-dir") == 0) o->output_dir = argv[++i];
+    else if (strcmp(a, "--rtol") == 0) o->rtol = atof(argv[++i]);
+    else if (strcmp(a, "--atol") == 0) o->atol = atof(argv[++i]);
+    else if (strcmp(a, "--seed") == 0) o->seed = strtoull(argv[++i], NULL, 10);
+    else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
+    else o->model = a;
+  }
+  if (!o->model) return usage(stderr), 2;
+  return -1;
+}
+
+int tcc_cmd_run(int argc, char **argv) {
+  options_t o;
+  int rc = parse_options(argc, argv, &o);
+  if (rc >= 0) return rc;
+  tcc_onnx_import_options_t import_options = {0};
+  tcc_module_t *m = NULL, *data = NULL;
+  tcc_status_t st = tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
+  if (st) return fail(st, "");
+  if ((st = tcc_module_create(tcc_allocator_system(), &data))) {
+    tcc_module_destroy(m);
+    return fail(st, "");
+  }
+  const tcc_graph_t *g = m->graph;
+  const tcc_tensor_t **inputs = tcc_module_alloc(data, (g->num_inputs + 1) * sizeof *inputs);
+  tcc_tensor_t **outputs = tcc_module_alloc(data, (g->num_outputs + 1) * sizeof *outputs);
+  struct timespec t0, t1;
+  if (!inputs || !outputs) st = tcc_status_oom();
+  if (!st) st = gather_inputs(m, &o, data, inputs);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (!st) st = tcc_graph_eval(g, inputs, data, outputs);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  rc = st ? fail(st, "") : 0;
+  for (size_t i = 0; !rc && i < g->num_outputs; i++) print_output(g->outputs[i], outputs[i]);
+  if (!rc) printf("time: %.1f ms (reference evaluator)\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+  for (size_t i = 0; !rc && o.output_dir && i < g->num_outputs; i++) {
+    char path[4096], name[1024];
+    snprintf(name, sizeof name, "%s", g->outputs[i]->name);
+    for (char *p = name; *p; p++)
+      if (*p == '/' || *p == '\\') *p = '_';
+    snprintf(path, sizeof path, "%s/%s.pb", o.output_dir, name);
+    if ((st = tcc_tensor_write_pb(outputs[i], g->outputs[i]->name, path))) rc = fail(st, "");
+  }
+  for (size_t i = 0; !rc && o.compare_dir && i < g->num_outputs; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/output_%zu.pb", o.compare_dir, i);
+    tcc_tensor_t *ref = NULL;
+    if ((st = tcc_tensor_read_file(data, path, &ref, NULL))) {
+      rc = fail(st, "");
+      break;
+    }
+    if (!compare_output(g->outputs[i], outputs[i], ref, &o)) rc = 1;
+  }
+  tcc_module_destroy(data);
+  tcc_module_destroy(m);
+  return rc;
+}
