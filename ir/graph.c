@@ -256,8 +256,8 @@ tcc_type_t *tcc_type_copy(tcc_module_t *m, const tcc_type_t *type) {
   tcc_type_t *t = tcc_module_alloc(m, sizeof *t);
   if (!t) return NULL;
   *t = *type;
-  if (type->kind == TCC_TYPE_TENSOR && type->rank > 0) {
-    const tcc_dim_t **dims = tcc_module_alloc(m, (size_t)type->rank * sizeof *dims);
+  if (type->kind == TCC_TYPE_TENSOR && type->rank >= 0) { /* never NULL dims, even for scalars */
+    const tcc_dim_t **dims = tcc_module_alloc(m, (size_t)(type->rank + 1) * sizeof *dims);
     if (!dims) return NULL;
     for (int i = 0; i < type->rank; i++) dims[i] = type->dims ? type->dims[i] : tcc_dim_fresh(m); /* rank only */
     t->dims = dims;

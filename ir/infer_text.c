@@ -36,7 +36,7 @@ tcc_status_t tcc_infer_string_split(tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(require_string(node, x));
   if (x->type.rank >= 64) return tcc_infer_unsupported(node, "rank above 63");
   const tcc_dim_t *dims[64];
-  memcpy(dims, x->type.dims, (size_t)x->type.rank * sizeof *dims);
+  if (x->type.rank) memcpy(dims, x->type.dims, (size_t)x->type.rank * sizeof *dims);
   dims[x->type.rank] = tcc_dim_fresh(node->graph->module);
   TCC_RETURN_IF_ERROR(set_output(node, 0, TCC_DTYPE_STRING, x->type.rank + 1, dims));
   return set_output(node, 1, TCC_DTYPE_I64, x->type.rank, x->type.dims);
