@@ -59,24 +59,6 @@ static tcc_status_t model_error(const char *fmt, ...) {
   return st;
 }
 
-/* ---- protobuf-c allocation through the module's allocator ---- */
-
-typedef struct {
-  tcc_allocator_t allocator;
-  bool failed; /* an allocation failed: unpack's NULL means out of memory, not a malformed model */
-} pb_ctx_t;
-
-static void *pb_alloc(void *ctx, size_t size) {
-  pb_ctx_t *pc = ctx;
-  void *p = tcc_alloc(pc->allocator, size);
-  if (!p) pc->failed = true;
-  return p;
-}
-static void pb_free(void *ctx, void *p) {
-  pb_ctx_t *pc = ctx;
-  tcc_free(pc->allocator, p);
-}
-
 /* ---- types ---- */
 
 static tcc_status_t import_type(ctx_t *c, const Onnx__TypeProto *tp, tcc_type_t *out, int depth) {
@@ -732,11 +714,12 @@ static tcc_status_t import_bytes(const uint8_t *data, size_t size, const char *m
   tcc_onnx_slim_t slim;
   TCC_RETURN_IF_ERROR(tcc_onnx_wire_slim(data, size, m->allocator, &slim));
   c.src.slim = &slim;
-  pb_ctx_t pc = {m->allocator, false};
-  ProtobufCAllocator pba = {pb_alloc, pb_free, &pc};
-  Onnx__ModelProto *mp = onnx__model_proto__unpack(&pba, slim.size, slim.data);
+  tcc_onnx_pb_allocator_t pc;
+  tcc_onnx_pb_allocator_init(&pc, m->allocator);
+  ProtobufCAllocator *pba = &pc.pb;
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(pba, slim.size, slim.data);
   tcc_status_t st = mp ? import_model(&c, mp) : pc.failed ? tcc_status_oom() : model_error("not a valid ONNX model: the protobuf does not parse as a ModelProto");
-  if (mp) onnx__model_proto__free_unpacked(mp, &pba);
+  if (mp) onnx__model_proto__free_unpacked(mp, pba);
   tcc_onnx_slim_free(&slim);
   return st;
 }

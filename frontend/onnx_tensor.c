@@ -205,3 +205,19 @@ tcc_status_t tcc_onnx_sparse_convert(const tcc_onnx_tensor_source_t *src, const 
   *out = t;
   return NULL;
 }
+
+static void *pb_alloc(void *ctx, size_t size) {
+  tcc_onnx_pb_allocator_t *a = ctx;
+  void *p = tcc_alloc(a->allocator, size);
+  if (!p) a->failed = true;
+  return p;
+}
+
+static void pb_free(void *ctx, void *p) {
+  tcc_onnx_pb_allocator_t *a = ctx;
+  tcc_free(a->allocator, p);
+}
+
+void tcc_onnx_pb_allocator_init(tcc_onnx_pb_allocator_t *a, tcc_allocator_t allocator) {
+  *a = (tcc_onnx_pb_allocator_t){allocator, false, {pb_alloc, pb_free, a}};
+}

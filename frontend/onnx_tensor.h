@@ -25,6 +25,16 @@ typedef struct {
  * the module); raw_data unpacked by protobuf-c and typed fields are copied into the arena. */
 TCC_MUST_USE tcc_status_t tcc_onnx_tensor_convert(const tcc_onnx_tensor_source_t *src, const Onnx__TensorProto *tp,
                                                   tcc_tensor_t **out);
+/* protobuf-c allocation through a tcc allocator; `failed` tells an unpack that returned NULL for lack of
+ * memory from one that met malformed bytes. */
+typedef struct {
+  tcc_allocator_t allocator;
+  bool failed;
+  ProtobufCAllocator pb;
+} tcc_onnx_pb_allocator_t;
+
+void tcc_onnx_pb_allocator_init(tcc_onnx_pb_allocator_t *a, tcc_allocator_t allocator);
+
 /* Densifies a sparse tensor (values [NNZ], indices [NNZ] linear or [NNZ, rank]) into a new tensor. */
 TCC_MUST_USE tcc_status_t tcc_onnx_sparse_convert(const tcc_onnx_tensor_source_t *src,
                                                   const Onnx__SparseTensorProto *sp, tcc_tensor_t **out);

@@ -264,31 +264,15 @@ tcc_status_t tcc_tensor_read_npy(tcc_module_t *m, const void *data, size_t size,
 
 /* ---- TensorProto ---- */
 
-typedef struct {
-  tcc_allocator_t allocator;
-  bool failed; /* an allocation failed: unpack's NULL means out of memory, not a malformed file */
-} pb_ctx_t;
-
-static void *pb_alloc(void *ctx, size_t size) {
-  pb_ctx_t *pc = ctx;
-  void *p = tcc_alloc(pc->allocator, size);
-  if (!p) pc->failed = true;
-  return p;
-}
-
-static void pb_free(void *ctx, void *p) {
-  pb_ctx_t *pc = ctx;
-  tcc_free(pc->allocator, p);
-}
-
 tcc_status_t tcc_tensor_read_pb(tcc_module_t *m, const void *data, size_t size, tcc_tensor_t **out,
                                 const char **name) {
   *out = NULL;
   if (name) *name = NULL;
   if (size == 0) return file_error("the TensorProto is empty");
-  pb_ctx_t pc = {m->allocator, false};
-  ProtobufCAllocator pba = {pb_alloc, pb_free, &pc};
-  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pba, size, data);
+  tcc_onnx_pb_allocator_t pc;
+  tcc_onnx_pb_allocator_init(&pc, m->allocator);
+  ProtobufCAllocator *pba = &pc.pb;
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(pba, size, data);
   if (!tp)
     return pc.failed ? tcc_status_oom() : file_error("not a serialized ONNX TensorProto (the protobuf does not parse)");
   tcc_status_t st = NULL;
@@ -298,7 +282,7 @@ tcc_status_t tcc_tensor_read_pb(tcc_module_t *m, const void *data, size_t size, 
   if (!st) st = tcc_onnx_tensor_convert(&src, tp, &t);
   const char *copy = st || !name ? NULL : tcc_module_strdup(m, tp->name ? tp->name : "");
   if (!st && name && !copy) st = tcc_status_oom();
-  onnx__tensor_proto__free_unpacked(tp, &pba);
+  onnx__tensor_proto__free_unpacked(tp, pba);
   if (st) return st;
   *out = t;
   if (name) *name = copy;

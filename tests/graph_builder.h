@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir/compute.h"
 #include "ir/infer.h"
 #include "tests/test.h"
 
@@ -135,6 +136,34 @@ static inline const char *data_text(const tcc_value_t *v, const char *open, cons
   }
   if (len < 256) snprintf(b + len, 256 - len, "%s", close);
   return b;
+}
+
+/* Infers n's graph and builds and verifies its kernel (NULL on failure, reported as a test failure). */
+static inline tcc_kernel_t *build_kernel(tcc_node_t *n) {
+  tcc_kernel_t *k = NULL;
+  if (!n->name) n->name = tcc_op_name(n->op);
+  CHECK_OK(tcc_graph_infer(n->graph));
+  tcc_status_t st = tcc_compute_build(n, &k);
+  if (st) {
+    fprintf(stderr, "building %s: %s\n", n->name, tcc_status_message(st));
+    tcc_status_free(st);
+    test_current_failed_ = 1;
+    return NULL;
+  }
+  CHECK_OK(tcc_kernel_verify(k));
+  return k;
+}
+
+/* Building n fails as unsupported with a message naming it and containing text. */
+static inline bool build_unsupported(tcc_node_t *n, const char *text) {
+  tcc_kernel_t *k = NULL;
+  CHECK_OK(tcc_graph_infer(n->graph));
+  tcc_status_t st = tcc_compute_build(n, &k);
+  bool ok = st && tcc_status_code(st) == TCC_UNSUPPORTED && strstr(tcc_status_message(st), n->name) &&
+            strstr(tcc_status_message(st), text);
+  if (!ok) fprintf(stderr, "got: %s\n", st ? tcc_status_message(st) : "OK");
+  tcc_status_free(st);
+  return ok;
 }
 
 #endif

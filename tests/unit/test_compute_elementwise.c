@@ -29,33 +29,6 @@ static void attr_string(tcc_node_t *n, const char *name, const char *v) {
   CHECK_OK(tcc_node_set_attr(n, &a));
 }
 
-/* Infers n's graph and builds its kernel (NULL on failure, reported). */
-static tcc_kernel_t *build(tcc_node_t *n) {
-  tcc_kernel_t *k = NULL;
-  CHECK_OK(tcc_graph_infer(n->graph));
-  tcc_status_t st = tcc_compute_build(n, &k);
-  if (st) {
-    fprintf(stderr, "building %s: %s\n", n->op_type, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-    return NULL;
-  }
-  CHECK_OK(tcc_kernel_verify(k));
-  return k;
-}
-
-/* Building n fails as unsupported with a message naming it. */
-static bool build_unsupported(tcc_node_t *n, const char *text) {
-  tcc_kernel_t *k = NULL;
-  CHECK_OK(tcc_graph_infer(n->graph));
-  tcc_status_t st = tcc_compute_build(n, &k);
-  bool ok = st && tcc_status_code(st) == TCC_UNSUPPORTED && strstr(tcc_status_message(st), n->name) &&
-            strstr(tcc_status_message(st), text);
-  if (!ok) fprintf(stderr, "got: %s\n", st ? tcc_status_message(st) : "OK");
-  tcc_status_free(st);
-  return ok;
-}
-
 /* ---- building ------------------------------------------------------------------------------------- */
 
 TEST(broadcast_add_prints) {
@@ -63,7 +36,7 @@ TEST(broadcast_add_prints) {
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_ADD, 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), input(g, TCC_DTYPE_F32, "3, 1"));
   n->name = "bcast_add";
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   if (k)
     CHECK_STR(printed(k), "kernel bcast_add(in x0: f32[2, 3, 4], in x1: f32[3, 1], out y0: f32[2, 3, 4]) {\n"
                           "  for i0 in 0..2 {\n"
@@ -81,7 +54,7 @@ TEST(half_and_symbolic_broadcast) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_MUL, 1, 2, input(g, TCC_DTYPE_F16, "n, 3"), input(g, TCC_DTYPE_F16, "m, 3"));
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   if (k) {
     CHECK(strstr(printed(k), "cast<f16>(mul(cast<f32>(") != NULL);
     CHECK(strstr(printed(k), "select(eq(dim(n), 1), 0, i0)") != NULL);
@@ -110,7 +83,7 @@ TEST(every_op_builds_for_its_types) {
     for (size_t i = 0; i < sizeof float_unary / sizeof *float_unary; i++) {
       tcc_module_t *m = new_module();
       tcc_node_t *n = node(m->graph, float_unary[i], 1, 1, input(m->graph, floats[d], "2, 3"));
-      CHECK(build(n) != NULL);
+      CHECK(build_kernel(n) != NULL);
       tcc_module_destroy(m);
     }
   }
@@ -121,7 +94,7 @@ TEST(every_op_builds_for_its_types) {
       tcc_graph_t *g = m->graph;
       tcc_node_t *n = node(g, numeric_binary[i], 1, 2, input(g, numeric[d], "2, 3"), input(g, numeric[d], "3"));
       if (numeric_binary[i] == TCC_OP_MOD && tcc_dtype_is_float(numeric[d])) attr_int(n, "fmod", 1);
-      CHECK(build(n) != NULL);
+      CHECK(build_kernel(n) != NULL);
       tcc_module_destroy(m);
     }
   }
@@ -136,7 +109,7 @@ TEST(every_op_builds_for_its_types) {
       tcc_node_t *n = unary ? node(g, int_ops[i], 1, 1, input(g, ints[d], "4"))
                             : node(g, int_ops[i], 1, 2, input(g, ints[d], "4"), input(g, ints[d], "4"));
       if (int_ops[i] == TCC_OP_BIT_SHIFT) attr_string(n, "direction", "RIGHT");
-      CHECK(build(n) != NULL);
+      CHECK(build_kernel(n) != NULL);
       tcc_module_destroy(m);
     }
   }
@@ -144,18 +117,18 @@ TEST(every_op_builds_for_its_types) {
   for (size_t i = 0; i < sizeof bool_ops / sizeof *bool_ops; i++) {
     tcc_module_t *m = new_module();
     tcc_graph_t *g = m->graph;
-    CHECK(build(node(g, bool_ops[i], 1, 2, input(g, TCC_DTYPE_BOOL, "2, 1"), input(g, TCC_DTYPE_BOOL, "3"))) != NULL);
+    CHECK(build_kernel(node(g, bool_ops[i], 1, 2, input(g, TCC_DTYPE_BOOL, "2, 1"), input(g, TCC_DTYPE_BOOL, "3"))) != NULL);
     tcc_module_destroy(m);
   }
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
-  CHECK(build(node(g, TCC_OP_NOT, 1, 1, input(g, TCC_DTYPE_BOOL, "2"))) != NULL);
-  CHECK(build(node(g, TCC_OP_WHERE, 1, 3, input(g, TCC_DTYPE_BOOL, "2, 1"), input(g, TCC_DTYPE_I64, "3"),
+  CHECK(build_kernel(node(g, TCC_OP_NOT, 1, 1, input(g, TCC_DTYPE_BOOL, "2"))) != NULL);
+  CHECK(build_kernel(node(g, TCC_OP_WHERE, 1, 3, input(g, TCC_DTYPE_BOOL, "2, 1"), input(g, TCC_DTYPE_I64, "3"),
                    input(g, TCC_DTYPE_I64, ""))) != NULL);
   tcc_node_t *cast = node(g, TCC_OP_CAST, 1, 1, input(g, TCC_DTYPE_F16, "2"));
   attr_int(cast, "to", TCC_DTYPE_F8E5M2);
-  CHECK(build(cast) != NULL);
-  CHECK(build(node(g, TCC_OP_CAST_LIKE, 1, 2, input(g, TCC_DTYPE_BOOL, "2"), input(g, TCC_DTYPE_BF16, "1"))) != NULL);
+  CHECK(build_kernel(cast) != NULL);
+  CHECK(build_kernel(node(g, TCC_OP_CAST_LIKE, 1, 2, input(g, TCC_DTYPE_BOOL, "2"), input(g, TCC_DTYPE_BF16, "1"))) != NULL);
   tcc_module_destroy(m);
 }
 
@@ -307,7 +280,7 @@ TEST(unary_f32_matches_reference) {
     float *x = rand_f32(24, lo, hi), y[24];
     if (op == TCC_OP_ROUND) x[0] = 2.5f, x[1] = -0.5f, x[2] = 3.5f;
     void *bufs[] = {x, y};
-    if (run(build(n), bufs))
+    if (run(build_kernel(n), bufs))
       for (int i = 0; i < 24; i++) CHECK_CLOSE(y[i], ref_unary(op, x[i]), 4e-6, n->op_type, i);
     free(x);
     tcc_module_destroy(m);
@@ -322,12 +295,12 @@ TEST(gelu_tanh_and_large_softplus) {
   tcc_node_t *sp = node(g, TCC_OP_SOFTPLUS, 1, 1, input(g, TCC_DTYPE_F32, "4"));
   rng_state = 7;
   float *x = rand_f32(16, -4, 4), y[16], big[4] = {100, -100, 30, -30}, z[4];
-  if (run(build(gelu), (void *[]){x, y}))
+  if (run(build_kernel(gelu), (void *[]){x, y}))
     for (int i = 0; i < 16; i++) {
       double v = x[i], want = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
       CHECK_CLOSE(y[i], want, 2e-6, "gelu_tanh", i);
     }
-  if (run(build(sp), (void *[]){big, z}))
+  if (run(build_kernel(sp), (void *[]){big, z}))
     for (int i = 0; i < 4; i++) CHECK_CLOSE(z[i], softplus(big[i]), 2e-6, "softplus", i);
   free(x);
   tcc_module_destroy(m);
@@ -342,7 +315,7 @@ TEST(broadcast_binary_f32) {
     tcc_node_t *n = node(g, ops[t], 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), input(g, TCC_DTYPE_F32, "3, 1"));
     rng_state = 100 + t;
     float *a = rand_f32(24, ops[t] == TCC_OP_POW ? 0.1 : -3, 3), *b = rand_f32(3, -2, 2), y[24];
-    if (run(build(n), (void *[]){a, b, y}))
+    if (run(build_kernel(n), (void *[]){a, b, y}))
       for (int i = 0; i < 24; i++) {
         double x = a[i], w = b[i / 4 % 3], want = NAN;
         switch (ops[t]) {
@@ -373,7 +346,7 @@ TEST(int_mod_fmod_and_division) {
     if (variant == 1) attr_int(n, "fmod", 1);
     int32_t y[8];
     const int32_t *want = variant == 0 ? floor_mod : variant == 1 ? c_mod : quot;
-    if (run(build(n), (void *[]){a, b, y}))
+    if (run(build_kernel(n), (void *[]){a, b, y}))
       for (int i = 0; i < 8; i++) CHECK_CLOSE(y[i], want[i], 0, n->op_type, i);
     tcc_module_destroy(m);
   }
@@ -387,7 +360,7 @@ TEST(f16_add_rounds_through_f32) {
   rng_state = 5;
   for (int i = 0; i < 12; i++) a[i] = to_half((float)nonzero(-8, 8));
   for (int i = 0; i < 3; i++) b[i] = to_half((float)nonzero(-8, 8));
-  if (run(build(n), (void *[]){a, b, y}))
+  if (run(build_kernel(n), (void *[]){a, b, y}))
     for (int i = 0; i < 12; i++) CHECK(y[i] == to_half(from_half(a[i]) + from_half(b[i % 3])));
   tcc_module_destroy(m);
 }
@@ -399,14 +372,14 @@ TEST(cast_f32_to_i8_and_where) {
   attr_int(cast, "to", TCC_DTYPE_I8);
   float x[6] = {1.9f, -1.9f, 127.0f, -128.0f, 0.4f, -55.5f};
   int8_t yi[6], want_i[6] = {1, -1, 127, -128, 0, -55};
-  if (run(build(cast), (void *[]){x, yi}))
+  if (run(build_kernel(cast), (void *[]){x, yi}))
     for (int i = 0; i < 6; i++) CHECK(yi[i] == want_i[i]);
 
   tcc_node_t *where = node(g, TCC_OP_WHERE, 1, 3, input(g, TCC_DTYPE_BOOL, "2, 1"), input(g, TCC_DTYPE_F32, "3"),
                            input(g, TCC_DTYPE_F32, ""));
   uint8_t cond[2] = {1, 0};
   float a[3] = {1, 2, 3}, b = -7, y[6], want[6] = {1, 2, 3, -7, -7, -7};
-  if (run(build(where), (void *[]){cond, a, &b, y}))
+  if (run(build_kernel(where), (void *[]){cond, a, &b, y}))
     for (int i = 0; i < 6; i++) CHECK(y[i] == want[i]);
   tcc_module_destroy(m);
 }
@@ -424,7 +397,7 @@ TEST(clip_with_and_without_bounds) {
     if (has_lo) *p++ = &lo;
     if (has_hi) *p++ = &hi;
     *p = y;
-    if (run(build(n), bufs))
+    if (run(build_kernel(n), bufs))
       for (int i = 0; i < 6; i++) {
         double want = x[i];
         if (has_lo) want = fmax(want, lo);
@@ -444,7 +417,7 @@ TEST(variadic_compare_logic_and_flags) {
   for (int t = 0; t < 4; t++) {
     tcc_node_t *n = node(g, ops[t], 1, 3, input(g, TCC_DTYPE_F32, "2, 3"), input(g, TCC_DTYPE_F32, "3"),
                          input(g, TCC_DTYPE_F32, "1"));
-    if (run(build(n), (void *[]){a, b, &c, y}))
+    if (run(build_kernel(n), (void *[]){a, b, &c, y}))
       for (int i = 0; i < 6; i++) {
         double x = a[i], w = b[i % 3];
         double want = t == 0   ? x + w + c
@@ -457,32 +430,32 @@ TEST(variadic_compare_logic_and_flags) {
   tcc_node_t *less = node(g, TCC_OP_LESS_OR_EQUAL, 1, 2, input(g, TCC_DTYPE_I64, "2, 1"), input(g, TCC_DTYPE_I64, "3"));
   int64_t li[2] = {-1, 2}, ri[3] = {-1, 0, 3};
   uint8_t le[6], want_le[6] = {1, 1, 1, 0, 0, 1};
-  if (run(build(less), (void *[]){li, ri, le}))
+  if (run(build_kernel(less), (void *[]){li, ri, le}))
     for (int i = 0; i < 6; i++) CHECK(le[i] == want_le[i]);
   tcc_node_t *xor = node(g, TCC_OP_XOR, 1, 2, input(g, TCC_DTYPE_BOOL, "4"), input(g, TCC_DTYPE_BOOL, "4"));
   uint8_t p[4] = {0, 0, 1, 1}, q[4] = {0, 1, 0, 1}, r[4], want_xor[4] = {0, 1, 1, 0};
-  if (run(build(xor), (void *[]){p, q, r}))
+  if (run(build_kernel(xor), (void *[]){p, q, r}))
     for (int i = 0; i < 4; i++) CHECK(r[i] == want_xor[i]);
   tcc_node_t *isinf = node(g, TCC_OP_IS_INF, 1, 1, input(g, TCC_DTYPE_F32, "4"));
   attr_int(isinf, "detect_negative", 0);
   float special[4] = {INFINITY, -INFINITY, NAN, 1};
   uint8_t inf[4], want_inf[4] = {1, 0, 0, 0};
-  if (run(build(isinf), (void *[]){special, inf}))
+  if (run(build_kernel(isinf), (void *[]){special, inf}))
     for (int i = 0; i < 4; i++) CHECK(inf[i] == want_inf[i]);
   tcc_node_t *shift = node(g, TCC_OP_BIT_SHIFT, 1, 2, input(g, TCC_DTYPE_U8, "3"), input(g, TCC_DTYPE_U8, "3"));
   attr_string(shift, "direction", "LEFT");
   uint8_t s1[3] = {1, 3, 255}, s2[3] = {1, 2, 1}, s3[3];
-  if (run(build(shift), (void *[]){s1, s2, s3}))
+  if (run(build_kernel(shift), (void *[]){s1, s2, s3}))
     CHECK(s3[0] == 2 && s3[1] == 12 && s3[2] == 254);
   tcc_node_t *dropout = node(g, TCC_OP_DROPOUT, 2, 1, input(g, TCC_DTYPE_F32, "3"));
   uint8_t mask[3] = {0};
   float dy[3];
-  if (run(build(dropout), (void *[]){b, dy, mask}))
+  if (run(build_kernel(dropout), (void *[]){b, dy, mask}))
     for (int i = 0; i < 3; i++) CHECK(dy[i] == b[i] && mask[i] == 1);
   tcc_node_t *ipow = node(g, TCC_OP_POW, 1, 2, input(g, TCC_DTYPE_I32, "3"), input(g, TCC_DTYPE_F32, "3"));
   int32_t base[3] = {2, 3, -2}, pw[3];
   float ex[3] = {3, 0.5f, 2};
-  if (run(build(ipow), (void *[]){base, ex, pw}))
+  if (run(build_kernel(ipow), (void *[]){base, ex, pw}))
     CHECK(pw[0] == 8 && pw[1] == 1 && pw[2] == 4);
   free(a), free(b);
   tcc_module_destroy(m);

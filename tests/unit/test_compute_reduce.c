@@ -23,34 +23,6 @@ static void attr_string(tcc_node_t *n, const char *name, const char *v) {
 
 #define INTS(...) (int64_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
-/* Infers n's graph and builds and verifies its kernel (NULL on failure, reported). */
-static tcc_kernel_t *build(tcc_node_t *n) {
-  tcc_kernel_t *k = NULL;
-  if (!n->name) n->name = tcc_op_name(n->op);
-  CHECK_OK(tcc_graph_infer(n->graph));
-  tcc_status_t st = tcc_compute_build(n, &k);
-  if (st) {
-    fprintf(stderr, "building %s: %s\n", n->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-    return NULL;
-  }
-  CHECK_OK(tcc_kernel_verify(k));
-  return k;
-}
-
-/* Building n fails as unsupported with a message naming it and containing text. */
-static bool build_unsupported(tcc_node_t *n, const char *text) {
-  tcc_kernel_t *k = NULL;
-  CHECK_OK(tcc_graph_infer(n->graph));
-  tcc_status_t st = tcc_compute_build(n, &k);
-  bool ok = st && tcc_status_code(st) == TCC_UNSUPPORTED && strstr(tcc_status_message(st), n->name) &&
-            strstr(tcc_status_message(st), text);
-  if (!ok) fprintf(stderr, "got: %s\n", st ? tcc_status_message(st) : "OK");
-  tcc_status_free(st);
-  return ok;
-}
-
 /* ---- building ------------------------------------------------------------------------------------- */
 
 TEST(every_op_builds_and_verifies) {
@@ -58,61 +30,61 @@ TEST(every_op_builds_and_verifies) {
   tcc_graph_t *g = m->graph;
   tcc_dtype_t f32 = TCC_DTYPE_F32, f16 = TCC_DTYPE_F16;
   /* matmul: batched, broadcast, 1-D operands, symbolic, half, int */
-  build(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "2, 3, 4"), input(g, f32, "4, 5")));
-  build(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "batch, 1, 3, 4"), input(g, f32, "6, 4, 5")));
-  build(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "4"), input(g, f32, "2, 4, 5")));
-  build(node(g, TCC_OP_MATMUL, 1, 2, input(g, f16, "seq, 4"), input(g, f16, "4")));
-  build(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_I32, "3, 4"), input(g, TCC_DTYPE_I32, "4, 2")));
+  build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "2, 3, 4"), input(g, f32, "4, 5")));
+  build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "batch, 1, 3, 4"), input(g, f32, "6, 4, 5")));
+  build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, f32, "4"), input(g, f32, "2, 4, 5")));
+  build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, f16, "seq, 4"), input(g, f16, "4")));
+  build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_I32, "3, 4"), input(g, TCC_DTYPE_I32, "4, 2")));
   tcc_node_t *n = node(g, TCC_OP_GEMM, 1, 3, input(g, f32, "4, 3"), input(g, f32, "5, 4"), input(g, f32, "5"));
   attr_int(n, "transA", 1), attr_int(n, "transB", 1), attr_float(n, "alpha", 0.5);
-  build(n);
-  build(node(g, TCC_OP_GEMM, 1, 2, input(g, TCC_DTYPE_BF16, "n, 4"), input(g, TCC_DTYPE_BF16, "4, 2")));
+  build_kernel(n);
+  build_kernel(node(g, TCC_OP_GEMM, 1, 2, input(g, TCC_DTYPE_BF16, "n, 4"), input(g, TCC_DTYPE_BF16, "4, 2")));
   /* conv: 1-D, 2-D grouped + SAME, 3-D, symbolic */
-  build(node(g, TCC_OP_CONV, 1, 2, input(g, f32, "1, 2, 7"), input(g, f32, "3, 2, 3")));
+  build_kernel(node(g, TCC_OP_CONV, 1, 2, input(g, f32, "1, 2, 7"), input(g, f32, "3, 2, 3")));
   n = node(g, TCC_OP_CONV, 1, 3, input(g, f32, "batch, 4, h, w"), input(g, f32, "6, 2, 3, 3"), input(g, f32, "6"));
   attr_int(n, "group", 2), attr_string(n, "auto_pad", "SAME_LOWER"), attr_ints(n, "strides", INTS(2, 2));
-  build(n);
-  build(node(g, TCC_OP_CONV, 1, 2, input(g, f16, "1, 2, 3, 4, 5"), input(g, f16, "2, 2, 1, 2, 2")));
+  build_kernel(n);
+  build_kernel(node(g, TCC_OP_CONV, 1, 2, input(g, f16, "1, 2, 3, 4, 5"), input(g, f16, "2, 2, 1, 2, 2")));
   /* pools */
   n = node(g, TCC_OP_MAX_POOL, 2, 1, input(g, f32, "1, 2, 5, 5"));
   attr_ints(n, "kernel_shape", INTS(2, 2)), attr_int(n, "ceil_mode", 1), attr_ints(n, "strides", INTS(2, 2));
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_MAX_POOL, 1, 1, input(g, TCC_DTYPE_U8, "1, 2, 5"));
   attr_ints(n, "kernel_shape", INTS(3)), attr_string(n, "auto_pad", "SAME_UPPER");
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_AVERAGE_POOL, 1, 1, input(g, f32, "1, 2, 5, 5"));
   attr_ints(n, "kernel_shape", INTS(3, 3)), attr_ints(n, "pads", INTS(1, 1, 1, 1)), attr_int(n, "count_include_pad", 1);
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_LP_POOL, 1, 1, input(g, f32, "1, 2, 5, 5"));
   attr_ints(n, "kernel_shape", INTS(2, 2)), attr_int(n, "p", 3);
-  build(n);
-  build(node(g, TCC_OP_GLOBAL_AVERAGE_POOL, 1, 1, input(g, f32, "batch, 3, 7, 7")));
-  build(node(g, TCC_OP_GLOBAL_MAX_POOL, 1, 1, input(g, f16, "1, 3, 7")));
+  build_kernel(n);
+  build_kernel(node(g, TCC_OP_GLOBAL_AVERAGE_POOL, 1, 1, input(g, f32, "batch, 3, 7, 7")));
+  build_kernel(node(g, TCC_OP_GLOBAL_MAX_POOL, 1, 1, input(g, f16, "1, 3, 7")));
   /* softmax family */
-  build(node(g, TCC_OP_SOFTMAX, 1, 1, input(g, f32, "batch, seq, 8")));
-  build(node(g, TCC_OP_LOG_SOFTMAX, 1, 1, input(g, f16, "2, 8")));
+  build_kernel(node(g, TCC_OP_SOFTMAX, 1, 1, input(g, f32, "batch, seq, 8")));
+  build_kernel(node(g, TCC_OP_LOG_SOFTMAX, 1, 1, input(g, f16, "2, 8")));
   n = node(g, TCC_OP_HARDMAX, 1, 1, input(g, f32, "2, 3, 4"));
   attr_int(n, "axis", 1);
-  build(n);
+  build_kernel(n);
   /* normalizations */
   n = node(g, TCC_OP_LAYER_NORMALIZATION, 3, 3, input(g, f32, "batch, seq, 8"), input(g, f32, "8"), input(g, f32, "8"));
-  build(n);
-  build(node(g, TCC_OP_LAYER_NORMALIZATION, 1, 2, input(g, f16, "2, 8"), input(g, f16, "8")));
-  build(node(g, TCC_OP_RMS_NORMALIZATION, 1, 2, input(g, f32, "2, 3, 8"), input(g, f32, "8")));
-  build(node(g, TCC_OP_BATCH_NORMALIZATION, 1, 5, input(g, f32, "batch, 3, 4, 4"), input(g, f32, "3"),
+  build_kernel(n);
+  build_kernel(node(g, TCC_OP_LAYER_NORMALIZATION, 1, 2, input(g, f16, "2, 8"), input(g, f16, "8")));
+  build_kernel(node(g, TCC_OP_RMS_NORMALIZATION, 1, 2, input(g, f32, "2, 3, 8"), input(g, f32, "8")));
+  build_kernel(node(g, TCC_OP_BATCH_NORMALIZATION, 1, 5, input(g, f32, "batch, 3, 4, 4"), input(g, f32, "3"),
              input(g, f32, "3"), input(g, f32, "3"), input(g, f32, "3")));
-  build(node(g, TCC_OP_INSTANCE_NORMALIZATION, 1, 3, input(g, f32, "2, 3, 4, 4"), input(g, f32, "3"),
+  build_kernel(node(g, TCC_OP_INSTANCE_NORMALIZATION, 1, 3, input(g, f32, "2, 3, 4, 4"), input(g, f32, "3"),
              input(g, f32, "3")));
   n = node(g, TCC_OP_GROUP_NORMALIZATION, 1, 3, input(g, f32, "2, 4, 3"), input(g, f32, "4"), input(g, f32, "4"));
   attr_int(n, "num_groups", 2);
-  build(n);
-  build(node(g, TCC_OP_MEAN_VARIANCE_NORMALIZATION, 1, 1, input(g, f32, "2, 3, 4, 4")));
+  build_kernel(n);
+  build_kernel(node(g, TCC_OP_MEAN_VARIANCE_NORMALIZATION, 1, 1, input(g, f32, "2, 3, 4, 4")));
   n = node(g, TCC_OP_LP_NORMALIZATION, 1, 1, input(g, f32, "2, 5"));
   attr_int(n, "p", 1);
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_LRN, 1, 1, input(g, f32, "1, 5, 3, 3"));
   attr_int(n, "size", 3);
-  build(n);
+  build_kernel(n);
   /* reductions */
   static const tcc_op_t reduce_ops[] = {TCC_OP_REDUCE_SUM,  TCC_OP_REDUCE_MEAN,    TCC_OP_REDUCE_MAX,
                                         TCC_OP_REDUCE_MIN,  TCC_OP_REDUCE_PROD,    TCC_OP_REDUCE_L1,
@@ -121,18 +93,18 @@ TEST(every_op_builds_and_verifies) {
   for (size_t i = 0; i < sizeof reduce_ops / sizeof *reduce_ops; i++) {
     n = node(g, reduce_ops[i], 1, 2, input(g, f32, "batch, 3, 4"), const_i64(g, 1, 2, (int64_t[]){0, -1}));
     attr_int(n, "keepdims", 0);
-    build(n);
-    build(node(g, reduce_ops[i], 1, 1, input(g, TCC_DTYPE_I32, "2, 3")));
+    build_kernel(n);
+    build_kernel(node(g, reduce_ops[i], 1, 1, input(g, TCC_DTYPE_I32, "2, 3")));
   }
   n = node(g, TCC_OP_REDUCE_SUM, 1, 2, input(g, f32, "2, 3"), const_i64(g, 1, 0, NULL));
   attr_int(n, "noop_with_empty_axes", 1);
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_ARGMIN, 1, 1, input(g, TCC_DTYPE_I64, "2, 3, 4"));
   attr_int(n, "axis", -1), attr_int(n, "select_last_index", 1), attr_int(n, "keepdims", 0);
-  build(n);
+  build_kernel(n);
   n = node(g, TCC_OP_CUMSUM, 1, 2, input(g, f32, "2, 3"), scalar(g, 1));
   attr_int(n, "exclusive", 1), attr_int(n, "reverse", 1);
-  build(n);
+  build_kernel(n);
   tcc_module_destroy(m);
 }
 
@@ -215,7 +187,7 @@ TEST(matmul_numeric) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_kernel_t *k =
-      build(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), input(g, TCC_DTYPE_F32, "4, 5")));
+      build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), input(g, TCC_DTYPE_F32, "4, 5")));
   params_t p = params(k, 1);
   if (run(k, &p)) {
     double want[30] = {0};
@@ -226,7 +198,7 @@ TEST(matmul_numeric) {
     CHECK_CLOSE(F(p, 2), want, 30);
   }
   params_free(&p);
-  k = build(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 1, 3, 4"), input(g, TCC_DTYPE_F32, "3, 4, 2")));
+  k = build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 1, 3, 4"), input(g, TCC_DTYPE_F32, "3, 4, 2")));
   p = params(k, 2);
   if (run(k, &p)) {
     double want[2 * 3 * 3 * 2] = {0};
@@ -249,7 +221,7 @@ TEST(gemm_numeric) {
   tcc_node_t *n = node(g, TCC_OP_GEMM, 1, 3, input(g, TCC_DTYPE_F32, "4, 3"), input(g, TCC_DTYPE_F32, "5, 4"),
                        input(g, TCC_DTYPE_F32, "5"));
   attr_int(n, "transA", 1), attr_int(n, "transB", 1), attr_float(n, "alpha", 0.5), attr_float(n, "beta", 2);
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 3);
   if (run(k, &p)) {
     double want[15];
@@ -294,7 +266,7 @@ TEST(conv_numeric) {
                        input(g, TCC_DTYPE_F32, "6, 2, 3, 2"), input(g, TCC_DTYPE_F32, "6"));
   attr_int(n, "group", 2), attr_ints(n, "strides", INTS(2, 2)), attr_ints(n, "dilations", INTS(2, 2));
   attr_ints(n, "pads", INTS(2, 1, 1, 1));
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[2, 6, 3, 3]");
   params_t p = params(k, 4);
   if (run(k, &p)) {
@@ -305,7 +277,7 @@ TEST(conv_numeric) {
   params_free(&p);
   n = node(g, TCC_OP_CONV, 1, 2, input(g, TCC_DTYPE_F32, "1, 3, 5, 5"), input(g, TCC_DTYPE_F32, "3, 1, 3, 3"));
   attr_int(n, "group", 3), attr_string(n, "auto_pad", "SAME_UPPER"), attr_ints(n, "strides", INTS(2, 2));
-  k = build(n);
+  k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[1, 3, 3, 3]");
   p = params(k, 5);
   if (run(k, &p)) {
@@ -323,7 +295,7 @@ TEST(pool_numeric) {
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_MAX_POOL, 2, 1, input(g, TCC_DTYPE_F32, "1, 2, 5, 5"));
   attr_ints(n, "kernel_shape", INTS(2, 2)), attr_int(n, "ceil_mode", 1), attr_ints(n, "strides", INTS(2, 2));
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[1, 2, 3, 3]");
   params_t p = params(k, 6);
   if (run(k, &p)) {
@@ -350,7 +322,7 @@ TEST(pool_numeric) {
     n = node(g, TCC_OP_AVERAGE_POOL, 1, 1, input(g, TCC_DTYPE_F32, "1, 2, 5, 5"));
     attr_ints(n, "kernel_shape", INTS(3, 3)), attr_ints(n, "pads", INTS(1, 1, 1, 1));
     attr_int(n, "count_include_pad", include), attr_ints(n, "strides", INTS(2, 2));
-    k = build(n);
+    k = build_kernel(n);
     p = params(k, 7);
     if (run(k, &p)) {
       double want[18];
@@ -381,7 +353,7 @@ TEST(softmax_numeric) {
   for (int is_log = 0; is_log < 2; is_log++) {
     tcc_node_t *n = node(g, is_log ? TCC_OP_LOG_SOFTMAX : TCC_OP_SOFTMAX, 1, 1, input(g, TCC_DTYPE_F32, "2, 3, 4"));
     attr_int(n, "axis", 1);
-    tcc_kernel_t *k = build(n);
+    tcc_kernel_t *k = build_kernel(n);
     params_t p = params(k, 8);
     if (run(k, &p)) {
       double want[24];
@@ -407,7 +379,7 @@ TEST(layer_norm_numeric) {
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_LAYER_NORMALIZATION, 3, 3, input(g, TCC_DTYPE_F32, "2, 3, 8"),
                        input(g, TCC_DTYPE_F32, "8"), input(g, TCC_DTYPE_F32, "8"));
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 9);
   if (run(k, &p)) {
     double want[48], mean[6], inv[6];
@@ -436,7 +408,7 @@ TEST(reduce_and_argmax_numeric) {
     tcc_node_t *n =
         node(g, TCC_OP_REDUCE_MEAN, 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), const_i64(g, 1, 1, (int64_t[]){1}));
     attr_int(n, "keepdims", keep);
-    tcc_kernel_t *k = build(n);
+    tcc_kernel_t *k = build_kernel(n);
     CHECK_STR(ty(n->outputs[0]), keep ? "f32[2, 1, 4]" : "f32[2, 4]");
     params_t p = params(k, 10);
     if (run(k, &p)) {
@@ -450,7 +422,7 @@ TEST(reduce_and_argmax_numeric) {
   }
   tcc_node_t *n = node(g, TCC_OP_ARGMAX, 1, 1, input(g, TCC_DTYPE_F32, "2, 3, 4"));
   attr_int(n, "axis", 2);
-  tcc_kernel_t *k = build(n);
+  tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 11);
   if (run(k, &p)) {
     for (int r = 0; r < 6; r++) {
