@@ -13,5 +13,9 @@ typedef struct {
 extern const tcc_compute_entry_t tcc_compute_elementwise_defs[];
 extern const tcc_compute_entry_t tcc_compute_reduce_defs[];
 extern const tcc_compute_entry_t tcc_compute_shape_defs[];
+extern const tcc_compute_entry_t tcc_compute_loss_defs[];      /* losses, attention, rotary embedding */
+extern const tcc_compute_entry_t tcc_compute_image_defs[];     /* resize, grid sampling, ROI ops */
+extern const tcc_compute_entry_t tcc_compute_quant_defs[];     /* quantization, integer linear algebra, einsum */
+extern const tcc_compute_entry_t tcc_compute_sequence_defs[];  /* signal processing and recurrent networks */
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ir/compute.h"
+#include "ir/host_ops.h"
 #include "ir/infer.h"
 #include "ir/kernel_eval.h"
 
@@ -94,6 +95,23 @@ static tcc_status_t check_input(evaluator_t *e, const tcc_value_t *v, const tcc_
   return NULL;
 }
 
+/* Runs a host operator over the copy's constant inputs; it creates the outputs in the scratch module. */
+static tcc_status_t eval_host(evaluator_t *e, const tcc_node_t *node, const tcc_node_t *copy, tcc_host_fn_t host) {
+  const tcc_tensor_t **in = tcc_module_alloc(e->scratch, (size_t)(copy->num_inputs + 1) * sizeof *in);
+  tcc_tensor_t **out = tcc_module_alloc(e->scratch, (size_t)(copy->num_outputs + 1) * sizeof *out);
+  if (!in || !out) return tcc_status_oom();
+  for (int i = 0; i < copy->num_inputs; i++) in[i] = copy->inputs[i] ? copy->inputs[i]->constant : NULL;
+  tcc_status_t st = host(copy, in, e->scratch, out);
+  if (st) return tcc_status_annotate(st, "evaluating node '%s' (%s): ", node->name, node->op_type);
+  for (int i = 0; i < node->num_outputs; i++) {
+    if (!node->outputs[i]) continue;
+    if (!out[i]) return tcc_status_make(TCC_INTERNAL, "node '%s' (%s): output %d was not produced", node->name,
+                                        node->op_type, i);
+    e->tensors[node->outputs[i]->id] = out[i];
+  }
+  return NULL;
+}
+
 static tcc_status_t eval_node(evaluator_t *e, const tcc_node_t *node) {
   tcc_module_t *s = e->scratch;
   tcc_node_t *copy = tcc_graph_add_node(s->graph, node->op, node->name, node->num_inputs, node->num_outputs);
@@ -116,7 +134,13 @@ static tcc_status_t eval_node(evaluator_t *e, const tcc_node_t *node) {
   TCC_RETURN_IF_ERROR(tcc_module_check(s));
   TCC_RETURN_IF_ERROR(tcc_node_infer(copy));
   tcc_kernel_t *k;
-  TCC_RETURN_IF_ERROR(tcc_compute_build(copy, &k));
+  tcc_status_t built = tcc_compute_build(copy, &k);
+  tcc_host_fn_t host = tcc_host_op_find(node->op);
+  if (built && host && tcc_status_code(built) == TCC_UNSUPPORTED) {
+    tcc_status_free(built);
+    return eval_host(e, node, copy, host);
+  }
+  TCC_RETURN_IF_ERROR(built);
   void **buffers = tcc_module_alloc(s, (size_t)(k->num_params + 1) * sizeof *buffers);
   if (!buffers) return tcc_status_oom();
   int p = 0;
