@@ -105,13 +105,19 @@ tcc_value_t *tcc_graph_add_input(tcc_graph_t *g, const char *name) {
 
 tcc_value_t *tcc_graph_add_constant(tcc_graph_t *g, const char *name, const tcc_tensor_t *t) {
   tcc_value_t *v = tcc_graph_add_value(g, name);
-  if (!v) return NULL;
+  return v && tcc_value_set_constant(v, t) ? v : NULL;
+}
+
+bool tcc_value_set_constant(tcc_value_t *v, const tcc_tensor_t *t) {
+  tcc_module_t *m = v->graph->module;
+  const tcc_dim_t **dims = tcc_module_alloc(m, (size_t)(t->rank ? t->rank : 1) * sizeof *dims);
+  if (!dims) return false;
+  for (int i = 0; i < t->rank; i++) dims[i] = tcc_dim_const(m, t->dims[i]);
   v->constant = t;
-  const tcc_dim_t **dims = tcc_module_alloc(g->module, (size_t)(t->rank ? t->rank : 1) * sizeof *dims);
-  if (!dims) return NULL;
-  for (int i = 0; i < t->rank; i++) dims[i] = tcc_dim_const(g->module, t->dims[i]);
   v->type = (tcc_type_t){TCC_TYPE_TENSOR, t->dtype, t->rank, dims, NULL};
-  return v;
+  v->producer = NULL;
+  v->producer_output = 0;
+  return true;
 }
 
 bool tcc_graph_add_output(tcc_graph_t *g, tcc_value_t *v) {

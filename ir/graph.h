@@ -200,6 +200,8 @@ tcc_value_t *tcc_graph_add_value(tcc_graph_t *g, const char *name);
 tcc_value_t *tcc_graph_add_input(tcc_graph_t *g, const char *name);
 /* A value holding constant data (an initializer), typed from the tensor. */
 tcc_value_t *tcc_graph_add_constant(tcc_graph_t *g, const char *name, const tcc_tensor_t *t);
+/* Makes v a constant holding t (typed from it, no producer); false on allocation failure. */
+bool tcc_value_set_constant(tcc_value_t *v, const tcc_tensor_t *t);
 bool tcc_graph_add_output(tcc_graph_t *g, tcc_value_t *v);
 /* The value called name in g or, failing that, in its enclosing graphs. */
 tcc_value_t *tcc_graph_find(const tcc_graph_t *g, const char *name);
