@@ -16,6 +16,7 @@
 #include "frontend/onnx_ops.h"
 #include "frontend/onnx_tensor.h"
 #include "frontend/onnx_wire.h"
+#include "frontend/expand_training.h"
 #include "frontend/shape_folding.h"
 #include "ir/infer.h"
 #include "ir/verify.h"
@@ -689,6 +690,7 @@ static tcc_status_t import_model(ctx_t *c, const Onnx__ModelProto *mp) {
   m->graph->name = tcc_module_strdup(m, str(mp->graph->name)[0] ? mp->graph->name : "main");
   TCC_RETURN_IF_ERROR(import_graph(c, mp->graph, m->graph));
   TCC_RETURN_IF_ERROR(infer_graph(c, m->graph));
+  TCC_RETURN_IF_ERROR(tcc_onnx_expand_training(m->graph));
   TCC_RETURN_IF_ERROR(tcc_onnx_fold_shapes(m->graph));
 #ifndef NDEBUG
   TCC_RETURN_IF_ERROR(tcc_module_verify(m));

@@ -469,3 +469,65 @@ bool tcc_value_const_ints(const tcc_value_t *v, const int64_t **values, int64_t 
   }
   return false;
 }
+
+/* ---- topological order ---- */
+
+typedef struct {
+  const tcc_graph_t *g;
+  uint8_t *state; /* by node id: 0 unvisited, 1 on the stack, 2 placed */
+  tcc_node_t **order;
+  size_t placed;
+} sorter_t;
+
+static tcc_status_t place_node(sorter_t *s, tcc_node_t *n);
+
+/* Places the producer in s->g of value v (v may belong to g or be read from inside a subgraph). */
+static tcc_status_t place_producer(sorter_t *s, const tcc_value_t *v) {
+  if (!v || !v->producer || v->producer->graph != s->g) return NULL;
+  return place_node(s, v->producer);
+}
+
+/* Values of s->g that subgraph sub reads (directly or from nested subgraphs) are dependencies too. */
+static tcc_status_t place_subgraph_reads(sorter_t *s, const tcc_graph_t *sub) {
+  for (size_t i = 0; i < sub->num_nodes; i++) {
+    const tcc_node_t *n = sub->nodes[i];
+    for (int k = 0; k < n->num_inputs; k++) TCC_RETURN_IF_ERROR(place_producer(s, n->inputs[k]));
+    for (int k = 0; k < n->num_attrs; k++) {
+      const tcc_attr_t *a = &n->attrs[k];
+      if (a->kind == TCC_ATTR_GRAPH) TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->g));
+      for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++)
+        TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->graphs[j]));
+    }
+  }
+  for (size_t i = 0; i < sub->num_outputs; i++) TCC_RETURN_IF_ERROR(place_producer(s, sub->outputs[i]));
+  return NULL;
+}
+
+/* Depth-first: a node is placed after everything it reads. Recursion depth is bounded by the longest
+ * dependency chain, which the importer already sorted; passes add short chains. */
+static tcc_status_t place_node(sorter_t *s, tcc_node_t *n) {
+  if (s->state[n->id] == 2) return NULL;
+  if (s->state[n->id] == 1)
+    return tcc_status_make(TCC_INVALID_MODEL, "graph '%s' has a cycle through node '%s'", s->g->name, n->name);
+  s->state[n->id] = 1;
+  for (int k = 0; k < n->num_inputs; k++) TCC_RETURN_IF_ERROR(place_producer(s, n->inputs[k]));
+  for (int k = 0; k < n->num_attrs; k++) {
+    const tcc_attr_t *a = &n->attrs[k];
+    if (a->kind == TCC_ATTR_GRAPH) TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->g));
+    for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++)
+      TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->graphs[j]));
+  }
+  s->state[n->id] = 2;
+  s->order[s->placed++] = n;
+  return NULL;
+}
+
+tcc_status_t tcc_graph_sort(tcc_graph_t *g) {
+  tcc_module_t *m = g->module;
+  sorter_t s = {g, tcc_module_alloc(m, m->next_id + 1), tcc_module_alloc(m, (g->num_nodes + 1) * sizeof *s.order), 0};
+  if (!s.state || !s.order) return tcc_status_oom();
+  memset(s.state, 0, m->next_id + 1);
+  for (size_t i = 0; i < g->num_nodes; i++) TCC_RETURN_IF_ERROR(place_node(&s, g->nodes[i]));
+  memcpy(g->nodes, s.order, g->num_nodes * sizeof *g->nodes);
+  return NULL;
+}

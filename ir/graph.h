@@ -209,6 +209,9 @@ tcc_value_t *tcc_graph_find(const tcc_graph_t *g, const char *name);
 tcc_node_t *tcc_graph_add_node(tcc_graph_t *g, tcc_op_t op, const char *name, int num_inputs, int num_outputs);
 /* Sets n->outputs[i] = v and v's producer. */
 void tcc_node_set_output(tcc_node_t *n, int i, tcc_value_t *v);
+/* Reorders g's nodes so each follows the producers of what it reads (subgraph reads included), keeping
+ * the current order wherever it is already valid. TCC_INVALID_MODEL naming a node on a cycle. */
+TCC_MUST_USE tcc_status_t tcc_graph_sort(tcc_graph_t *g);
 /* Grows or shrinks the input list (new slots NULL). */
 TCC_MUST_USE tcc_status_t tcc_node_resize_inputs(tcc_node_t *n, int num_inputs);
 

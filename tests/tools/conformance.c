@@ -2,10 +2,10 @@
  * and reports pass / fail (wrong numbers, errors, crashes, timeouts) / unsupported, with a per-op table.
  *
  *   conformance TCC_BINARY SUITE_DIR [--expected FILE] [--write-expected FILE] [--filter SUBSTRING]
- *                                    [--timeout SECONDS] [--verbose]
+ *                                    [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]
  *
  * Each test data set runs in its own `tcc run` process under a timeout, so a crash or a hang is a
- * failure of that test, never of the runner. --expected names a file listing the tests that must pass
+ * failure of that test, never of the runner. Options after `--` are passed on to `tcc run` (e.g. --atol 1e-4). --expected names a file listing the tests that must pass
  * (one per line): any of them not passing fails the run (a regression). --write-expected writes the
  * current pass list. Exit 77 when SUITE_DIR is missing (ctest: skipped). */
 #include <dirent.h>
@@ -64,7 +64,8 @@ static void model_ops(const char *path, char *out, size_t size) {
 }
 
 /* Runs `tcc run MODEL --compare DIR` with a timeout; the exit status decides the outcome. */
-static outcome_t run_data_set(const char *tcc, const char *model, const char *dir, int timeout, char *why, size_t size) {
+static outcome_t run_data_set(const char *tcc, const char *model, const char *dir, char **extra, int num_extra,
+                              int timeout, char *why, size_t size) {
   char log[] = "/tmp/tcc-conformance-XXXXXX";
   int fd = mkstemp(log);
   pid_t pid = fork();
@@ -72,7 +73,9 @@ static outcome_t run_data_set(const char *tcc, const char *model, const char *di
     dup2(fd, 1);
     dup2(fd, 2);
     alarm((unsigned)timeout);
-    execl(tcc, tcc, "run", model, "--compare", dir, (char *)NULL);
+    char *args[64] = {(char *)tcc, "run", (char *)model, "--compare", (char *)dir};
+    for (int i = 0; i < num_extra && i < 58; i++) args[5 + i] = extra[i];
+    execv(tcc, args);
     _exit(127);
   }
   int status = 0;
@@ -106,13 +109,19 @@ static bool listed(char **list, int n, const char *name) {
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: conformance TCC_BINARY SUITE_DIR [--expected FILE] [--write-expected FILE] "
-                    "[--filter S] [--timeout SECONDS] [--verbose]\n");
+                    "[--filter S] [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]\n");
     return 2;
   }
   const char *tcc = argv[1], *suite = argv[2], *expected = NULL, *write_expected = NULL, *filter = NULL;
   int timeout = 60;
   bool verbose = false;
+  char **extra = NULL;
+  int num_extra = 0;
   for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      extra = argv + i + 1, num_extra = argc - i - 1;
+      break;
+    }
     if (strcmp(argv[i], "--expected") == 0 && i + 1 < argc) expected = argv[++i];
     else if (strcmp(argv[i], "--write-expected") == 0 && i + 1 < argc) write_expected = argv[++i];
     else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) filter = argv[++i];
@@ -154,7 +163,7 @@ int main(int argc, char **argv) {
     for (int k = 0; o == PASS; k++, sets++) {
       snprintf(dir, sizeof dir, "%s/%s/test_data_set_%d", suite, names[i], k);
       if (stat(dir, &st) != 0) break;
-      o = run_data_set(tcc, model, dir, timeout, why, sizeof why);
+      o = run_data_set(tcc, model, dir, extra, num_extra, timeout, why, sizeof why);
     }
     if (sets == 0) continue;
     cases++;
