@@ -850,8 +850,7 @@ static tcc_status_t batch_norm(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf
                                tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
   TCC_RETURN_IF_ERROR(need_type(node, x->dtype, false));
-  if (tcc_node_attr_int(node, "training_mode", 0))
-    return tcc_infer_unsupported(node, "training_mode = 1 has no compute definition");
+  if (tcc_node_attr_int(node, "training_mode", 0)) return tcc_compute_batch_norm_training(k, node, in, out);
   tcc_dtype_t dt = acc_type(x->dtype);
   double eps = tcc_node_attr_float(node, "epsilon", 1e-5);
   const tcc_kexpr_t **o;
