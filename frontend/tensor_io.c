@@ -396,27 +396,36 @@ static tcc_status_t close_output(FILE *f, const char *path, bool failed) {
   return tcc_status_make(TCC_IO, "cannot write '%s': %s", path, saved ? strerror(saved) : "write failed");
 }
 
-tcc_status_t tcc_tensor_write_pb(const tcc_tensor_t *t, const char *name, const char *path) {
+/* A TensorProto view of t (no data copied); *strings (free it) holds the string_data array. */
+static tcc_status_t fill_tensor_proto(const tcc_tensor_t *t, const char *name, Onnx__TensorProto *tp, int64_t *dims,
+                                      ProtobufCBinaryData **strings) {
   TCC_RETURN_IF_ERROR(check_tensor(t));
-  Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
-  int64_t dims[MAX_RANK];
+  *tp = (Onnx__TensorProto)ONNX__TENSOR_PROTO__INIT;
+  *strings = NULL;
   if (t->rank) memcpy(dims, t->dims, (size_t)t->rank * sizeof *dims);
-  tp.n_dims = (size_t)t->rank;
-  tp.dims = dims;
-  tp.has_data_type = 1;
-  tp.data_type = (int32_t)t->dtype;
-  tp.name = name ? (char *)name : NULL;
-  ProtobufCBinaryData *strings = NULL;
+  tp->n_dims = (size_t)t->rank;
+  tp->dims = dims;
+  tp->has_data_type = 1;
+  tp->data_type = (int32_t)t->dtype;
+  tp->name = name ? (char *)name : NULL;
   if (t->dtype == TCC_DTYPE_STRING) {
     const tcc_bytes_t *s = t->data;
-    if (t->numel > 0 && !(strings = calloc((size_t)t->numel, sizeof *strings))) return tcc_status_oom();
-    for (int64_t i = 0; i < t->numel; i++) strings[i] = (ProtobufCBinaryData){s[i].size, (uint8_t *)s[i].data};
-    tp.n_string_data = (size_t)t->numel;
-    tp.string_data = strings;
+    if (t->numel > 0 && !(*strings = calloc((size_t)t->numel, sizeof **strings))) return tcc_status_oom();
+    for (int64_t i = 0; i < t->numel; i++) (*strings)[i] = (ProtobufCBinaryData){s[i].size, (uint8_t *)s[i].data};
+    tp->n_string_data = (size_t)t->numel;
+    tp->string_data = *strings;
   } else {
-    tp.has_raw_data = 1;
-    tp.raw_data = (ProtobufCBinaryData){t->nbytes, (uint8_t *)t->data};
+    tp->has_raw_data = 1;
+    tp->raw_data = (ProtobufCBinaryData){t->nbytes, (uint8_t *)t->data};
   }
+  return NULL;
+}
+
+tcc_status_t tcc_tensor_write_pb(const tcc_tensor_t *t, const char *name, const char *path) {
+  Onnx__TensorProto tp;
+  int64_t dims[MAX_RANK];
+  ProtobufCBinaryData *strings = NULL;
+  TCC_RETURN_IF_ERROR(fill_tensor_proto(t, name, &tp, dims, &strings));
   FILE *f;
   tcc_status_t st = open_output(path, &f);
   if (!st) {
@@ -453,4 +462,266 @@ tcc_status_t tcc_tensor_write_npy(const tcc_tensor_t *t, const char *path) {
   bool failed = fwrite(header, 1, total, f) != total;
   if (!failed && t->nbytes) failed = fwrite(t->data, 1, t->nbytes, f) != t->nbytes;
   return close_output(f, path, failed);
+}
+
+/* ---- sequences and optionals ----
+ * SequenceProto and OptionalProto (onnx.proto3 of ONNX 1.10+) are read and written at the wire level:
+ *   SequenceProto { string name = 1; int32 elem_type = 2; repeated TensorProto tensor_values = 3;
+ *                   repeated SparseTensorProto sparse_tensor_values = 4; repeated SequenceProto
+ *                   sequence_values = 5; repeated MapProto map_values = 6; repeated OptionalProto
+ *                   optional_values = 7; }
+ *   OptionalProto { string name = 1; int32 elem_type = 2; TensorProto tensor_value = 3; (4-7: the same
+ *                   kinds as above, one each) }
+ * with elem_type UNDEFINED 0, TENSOR 1, SPARSE_TENSOR 2, SEQUENCE 3, MAP 4, OPTIONAL 5. */
+
+enum { ELEM_UNDEFINED = 0, ELEM_TENSOR = 1, ELEM_SPARSE = 2, ELEM_SEQUENCE = 3, ELEM_MAP = 4, ELEM_OPTIONAL = 5 };
+enum { MAX_VALUE_DEPTH = 16 };
+
+typedef struct {
+  const uint8_t *p, *end;
+} wire_t;
+
+static bool wire_varint(wire_t *w, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && w->p < w->end; shift += 7) {
+    uint8_t b = *w->p++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+/* The next field: its number, and its payload (a varint in *v, or bytes in *data / *len). */
+static tcc_status_t wire_field(wire_t *w, uint64_t *field, uint64_t *v, const uint8_t **data, size_t *len) {
+  uint64_t key = 0;
+  *v = 0, *data = NULL, *len = 0, *field = 0;
+  if (!wire_varint(w, &key)) return file_error("truncated field key");
+  *field = key >> 3;
+  switch (key & 7) {
+    case 0: return wire_varint(w, v) ? NULL : file_error("truncated varint in field %" PRIu64, *field);
+    case 1:
+    case 5: {
+      size_t n = (key & 7) == 1 ? 8 : 4;
+      if ((size_t)(w->end - w->p) < n) return file_error("truncated field %" PRIu64, *field);
+      w->p += n;
+      return NULL;
+    }
+    case 2:
+      if (!wire_varint(w, v) || *v > (uint64_t)(w->end - w->p))
+        return file_error("field %" PRIu64 " runs past the end of its message", *field);
+      *data = w->p, *len = (size_t)*v;
+      w->p += *len;
+      return NULL;
+    default: return file_error("field %" PRIu64 " has the unknown wire type %d", *field, (int)(key & 7));
+  }
+}
+
+/* Where `hint` declares bfloat16, a uint16 tensor is one (the ONNX test suite stores them so). */
+static void retag_bf16(tcc_tensor_t *t, const tcc_type_t *hint) {
+  if (hint && hint->kind == TCC_TYPE_TENSOR && hint->dtype == TCC_DTYPE_BF16 && t->dtype == TCC_DTYPE_U16)
+    t->dtype = TCC_DTYPE_BF16;
+}
+
+static const tcc_type_t *elem_hint(const tcc_type_t *hint, tcc_type_kind_t kind) {
+  return hint && hint->kind == kind ? hint->elem : NULL;
+}
+
+static tcc_status_t read_message(tcc_module_t *m, const uint8_t *data, size_t size, tcc_type_kind_t kind,
+                                 const tcc_type_t *hint, int depth, const tcc_eval_value_t **out, const char **name);
+
+/* A value field (3, 5 or 7) of a SequenceProto or OptionalProto. */
+static tcc_status_t read_field_value(tcc_module_t *m, uint64_t field, const uint8_t *data, size_t len,
+                                     const tcc_type_t *hint, int depth, const tcc_eval_value_t **out) {
+  tcc_type_kind_t kind = field == 3 ? TCC_TYPE_TENSOR : field == 5 ? TCC_TYPE_SEQUENCE : TCC_TYPE_OPTIONAL;
+  return read_message(m, data, len, kind, hint && hint->kind == kind ? hint : NULL, depth + 1, out, NULL);
+}
+
+static tcc_status_t read_message(tcc_module_t *m, const uint8_t *data, size_t size, tcc_type_kind_t kind,
+                                 const tcc_type_t *hint, int depth, const tcc_eval_value_t **out, const char **name) {
+  *out = NULL;
+  if (name) *name = NULL;
+  if (depth > MAX_VALUE_DEPTH) return file_error("values nested more than %d deep", MAX_VALUE_DEPTH);
+  if (kind == TCC_TYPE_TENSOR) {
+    tcc_tensor_t *t = NULL;
+    TCC_RETURN_IF_ERROR(size ? tcc_tensor_read_pb(m, data, size, &t, name)
+                             : file_error("an empty TensorProto inside a sequence or optional"));
+    retag_bf16(t, hint);
+    return (*out = tcc_eval_value_tensor(m, t)) ? NULL : tcc_status_oom();
+  }
+  const char *what = kind == TCC_TYPE_SEQUENCE ? "SequenceProto" : "OptionalProto";
+  const tcc_type_t *sub = elem_hint(hint, kind);
+  const tcc_eval_value_t **items = NULL, *elem = NULL;
+  int64_t count = 0, cap = 0;
+  span_t text = {"", 0};
+  wire_t w = {data, data + size};
+  while (w.p < w.end) {
+    uint64_t field = 0, v = 0;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    TCC_RETURN_IF_ERROR(tcc_status_annotate(wire_field(&w, &field, &v, &bytes, &len), "%s: ", what));
+    if (field == 1 && bytes) {
+      text = (span_t){(const char *)bytes, len};
+    } else if (field == 4 || field == 6) {
+      return tcc_status_make(TCC_UNSUPPORTED, "%s: %s elements are not supported", what,
+                             field == 4 ? "sparse tensor" : "map");
+    } else if ((field == 3 || field == 5 || field == 7) && bytes) {
+      const tcc_eval_value_t *x = NULL;
+      TCC_RETURN_IF_ERROR(read_field_value(m, field, bytes, len, sub, depth, &x));
+      if (kind == TCC_TYPE_OPTIONAL) {
+        elem = x;
+        continue;
+      }
+      if (count == cap) {
+        cap = cap ? 2 * cap : 8;
+        const tcc_eval_value_t **bigger = tcc_module_alloc(m, (size_t)cap * sizeof *bigger);
+        if (!bigger) return tcc_status_oom();
+        if (count) memcpy(bigger, items, (size_t)count * sizeof *items);
+        items = bigger;
+      }
+      items[count++] = x;
+    } else if (field == 2 && !bytes) { /* elem_type: the fields present tell what the value holds */
+    } else if (field >= 1 && field <= 7) {
+      return file_error("%s: field %" PRIu64 " has the wrong wire type", what, field);
+    }
+  }
+  *out = kind == TCC_TYPE_SEQUENCE ? tcc_eval_value_sequence(m, count, items) : tcc_eval_value_optional(m, elem);
+  if (!*out) return tcc_status_oom();
+  if (name && !(*name = tcc_arena_strndup(&m->arena, text.s, text.len))) return tcc_status_oom();
+  return NULL;
+}
+
+tcc_status_t tcc_tensor_read_value_pb(tcc_module_t *m, const void *data, size_t size, const tcc_type_t *type,
+                                      const tcc_eval_value_t **out, const char **name) {
+  tcc_type_kind_t kind = type && (type->kind == TCC_TYPE_SEQUENCE || type->kind == TCC_TYPE_OPTIONAL) ? type->kind
+                                                                                                   : TCC_TYPE_TENSOR;
+  if (kind == TCC_TYPE_TENSOR && size == 0) return file_error("the TensorProto is empty");
+  return read_message(m, data, size, kind, type, 0, out, name);
+}
+
+tcc_status_t tcc_tensor_read_value_file(tcc_module_t *m, const char *path, const tcc_type_t *type,
+                                        const tcc_eval_value_t **out, const char **name) {
+  *out = NULL;
+  if (name) *name = NULL;
+  tcc_status_t st = NULL;
+  if (!type || (type->kind != TCC_TYPE_SEQUENCE && type->kind != TCC_TYPE_OPTIONAL)) {
+    tcc_tensor_t *t = NULL;
+    TCC_RETURN_IF_ERROR(tcc_tensor_read_file(m, path, &t, name));
+    retag_bf16(t, type);
+    return (*out = tcc_eval_value_tensor(m, t)) ? NULL : tcc_status_oom();
+  }
+  uint8_t *data = NULL;
+  size_t size = 0;
+  st = read_all(m->allocator, path, &data, &size);
+  if (!st) st = tcc_tensor_read_value_pb(m, data, size, type, out, name);
+  tcc_free(m->allocator, data);
+  if (st) {
+    *out = NULL;
+    if (name) *name = NULL;
+    return tcc_status_annotate(st, "%s: ", path);
+  }
+  return NULL;
+}
+
+/* A growable byte buffer for the writer. */
+typedef struct {
+  uint8_t *p;
+  size_t len, cap;
+  bool failed;
+} bytes_t;
+
+static void put(bytes_t *b, const void *data, size_t len) {
+  if (b->failed || !len) return;
+  if (b->cap - b->len < len) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < len) cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+      b->failed = true;
+      return;
+    }
+    b->p = p, b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, len);
+  b->len += len;
+}
+
+static void put_varint(bytes_t *b, uint64_t v) {
+  uint8_t buf[10];
+  size_t n = 0;
+  do {
+    buf[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  put(b, buf, n);
+}
+
+static void put_bytes_field(bytes_t *b, unsigned field, const void *data, size_t len) {
+  put_varint(b, (uint64_t)field << 3 | 2);
+  put_varint(b, len);
+  put(b, data, len);
+}
+
+static int elem_type_of(tcc_type_kind_t kind) {
+  return kind == TCC_TYPE_TENSOR     ? ELEM_TENSOR
+         : kind == TCC_TYPE_SEQUENCE ? ELEM_SEQUENCE
+         : kind == TCC_TYPE_OPTIONAL ? ELEM_OPTIONAL
+                                     : ELEM_UNDEFINED;
+}
+
+/* Appends the message of v (a TensorProto, SequenceProto or OptionalProto) called name to b. */
+static tcc_status_t encode_value(bytes_t *b, const tcc_eval_value_t *v, const tcc_type_t *hint, const char *name,
+                                 int depth) {
+  if (depth > MAX_VALUE_DEPTH) return tcc_status_make(TCC_INVALID_ARGUMENT, "values nested more than %d deep", MAX_VALUE_DEPTH);
+  if (v->kind == TCC_TYPE_TENSOR) {
+    Onnx__TensorProto tp;
+    int64_t dims[MAX_RANK];
+    ProtobufCBinaryData *strings = NULL;
+    TCC_RETURN_IF_ERROR(fill_tensor_proto(v->tensor, name, &tp, dims, &strings));
+    size_t n = onnx__tensor_proto__get_packed_size(&tp);
+    uint8_t *packed = malloc(n ? n : 1);
+    if (packed) put(b, packed, onnx__tensor_proto__pack(&tp, packed));
+    free(packed);
+    free(strings);
+    return packed ? NULL : tcc_status_oom();
+  }
+  if (v->kind != TCC_TYPE_SEQUENCE && v->kind != TCC_TYPE_OPTIONAL)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "cannot write a value of kind %d", (int)v->kind);
+  if (name && name[0]) put_bytes_field(b, 1, name, strlen(name));
+  const tcc_type_t *sub = elem_hint(hint, v->kind);
+  const tcc_eval_value_t *first = v->kind == TCC_TYPE_SEQUENCE ? (v->count ? v->items[0] : NULL) : v->elem;
+  /* an empty sequence names its declared element kind (tensors by default); an empty optional UNDEFINED */
+  int elem_type = first                          ? elem_type_of(first->kind)
+                  : v->kind == TCC_TYPE_OPTIONAL ? ELEM_UNDEFINED
+                  : sub && sub->kind != TCC_TYPE_UNKNOWN ? elem_type_of(sub->kind)
+                                                         : ELEM_TENSOR;
+  put_varint(b, 2 << 3);
+  put_varint(b, (uint64_t)elem_type);
+  int64_t n = v->kind == TCC_TYPE_SEQUENCE ? v->count : v->elem ? 1 : 0;
+  for (int64_t i = 0; i < n; i++) {
+    const tcc_eval_value_t *x = v->kind == TCC_TYPE_SEQUENCE ? v->items[i] : v->elem;
+    bytes_t inner = {NULL, 0, 0, false};
+    tcc_status_t st = encode_value(&inner, x, sub, NULL, depth + 1);
+    if (!st && inner.failed) st = tcc_status_oom();
+    unsigned field = x->kind == TCC_TYPE_TENSOR ? 3 : x->kind == TCC_TYPE_SEQUENCE ? 5 : 7;
+    if (!st) put_bytes_field(b, field, inner.p, inner.len);
+    free(inner.p);
+    TCC_RETURN_IF_ERROR(st);
+  }
+  return NULL;
+}
+
+tcc_status_t tcc_tensor_write_value_pb(const tcc_eval_value_t *v, const tcc_type_t *type, const char *name,
+                                       const char *path) {
+  if (!v) return tcc_status_make(TCC_INVALID_ARGUMENT, "no value to write");
+  if (v->kind == TCC_TYPE_TENSOR) return tcc_tensor_write_pb(v->tensor, name, path);
+  bytes_t b = {NULL, 0, 0, false};
+  tcc_status_t st = encode_value(&b, v, type, name, 0);
+  if (!st && b.failed) st = tcc_status_oom();
+  FILE *f = NULL;
+  if (!st && !(st = open_output(path, &f))) {
+    bool failed = b.len && fwrite(b.p, 1, b.len, f) != b.len;
+    st = close_output(f, path, failed);
+  }
+  free(b.p);
+  return st;
 }

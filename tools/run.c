@@ -1,4 +1,11 @@
-/* `tcc run`: evaluate a model with the reference evaluator, save or compare its outputs. */
+/* `tcc run`: evaluate a model with the reference evaluator, save or compare its outputs.
+ *
+ * Inputs and outputs are run-time values (ir/graph_eval.h): tensors, sequences and optionals. Test data
+ * files are read as the model declares the input or output they belong to (frontend/tensor_io.h): a
+ * TensorProto or .npy for a tensor, a SequenceProto for a sequence, an OptionalProto for an optional;
+ * --output-dir writes each output back in the same form. A uint16 tensor where the model declares
+ * bfloat16 is taken as bfloat16 bits (the ONNX test suite stores bfloat16 tensors so), for inputs and
+ * for --compare's expected outputs alike. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +34,16 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: tcc run MODEL.onnx [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N]\n"
-          "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file\n"
+          "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
+          "                     OptionalProto .pb for a sequence or optional input)\n"
           "  --compare DIR      feed DIR/input_K.pb, compare the outputs with DIR/output_K.pb; exit 1 on a mismatch\n"
-          "  --output-dir DIR   write each output as DIR/<output_name>.pb\n"
+          "  --output-dir DIR   write each output as DIR/<output_name>.pb (a TensorProto, SequenceProto or\n"
+          "                     OptionalProto, as the output is)\n"
           "  --rtol, --atol     tolerance of --compare: |got - ref| <= atol + rtol * |ref| (defaults 1e-3, 1e-7)\n"
           "  --dim SYMBOL=N     size of a symbolic dim for random inputs (default 1)\n"
-          "  --seed N           seed of the random inputs given to inputs without a file (default 0)\n");
+          "  --seed N           seed of the random inputs given to inputs without a file (default 0)\n"
+          "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
+          "TensorProto is taken as bfloat16 bits (as the ONNX test suite stores them).\n");
 }
 
 /* Exit status 3 for what tcc does not support yet, 4 for other errors (1 is a --compare mismatch). */
@@ -65,7 +76,10 @@ static tcc_status_t random_input(tcc_module_t *m, const tcc_value_t *v, const op
                                  tcc_tensor_t **out) {
   const tcc_type_t *t = &v->type;
   if (t->kind != TCC_TYPE_TENSOR || t->rank < 0 || !t->dtype)
-    return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' has no known tensor type: give it with --input", v->name);
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' %s: give it with --input", v->name,
+                           t->kind == TCC_TYPE_SEQUENCE   ? "is a sequence (random values are for tensors)"
+                           : t->kind == TCC_TYPE_OPTIONAL ? "is an optional (random values are for tensors)"
+                                                          : "has no known tensor type");
   int64_t dims[64];
   for (int i = 0; i < t->rank && i < 64; i++) {
     char sym[128];
@@ -105,25 +119,37 @@ static int find_input(const tcc_graph_t *g, const char *name) {
   return -1;
 }
 
+/* The type a file for v is read as: the model's declaration, else what inference found. */
+static const tcc_type_t *declared_type(const tcc_value_t *v) {
+  return v->declared && v->declared->kind != TCC_TYPE_UNKNOWN ? v->declared : &v->type;
+}
+
+/* The first input at or after `from` without a default and without a value yet, or -1. */
+static int next_free_input(const tcc_graph_t *g, const tcc_eval_value_t **inputs, int from) {
+  for (int i = from; i < (int)g->num_inputs; i++)
+    if (!g->inputs[i]->constant && !inputs[i]) return i;
+  return -1;
+}
+
 /* Fills inputs[]: --compare's input_K.pb (by name, else in the order of the inputs without defaults),
  * then --input files, then random values for the rest. */
-static tcc_status_t gather_inputs(tcc_module_t *m, const options_t *o, tcc_module_t *data, const tcc_tensor_t **inputs) {
+static tcc_status_t gather_inputs(tcc_module_t *m, const options_t *o, tcc_module_t *data, const tcc_eval_value_t **inputs) {
   const tcc_graph_t *g = m->graph;
   char path[4096];
   int next_plain = 0;
   for (int k = 0; o->compare_dir; k++) {
     snprintf(path, sizeof path, "%s/input_%d.pb", o->compare_dir, k);
     if (!file_exists(path)) break;
-    tcc_tensor_t *t = NULL;
+    /* read as the input it feeds by position; again as the named one when its name says otherwise */
+    int guess = next_free_input(g, inputs, next_plain);
+    const tcc_eval_value_t *v = NULL;
     const char *name;
-    TCC_RETURN_IF_ERROR(tcc_tensor_read_file(data, path, &t, &name));
+    TCC_RETURN_IF_ERROR(tcc_tensor_read_value_file(data, path, guess >= 0 ? declared_type(g->inputs[guess]) : NULL, &v, &name));
     int slot = name[0] ? find_input(g, name) : -1;
-    while (slot < 0 && next_plain < (int)g->num_inputs) {
-      if (!g->inputs[next_plain]->constant && !inputs[next_plain]) slot = next_plain;
-      next_plain++;
-    }
+    if (slot < 0) slot = guess, next_plain = guess + 1;
     if (slot < 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "%s matches no input of the model", path);
-    inputs[slot] = t;
+    if (slot != guess) TCC_RETURN_IF_ERROR(tcc_tensor_read_value_file(data, path, declared_type(g->inputs[slot]), &v, NULL));
+    inputs[slot] = v;
   }
   for (int i = 0; i < o->num_inputs; i++) {
     const char *eq = strchr(o->inputs[i], '=');
@@ -131,22 +157,22 @@ static tcc_status_t gather_inputs(tcc_module_t *m, const options_t *o, tcc_modul
     snprintf(path, sizeof path, "%.*s", (int)(eq - o->inputs[i]), o->inputs[i]);
     int slot = find_input(g, path);
     if (slot < 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "the model has no input '%s'", path);
-    tcc_tensor_t *t = NULL;
-    TCC_RETURN_IF_ERROR(tcc_tensor_read_file(data, eq + 1, &t, NULL));
-    inputs[slot] = t;
+    const tcc_eval_value_t *v = NULL;
+    TCC_RETURN_IF_ERROR(tcc_tensor_read_value_file(data, eq + 1, declared_type(g->inputs[slot]), &v, NULL));
+    inputs[slot] = v;
   }
   unsigned long long state = o->seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
   for (size_t i = 0; i < g->num_inputs; i++) {
     if (inputs[i] || g->inputs[i]->constant) continue;
     tcc_tensor_t *t = NULL;
     TCC_RETURN_IF_ERROR(random_input(data, g->inputs[i], o, &state, &t));
-    inputs[i] = t;
+    if (!(inputs[i] = tcc_eval_value_tensor(data, t))) return tcc_status_oom();
   }
   return NULL;
 }
 
-static void print_output(const tcc_value_t *v, const tcc_tensor_t *t) {
-  printf("%s: %s[", v->name, tcc_dtype_name(t->dtype));
+static void print_tensor(const char *label, const tcc_tensor_t *t) {
+  printf("%s: %s[", label, tcc_dtype_name(t->dtype));
   for (int i = 0; i < t->rank; i++) printf("%s%lld", i ? ", " : "", (long long)t->dims[i]);
   printf("]");
   if (t->dtype == TCC_DTYPE_STRING || t->numel == 0) {
@@ -163,10 +189,35 @@ static void print_output(const tcc_value_t *v, const tcc_tensor_t *t) {
   printf("\n");
 }
 
+/* One line per tensor: "y: f32[2]  min ...", a sequence's items as "y[0]: ...", an optional's value as
+ * "y.value: ...". */
+static void print_value(const char *label, const tcc_eval_value_t *v) {
+  char sub[1100];
+  if (v->kind == TCC_TYPE_TENSOR) {
+    print_tensor(label, v->tensor);
+  } else if (v->kind == TCC_TYPE_SEQUENCE) {
+    printf("%s: sequence of %lld\n", label, (long long)v->count);
+    for (int64_t i = 0; i < v->count; i++) {
+      snprintf(sub, sizeof sub, "%.1000s[%lld]", label, (long long)i);
+      print_value(sub, v->items[i]);
+    }
+  } else {
+    printf("%s: optional, %s\n", label, v->elem ? "holding a value" : "empty");
+    snprintf(sub, sizeof sub, "%.1000s.value", label);
+    if (v->elem) print_value(sub, v->elem);
+  }
+}
+
 /* ONNX's runner: |got - ref| <= atol + rtol * |ref|, NaN matches NaN, infinities match exactly. */
-static bool compare_output(const tcc_value_t *v, const tcc_tensor_t *got, const tcc_tensor_t *ref, const options_t *o) {
+static bool compare_tensor(const char *label, const tcc_tensor_t *got, const tcc_tensor_t *ref, const options_t *o) {
+  tcc_tensor_t ref_bf16;
+  if (got->dtype == TCC_DTYPE_BF16 && ref->dtype == TCC_DTYPE_U16) { /* bfloat16 stored as uint16 */
+    ref_bf16 = *ref;
+    ref_bf16.dtype = TCC_DTYPE_BF16;
+    ref = &ref_bf16;
+  }
   if (got->dtype != ref->dtype || got->rank != ref->rank || memcmp(got->dims, ref->dims, (size_t)got->rank * sizeof *got->dims)) {
-    printf("compare %s: FAIL shape or dtype differs (got %s rank %d, expected %s rank %d)\n", v->name,
+    printf("compare %s: FAIL shape or dtype differs (got %s rank %d, expected %s rank %d)\n", label,
            tcc_dtype_name(got->dtype), got->rank, tcc_dtype_name(ref->dtype), ref->rank);
     return false;
   }
@@ -192,9 +243,46 @@ static bool compare_output(const tcc_value_t *v, const tcc_tensor_t *got, const 
       const tcc_bytes_t *x = (const tcc_bytes_t *)got->data + i, *y = (const tcc_bytes_t *)ref->data + i;
       bad += x->size != y->size || memcmp(x->data, y->data, x->size) != 0;
     }
-  printf("compare %s: %s max_abs_err %.3g max_rel_err %.3g (%lld of %lld elements outside tolerance)\n", v->name,
+  printf("compare %s: %s max_abs_err %.3g max_rel_err %.3g (%lld of %lld elements outside tolerance)\n", label,
          bad ? "FAIL" : "ok", max_abs, max_rel, (long long)bad, (long long)got->numel);
   return bad == 0;
+}
+
+static const char *kind_text(const tcc_eval_value_t *v) {
+  return v->kind == TCC_TYPE_TENSOR ? "a tensor" : v->kind == TCC_TYPE_SEQUENCE ? "a sequence" : "an optional";
+}
+
+/* Compares values structurally (kinds, sequence lengths, optional presence), tensors element-wise. */
+static bool compare_value(const char *label, const tcc_eval_value_t *got, const tcc_eval_value_t *ref, const options_t *o) {
+  char sub[1100];
+  if (got->kind != ref->kind) {
+    printf("compare %s: FAIL got %s, expected %s\n", label, kind_text(got), kind_text(ref));
+    return false;
+  }
+  if (got->kind == TCC_TYPE_TENSOR) return compare_tensor(label, got->tensor, ref->tensor, o);
+  if (got->kind == TCC_TYPE_OPTIONAL) {
+    if (!got->elem != !ref->elem) {
+      printf("compare %s: FAIL got %s optional, expected %s one\n", label, got->elem ? "a full" : "an empty",
+             ref->elem ? "a full" : "an empty");
+      return false;
+    }
+    snprintf(sub, sizeof sub, "%.1000s.value", label);
+    if (got->elem) return compare_value(sub, got->elem, ref->elem, o);
+    printf("compare %s: ok (empty optional)\n", label);
+    return true;
+  }
+  if (got->count != ref->count) {
+    printf("compare %s: FAIL got a sequence of %lld, expected %lld\n", label, (long long)got->count,
+           (long long)ref->count);
+    return false;
+  }
+  bool ok = true;
+  for (int64_t i = 0; i < got->count; i++) {
+    snprintf(sub, sizeof sub, "%.1000s[%lld]", label, (long long)i);
+    ok &= compare_value(sub, got->items[i], ref->items[i], o);
+  }
+  if (got->count == 0) printf("compare %s: ok (empty sequence)\n", label);
+  return ok;
 }
 
 static int parse_options(int argc, char **argv, options_t *o) {
@@ -233,16 +321,16 @@ int tcc_cmd_run(int argc, char **argv) {
     return fail(st, "");
   }
   const tcc_graph_t *g = m->graph;
-  const tcc_tensor_t **inputs = tcc_module_alloc(data, (g->num_inputs + 1) * sizeof *inputs);
-  tcc_tensor_t **outputs = tcc_module_alloc(data, (g->num_outputs + 1) * sizeof *outputs);
+  const tcc_eval_value_t **inputs = tcc_module_alloc(data, (g->num_inputs + 1) * sizeof *inputs);
+  const tcc_eval_value_t **outputs = tcc_module_alloc(data, (g->num_outputs + 1) * sizeof *outputs);
   struct timespec t0, t1;
   if (!inputs || !outputs) st = tcc_status_oom();
   if (!st) st = gather_inputs(m, &o, data, inputs);
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (!st) st = tcc_graph_eval(g, inputs, data, outputs);
+  if (!st) st = tcc_graph_eval_values(g, inputs, data, outputs);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   rc = st ? fail(st, "") : 0;
-  for (size_t i = 0; !rc && i < g->num_outputs; i++) print_output(g->outputs[i], outputs[i]);
+  for (size_t i = 0; !rc && i < g->num_outputs; i++) print_value(g->outputs[i]->name, outputs[i]);
   if (!rc) printf("time: %.1f ms (reference evaluator)\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   for (size_t i = 0; !rc && o.output_dir && i < g->num_outputs; i++) {
     char path[4096], name[1024];
@@ -250,17 +338,22 @@ int tcc_cmd_run(int argc, char **argv) {
     for (char *p = name; *p; p++)
       if (*p == '/' || *p == '\\') *p = '_';
     snprintf(path, sizeof path, "%s/%s.pb", o.output_dir, name);
-    if ((st = tcc_tensor_write_pb(outputs[i], g->outputs[i]->name, path))) rc = fail(st, "");
+    if ((st = tcc_tensor_write_value_pb(outputs[i], declared_type(g->outputs[i]), g->outputs[i]->name, path)))
+      rc = fail(st, "");
   }
   for (size_t i = 0; !rc && o.compare_dir && i < g->num_outputs; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/output_%zu.pb", o.compare_dir, i);
-    tcc_tensor_t *ref = NULL;
-    if ((st = tcc_tensor_read_file(data, path, &ref, NULL))) {
+    /* read as declared; an output whose declaration says nothing is read as what was computed */
+    const tcc_type_t *type = declared_type(g->outputs[i]);
+    tcc_type_t as_computed = {outputs[i]->kind, TCC_DTYPE_UNDEFINED, -1, NULL, NULL};
+    if (type->kind == TCC_TYPE_UNKNOWN) type = &as_computed;
+    const tcc_eval_value_t *ref = NULL;
+    if ((st = tcc_tensor_read_value_file(data, path, type, &ref, NULL))) {
       rc = fail(st, "");
       break;
     }
-    if (!compare_output(g->outputs[i], outputs[i], ref, &o)) rc = 1;
+    if (!compare_value(g->outputs[i]->name, outputs[i], ref, &o)) rc = 1;
   }
   tcc_module_destroy(data);
   tcc_module_destroy(m);

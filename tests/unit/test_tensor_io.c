@@ -1,7 +1,9 @@
 /* Tensor files (frontend/tensor_io.h): .pb and .npy round trips for every dtype each format holds (rank 0
  * and empty tensors included), typed-field TensorProtos, .npy files written byte by byte (versions 1-3,
  * big-endian, the header variants NumPy produces), real test_data_set files from ../shared when present,
- * and must-fail inputs: truncations, mutated headers, wrong lengths, external data, allocation failure. */
+ * and must-fail inputs: truncations, mutated headers, wrong lengths, external data, allocation failure.
+ * Value files: SequenceProto / OptionalProto round trips (nested, empty), ONNX's own bytes for an optional
+ * sequence, bfloat16 stored as uint16, and malformed or unsupported value messages. */
 #include <ftw.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -656,6 +658,92 @@ TEST(real_test_data) {
   tcc_module_destroy(m);
 }
 
+/* ---- value files: sequences and optionals ---- */
+
+static bool same_value(const tcc_eval_value_t *a, const tcc_eval_value_t *b) {
+  if (!a || !b || a->kind != b->kind) return false;
+  if (a->kind == TCC_TYPE_TENSOR) return same_tensor(a->tensor, b->tensor);
+  if (a->kind == TCC_TYPE_OPTIONAL) return !a->elem == !b->elem && (!a->elem || same_value(a->elem, b->elem));
+  if (a->count != b->count) return false;
+  for (int64_t i = 0; i < a->count; i++)
+    if (!same_value(a->items[i], b->items[i])) return false;
+  return true;
+}
+
+/* The bytes of onnx/backend/test/data/node/test_identity_opt/test_data_set_0/input_0.pb: an OptionalProto
+ * "opt_in" holding a SequenceProto of one f32[5] tensor 1..5. */
+static const uint8_t onnx_optional_sequence[] = {
+    0x0a, 0x06, 'o',  'p',  't',  '_',  'i',  'n',  0x10, 0x03, 0x2a, 0x1e, 0x10, 0x01, 0x1a, 0x1a, 0x08,
+    0x05, 0x10, 0x01, 0x4a, 0x14, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x40, 0x40,
+    0x00, 0x00, 0x80, 0x40, 0x00, 0x00, 0xa0, 0x40};
+
+TEST(value_files) {
+  tcc_module_t *m = new_module();
+  tcc_type_t f32 = {TCC_TYPE_TENSOR, TCC_DTYPE_F32, -1, NULL, NULL};
+  tcc_type_t seq = {TCC_TYPE_SEQUENCE, TCC_DTYPE_UNDEFINED, -1, NULL, &f32};
+  tcc_type_t seq_seq = {TCC_TYPE_SEQUENCE, TCC_DTYPE_UNDEFINED, -1, NULL, &seq};
+  tcc_type_t opt_seq = {TCC_TYPE_OPTIONAL, TCC_DTYPE_UNDEFINED, -1, NULL, &seq};
+  const tcc_eval_value_t *v = NULL;
+  const char *name = NULL;
+  CHECK_OK(tcc_tensor_read_value_pb(m, onnx_optional_sequence, sizeof onnx_optional_sequence, &opt_seq, &v, &name));
+  CHECK_STR(name, "opt_in");
+  const tcc_eval_value_t *s = v && v->kind == TCC_TYPE_OPTIONAL ? v->elem : NULL;
+  CHECK(s && s->kind == TCC_TYPE_SEQUENCE && s->count == 1);
+  const tcc_tensor_t *t = s && s->count == 1 ? s->items[0]->tensor : NULL;
+  CHECK(t && t->dtype == TCC_DTYPE_F32 && t->rank == 1 && t->dims[0] == 5 && tcc_tensor_get_float(t, 4) == 5.0);
+
+  /* round trips: the value above, a sequence of sequences (one of them empty), empty ones */
+  int64_t d23[] = {2, 3}, d0[] = {0};
+  const tcc_eval_value_t *a = tcc_eval_value_tensor(m, pattern_tensor(m, TCC_DTYPE_F32, 2, d23, 1));
+  const tcc_eval_value_t *b = tcc_eval_value_tensor(m, pattern_tensor(m, TCC_DTYPE_F32, 1, d0, 2));
+  const tcc_eval_value_t *inner[] = {a, b}, *empty = tcc_eval_value_sequence(m, 0, NULL);
+  const tcc_eval_value_t *outer[] = {tcc_eval_value_sequence(m, 2, inner), empty};
+  struct {
+    const tcc_eval_value_t *v;
+    const tcc_type_t *type;
+  } cases[] = {{v, &opt_seq}, {tcc_eval_value_sequence(m, 2, outer), &seq_seq}, {empty, &seq},
+               {tcc_eval_value_optional(m, NULL), &opt_seq}, {tcc_eval_value_optional(m, a), NULL}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const tcc_type_t *type = cases[i].type;
+    tcc_type_t opt_f32 = {TCC_TYPE_OPTIONAL, TCC_DTYPE_UNDEFINED, -1, NULL, &f32};
+    if (!type) type = &opt_f32;
+    const tcc_eval_value_t *back = NULL;
+    CHECK_OK(tcc_tensor_write_value_pb(cases[i].v, cases[i].type, "val", tmp_path("value.pb")));
+    CHECK_OK(tcc_tensor_read_value_file(m, tmp_path("value.pb"), type, &back, &name));
+    CHECK(same_value(cases[i].v, back));
+    CHECK_STR(name, "val");
+  }
+
+  /* bfloat16 stored as uint16: taken as bf16 where the type says so, top-level and inside sequences */
+  int64_t d4[] = {4};
+  tcc_tensor_t *u16 = pattern_tensor(m, TCC_DTYPE_U16, 1, d4, 3);
+  tcc_type_t bf16 = {TCC_TYPE_TENSOR, TCC_DTYPE_BF16, 1, NULL, NULL};
+  tcc_type_t seq_bf16 = {TCC_TYPE_SEQUENCE, TCC_DTYPE_UNDEFINED, -1, NULL, &bf16};
+  CHECK_OK(tcc_tensor_write_pb(u16, "x", tmp_path("u16.pb")));
+  CHECK_OK(tcc_tensor_read_value_file(m, tmp_path("u16.pb"), &bf16, &v, NULL));
+  CHECK(v && v->tensor->dtype == TCC_DTYPE_BF16 && memcmp(v->tensor->data, u16->data, 8) == 0);
+  CHECK_OK(tcc_tensor_read_value_file(m, tmp_path("u16.pb"), &f32, &v, NULL));
+  CHECK(v && v->tensor->dtype == TCC_DTYPE_U16);
+  const tcc_eval_value_t *one = tcc_eval_value_tensor(m, u16);
+  CHECK_OK(tcc_tensor_write_value_pb(tcc_eval_value_sequence(m, 1, &one), NULL, NULL, tmp_path("useq.pb")));
+  CHECK_OK(tcc_tensor_read_value_file(m, tmp_path("useq.pb"), &seq_bf16, &v, NULL));
+  CHECK(v && v->count == 1 && v->items[0]->tensor->dtype == TCC_DTYPE_BF16);
+
+  /* malformed: every truncation fails cleanly or reads a prefix; maps are unsupported */
+  for (size_t n = 1; n < sizeof onnx_optional_sequence; n++) {
+    tcc_status_t st = tcc_tensor_read_value_pb(m, onnx_optional_sequence, n, &opt_seq, &v, NULL);
+    CHECK(!st || tcc_status_code(st) == TCC_INVALID_MODEL);
+    tcc_status_free(st);
+  }
+  static const uint8_t map_item[] = {0x10, 0x04, 0x32, 0x00};
+  EXPECT_ERROR(tcc_tensor_read_value_pb(m, map_item, sizeof map_item, &seq, &v, NULL), TCC_UNSUPPORTED,
+               "map elements are not supported");
+  static const uint8_t bad_wire[] = {0x0b, 0x00};
+  EXPECT_ERROR(tcc_tensor_read_value_pb(m, bad_wire, sizeof bad_wire, &seq, &v, NULL), TCC_INVALID_MODEL,
+               "unknown wire type");
+  tcc_module_destroy(m);
+}
+
 static void cleanup(void) {
   if (temp_dir[0]) nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -666,4 +754,4 @@ TEST(setup) { run_cleanup_last(); }
 
 RUN_TESTS(T(setup), T(pb_round_trip_every_dtype), T(npy_round_trip_numpy_dtypes), T(npy_refuses_dtypes_numpy_lacks),
           T(npy_by_hand), T(npy_malformed), T(npy_and_pb_mutations_never_crash), T(pb_typed_fields), T(pb_malformed),
-          T(write_errors), T(allocation_failure), T(real_test_data))
+          T(write_errors), T(allocation_failure), T(real_test_data), T(value_files))
