@@ -16,6 +16,7 @@
 #include "frontend/onnx_import.h"
 #include "frontend/tensor_io.h"
 #include "ir/graph_eval.h"
+#include "passes/constant_folding.h"
 #include "tools/tcc.h"
 
 enum { MAX_ARGS = 64 };
@@ -28,12 +29,13 @@ typedef struct {
   int num_dims;
   double rtol, atol;
   unsigned long long seed;
+  bool fold_constants;
 } options_t;
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: tcc run MODEL.onnx [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
-          "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N]\n"
+          "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
           "  --compare DIR      feed DIR/input_K.pb, compare the outputs with DIR/output_K.pb; exit 1 on a mismatch\n"
@@ -42,6 +44,7 @@ static void usage(FILE *out) {
           "  --rtol, --atol     tolerance of --compare: |got - ref| <= atol + rtol * |ref| (defaults 1e-3, 1e-7)\n"
           "  --dim SYMBOL=N     size of a symbolic dim for random inputs (default 1)\n"
           "  --seed N           seed of the random inputs given to inputs without a file (default 0)\n"
+          "  --fold-constants   fold all-constant subgraphs (passes/constant_folding.c) before evaluating\n"
           "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
           "TensorProto is taken as bfloat16 bits (as the ONNX test suite stores them).\n");
 }
@@ -301,6 +304,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--rtol") == 0) o->rtol = atof(argv[++i]);
     else if (strcmp(a, "--atol") == 0) o->atol = atof(argv[++i]);
     else if (strcmp(a, "--seed") == 0) o->seed = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(a, "--fold-constants") == 0) o->fold_constants = true;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
     else o->model = a;
   }
@@ -315,7 +319,13 @@ int tcc_cmd_run(int argc, char **argv) {
   tcc_onnx_import_options_t import_options = {0};
   tcc_module_t *m = NULL, *data = NULL;
   tcc_status_t st = tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
-  if (st) return fail(st, "");
+  int folded = 0;
+  if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
+    printf("constant folding: %d nodes folded\n", folded);
+  if (st) {
+    tcc_module_destroy(m);
+    return fail(st, "");
+  }
   if ((st = tcc_module_create(tcc_allocator_system(), &data))) {
     tcc_module_destroy(m);
     return fail(st, "");
