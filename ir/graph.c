@@ -487,19 +487,19 @@ static tcc_status_t place_producer(sorter_t *s, const tcc_value_t *v) {
   return place_node(s, v->producer);
 }
 
-/* Values of s->g that subgraph sub reads (directly or from nested subgraphs) are dependencies too. */
-static tcc_status_t place_subgraph_reads(sorter_t *s, const tcc_graph_t *sub) {
-  for (size_t i = 0; i < sub->num_nodes; i++) {
-    const tcc_node_t *n = sub->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++) TCC_RETURN_IF_ERROR(place_producer(s, n->inputs[k]));
-    for (int k = 0; k < n->num_attrs; k++) {
-      const tcc_attr_t *a = &n->attrs[k];
-      if (a->kind == TCC_ATTR_GRAPH) TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->g));
-      for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++)
-        TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->graphs[j]));
+/* Places the producers of everything n reads: its inputs and, through its subgraphs (nested too), the
+ * values of s->g they read. */
+static tcc_status_t place_reads(sorter_t *s, const tcc_node_t *n) {
+  for (int k = 0; k < n->num_inputs; k++) TCC_RETURN_IF_ERROR(place_producer(s, n->inputs[k]));
+  for (int k = 0; k < n->num_attrs; k++) {
+    const tcc_attr_t *a = &n->attrs[k];
+    int64_t count = a->kind == TCC_ATTR_GRAPH ? 1 : a->kind == TCC_ATTR_GRAPHS ? a->count : 0;
+    for (int64_t j = 0; j < count; j++) {
+      const tcc_graph_t *sub = a->kind == TCC_ATTR_GRAPH ? a->g : a->graphs[j];
+      for (size_t i = 0; i < sub->num_nodes; i++) TCC_RETURN_IF_ERROR(place_reads(s, sub->nodes[i]));
+      for (size_t i = 0; i < sub->num_outputs; i++) TCC_RETURN_IF_ERROR(place_producer(s, sub->outputs[i]));
     }
   }
-  for (size_t i = 0; i < sub->num_outputs; i++) TCC_RETURN_IF_ERROR(place_producer(s, sub->outputs[i]));
   return NULL;
 }
 
@@ -510,13 +510,7 @@ static tcc_status_t place_node(sorter_t *s, tcc_node_t *n) {
   if (s->state[n->id] == 1)
     return tcc_status_make(TCC_INVALID_MODEL, "graph '%s' has a cycle through node '%s'", s->g->name, n->name);
   s->state[n->id] = 1;
-  for (int k = 0; k < n->num_inputs; k++) TCC_RETURN_IF_ERROR(place_producer(s, n->inputs[k]));
-  for (int k = 0; k < n->num_attrs; k++) {
-    const tcc_attr_t *a = &n->attrs[k];
-    if (a->kind == TCC_ATTR_GRAPH) TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->g));
-    for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++)
-      TCC_RETURN_IF_ERROR(place_subgraph_reads(s, a->graphs[j]));
-  }
+  TCC_RETURN_IF_ERROR(place_reads(s, n));
   s->state[n->id] = 2;
   s->order[s->placed++] = n;
   return NULL;
