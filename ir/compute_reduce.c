@@ -303,7 +303,20 @@ static tcc_kblock_t *when(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kexpr_
   return valid ? tcc_k_if(k, block, valid, NULL) : block;
 }
 
-/* y[n, m, o...] = b[m] + sum_{c, kk} x[n, g * C/group + c, o * s - pad + kk * d] * w[m, c, kk], g = m / (M/group). */
+/* The channel loop of a convolution's reduction, innermost: `for c in 0..extent` inside `block` when valid
+ * holds (NULL: always). The window's padding test then runs once per kernel position rather than once per
+ * multiply-add, and the innermost loop is a plain dot product over channels. */
+static tcc_kblock_t *channel_loop(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kexpr_t *valid,
+                                  const tcc_kexpr_t *extent, const tcc_kexpr_t **c) {
+  const tcc_kvar_t *v = NULL;
+  tcc_kblock_t *inner = tcc_k_for(k, when(k, block, valid), "c", extent, TCC_KLOOP_SERIAL, &v);
+  *c = v ? tcc_k_var(k, v) : NULL;
+  return inner;
+}
+
+/* y[n, m, o...] = b[m] + sum_{kk, c} x[n, g * C/group + c, o * s - pad + kk * d] * w[m, c, kk], g = m / (M/group):
+ * loops over the kernel positions kk, an if on the position lying inside the input (when padded), then the
+ * channel loop c. */
 static tcc_status_t conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *wt = in[1], *bias = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
   TCC_RETURN_IF_ERROR(need_type(node, x->dtype, false));
@@ -311,32 +324,31 @@ static tcc_status_t conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   window_t w;
   TCC_RETURN_IF_ERROR(window_read(k, node, x, y, wt->dims + 2, &w));
   int64_t group = tcc_node_attr_int(node, "group", 1);
-  const tcc_kexpr_t **o, **ext = exprs(k, w.n + 1), **pos = exprs(k, w.n), **xi = exprs(k, x->rank),
-                         **wi = exprs(k, wt->rank);
+  const tcc_kexpr_t **o, **kk = exprs(k, w.n), **pos = exprs(k, w.n), **xi = exprs(k, x->rank),
+                         **wi = exprs(k, wt->rank), *c = NULL;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), y->rank, y->dims, &o);
-  if (!body || !ext || !pos || !xi || !wi) return tcc_status_oom();
+  if (!body || !kk || !pos || !xi || !wi) return tcc_status_oom();
   const tcc_kexpr_t *cpg = kdim(k, wt->dims[1]);
-  ext[0] = cpg;
-  for (int i = 0; i < w.n; i++) ext[1 + i] = w.kernel[i];
-  const tcc_kexpr_t *init = bias ? load(k, bias, &o[1], dt) : kc(k, dt, 0);
-  reduce_t r = reduce_begin(k, body, "acc", init, w.n + 1, ext);
-  if (!r.r) return tcc_status_oom();
-  const tcc_kexpr_t *valid = window_at(k, &w, o, r.r + 1, pos);
-  const tcc_kexpr_t *channel = r.r[0];
+  tcc_kbuf_t *acc = acc_new(k, body, "acc", bias ? load(k, bias, &o[1], dt) : kc(k, dt, 0));
+  tcc_kblock_t *window = nest(k, body, "k", w.n, w.kernel, kk);
+  tcc_kblock_t *inner = channel_loop(k, window, window_at(k, &w, o, kk, pos), cpg, &c);
+  if (!inner) return tcc_status_oom();
+  const tcc_kexpr_t *channel = c;
   if (group != 1) {
     const tcc_kexpr_t *mpg = kbin(k, TCC_KOP_FLOORDIV, kdim(k, wt->dims[0]), kint(k, group));
     const tcc_kexpr_t *g = kbin(k, TCC_KOP_FLOORDIV, o[1], mpg);
-    channel = kadd(k, kmul(k, g, cpg), r.r[0]);
+    channel = kadd(k, kmul(k, g, cpg), c);
   }
-  xi[0] = o[0], xi[1] = channel, wi[0] = o[1], wi[1] = r.r[0];
-  for (int i = 0; i < w.n; i++) xi[2 + i] = pos[i], wi[2 + i] = r.r[1 + i];
-  acc_update(k, when(k, r.body, valid), r.acc, TCC_KOP_ADD, kmul(k, load(k, x, xi, dt), load(k, wt, wi, dt)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, acc_get(k, r.acc)));
+  xi[0] = o[0], xi[1] = channel, wi[0] = o[1], wi[1] = c;
+  for (int i = 0; i < w.n; i++) xi[2 + i] = pos[i], wi[2 + i] = kk[i];
+  acc_update(k, inner, acc, TCC_KOP_ADD, kmul(k, load(k, x, xi, dt), load(k, wt, wi, dt)));
+  tcc_k_store(k, body, y, o, cast(k, y->dtype, acc_get(k, acc)));
   return NULL;
 }
 
-/* y[n, m, o...] = b[m] + sum_{c, kk} x[n, g * C/group + c, i] * w[g * C/group + c, m % (M/group), kk] over the
- * input positions i with i * stride - pad + kk * dilation = o (the transpose of conv's gather). */
+/* y[n, m, o...] = b[m] + sum_{kk, c} x[n, g * C/group + c, i] * w[g * C/group + c, m % (M/group), kk] over the
+ * input positions i with i * stride - pad + kk * dilation = o (the transpose of conv's gather); loops as in
+ * conv: kernel positions, the test that one hits an input position, then channels. */
 static tcc_status_t conv_transpose(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                    tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *wt = in[1], *bias = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
@@ -359,25 +371,27 @@ static tcc_status_t conv_transpose(tcc_kernel_t *k, const tcc_node_t *node, tcc_
     }
   }
   int64_t group = tcc_node_attr_int(node, "group", 1);
-  const tcc_kexpr_t **o, **ext = exprs(k, w.n + 1), **xi = exprs(k, x->rank), **wi = exprs(k, wt->rank);
+  const tcc_kexpr_t **o, **kk = exprs(k, w.n), **xi = exprs(k, x->rank), **wi = exprs(k, wt->rank), *c = NULL;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), y->rank, y->dims, &o);
-  if (!body || !ext || !xi || !wi) return tcc_status_oom();
+  if (!body || !kk || !xi || !wi) return tcc_status_oom();
   const tcc_kexpr_t *cpg = kbin(k, TCC_KOP_FLOORDIV, kdim(k, x->dims[1]), kint(k, group)), *mpg = kdim(k, wt->dims[1]);
-  ext[0] = cpg;
-  for (int i = 0; i < w.n; i++) ext[1 + i] = w.kernel[i];
-  reduce_t r = reduce_begin(k, body, "acc", bias ? load(k, bias, &o[1], dt) : kc(k, dt, 0), w.n + 1, ext);
-  if (!r.r) return tcc_status_oom();
-  const tcc_kexpr_t *channel = kadd(k, kmul(k, kbin(k, TCC_KOP_FLOORDIV, o[1], mpg), cpg), r.r[0]), *valid = NULL;
-  xi[0] = o[0], xi[1] = channel, wi[0] = channel, wi[1] = kbin(k, TCC_KOP_FLOORMOD, o[1], mpg);
+  tcc_kbuf_t *acc = acc_new(k, body, "acc", bias ? load(k, bias, &o[1], dt) : kc(k, dt, 0));
+  tcc_kblock_t *window = nest(k, body, "k", w.n, w.kernel, kk);
+  if (!window) return tcc_status_oom();
+  const tcc_kexpr_t *valid = NULL;
   for (int i = 0; i < w.n; i++) {
-    const tcc_kexpr_t *t = ksub(k, kadd(k, o[2 + i], w.pad_begin[i]), kmul(k, r.r[1 + i], kint(k, w.dilations[i])));
+    const tcc_kexpr_t *t = ksub(k, kadd(k, o[2 + i], w.pad_begin[i]), kmul(k, kk[i], kint(k, w.dilations[i])));
     const tcc_kexpr_t *s = kint(k, w.strides[i]);
-    xi[2 + i] = kbin(k, TCC_KOP_FLOORDIV, t, s), wi[2 + i] = r.r[1 + i];
+    xi[2 + i] = kbin(k, TCC_KOP_FLOORDIV, t, s), wi[2 + i] = kk[i];
     valid = kand(k, valid, kand(k, kbin(k, TCC_KOP_EQ, kbin(k, TCC_KOP_FLOORMOD, t, s), kint(k, 0)),
                                 in_range(k, t, kint(k, 0), kmul(k, w.in_size[i], s))));
   }
-  acc_update(k, when(k, r.body, valid), r.acc, TCC_KOP_ADD, kmul(k, load(k, x, xi, dt), load(k, wt, wi, dt)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, acc_get(k, r.acc)));
+  tcc_kblock_t *inner = channel_loop(k, window, valid, cpg, &c);
+  if (!inner) return tcc_status_oom();
+  const tcc_kexpr_t *channel = kadd(k, kmul(k, kbin(k, TCC_KOP_FLOORDIV, o[1], mpg), cpg), c);
+  xi[0] = o[0], xi[1] = channel, wi[0] = channel, wi[1] = kbin(k, TCC_KOP_FLOORMOD, o[1], mpg);
+  acc_update(k, inner, acc, TCC_KOP_ADD, kmul(k, load(k, x, xi, dt), load(k, wt, wi, dt)));
+  tcc_k_store(k, body, y, o, cast(k, y->dtype, acc_get(k, acc)));
   return NULL;
 }
 

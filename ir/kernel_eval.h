@@ -14,8 +14,9 @@
 
 /* Runs k once. buffers[i] is the memory of parameter i: dense, row-major, little-endian elements of the
  * parameter's dtype (4-bit types two per byte, low nibble first; bool one byte 0/1), of the size its dims
- * give when evaluated with lookup (symbols of the model, bound by the caller). Temporaries are allocated
- * and freed by the evaluator. Thread-safety: concurrent calls on the same kernel are safe. */
+ * give when evaluated with lookup (symbols of the model, bound by the caller); parameters do not overlap
+ * (in-place evaluation is not supported). Temporaries are allocated and freed by the evaluator.
+ * Thread-safety: concurrent calls on the same kernel are safe. */
 TCC_MUST_USE tcc_status_t tcc_kernel_eval(const tcc_kernel_t *k, void *const *buffers, tcc_dim_lookup_fn_t lookup,
                                           void *ctx);
 

@@ -408,6 +408,53 @@ TEST(errors_are_statuses) {
   tcc_module_destroy(m);
 }
 
+/* Innermost loops prove affine indices in range once per entry and run f32 dot products as tight loops;
+ * invariant integer arithmetic is hoisted out of loops. None of it may evaluate a guarded access that the
+ * program skips, or miss an error the program makes. Here y[i] = sum_j x[2i + 2 - j] * w[j] (a reversed,
+ * strided dot product), then a loop whose guarded load has an invariant index 10 / i that divides by zero
+ * (i = 0) or is out of range (i = 1) but is never evaluated. */
+TEST(innermost_loop_fast_paths) {
+  tcc_module_t *m = new_module();
+  const tcc_dim_t *d7[] = {tcc_dim_const(m, 7)}, *d3[] = {tcc_dim_const(m, 3)}, *one[] = {tcc_dim_const(m, 1)};
+  tcc_kernel_t *k = tcc_kernel_create(m, "dot");
+  tcc_kbuf_t *x = tcc_kernel_add_param(k, "x", TCC_KBUF_INPUT, TCC_DTYPE_F32, 1, d7);
+  tcc_kbuf_t *w = tcc_kernel_add_param(k, "w", TCC_KBUF_INPUT, TCC_DTYPE_F32, 1, d3);
+  tcc_kbuf_t *y = tcc_kernel_add_param(k, "y", TCC_KBUF_OUTPUT, TCC_DTYPE_F32, 1, d3);
+  tcc_kbuf_t *acc = tcc_kernel_add_local(k, "acc", TCC_KBUF_REGISTER, TCC_DTYPE_F32, 1, one);
+  const tcc_kvar_t *i, *j, *l;
+  tcc_kblock_t *bi = tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_int(k, 3), TCC_KLOOP_SERIAL, &i);
+  const tcc_kexpr_t *zero[] = {tcc_k_int(k, 0)}, *ii[] = {tcc_k_var(k, i)}, *vi = tcc_k_var(k, i);
+  tcc_k_alloc(k, bi, acc);
+  tcc_k_store(k, bi, acc, zero, tcc_k_const(k, TCC_DTYPE_F32, 0));
+  tcc_kblock_t *bj = tcc_k_for(k, bi, "j", tcc_k_int(k, 3), TCC_KLOOP_SERIAL, &j);
+  const tcc_kexpr_t *vj = tcc_k_var(k, j), *jj[] = {vj};
+  const tcc_kexpr_t *xi[] = {tcc_k_binary(k, TCC_KOP_SUB, tcc_k_binary(k, TCC_KOP_ADD, tcc_k_binary(k, TCC_KOP_MUL,
+                             tcc_k_int(k, 2), vi), tcc_k_int(k, 2)), vj)};
+  tcc_k_store(k, bj, acc, zero, tcc_k_binary(k, TCC_KOP_ADD, tcc_k_load(k, acc, zero),
+                                             tcc_k_binary(k, TCC_KOP_MUL, tcc_k_load(k, x, xi), tcc_k_load(k, w, jj))));
+  tcc_kblock_t *bl = tcc_k_for(k, bi, "l", tcc_k_int(k, 4), TCC_KLOOP_SERIAL, &l);
+  tcc_kblock_t *guarded = tcc_k_if(k, bl, tcc_k_binary(k, TCC_KOP_GT, tcc_k_var(k, l), tcc_k_int(k, 5)), NULL);
+  const tcc_kexpr_t *bad[] = {tcc_k_binary(k, TCC_KOP_FLOORDIV, tcc_k_int(k, 10), vi)};
+  tcc_k_store(k, guarded, acc, zero, tcc_k_load(k, x, bad));
+  tcc_k_store(k, bi, y, ii, tcc_k_load(k, acc, zero));
+  CHECK_OK(tcc_module_check(m));
+  float xs[7] = {0.5f, -1.25f, 3, 0.1f, -7, 2.5f, 0.7f}, ws[3] = {1.5f, -0.3f, 2}, ys[3] = {0};
+  void *bufs[] = {xs, ws, ys};
+  CHECK_OK(tcc_kernel_eval(k, bufs, NULL, NULL));
+  for (int a = 0; a < 3; a++) {
+    float s = 0;
+    for (int b = 0; b < 3; b++) s = s + xs[2 * a + 2 - b] * ws[b];
+    CHECK(ys[a] == s);
+  }
+  /* unguarded, the same load fails on its first evaluation */
+  guarded->count = 0;
+  bl->count = 0;
+  tcc_k_store(k, bl, acc, zero, tcc_k_load(k, x, bad));
+  CHECK(fails_with(tcc_kernel_eval(k, bufs, NULL, NULL), TCC_INVALID_ARGUMENT,
+                   "integer division by zero in kernel 'dot'"));
+  tcc_module_destroy(m);
+}
+
 /* C[i, j] = sum_k A[i, k] * B[k, j] over f32[n, n] through a register accumulator. */
 static tcc_kernel_t *matmul_kernel(tcc_module_t *m, int64_t n) {
   const tcc_dim_t *nn[] = {tcc_dim_const(m, n), tcc_dim_const(m, n)}, *one[] = {tcc_dim_const(m, 1)};
@@ -471,4 +518,4 @@ TEST(matmul_8x8x8) {
 RUN_TESTS(T(broadcast_add_with_symbolic_dim), T(integer_wraparound_and_division), T(float_operators),
           T(nan_in_compare_select_min_max), T(row_sum_f16_with_register_accumulator), T(casts_to_half_and_bfloat),
           T(casts_to_float8_and_float4), T(casts_to_and_from_integers), T(packed_4bit_round_trip),
-          T(errors_are_statuses), T(matmul_8x8x8))
+          T(errors_are_statuses), T(innermost_loop_fast_paths), T(matmul_8x8x8))
