@@ -90,6 +90,39 @@ static inline void attr_ints(tcc_node_t *n, const char *name, int64_t count, con
   CHECK_OK(tcc_node_set_attr_ints(n, name, v, count));
 }
 
+static inline void attr_float(tcc_node_t *n, const char *name, double v) {
+  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOAT, .f = v};
+  CHECK_OK(tcc_node_set_attr(n, &a));
+}
+
+/* Sets a floats attribute from a copy of values (so a compound literal may be passed). */
+static inline void attr_floats(tcc_node_t *n, const char *name, int64_t count, const double *values) {
+  double *v = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *v + 1);
+  memcpy(v, values, (size_t)count * sizeof *v);
+  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOATS, .count = count, .floats = v};
+  CHECK_OK(tcc_node_set_attr(n, &a));
+}
+
+/* Sets a string attribute from a copy of v (so it need not outlive the node). */
+static inline void attr_string(tcc_node_t *n, const char *name, const char *v) {
+  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {tcc_module_strdup(n->graph->module, v), strlen(v)}};
+  CHECK_OK(tcc_node_set_attr(n, &a));
+}
+
+/* Sets a strings attribute from a copy of the count pointers in v (the strings themselves are not copied). */
+static inline void attr_strings(tcc_node_t *n, const char *name, int64_t count, const char *const *v) {
+  tcc_bytes_t *s = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *s + 1);
+  for (int64_t i = 0; i < count; i++) s[i] = (tcc_bytes_t){v[i], strlen(v[i])};
+  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRINGS, .count = count, .strings = s};
+  CHECK_OK(tcc_node_set_attr(n, &a));
+}
+
+/* Sets a graph attribute (a subgraph such as a Loop body or an If branch). */
+static inline void attr_graph(tcc_node_t *n, const char *name, tcc_graph_t *body) {
+  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_GRAPH, .g = body};
+  CHECK_OK(tcc_node_set_attr(n, &a));
+}
+
 /* The type of v as text: "f32[batch, 3]". */
 static inline const char *ty(const tcc_value_t *v) {
   static char buf[8][256];

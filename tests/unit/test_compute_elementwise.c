@@ -7,6 +7,7 @@
 #include "ir/compute.h"
 #include "ir/kernel_eval.h"
 #include "tests/graph_builder.h"
+#include "tests/kernel_runner.h"
 #include "tests/test.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
@@ -17,16 +18,6 @@ static const char *printed(const tcc_kernel_t *k) {
   CHECK_OK(tcc_kernel_print(k, f));
   fclose(f);
   return buf;
-}
-
-static void attr_float(tcc_node_t *n, const char *name, double v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOAT, .f = v};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
 }
 
 /* ---- building ------------------------------------------------------------------------------------- */
@@ -188,24 +179,15 @@ static float from_half(uint16_t h) {
   return f;
 }
 
-/* Runs k over buffers; false (reported) when it fails. */
-static bool run(tcc_kernel_t *k, void *const *buffers) {
-  if (!k) return false;
-  tcc_status_t st = tcc_kernel_eval(k, buffers, NULL, NULL);
-  if (st) {
-    fprintf(stderr, "running %s: %s\n", k->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-  }
-  return !st;
-}
-
 static bool close_to(double got, double want, double tol) {
   if (isnan(want)) return isnan(got);
   if (isinf(want)) return got == want;
   return fabs(got - want) <= tol * (1 + fabs(want));
 }
 
+/* A scalar CHECK_CLOSE (element i of what; NaN and infinities must match exactly) in place of the array one
+ * of tests/kernel_runner.h. */
+#undef CHECK_CLOSE
 #define CHECK_CLOSE(got, want, tol, what, i)                                                                   \
   do {                                                                                                         \
     double g_ = (got), w_ = (want);                                                                            \

@@ -9,74 +9,12 @@
 #include "ir/compute.h"
 #include "ir/kernel_eval.h"
 #include "tests/graph_builder.h"
+#include "tests/kernel_runner.h"
 #include "tests/test.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
 
-static void attr_float(tcc_node_t *n, const char *name, double v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOAT, .f = v};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static int64_t numel(const tcc_kbuf_t *b) {
-  int64_t n = 1;
-  for (int d = 0; d < b->rank; d++) n *= tcc_dim_value(b->dims[d]);
-  return n;
-}
-
-/* Buffers for every parameter of k: f32 inputs seeded random in +-[0.1, 1], everything else zeroed. */
-typedef struct {
-  int count;
-  void *buf[12];
-} params_t;
-
-static params_t params(const tcc_kernel_t *k, unsigned seed) {
-  params_t p = {.count = k ? k->num_params : 0};
-  srand(seed);
-  for (int i = 0; i < p.count && i < 12; i++) {
-    const tcc_kbuf_t *b = k->params[i];
-    int64_t n = numel(b);
-    p.buf[i] = calloc((size_t)n + 1, 8);
-    if (b->scope == TCC_KBUF_INPUT && b->dtype == TCC_DTYPE_F32)
-      for (int64_t j = 0; j < n; j++) {
-        float v = 0.1f + 0.9f * (float)rand() / (float)RAND_MAX;
-        ((float *)p.buf[i])[j] = rand() & 1 ? v : -v;
-      }
-  }
-  return p;
-}
-
-static void params_free(params_t *p) {
-  for (int i = 0; i < p->count && i < 12; i++) free(p->buf[i]);
-}
-
-static bool run(tcc_kernel_t *k, params_t *p) {
-  if (!k) return false;
-  tcc_status_t st = tcc_kernel_eval(k, p->buf, NULL, NULL);
-  if (st) {
-    fprintf(stderr, "running %s: %s\n", k->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-  }
-  return !st;
-}
-
-static void check_close(const float *got, const double *want, int64_t n, const char *what, int line) {
-  for (int64_t i = 0; i < n; i++)
-    if (!(fabs(got[i] - want[i]) <= 1e-5 * (1 + fabs(want[i])))) {
-      fprintf(stderr, "%s:%d: %s[%lld]: got %.9g, want %.9g\n", __FILE__, line, what, (long long)i, got[i], want[i]);
-      test_current_failed_ = 1;
-      return;
-    }
-}
-#define CHECK_CLOSE(got, want, n) check_close(got, want, n, #got, __LINE__)
-
-#define F(p, i) ((float *)(p).buf[i])
+/* Buffer i of a params_t as int64 (F(p, i) is its float view). */
 #define I64(p, i) ((int64_t *)(p).buf[i])
 
 /* ---- building ------------------------------------------------------------------------------------- */
@@ -151,7 +89,7 @@ TEST(nll_loss_numeric) {
     tcc_kernel_t *k = build_kernel(n);
     params_t p = params(k, 1);
     if (k) memcpy(p.buf[1], target, sizeof target);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       const float *x = F(p, 0), *w = F(p, 2);
       double loss[4], sum = 0, wsum = 0;
       for (int b = 0; b < 2; b++)
@@ -181,7 +119,7 @@ TEST(softmax_cross_entropy_numeric) {
   params_t p = params(k, 2);
   static const int32_t target[3] = {3, 7, 0};
   if (k) memcpy(p.buf[1], target, sizeof target);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double lp[12], loss = 0;
     for (int b = 0; b < 3; b++) {
       double mx = -INFINITY, s = 0;
@@ -217,7 +155,7 @@ TEST(attention_numeric) {
   for (int i = 0; i < S; i++)
     for (int j = 0; j < T; j++) mask[i][j] = j == 0 || (i + j) % 3 != 1;
   if (k) memcpy(p.buf[3], mask, sizeof mask);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     const float *q = F(p, 0), *kc = F(p, 1), *vc = F(p, 2), *pk = F(p, 4), *pv = F(p, 5);
     double key[HKV][T][D], val[HKV][T][DV], y[HQ][S][DV], qk[HQ][S][T];
     for (int g2 = 0; g2 < HKV; g2++)
@@ -269,7 +207,7 @@ TEST(attention_3d_numeric) {
   tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[1, 2, 8]");
   params_t p = params(k, 4);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     const float *q = F(p, 0), *kk = F(p, 1), *v = F(p, 2);
     double y[2][2][4]; /* [seq][head][d] */
     for (int h = 0; h < 2; h++)
@@ -309,7 +247,7 @@ TEST(rotary_embedding_numeric) {
     tcc_kernel_t *k = build_kernel(n);
     params_t p = params(k, 5);
     if (k) memcpy(p.buf[3], pos, sizeof pos);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       const float *x = F(p, 0), *c = F(p, 1), *s = F(p, 2);
       double want[96];
       for (int bs = 0; bs < 6; bs++)

@@ -10,36 +10,10 @@
 #include "ir/compute.h"
 #include "ir/kernel_eval.h"
 #include "tests/graph_builder.h"
+#include "tests/kernel_runner.h"
 #include "tests/test.h"
 
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
 #define INTS(...) (int64_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
-
-/* Runs k over the given parameter buffers (inputs then outputs); false (a test failure) on error. */
-static bool run(tcc_kernel_t *k, void **bufs) {
-  if (!k) return false;
-  tcc_status_t st = tcc_kernel_eval(k, bufs, NULL, NULL);
-  if (st) {
-    fprintf(stderr, "running %s: %s\n", k->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-  }
-  return !st;
-}
-
-static void check_close(const float *got, const double *want, int n, double tol, const char *what, int line) {
-  for (int i = 0; i < n; i++)
-    if (!(fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i])))) {
-      fprintf(stderr, "%s:%d: %s[%d]: got %.9g, want %.9g\n", __FILE__, line, what, i, got[i], want[i]);
-      test_current_failed_ = 1;
-      return;
-    }
-}
-#define CHECK_CLOSE(got, want, n) check_close(got, want, n, 1e-5, #got, __LINE__)
 
 static double rnd(void) { return 2.0 * rand() / RAND_MAX - 1.0; }
 

@@ -7,19 +7,10 @@
 #include "ir/compute.h"
 #include "ir/kernel_eval.h"
 #include "tests/graph_builder.h"
+#include "tests/kernel_runner.h"
 #include "tests/test.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
-
-static void attr_float(tcc_node_t *n, const char *name, double v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOAT, .f = v};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
 
 #define INTS(...) (int64_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
@@ -125,63 +116,6 @@ TEST(unsupported_operands_name_the_node) {
 
 /* ---- running -------------------------------------------------------------------------------------- */
 
-static int64_t numel(const tcc_kbuf_t *b) {
-  int64_t n = 1;
-  for (int d = 0; d < b->rank; d++) n *= tcc_dim_value(b->dims[d]);
-  return n;
-}
-
-/* Buffers for every parameter of k: inputs f32 seeded random in +-[0.1, 1], outputs zeroed. */
-typedef struct {
-  int count;
-  void *buf[8];
-  int64_t n[8];
-} params_t;
-
-static params_t params(const tcc_kernel_t *k, unsigned seed) {
-  params_t p = {.count = k->num_params};
-  srand(seed);
-  for (int i = 0; i < k->num_params && i < 8; i++) {
-    const tcc_kbuf_t *b = k->params[i];
-    p.n[i] = numel(b);
-    p.buf[i] = calloc((size_t)p.n[i] + 1, 8);
-    if (b->scope == TCC_KBUF_INPUT && b->dtype == TCC_DTYPE_F32)
-      for (int64_t j = 0; j < p.n[i]; j++) {
-        float v = 0.1f + 0.9f * (float)rand() / (float)RAND_MAX;
-        ((float *)p.buf[i])[j] = rand() & 1 ? v : -v;
-      }
-  }
-  return p;
-}
-
-static void params_free(params_t *p) {
-  for (int i = 0; i < p->count && i < 8; i++) free(p->buf[i]);
-}
-
-static bool run(tcc_kernel_t *k, params_t *p) {
-  if (!k) return false;
-  tcc_status_t st = tcc_kernel_eval(k, p->buf, NULL, NULL);
-  if (st) {
-    fprintf(stderr, "running %s: %s\n", k->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-  }
-  return !st;
-}
-
-/* Every element of got (n floats) is within tol (relative) of want. */
-static void check_close(const float *got, const double *want, int64_t n, double tol, const char *what, int line) {
-  for (int64_t i = 0; i < n; i++)
-    if (!(fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i])))) {
-      fprintf(stderr, "%s:%d: %s[%lld]: got %.9g, want %.9g\n", __FILE__, line, what, (long long)i, got[i], want[i]);
-      test_current_failed_ = 1;
-      return;
-    }
-}
-#define CHECK_CLOSE(got, want, n) check_close(got, want, n, 1e-5, #got, __LINE__)
-
-#define F(p, i) ((float *)(p).buf[i])
-
 /* matmul [2,3,4] x [4,5] and a broadcast batch [2,1,3,4] x [3,4,2]. */
 TEST(matmul_numeric) {
   tcc_module_t *m = new_module();
@@ -189,7 +123,7 @@ TEST(matmul_numeric) {
   tcc_kernel_t *k =
       build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 3, 4"), input(g, TCC_DTYPE_F32, "4, 5")));
   params_t p = params(k, 1);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[30] = {0};
     for (int b = 0; b < 2; b++)
       for (int i = 0; i < 3; i++)
@@ -200,7 +134,7 @@ TEST(matmul_numeric) {
   params_free(&p);
   k = build_kernel(node(g, TCC_OP_MATMUL, 1, 2, input(g, TCC_DTYPE_F32, "2, 1, 3, 4"), input(g, TCC_DTYPE_F32, "3, 4, 2")));
   p = params(k, 2);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[2 * 3 * 3 * 2] = {0};
     for (int a = 0; a < 2; a++)
       for (int b = 0; b < 3; b++)
@@ -223,7 +157,7 @@ TEST(gemm_numeric) {
   attr_int(n, "transA", 1), attr_int(n, "transB", 1), attr_float(n, "alpha", 0.5), attr_float(n, "beta", 2);
   tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 3);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[15];
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 5; j++) {
@@ -269,7 +203,7 @@ TEST(conv_numeric) {
   tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[2, 6, 3, 3]");
   params_t p = params(k, 4);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[2 * 6 * 3 * 3];
     conv_ref(F(p, 0), F(p, 1), F(p, 2), want, 2, 4, 7, 6, 6, 3, 2, 2, 2, 2, 2, 1, 3, 3);
     CHECK_CLOSE(F(p, 3), want, 2 * 6 * 3 * 3);
@@ -280,7 +214,7 @@ TEST(conv_numeric) {
   k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[1, 3, 3, 3]");
   p = params(k, 5);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[27]; /* total pad = (3-1)*2 + 3 - 5 = 2: 1 before, 1 after */
     conv_ref(F(p, 0), F(p, 1), NULL, want, 1, 3, 5, 5, 3, 3, 3, 3, 2, 1, 1, 1, 3, 3);
     CHECK_CLOSE(F(p, 2), want, 27);
@@ -298,7 +232,7 @@ TEST(pool_numeric) {
   tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[1, 2, 3, 3]");
   params_t p = params(k, 6);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[18];
     for (int c = 0; c < 2; c++)
       for (int i = 0; i < 3; i++)
@@ -324,7 +258,7 @@ TEST(pool_numeric) {
     attr_int(n, "count_include_pad", include), attr_ints(n, "strides", INTS(2, 2));
     k = build_kernel(n);
     p = params(k, 7);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       double want[18];
       for (int c = 0; c < 2; c++)
         for (int i = 0; i < 3; i++)
@@ -355,7 +289,7 @@ TEST(softmax_numeric) {
     attr_int(n, "axis", 1);
     tcc_kernel_t *k = build_kernel(n);
     params_t p = params(k, 8);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       double want[24];
       for (int a = 0; a < 2; a++)
         for (int c = 0; c < 4; c++) {
@@ -381,7 +315,7 @@ TEST(layer_norm_numeric) {
                        input(g, TCC_DTYPE_F32, "8"), input(g, TCC_DTYPE_F32, "8"));
   tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 9);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[48], mean[6], inv[6];
     for (int r = 0; r < 6; r++) {
       const float *x = F(p, 0) + r * 8;
@@ -411,7 +345,7 @@ TEST(reduce_and_argmax_numeric) {
     tcc_kernel_t *k = build_kernel(n);
     CHECK_STR(ty(n->outputs[0]), keep ? "f32[2, 1, 4]" : "f32[2, 4]");
     params_t p = params(k, 10);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       double want[8] = {0};
       for (int a = 0; a < 2; a++)
         for (int b = 0; b < 3; b++)
@@ -424,7 +358,7 @@ TEST(reduce_and_argmax_numeric) {
   attr_int(n, "axis", 2);
   tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 11);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     for (int r = 0; r < 6; r++) {
       int best = 0;
       for (int c = 1; c < 4; c++)

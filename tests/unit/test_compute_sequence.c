@@ -9,88 +9,8 @@
 #include "ir/compute.h"
 #include "ir/kernel_eval.h"
 #include "tests/graph_builder.h"
+#include "tests/kernel_runner.h"
 #include "tests/test.h"
-
-/* ---- helpers -------------------------------------------------------------------------------------- */
-
-static void attr_float(tcc_node_t *n, const char *name, double v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOAT, .f = v};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_strings(tcc_node_t *n, const char *name, int count, const char *const *v) {
-  tcc_bytes_t *s = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *s);
-  for (int i = 0; i < count; i++) s[i] = (tcc_bytes_t){v[i], strlen(v[i])};
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRINGS, .count = count, .strings = s};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_floats(tcc_node_t *n, const char *name, int count, const double *v) {
-  double *f = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *f);
-  memcpy(f, v, (size_t)count * sizeof *f);
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_FLOATS, .count = count, .floats = f};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static int64_t numel(const tcc_kbuf_t *b) {
-  int64_t n = 1;
-  for (int d = 0; d < b->rank; d++) n *= tcc_dim_value(b->dims[d]);
-  return n;
-}
-
-/* Buffers for every parameter of k: f32 inputs seeded random in +-[0.1, 1], the rest zeroed. */
-typedef struct {
-  int count;
-  void *buf[16];
-} params_t;
-
-static params_t params(const tcc_kernel_t *k, unsigned seed) {
-  params_t p = {.count = k ? k->num_params : 0};
-  srand(seed);
-  for (int i = 0; i < p.count && i < 16; i++) {
-    const tcc_kbuf_t *b = k->params[i];
-    int64_t n = numel(b);
-    p.buf[i] = calloc((size_t)n + 1, 8);
-    if (b->scope == TCC_KBUF_INPUT && b->dtype == TCC_DTYPE_F32)
-      for (int64_t j = 0; j < n; j++) {
-        float v = 0.1f + 0.9f * (float)rand() / (float)RAND_MAX;
-        ((float *)p.buf[i])[j] = rand() & 1 ? v : -v;
-      }
-  }
-  return p;
-}
-
-static void params_free(params_t *p) {
-  for (int i = 0; i < p->count && i < 16; i++) free(p->buf[i]);
-}
-
-static bool run(tcc_kernel_t *k, params_t *p) {
-  if (!k) return false;
-  tcc_status_t st = tcc_kernel_eval(k, p->buf, NULL, NULL);
-  if (st) {
-    fprintf(stderr, "running %s: %s\n", k->name, tcc_status_message(st));
-    tcc_status_free(st);
-    test_current_failed_ = 1;
-  }
-  return !st;
-}
-
-static void check_close(const float *got, const double *want, int64_t n, double tol, const char *what, int line) {
-  for (int64_t i = 0; i < n; i++)
-    if (!(fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i])))) {
-      fprintf(stderr, "%s:%d: %s[%lld]: got %.9g, want %.9g\n", __FILE__, line, what, (long long)i, got[i], want[i]);
-      test_current_failed_ = 1;
-      return;
-    }
-}
-#define CHECK_CLOSE(got, want, n) check_close(got, want, n, 1e-5, #got, __LINE__)
-
-#define F(p, i) ((float *)(p).buf[i])
 
 /* ---- building ------------------------------------------------------------------------------------- */
 
@@ -179,7 +99,7 @@ TEST(dft_numeric) {
   CHECK_STR(ty(n->outputs[0]), "f32[2, 3, 2]");
   params_t p = params(k, 1);
   ((int64_t *)p.buf[1])[0] = 4;
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[12];
     dft_ref(F(p, 0), 2, 6, 1, 4, 3, false, want);
     CHECK_CLOSE(F(p, 3), want, 12);
@@ -192,7 +112,7 @@ TEST(dft_numeric) {
   CHECK_STR(ty(n->outputs[0]), "f32[7, 2]");
   p = params(k, 2);
   ((int64_t *)p.buf[1])[0] = 7;
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     double want[14];
     dft_ref(F(p, 0), 1, 5, 2, 7, 7, true, want);
     CHECK_CLOSE(F(p, 3), want, 14);
@@ -308,7 +228,7 @@ TEST(lstm_numeric) {
       int32_t *lens = p.buf[4];
       lens[0] = 4, lens[1] = 2, lens[2] = 0;
     }
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       ref_opt_t o = {.gates = 4, .ndir = 2, .input_forget = forget, .clip = 0.7,
                      .act = {"Sigmoid", "Tanh", "Tanh", "Sigmoid", "Tanh", "Tanh"}};
       double y[4 * 2 * 3 * 3], yh[18], yc[18];
@@ -335,7 +255,7 @@ TEST(gru_numeric) {
     attr_floats(n, "activation_alpha", 2, (double[]){0.3, 0.2}), attr_floats(n, "activation_beta", 1, (double[]){0.4});
     tcc_kernel_t *k = build_kernel(n);
     params_t p = params(k, 20 + lbr);
-    if (run(k, &p)) {
+    if (run(k, p.buf)) {
       ref_opt_t o = {.gates = 3, .ndir = 1, .reverse = true, .lbr = lbr, .clip = -1,
                      .act = {"HardSigmoid", "LeakyRelu"}, .alpha = {0.3, 0.2}, .beta = {0.4}};
       double y[3 * 2 * 3], yh[6];
@@ -352,7 +272,7 @@ TEST(gru_numeric) {
   tcc_kernel_t *k = build_kernel(n);
   CHECK_STR(ty(n->outputs[0]), "f32[2, 3, 1, 3]");
   params_t p = params(k, 22);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     float x[12];
     for (int b = 0; b < 2; b++)
       for (int t = 0; t < 3; t++)
@@ -382,7 +302,7 @@ TEST(rnn_numeric) {
   attr_floats(n, "activation_alpha", 1, (double[]){1.5}), attr_floats(n, "activation_beta", 1, (double[]){0.5});
   tcc_kernel_t *k = build_kernel(n);
   params_t p = params(k, 30);
-  if (run(k, &p)) {
+  if (run(k, p.buf)) {
     ref_opt_t o = {.gates = 1, .ndir = 2, .clip = -1, .act = {"Relu", "ScaledTanh"}, .alpha = {0, 1.5},
                    .beta = {0, 0.5}};
     double y[3 * 2 * 2 * 4], yh[16];

@@ -22,11 +22,6 @@ static tcc_value_t *const_f32_2d(tcc_graph_t *g, int64_t rows, int64_t cols, con
   return tcc_graph_add_constant(g, NULL, t);
 }
 
-static void attr_graph(tcc_node_t *n, const char *name, tcc_graph_t *body) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_GRAPH, .g = body};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
 /* A named body input: a scalar (size < 0) or a 1-D tensor of size elements. */
 static tcc_value_t *body_input(tcc_graph_t *body, const char *name, tcc_dtype_t dtype, int64_t size) {
   tcc_value_t *v = tcc_graph_add_input(body, name);

@@ -13,18 +13,6 @@
 
 #define INTS(...) (int64_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
-static void attr_string(tcc_node_t *n, const char *name, const char *v) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {v, strlen(v)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
-static void attr_strings(tcc_node_t *n, const char *name, int64_t count, const char *const *v) {
-  tcc_bytes_t *s = tcc_module_alloc(n->graph->module, (size_t)count * sizeof *s + 1);
-  for (int64_t i = 0; i < count; i++) s[i] = (tcc_bytes_t){v[i], strlen(v[i])};
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRINGS, .count = count, .strings = s};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
 static tcc_tensor_t *tensor(tcc_module_t *m, tcc_dtype_t dt, int rank, const int64_t *dims, const void *data) {
   tcc_tensor_t *t = tcc_tensor_create(m, dt, rank, dims);
   if (t->nbytes) memcpy((void *)t->data, data, t->nbytes);

@@ -10,11 +10,6 @@ static tcc_value_t *f32(tcc_graph_t *g, const char *shape) { return input(g, TCC
 #define INTS(...) \
   (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]) { __VA_ARGS__ }
 
-static void attr_str(tcc_node_t *n, const char *name, const char *s) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_STRING, .s = {tcc_module_strdup(n->graph->module, s), strlen(s)}};
-  CHECK_OK(tcc_node_set_attr(n, &a));
-}
-
 /* got equals pattern, where each '?' in pattern stands for a fresh dim ("?" and its number). */
 static bool like(const char *got, const char *pattern) {
   for (; *pattern; pattern++, got++) {
@@ -77,34 +72,34 @@ TEST(einsum_equations) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_EINSUM, 1, 2, f32(g, "B, I, J"), f32(g, "B, J, 7"));
-  attr_str(n, "equation", "bij, bjk -> bik");
+  attr_string(n, "equation", "bij, bjk -> bik");
   CHECK_STR(infer(n), "f32[B, I, 7]");
   n = node(g, TCC_OP_EINSUM, 1, 2, f32(g, "3, 4"), f32(g, "4, 5"));
-  attr_str(n, "equation", "ij,jk");
+  attr_string(n, "equation", "ij,jk");
   CHECK_STR(infer(n), "f32[3, 5]");
   n = node(g, TCC_OP_EINSUM, 1, 2, f32(g, "B, 1, 3, 4"), f32(g, "H, 4, 5"));
-  attr_str(n, "equation", "...ij,...jk->...ik");
+  attr_string(n, "equation", "...ij,...jk->...ik");
   CHECK_STR(infer(n), "f32[B, H, 3, 5]");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "2, 6, 3"));
-  attr_str(n, "equation", "...i->i...");
+  attr_string(n, "equation", "...i->i...");
   CHECK_STR(infer(n), "f32[3, 2, 6]");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "5, 5"));
-  attr_str(n, "equation", "ii");
+  attr_string(n, "equation", "ii");
   CHECK_STR(infer(n), "f32[]");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "5, 5"));
-  attr_str(n, "equation", "ii->i");
+  attr_string(n, "equation", "ii->i");
   CHECK_STR(infer(n), "f32[5]");
   n = node(g, TCC_OP_EINSUM, 1, 2, f32(g, "3, 4"), f32(g, "5, 6"));
-  attr_str(n, "equation", "ij,jk->ik");
+  attr_string(n, "equation", "ij,jk->ik");
   CHECK_ERROR(n, "label 'j' has sizes 4 and 5");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "3, 4"));
-  attr_str(n, "equation", "ij,jk->ik");
+  attr_string(n, "equation", "ij,jk->ik");
   CHECK_ERROR(n, "more operands than the 1 inputs");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "3, 4, 5"));
-  attr_str(n, "equation", "ij->i");
+  attr_string(n, "equation", "ij->i");
   CHECK_ERROR(n, "has rank 3 but its einsum term 'ij' has 2 labels");
   n = node(g, TCC_OP_EINSUM, 1, 1, f32(g, "3, 4"));
-  attr_str(n, "equation", "ij->iz");
+  attr_string(n, "equation", "ij->iz");
   CHECK_ERROR(n, "output label 'z' does not appear");
   tcc_module_destroy(m);
 }
@@ -132,7 +127,7 @@ TEST(conv_symbolic_batch_and_spatial) {
   attr_int(n, "group", 2);
   CHECK_STR(infer(n), "f32[1, 8, 6, 10]");
   n = node(g, TCC_OP_CONV, 1, 2, f32(g, "N, 3, L"), f32(g, "8, 3, 4"));
-  attr_str(n, "auto_pad", "VALID");
+  attr_string(n, "auto_pad", "VALID");
   attr_ints(n, "strides", INTS(3));
   CHECK_STR(infer(n), "f32[N, 8, (L + 2)//3 - 1]");
   tcc_module_destroy(m);
@@ -142,11 +137,11 @@ TEST(conv_same_padding) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_CONV, 1, 2, f32(g, "N, 3, H, 15"), f32(g, "16, 3, 3, 3"));
-  attr_str(n, "auto_pad", "SAME_UPPER");
+  attr_string(n, "auto_pad", "SAME_UPPER");
   attr_ints(n, "strides", INTS(2, 2));
   CHECK_STR(infer(n), "f32[N, 16, (H + 1)//2, 8]");
   n = node(g, TCC_OP_CONV, 1, 2, f32(g, "1, 3, 5, 5"), f32(g, "16, 3, 3, 3"));
-  attr_str(n, "auto_pad", "SAME_LOWER");
+  attr_string(n, "auto_pad", "SAME_LOWER");
   CHECK_STR(infer(n), "f32[1, 16, 5, 5]");
   tcc_module_destroy(m);
 }
@@ -174,7 +169,7 @@ TEST(conv_variants_and_errors) {
   attr_ints(n, "kernel_shape", INTS(5, 5));
   CHECK_ERROR(n, "kernel_shape differs from the weight");
   n = node(g, TCC_OP_CONV, 1, 2, f32(g, "1, 3, 8, 8"), f32(g, "8, 3, 3, 3"));
-  attr_str(n, "auto_pad", "SAME");
+  attr_string(n, "auto_pad", "SAME");
   CHECK_ERROR(n, "invalid auto_pad 'SAME'");
   CHECK_ERROR(node(g, TCC_OP_CONV, 1, 2, f32(g, "1, 3, 2, 2"), f32(g, "8, 3, 3, 3")),
               "kernel window exceeds the padded input by 1");
@@ -197,7 +192,7 @@ TEST(conv_transpose_output_padding_and_shape) {
   CHECK_STR(infer(n), "f32[N, 6, 2*H, 2*W]");
   n = node(g, TCC_OP_CONV_TRANSPOSE, 1, 2, f32(g, "N, 4, H, W"), f32(g, "4, 3, 3, 3"));
   attr_ints(n, "strides", INTS(2, 2));
-  attr_str(n, "auto_pad", "SAME_UPPER");
+  attr_string(n, "auto_pad", "SAME_UPPER");
   CHECK_STR(infer(n), "f32[N, 3, 2*H, 2*W]");
   n = node(g, TCC_OP_CONV_TRANSPOSE, 1, 2, f32(g, "1, 1, 3, 3"), f32(g, "1, 2, 3, 3"));
   attr_ints(n, "strides", INTS(3, 2));
@@ -234,7 +229,7 @@ TEST(pool_ceil_mode_and_indices) {
   CHECK_STR(infer(n), "f32[N, C, H + 1]");
   n = node(g, TCC_OP_MAX_POOL, 1, 1, f32(g, "N, C, H, W"));
   attr_ints(n, "kernel_shape", INTS(3, 3));
-  attr_str(n, "auto_pad", "SAME_UPPER");
+  attr_string(n, "auto_pad", "SAME_UPPER");
   attr_ints(n, "strides", INTS(2, 1));
   CHECK_STR(infer(n), "f32[N, C, (H + 1)//2, W]");
   CHECK_ERROR(node(g, TCC_OP_AVERAGE_POOL, 1, 1, f32(g, "1, 1, 4, 4")), "attribute 'kernel_shape' is required");
@@ -308,11 +303,11 @@ TEST(resize_scales_and_sizes) {
   CHECK_STR(infer(n), "f32[N, 3, 32, 32]");
   n = node(g, TCC_OP_RESIZE, 1, 4, f32(g, "1, 1, 3, 5"), NULL, NULL, const_i64(g, 1, 2, (const int64_t[]){6, 6}));
   attr_ints(n, "axes", INTS(2, 3));
-  attr_str(n, "keep_aspect_ratio_policy", "not_smaller");
+  attr_string(n, "keep_aspect_ratio_policy", "not_smaller");
   CHECK_STR(infer(n), "f32[1, 1, 6, 10]");
   n = node(g, TCC_OP_RESIZE, 1, 4, f32(g, "1, 1, 3, 5"), NULL, NULL, const_i64(g, 1, 2, (const int64_t[]){6, 6}));
   attr_ints(n, "axes", INTS(2, 3));
-  attr_str(n, "keep_aspect_ratio_policy", "not_larger");
+  attr_string(n, "keep_aspect_ratio_policy", "not_larger");
   CHECK_STR(infer(n), "f32[1, 1, 4, 6]");
   CHECK_LIKE(infer(node(g, TCC_OP_RESIZE, 1, 3, x, NULL, f32(g, "4"))), "f32[?, ?, ?, ?]");
   CHECK_ERROR(node(g, TCC_OP_RESIZE, 1, 3, x, NULL, const_f32(g, 3, (const float[]){1, 2, 2})), "scales has 3 values");
@@ -363,7 +358,7 @@ TEST(rnn_layouts) {
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_node_t *n = node(g, TCC_OP_LSTM, 3, 3, f32(g, "S, B, 10"), f32(g, "2, 80, 10"), f32(g, "2, 80, 20"));
-  attr_str(n, "direction", "bidirectional");
+  attr_string(n, "direction", "bidirectional");
   attr_int(n, "hidden_size", 20);
   CHECK_STR(infer(n), "f32[S, 2, B, 20]");
   CHECK_STR(ty(n->outputs[1]), "f32[2, B, 20]");
@@ -380,7 +375,7 @@ TEST(rnn_layouts) {
   attr_int(n, "hidden_size", 16);
   CHECK_ERROR(n, "hidden_size differs from R's dim 2");
   n = node(g, TCC_OP_LSTM, 1, 3, f32(g, "S, B, 10"), f32(g, "1, 80, 10"), f32(g, "1, 80, 20"));
-  attr_str(n, "direction", "sideways");
+  attr_string(n, "direction", "sideways");
   CHECK_ERROR(n, "invalid direction 'sideways'");
   tcc_module_destroy(m);
 }
@@ -418,13 +413,13 @@ TEST(losses) {
   tcc_value_t *x = f32(g, "N, 10, D"), *t = input(g, TCC_DTYPE_I64, "N, D");
   CHECK_STR(infer(node(g, TCC_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, 1, 2, x, t)), "f32[]");
   tcc_node_t *n = node(g, TCC_OP_SOFTMAX_CROSS_ENTROPY_LOSS, 2, 3, x, t, f32(g, "10"));
-  attr_str(n, "reduction", "none");
+  attr_string(n, "reduction", "none");
   CHECK_STR(infer(n), "f32[N, D]");
   CHECK_STR(ty(n->outputs[1]), "f32[N, 10, D]");
   CHECK_ERROR(node(g, TCC_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, 1, 2, x, input(g, TCC_DTYPE_I64, "N")),
               "target rank 1 should be input rank 3 minus 1");
   n = node(g, TCC_OP_NEGATIVE_LOG_LIKELIHOOD_LOSS, 1, 2, x, t);
-  attr_str(n, "reduction", "avg");
+  attr_string(n, "reduction", "avg");
   CHECK_ERROR(n, "invalid reduction 'avg'");
   tcc_module_destroy(m);
 }

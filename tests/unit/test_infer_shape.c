@@ -25,11 +25,6 @@ static tcc_value_t *boolean(tcc_graph_t *g, bool value) {
 #define NODE0(g, op, nout) node(g, TCC_OP_##op, nout, 0)
 #define OUT(g, op, ...) NODE(g, op, 1, __VA_ARGS__)->outputs[0]
 
-static void set_graph(tcc_node_t *n, const char *name, tcc_graph_t *body) {
-  tcc_attr_t a = {.name = name, .kind = TCC_ATTR_GRAPH, .g = body};
-  tcc_status_free(tcc_node_set_attr(n, &a));
-}
-
 /* Infers g, expecting success. */
 static bool infer_ok(tcc_graph_t *g) {
   tcc_status_t st = tcc_graph_infer(g);
@@ -465,11 +460,11 @@ TEST(if_merges_branches) {
   tcc_graph_add_output(else_g, OUT(else_g, IDENTITY, b));
   tcc_graph_add_output(else_g, OUT(else_g, SHAPE, a));
   tcc_node_t *n = NODE(g, IF, 2, c);
-  set_graph(n, "then_branch", then_g);
-  set_graph(n, "else_branch", else_g);
+  attr_graph(n, "then_branch", then_g);
+  attr_graph(n, "else_branch", else_g);
   tcc_node_t *k = NODE(g, IF, 2, boolean(g, false));
-  set_graph(k, "then_branch", then_g);
-  set_graph(k, "else_branch", else_g);
+  attr_graph(k, "then_branch", then_g);
+  attr_graph(k, "else_branch", else_g);
   CHECK(infer_ok(g));
   CHECK(strncmp(ty(n->outputs[0]), "f32[2, ?", 8) == 0);
   CHECK_STR(ty(n->outputs[1]), "i64[2]");
@@ -484,8 +479,8 @@ TEST(if_merges_branches) {
   tcc_graph_add_output(then_g, OUT(then_g, IDENTITY, input(g, TCC_DTYPE_F32, "2")));
   tcc_graph_add_output(else_g, OUT(else_g, IDENTITY, input(g, TCC_DTYPE_I64, "2")));
   n = NODE(g, IF, 1, input(g, TCC_DTYPE_BOOL, ""));
-  set_graph(n, "then_branch", then_g);
-  set_graph(n, "else_branch", else_g);
+  attr_graph(n, "then_branch", then_g);
+  attr_graph(n, "else_branch", else_g);
   CHECK(infer_fails(g, "output 0 is f32 in then_branch but i64 in else_branch"));
   tcc_module_destroy(m);
 }
@@ -508,12 +503,12 @@ TEST(loop) {
   tcc_graph_t *g = m->graph;
   tcc_value_t *x = input(g, TCC_DTYPE_F32, "3, seq");
   tcc_node_t *fixed = NODE(g, LOOP, 2, scalar(g, 5), NULL, x);
-  set_graph(fixed, "body", loop_body(m, false));
+  attr_graph(fixed, "body", loop_body(m, false));
   tcc_node_t *grow = NODE(g, LOOP, 2, scalar(g, 5), boolean(g, true), x);
   tcc_graph_t *grow_body = loop_body(m, true);
-  set_graph(grow, "body", grow_body);
+  attr_graph(grow, "body", grow_body);
   tcc_node_t *dyn = NODE(g, LOOP, 2, scalar(g, 5), input(g, TCC_DTYPE_BOOL, ""), x);
-  set_graph(dyn, "body", loop_body(m, false));
+  attr_graph(dyn, "body", loop_body(m, false));
   CHECK(infer_ok(g));
   CHECK_STR(ty(fixed->outputs[0]), "f32[3, seq]");
   CHECK_STR(ty(fixed->outputs[1]), "f32[5, 3, seq]");
@@ -528,7 +523,7 @@ TEST(loop) {
 
   m = new_module();
   tcc_node_t *bad = NODE(m->graph, LOOP, 1, scalar(m->graph, 5), NULL, input(m->graph, TCC_DTYPE_F32, "3"));
-  set_graph(bad, "body", loop_body(m, false));
+  attr_graph(bad, "body", loop_body(m, false));
   CHECK(infer_fails(m->graph, "the body has 3 outputs, expected 2"));
   tcc_module_destroy(m);
 }
@@ -544,7 +539,7 @@ TEST(loop_fills_empty_sequence) {
   tcc_graph_add_output(body, OUT(body, SEQUENCE_INSERT, seq, x));
   tcc_value_t *empty = NODE0(g, SEQUENCE_EMPTY, 1)->outputs[0];
   tcc_node_t *loop = NODE(g, LOOP, 1, input(g, TCC_DTYPE_I64, ""), NULL, empty);
-  set_graph(loop, "body", body);
+  attr_graph(loop, "body", body);
   CHECK(infer_ok(g));
   CHECK_STR(ty(loop->outputs[0]), "seq<f32[n]>");
   tcc_module_destroy(m);
@@ -559,7 +554,7 @@ TEST(scan) {
   tcc_graph_add_output(body, OUT(body, IDENTITY, slice));
   tcc_graph_add_output(body, OUT(body, IDENTITY, slice));
   tcc_node_t *n = NODE(g, SCAN, 2, input(g, TCC_DTYPE_F32, "4"), input(g, TCC_DTYPE_F32, "4, steps"));
-  set_graph(n, "body", body);
+  attr_graph(n, "body", body);
   attr_int(n, "num_scan_inputs", 1);
   attr_ints(n, "scan_input_axes", 1, (int64_t[]){-1});
   attr_ints(n, "scan_output_axes", 1, (int64_t[]){1});
@@ -578,7 +573,7 @@ TEST(sequence_map) {
   tcc_value_t *e = tcc_graph_add_input(body, "e");
   tcc_graph_add_output(body, OUT(body, SHAPE, e));
   tcc_node_t *n = NODE(g, SEQUENCE_MAP, 1, seq);
-  set_graph(n, "body", body);
+  attr_graph(n, "body", body);
   CHECK(infer_ok(g));
   CHECK_STR(ty(e), "f32[2, 3]");
   CHECK_STR(ty(n->outputs[0]), "seq<i64[2]>");
