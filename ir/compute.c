@@ -7,7 +7,7 @@
 
 static const tcc_compute_entry_t *const families[] = {
     tcc_compute_elementwise_defs, tcc_compute_reduce_defs, tcc_compute_shape_defs, tcc_compute_loss_defs,
-    tcc_compute_image_defs,       tcc_compute_quant_defs,  tcc_compute_sequence_defs,
+    tcc_compute_image_defs,       tcc_compute_quant_defs,  tcc_compute_sequence_defs, tcc_compute_ml_defs,
 };
 
 static tcc_compute_fn_t find(tcc_op_t op) {

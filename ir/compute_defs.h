@@ -17,6 +17,7 @@ extern const tcc_compute_entry_t tcc_compute_loss_defs[];      /* losses, attent
 extern const tcc_compute_entry_t tcc_compute_image_defs[];     /* resize, grid sampling, ROI ops */
 extern const tcc_compute_entry_t tcc_compute_quant_defs[];     /* quantization, integer linear algebra, einsum */
 extern const tcc_compute_entry_t tcc_compute_sequence_defs[];  /* signal processing and recurrent networks */
+extern const tcc_compute_entry_t tcc_compute_ml_defs[];        /* ai.onnx.ml: Binarizer, ArrayFeatureExtractor */
 
 /* BatchNormalization with training_mode = 1 (ir/compute_sequence.c), called by the inference-mode definition. */
 tcc_status_t tcc_compute_batch_norm_training(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,

@@ -555,11 +555,115 @@ static int64_t attr_entry(const tcc_node_t *node, const char *name, int64_t i) {
   return tcc_node_attr_ints(node, name, &v, &count) && i < count ? v[i] : 0;
 }
 
+/* t ([len, ...]) padded with zeros (empty strings) to [steps, ...]. */
+static tcc_status_t pad_steps(evaluator_t *e, const tcc_node_t *node, const tcc_tensor_t *t, int64_t steps,
+                              const tcc_tensor_t **out) {
+  size_t es;
+  TCC_RETURN_IF_ERROR(element_size(node, t->dtype, &es));
+  if (t->rank < 1 || t->rank > MAX_RANK || t->dims[0] > steps)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s' (Scan): a scan output does not stack to %lld steps",
+                           node->name, (long long)steps);
+  int64_t dims[MAX_RANK];
+  memcpy(dims, t->dims, (size_t)t->rank * sizeof *dims);
+  dims[0] = steps;
+  tcc_tensor_t *p = tcc_tensor_create(e->scratch, t->dtype, t->rank, dims);
+  if (!p) return tcc_status_oom();
+  if (t->numel) memcpy((void *)p->data, t->data, (size_t)t->numel * es);
+  *out = p;
+  return NULL;
+}
+
+/* Scan-8, the batched form: inputs sequence_lens (optional int64 [B]), N states [B, ...] and M scan
+ * inputs [B, T, ...] (scan axis 1, reversed where `directions` says 1). Each batch entry b runs its own
+ * scan over its first sequence_lens[b] steps (all T when absent); outputs are the final states [B, ...]
+ * and the scan outputs [B, T, ...], zero past the end of a shorter sequence (as onnxruntime fills them). */
+static tcc_status_t eval_scan8(evaluator_t *e, const tcc_node_t *node) {
+  const tcc_graph_t *body = NULL;
+  TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
+  int64_t ns = tcc_node_attr_int(node, "num_scan_inputs", -1);
+  if (ns < 1 || ns > node->num_inputs - 1)
+    return tcc_status_make(TCC_INVALID_MODEL, "node '%s' (Scan): num_scan_inputs %lld is out of range for %d inputs",
+                           node->name, (long long)ns, node->num_inputs);
+  int n = node->num_inputs - 1 - (int)ns, k = node->num_outputs - n;
+  if (k < 0)
+    return tcc_status_make(TCC_INVALID_MODEL, "node '%s' (Scan): %d state values but %d outputs", node->name, n,
+                           node->num_outputs);
+  TCC_RETURN_IF_ERROR(check_arity(node, body, (size_t)(n + ns), (size_t)node->num_outputs));
+  const tcc_eval_value_t **args = new_values(e, (size_t)(n + ns));
+  const tcc_eval_value_t **results = new_values(e, (size_t)node->num_outputs);
+  const tcc_tensor_t **ins = tcc_module_alloc(e->scratch, (size_t)(n + ns + 1) * sizeof *ins);
+  const tcc_tensor_t **rows = tcc_module_alloc(e->scratch, (size_t)(ns + 1) * sizeof *rows);
+  value_list_t *per_batch = tcc_module_alloc(e->scratch, (size_t)(n + k + 1) * sizeof *per_batch);
+  value_list_t *steps = tcc_module_alloc(e->scratch, (size_t)(k + 1) * sizeof *steps);
+  if (!args || !results || !ins || !rows || !per_batch || !steps) return tcc_status_oom();
+  const tcc_tensor_t *lens = NULL;
+  TCC_RETURN_IF_ERROR(input_tensor(e, node, 0, &lens));
+  int64_t batch = -1, len = -1;
+  for (int i = 0; i < n + ns; i++) {
+    TCC_RETURN_IF_ERROR(input_tensor(e, node, 1 + i, &ins[i]));
+    const tcc_tensor_t *t = ins[i];
+    int need = i < n ? 1 : 2;
+    if (!t || t->rank < need)
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s' (Scan): %s %d must be a tensor with %s", node->name,
+                             i < n ? "state" : "scan input", i < n ? i : i - n,
+                             i < n ? "a batch axis" : "batch and sequence axes");
+    if ((batch >= 0 && t->dims[0] != batch) || (i >= n && len >= 0 && t->dims[1] != len))
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s' (Scan): input %d's batch or sequence size differs from "
+                             "the other inputs'", node->name, 1 + i);
+    batch = t->dims[0];
+    if (i >= n) len = t->dims[1];
+  }
+  if (batch == 0 && k > 0)
+    return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (Scan): scan outputs of an empty batch are not supported",
+                           node->name);
+  if (lens && (lens->dtype != TCC_DTYPE_I64 || lens->numel != batch))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s' (Scan): sequence_lens must be int64 [%lld]", node->name,
+                           (long long)batch);
+  for (int64_t b = 0; b < batch; b++) {
+    int64_t steps_b = lens ? tcc_tensor_get_int(lens, b) : len;
+    if (steps_b < 0 || steps_b > len)
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s' (Scan): sequence_lens[%lld] = %lld is outside [0, %lld]",
+                             node->name, (long long)b, (long long)steps_b, (long long)len);
+    for (int i = 0; i < n + ns; i++) {
+      const tcc_tensor_t *row = NULL;
+      TCC_RETURN_IF_ERROR(slice_axis(e, node, ins[i], 0, b, 1, false, &row));
+      if (i >= n) rows[i - n] = row;
+      else if (!(args[i] = tcc_eval_value_tensor(e->scratch, row))) return tcc_status_oom();
+    }
+    memset(steps, 0, (size_t)(k + 1) * sizeof *steps);
+    for (int64_t t = 0; t < steps_b; t++) {
+      for (int j = 0; j < ns; j++) {
+        const tcc_tensor_t *slice = NULL;
+        int64_t at = attr_entry(node, "directions", j) ? steps_b - 1 - t : t;
+        TCC_RETURN_IF_ERROR(slice_axis(e, node, rows[j], 0, at, 1, false, &slice));
+        if (!(args[n + j] = tcc_eval_value_tensor(e->scratch, slice))) return tcc_status_oom();
+      }
+      TCC_RETURN_IF_ERROR(call_graph(e, node, body, args, results, t));
+      for (int i = 0; i < n; i++) args[i] = results[i];
+      for (int j = 0; j < k; j++)
+        if (!list_push(e->scratch, &steps[j], results[n + j])) return tcc_status_oom();
+    }
+    for (int i = 0; i < n; i++)
+      if (!list_push(e->scratch, &per_batch[i], args[i])) return tcc_status_oom();
+    for (int j = 0; j < k; j++) {
+      const tcc_tensor_t *t = NULL;
+      TCC_RETURN_IF_ERROR(stack_list(e, node, &steps[j], 0, false, &body->outputs[n + j]->type, &t));
+      if (t->rank < 1 || t->dims[0] != len) TCC_RETURN_IF_ERROR(pad_steps(e, node, t, len, &t));
+      const tcc_eval_value_t *v = tcc_eval_value_tensor(e->scratch, t);
+      if (!v || !list_push(e->scratch, &per_batch[n + j], v)) return tcc_status_oom();
+    }
+  }
+  for (int i = 0; i < n + k; i++) {
+    const tcc_tensor_t *t = NULL;
+    TCC_RETURN_IF_ERROR(stack_list(e, node, &per_batch[i], 0, false, &body->outputs[i]->type, &t));
+    TCC_RETURN_IF_ERROR(set_tensor_output(e, node, i, t));
+  }
+  return NULL;
+}
+
 /* Scan (opset 9+): N state values, then num_scan_inputs tensors sliced along their scan axes. */
 static tcc_status_t eval_scan(evaluator_t *e, const tcc_node_t *node) {
-  if (node->opset > 0 && node->opset < 9)
-    return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (Scan): opset %lld's batched form (sequence_lens) is not "
-                           "supported", node->name, (long long)node->opset);
+  if (node->opset > 0 && node->opset < 9) return eval_scan8(e, node);
   const tcc_graph_t *body = NULL;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   int64_t ns = tcc_node_attr_int(node, "num_scan_inputs", -1);

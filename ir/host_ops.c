@@ -12,6 +12,14 @@ typedef struct {
   tcc_host_fn_t fn;
 } host_entry_t;
 
+/* ir/host_ml.c */
+tcc_status_t tcc_host_array_feature_extractor(const tcc_node_t *node, const tcc_tensor_t *const *in, tcc_module_t *m,
+                                              tcc_tensor_t **out);
+tcc_status_t tcc_host_label_encoder(const tcc_node_t *node, const tcc_tensor_t *const *in, tcc_module_t *m,
+                                    tcc_tensor_t **out);
+tcc_status_t tcc_host_tree_ensemble(const tcc_node_t *node, const tcc_tensor_t *const *in, tcc_module_t *m,
+                                    tcc_tensor_t **out);
+
 static const host_entry_t host_ops[] = {
     {TCC_OP_TOP_K, tcc_host_top_k},
     {TCC_OP_NON_ZERO, tcc_host_non_zero},
@@ -26,6 +34,9 @@ static const host_entry_t host_ops[] = {
     {TCC_OP_CAST_LIKE, tcc_host_cast},
     {TCC_OP_EQUAL, tcc_host_equal},
     {TCC_OP_TFIDF_VECTORIZER, tcc_host_tfidf_vectorizer},
+    {TCC_OP_ARRAY_FEATURE_EXTRACTOR, tcc_host_array_feature_extractor},
+    {TCC_OP_LABEL_ENCODER, tcc_host_label_encoder},
+    {TCC_OP_TREE_ENSEMBLE, tcc_host_tree_ensemble},
     {TCC_OP_COUNT, NULL},
 };
 

@@ -1524,16 +1524,76 @@ tcc_status_t tcc_infer_loop(tcc_node_t *node) {
   return NULL;
 }
 
+/* t (a tensor type) without its first `drop` dims, or NULL when its rank is unknown or too small. */
+static const tcc_type_t *drop_leading(tcc_module_t *m, const tcc_type_t *t, int drop) {
+  if (!t || t->kind != TCC_TYPE_TENSOR || t->rank < drop) return NULL;
+  tcc_type_t inner = {TCC_TYPE_TENSOR, t->dtype, t->rank - drop, t->rank > drop ? t->dims + drop : NULL, NULL};
+  return tcc_type_copy(m, &inner);
+}
+
+/* Output i typed as t (a body output) with the leading dims lead[0..n) in front; unknown rank kept. */
+static tcc_status_t set_out_batched(tcc_node_t *node, int i, const tcc_type_t *t, const tcc_dim_t *const *lead, int n) {
+  if (!t || t->kind != TCC_TYPE_TENSOR) return set_out(node, i, TCC_DTYPE_UNDEFINED, -1, NULL);
+  if (t->rank < 0) return set_out(node, i, t->dtype, -1, NULL);
+  TCC_RETURN_IF_ERROR(check_rank(node, t->rank + n));
+  const tcc_dim_t **dims = new_dims(module_of(node), t->rank + n);
+  if (!dims) return tcc_status_oom();
+  copy_dims(dims, lead, n);
+  copy_dims(dims + n, t->dims, t->rank);
+  return set_out(node, i, t->dtype, t->rank + n, dims);
+}
+
+/* Scan-8, the batched form: (sequence_lens?, N states [batch, ...], ns scan inputs [batch, seq, ...]) ->
+ * (N final states [batch, ...], scan outputs [batch, seq, ...]); the body sees one batch entry of each
+ * state and one step of each scan input. */
+static tcc_status_t infer_scan8(tcc_node_t *node, tcc_graph_t *body, int64_t ns) {
+  tcc_module_t *m = module_of(node);
+  if (ns < 1 || ns > node->num_inputs - 1)
+    return tcc_infer_error(node, "num_scan_inputs %lld is out of range for %d inputs", (long long)ns, node->num_inputs);
+  int n = node->num_inputs - 1 - (int)ns, k = node->num_outputs - n;
+  if (k < 0) return tcc_infer_error(node, "has %d state variables but only %d outputs", n, node->num_outputs);
+  if (body->num_inputs != (size_t)(n + ns) || body->num_outputs != (size_t)node->num_outputs)
+    return tcc_infer_error(node, "the body has %zu inputs and %zu outputs, expected %lld and %d", body->num_inputs,
+                           body->num_outputs, (long long)(n + ns), node->num_outputs);
+  const tcc_dim_t *lead[2] = {NULL, NULL}; /* batch, seq */
+  for (int j = 0; j < ns; j++) {
+    const tcc_value_t *x = tcc_infer_input(node, 1 + n + j);
+    if (!node->inputs[1 + n + j]) return tcc_infer_error(node, "scan input %d is missing", j);
+    if (!x) continue;
+    if (x->type.rank < 2) return tcc_infer_error(node, "scan input %d must be [batch, seq, ...], got rank %d", j, x->type.rank);
+    if (!lead[0]) lead[0] = x->type.dims[0], lead[1] = x->type.dims[1];
+    TCC_RETURN_IF_ERROR(set_body_input(body, (size_t)(n + j), drop_leading(m, &x->type, 2)));
+  }
+  const tcc_type_t **states = tcc_module_alloc(m, (size_t)(n + 1) * sizeof *states);
+  if (!states) return tcc_status_oom();
+  for (int i = 0; i < n; i++) {
+    const tcc_value_t *v = node->inputs[1 + i];
+    if (!v) return tcc_infer_error(node, "state input %d is missing", i);
+    if (v->type.kind == TCC_TYPE_TENSOR && v->type.rank == 0) return tcc_infer_error(node, "state %d has no batch axis", i);
+    if (!lead[0] && v->type.kind == TCC_TYPE_TENSOR && v->type.rank > 0) lead[0] = v->type.dims[0];
+    const tcc_type_t *inner = drop_leading(m, &v->type, 1);
+    if (!(states[i] = inner ? inner : tcc_type_copy(m, &body->inputs[i]->type))) return tcc_status_oom();
+  }
+  if (!lead[0]) lead[0] = tcc_dim_fresh(m);
+  if (!lead[1]) lead[1] = tcc_dim_fresh(m);
+  TCC_RETURN_IF_ERROR(infer_carried(node, body, n, 0, 0, states));
+  for (int i = 0; i < n; i++) TCC_RETURN_IF_ERROR(set_out_batched(node, i, states[i], lead, 1));
+  for (int j = 0; j < k; j++) TCC_RETURN_IF_ERROR(set_out_batched(node, n + j, &body->outputs[n + j]->type, lead, 2));
+  return NULL;
+}
+
 tcc_status_t tcc_infer_scan(tcc_node_t *node) {
   tcc_module_t *m = module_of(node);
   char b1[64], b2[64];
-  TCC_RETURN_IF_ERROR(check_inputs(node, 1, -1));
+  bool batched = node->opset > 0 && node->opset < 9; /* Scan-8: input 0 is the optional sequence_lens */
+  TCC_RETURN_IF_ERROR(check_inputs(node, batched ? 0 : 1, -1));
   tcc_graph_t *body = NULL;
   TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
   const tcc_attr_t *ns_attr = tcc_node_attr(node, "num_scan_inputs");
   if (!ns_attr || ns_attr->kind != TCC_ATTR_INT)
     return tcc_infer_error(node, "missing the 'num_scan_inputs' attribute");
   int64_t ns = ns_attr->i;
+  if (batched) return infer_scan8(node, body, ns);
   if (ns < 1 || ns > node->num_inputs)
     return tcc_infer_error(node, "num_scan_inputs %lld is out of range for %d inputs", (long long)ns, node->num_inputs);
   int n = node->num_inputs - (int)ns, k = node->num_outputs - n;
