@@ -143,7 +143,7 @@ tcc_status_t tcc_onnx_tensor_convert(const tcc_onnx_tensor_source_t *src, const 
     case TCC_DTYPE_I4:
     case TCC_DTYPE_U4:
     case TCC_DTYPE_F4E2M1: /* int32_data holds the packed bytes */
-      data = tp->int32_data; count = tp->n_int32_data; src_elem = 4; elem = 1; expect = (numel + 1) / 2; break;
+      data = tp->int32_data; count = tp->n_int32_data; src_elem = 4; elem = 1; expect = numel / 2 + numel % 2; break;
     case TCC_DTYPE_STRING: {
       if (tp->n_string_data != (size_t)numel)
         return model_error("tensor '%s' has %zu strings for %lld elements", name, tp->n_string_data, (long long)numel);

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Builds fuzz_import with clang + libFuzzer + ASan/UBSan in build-fuzz/, seeds a corpus from the ONNX node
-# tests, and fuzzes for SECONDS. Exits non-zero when the fuzzer finds a crash, leak, UB or timeout; the
-# reproducer is left in build-fuzz/artifacts/ (replay: build-fuzz/tests/fuzz/fuzz_import FILE).
-#   tests/fuzz/run_fuzz.sh SECONDS        (CC=clang-NN to pick the compiler; FUZZ_JOBS=N for N processes)
+# Builds a fuzz target with clang + libFuzzer + ASan/UBSan in build-fuzz/, seeds a corpus from the ONNX
+# node tests, and fuzzes for SECONDS. Exits non-zero when the fuzzer finds a crash, leak, UB or timeout;
+# the reproducer is left in build-fuzz/artifacts/ (replay: build-fuzz/tests/fuzz/TARGET FILE).
+#   tests/fuzz/run_fuzz.sh SECONDS        (CC=clang-NN to pick the compiler; FUZZ_JOBS=N for N processes;
+#                                          FUZZ_TARGET=fuzz_import (models, the default) or fuzz_tensor_io
+#                                          (tensor, sequence and optional files))
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 SECONDS" >&2; exit 2; }
 seconds=$1
@@ -36,11 +38,20 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITH
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
   -DTCC_FUZZ=ON -DTCC_SANITIZE=ON > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"
-cmake --build "$build" --target fuzz_import -j "${FUZZ_BUILD_JOBS:-2}"
+target=${FUZZ_TARGET:-fuzz_import}
+case $target in fuzz_import|fuzz_tensor_io) ;; *) echo "run_fuzz: unknown FUZZ_TARGET $target" >&2; exit 2;; esac
+cmake --build "$build" --target "$target" -j "${FUZZ_BUILD_JOBS:-2}"
 
 # Corpus: the seeds plus whatever earlier runs found (libFuzzer adds new inputs to the first directory).
-mkdir -p "$build/corpus" "$build/seeds" "$build/artifacts"
-tests/fuzz/make_corpus.sh "$build/seeds"
+corpus=$build/corpus-$target seeds=$build/seeds-$target
+mkdir -p "$corpus" "$seeds" "$build/artifacts"
+if [ "$target" = fuzz_import ]; then
+  tests/fuzz/make_corpus.sh "$seeds"
+else # the test data files of the node tests: tensors, sequences, optionals
+  for f in "${TCC_ONNX_TESTS:-../shared/onnx-tests}"/node/*/test_data_set_0/*.pb; do
+    [ -f "$f" ] && [ "$(wc -c < "$f")" -lt 4096 ] && cp "$f" "$seeds/$(basename "$(dirname "$(dirname "$f")")")-$(basename "$f")"
+  done
+fi
 # A dictionary of op types and attribute/metadata keys helps mutations hit real names.
 dict=$build/onnx.dict
 {
@@ -55,7 +66,7 @@ dict=$build/onnx.dict
 # (fork mode) instead of stopping at the first. Either way, any new artifact fails the run.
 jobs=${FUZZ_JOBS:-1}
 keep=${FUZZ_KEEP_GOING:-0}
-set -- "$build/corpus" "$build/seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+set -- "$corpus" "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
   -dict="$dict" -artifact_prefix="$build/artifacts/" -print_final_stats=1
 if [ "$jobs" -gt 1 ] || [ "$keep" = 1 ]; then
   set -- "$@" -fork="$jobs"
@@ -66,12 +77,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 marker=$build/artifacts/.started
 touch "$marker"
 rc=0
-"$build/tests/fuzz/fuzz_import" "$@" || rc=$?
+"$build/tests/fuzz/$target" "$@" || rc=$?
 found=$(find "$build/artifacts" -type f -newer "$marker" ! -name .started | sort)
 rm -f "$marker"
 if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
   echo "run_fuzz: FAILED (fuzzer exit $rc); reproducers:" >&2
-  for f in $found; do echo "  $f   (replay: $build/tests/fuzz/fuzz_import $f)" >&2; done
+  for f in $found; do echo "  $f   (replay: $build/tests/fuzz/$target $f)" >&2; done
   exit 1
 fi
-echo "run_fuzz: no crash, leak or UB in $seconds s"
+echo "run_fuzz: $target: no crash, leak or UB in $seconds s"
