@@ -979,7 +979,7 @@ static tcc_status_t eval_graph(evaluator_t *e, const tcc_graph_t *g) {
 tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t *const *inputs, tcc_module_t *results,
                                    const tcc_eval_value_t **outputs) {
   evaluator_t e = {NULL, NULL, {0}};
-  TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), &e.scratch));
+  TCC_RETURN_IF_ERROR(tcc_module_create(results->allocator, &e.scratch));
   tcc_strmap_init(&e.symbols, &e.scratch->arena);
   tcc_status_t st = NULL;
   e.values = tcc_module_alloc(e.scratch, (g->module->next_id + 1) * sizeof *e.values);
@@ -1004,7 +1004,7 @@ tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t 
 tcc_status_t tcc_graph_eval(const tcc_graph_t *g, const tcc_tensor_t *const *inputs, tcc_module_t *results,
                             tcc_tensor_t **outputs) {
   tcc_module_t *tmp;
-  TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), &tmp));
+  TCC_RETURN_IF_ERROR(tcc_module_create(results->allocator, &tmp));
   const tcc_eval_value_t **in = tcc_module_alloc(tmp, (g->num_inputs + 1) * sizeof *in);
   const tcc_eval_value_t **out = tcc_module_alloc(tmp, (g->num_outputs + 1) * sizeof *out);
   tcc_status_t st = in && out ? NULL : tcc_status_oom();

@@ -50,7 +50,8 @@ tcc_eval_value_t *tcc_eval_value_optional(tcc_module_t *m, const tcc_eval_value_
 tcc_eval_value_t *tcc_eval_value_copy(tcc_module_t *m, const tcc_eval_value_t *v);
 
 /* inputs[i] feeds g->inputs[i] (inputs NULL or inputs[i] NULL: the initializer's default value, when it
- * has one); outputs[i] receives g->outputs[i], a deep copy in results. */
+ * has one); outputs[i] receives g->outputs[i], a deep copy in results. Intermediate values are allocated
+ * with results' allocator (so a caller can bound the evaluator's memory) and freed before returning. */
 TCC_MUST_USE tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t *const *inputs,
                                                 tcc_module_t *results, const tcc_eval_value_t **outputs);
 

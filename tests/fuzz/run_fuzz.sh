@@ -3,7 +3,8 @@
 # node tests, and fuzzes for SECONDS. Exits non-zero when the fuzzer finds a crash, leak, UB or timeout;
 # the reproducer is left in build-fuzz/artifacts/ (replay: build-fuzz/tests/fuzz/TARGET FILE).
 #   tests/fuzz/run_fuzz.sh SECONDS        (CC=clang-NN to pick the compiler; FUZZ_JOBS=N for N processes;
-#                                          FUZZ_TARGET=fuzz_import (models, the default) or fuzz_tensor_io
+#                                          FUZZ_TARGET=fuzz_import (models, the default), fuzz_eval (models
+#                                          imported and evaluated on small inputs) or fuzz_tensor_io
 #                                          (tensor, sequence and optional files))
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 SECONDS" >&2; exit 2; }
@@ -39,13 +40,13 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_FLAGS_RELWITH
   -DTCC_FUZZ=ON -DTCC_SANITIZE=ON > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 rm -f "$build.configure.log"
 target=${FUZZ_TARGET:-fuzz_import}
-case $target in fuzz_import|fuzz_tensor_io) ;; *) echo "run_fuzz: unknown FUZZ_TARGET $target" >&2; exit 2;; esac
+case $target in fuzz_import|fuzz_eval|fuzz_tensor_io) ;; *) echo "run_fuzz: unknown FUZZ_TARGET $target" >&2; exit 2;; esac
 cmake --build "$build" --target "$target" -j "${FUZZ_BUILD_JOBS:-2}"
 
 # Corpus: the seeds plus whatever earlier runs found (libFuzzer adds new inputs to the first directory).
 corpus=$build/corpus-$target seeds=$build/seeds-$target
 mkdir -p "$corpus" "$seeds" "$build/artifacts"
-if [ "$target" = fuzz_import ]; then
+if [ "$target" != fuzz_tensor_io ]; then
   tests/fuzz/make_corpus.sh "$seeds"
 else # the test data files of the node tests: tensors, sequences, optionals
   for f in "${TCC_ONNX_TESTS:-../shared/onnx-tests}"/node/*/test_data_set_0/*.pb; do
