@@ -10,7 +10,8 @@
  * read from a type.
  *
  * Each op family lives in one file (ir/compute_*.c) and registers its functions in the table of
- * ir/compute.c. A definition writes the body into k using the parameter buffers it is given.
+ * ir/compute.c. A definition writes the body into k using the parameter buffers it is given, with the
+ * expression shorthands and shared helpers of ir/compute_defs.h.
  */
 #ifndef TCC_IR_COMPUTE_H
 #define TCC_IR_COMPUTE_H

@@ -3,8 +3,6 @@
  * read at their (multidirectional) broadcast index. f32/f64 and integers compute natively; the other float
  * types (f16, bf16, float8, float4) load as f32, compute and round back on store. */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ir/compute_defs.h"
@@ -24,15 +22,6 @@ typedef struct {
   tcc_dtype_t ct;            /* compute type */
 } ew_t;
 
-TCC_PRINTF(2, 3) static tcc_status_t unsupported(const tcc_node_t *node, const char *fmt, ...) {
-  char why[160];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, sizeof why, fmt, ap);
-  va_end(ap);
-  return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): %s", node->name, node->op_type, why);
-}
-
 static unsigned dtype_class(tcc_dtype_t dt) {
   if (dt == TCC_DTYPE_BOOL) return BOOL;
   if (tcc_dtype_is_float(dt)) return FLT;
@@ -41,19 +30,15 @@ static unsigned dtype_class(tcc_dtype_t dt) {
 }
 
 static tcc_status_t check_dtype(const tcc_node_t *node, tcc_dtype_t dt, unsigned classes) {
-  return dtype_class(dt) & classes ? NULL : unsupported(node, "element type %s is not supported", tcc_dtype_name(dt));
-}
-
-/* f16, bf16 and the 8- and 4-bit floats compute in f32. */
-static tcc_dtype_t compute_dtype(tcc_dtype_t dt) {
-  return tcc_dtype_is_float(dt) && dt != TCC_DTYPE_F32 && dt != TCC_DTYPE_F64 ? TCC_DTYPE_F32 : dt;
+  if (dtype_class(dt) & classes) return NULL;
+  return tcc_compute_unsupported(node, "element type %s is not supported", tcc_dtype_name(dt));
 }
 
 /* Opens the loops over output 0's shape; the compute type follows input `like`'s element type. */
 static tcc_status_t begin(ew_t *e, tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                           tcc_kbuf_t *const *out, int like) {
   *e = (ew_t){.k = k, .node = node, .in = in, .out = out, .rank = out[0]->rank, .shape = out[0]->dims};
-  e->ct = compute_dtype(in[like]->dtype);
+  e->ct = acc_type(in[like]->dtype); /* f16, bf16 and the 8- and 4-bit floats compute in f32 */
   e->body = tcc_compute_loops(k, tcc_kernel_body(k), e->rank, e->shape, &e->index);
   return e->body ? NULL : tcc_status_oom();
 }
@@ -65,116 +50,97 @@ static const tcc_kexpr_t *load(ew_t *e, int i) {
   return idx ? tcc_k_load(e->k, e->in[i], idx) : NULL;
 }
 
-static const tcc_kexpr_t *to(ew_t *e, tcc_dtype_t dt, const tcc_kexpr_t *x) {
-  return !x || x->dtype == dt ? x : tcc_k_cast(e->k, dt, x, false);
-}
-
 /* Input i at the broadcast index, in the compute type. */
-static const tcc_kexpr_t *loadc(ew_t *e, int i) { return to(e, e->ct, load(e, i)); }
+static const tcc_kexpr_t *loadc(ew_t *e, int i) { return kcast(e->k, e->ct, load(e, i)); }
 
 /* Element 0 of input i (a scalar operand such as Clip's bounds), in the compute type. */
-static const tcc_kexpr_t *load_scalar(ew_t *e, int i) {
-  const tcc_kexpr_t **idx = tcc_module_alloc(e->k->module, (size_t)(e->in[i]->rank + 1) * sizeof *idx);
-  if (!idx) return NULL;
-  for (int d = 0; d < e->in[i]->rank; d++) idx[d] = tcc_k_int(e->k, 0);
-  return to(e, e->ct, tcc_k_load(e->k, e->in[i], idx));
-}
+static const tcc_kexpr_t *load_scalar(ew_t *e, int i) { return kcast(e->k, e->ct, first(e->k, e->in[i])); }
 
 /* Stores v into output i at the output index, converted to its element type. */
 static void store(ew_t *e, int i, const tcc_kexpr_t *v) {
-  tcc_k_store(e->k, e->body, e->out[i], e->index, to(e, e->out[i]->dtype, v));
+  tcc_k_store(e->k, e->body, e->out[i], e->index, kcast(e->k, e->out[i]->dtype, v));
 }
 
-static const tcc_kexpr_t *c(ew_t *e, double v) { return tcc_k_const(e->k, e->ct, v); }
-static const tcc_kexpr_t *un(ew_t *e, tcc_kop_t op, const tcc_kexpr_t *a) { return tcc_k_unary(e->k, op, a); }
-static const tcc_kexpr_t *bin(ew_t *e, tcc_kop_t op, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(e->k, op, a, b);
-}
-static const tcc_kexpr_t *sel(ew_t *e, const tcc_kexpr_t *cond, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_select(e->k, cond, a, b);
-}
-static const tcc_kexpr_t *add(ew_t *e, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return bin(e, TCC_KOP_ADD, a, b);
-}
-static const tcc_kexpr_t *mul(ew_t *e, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return bin(e, TCC_KOP_MUL, a, b);
-}
+static const tcc_kexpr_t *c(ew_t *e, double v) { return kc(e->k, e->ct, v); }
 static double attr_f(ew_t *e, const char *name, double fallback) {
   return tcc_node_attr_float(e->node, name, fallback);
 }
 
 /* max(x, 0) + log(1 + exp(-|x|)): no overflow for large |x|. */
 static const tcc_kexpr_t *softplus(ew_t *e, const tcc_kexpr_t *x) {
-  const tcc_kexpr_t *exp_neg_abs = un(e, TCC_KOP_EXP, un(e, TCC_KOP_NEG, un(e, TCC_KOP_ABS, x)));
-  const tcc_kexpr_t *tail = un(e, TCC_KOP_LOG, add(e, c(e, 1), exp_neg_abs));
-  return add(e, bin(e, TCC_KOP_MAX, x, c(e, 0)), tail);
+  const tcc_kexpr_t *exp_neg_abs = kun(e->k, TCC_KOP_EXP, kun(e->k, TCC_KOP_NEG, kun(e->k, TCC_KOP_ABS, x)));
+  const tcc_kexpr_t *tail = kun(e->k, TCC_KOP_LOG, kadd(e->k, c(e, 1), exp_neg_abs));
+  return kadd(e->k, kbin(e->k, TCC_KOP_MAX, x, c(e, 0)), tail);
 }
 
 /* min(max(x, lo), hi) */
 static const tcc_kexpr_t *clamp(ew_t *e, const tcc_kexpr_t *x, double lo, double hi) {
-  return bin(e, TCC_KOP_MIN, bin(e, TCC_KOP_MAX, x, c(e, lo)), c(e, hi));
+  return kbin(e->k, TCC_KOP_MIN, kbin(e->k, TCC_KOP_MAX, x, c(e, lo)), c(e, hi));
 }
 
 /* ---- unary ---------------------------------------------------------------------------------------- */
 
 typedef const tcc_kexpr_t *(*unary_body_t)(ew_t *e, const tcc_kexpr_t *x);
 
-static const tcc_kexpr_t *relu(ew_t *e, const tcc_kexpr_t *x) { return bin(e, TCC_KOP_MAX, x, c(e, 0)); }
+static const tcc_kexpr_t *relu(ew_t *e, const tcc_kexpr_t *x) { return kbin(e->k, TCC_KOP_MAX, x, c(e, 0)); }
 static const tcc_kexpr_t *softsign(ew_t *e, const tcc_kexpr_t *x) {
-  return bin(e, TCC_KOP_DIV, x, add(e, c(e, 1), un(e, TCC_KOP_ABS, x)));
+  return kbin(e->k, TCC_KOP_DIV, x, kadd(e->k, c(e, 1), kun(e->k, TCC_KOP_ABS, x)));
 }
 static const tcc_kexpr_t *expm1_times(ew_t *e, const tcc_kexpr_t *x, double alpha) {
-  return mul(e, c(e, alpha), bin(e, TCC_KOP_SUB, un(e, TCC_KOP_EXP, x), c(e, 1)));
+  return kmul(e->k, c(e, alpha), kbin(e->k, TCC_KOP_SUB, kun(e->k, TCC_KOP_EXP, x), c(e, 1)));
 }
 static const tcc_kexpr_t *elu(ew_t *e, const tcc_kexpr_t *x) {
-  return sel(e, bin(e, TCC_KOP_LT, x, c(e, 0)), expm1_times(e, x, attr_f(e, "alpha", 1.0)), x);
+  return ksel(e->k, kbin(e->k, TCC_KOP_LT, x, c(e, 0)), expm1_times(e, x, attr_f(e, "alpha", 1.0)), x);
 }
 static const tcc_kexpr_t *selu(ew_t *e, const tcc_kexpr_t *x) {
   double alpha = attr_f(e, "alpha", 1.67326319217681884765625);
   double gamma = attr_f(e, "gamma", 1.05070102214813232421875);
-  return mul(e, c(e, gamma), sel(e, bin(e, TCC_KOP_LE, x, c(e, 0)), expm1_times(e, x, alpha), x));
+  return kmul(e->k, c(e, gamma), ksel(e->k, kbin(e->k, TCC_KOP_LE, x, c(e, 0)), expm1_times(e, x, alpha), x));
 }
 static const tcc_kexpr_t *celu(ew_t *e, const tcc_kexpr_t *x) {
   double alpha = attr_f(e, "alpha", 1.0);
-  const tcc_kexpr_t *neg = expm1_times(e, bin(e, TCC_KOP_DIV, x, c(e, alpha)), alpha);
-  return add(e, bin(e, TCC_KOP_MAX, x, c(e, 0)), bin(e, TCC_KOP_MIN, neg, c(e, 0)));
+  const tcc_kexpr_t *neg = expm1_times(e, kbin(e->k, TCC_KOP_DIV, x, c(e, alpha)), alpha);
+  return kadd(e->k, kbin(e->k, TCC_KOP_MAX, x, c(e, 0)), kbin(e->k, TCC_KOP_MIN, neg, c(e, 0)));
 }
 static const tcc_kexpr_t *leaky_relu(ew_t *e, const tcc_kexpr_t *x) {
-  return sel(e, bin(e, TCC_KOP_LT, x, c(e, 0)), mul(e, c(e, attr_f(e, "alpha", 0.01)), x), x);
+  return ksel(e->k, kbin(e->k, TCC_KOP_LT, x, c(e, 0)), kmul(e->k, c(e, attr_f(e, "alpha", 0.01)), x), x);
 }
 static const tcc_kexpr_t *thresholded_relu(ew_t *e, const tcc_kexpr_t *x) {
-  return sel(e, bin(e, TCC_KOP_GT, x, c(e, attr_f(e, "alpha", 1.0))), x, c(e, 0));
+  return ksel(e->k, kbin(e->k, TCC_KOP_GT, x, c(e, attr_f(e, "alpha", 1.0))), x, c(e, 0));
 }
 static const tcc_kexpr_t *hard_sigmoid(ew_t *e, const tcc_kexpr_t *x) {
-  return clamp(e, add(e, mul(e, c(e, attr_f(e, "alpha", 0.2)), x), c(e, attr_f(e, "beta", 0.5))), 0, 1);
+  return clamp(e, kadd(e->k, kmul(e->k, c(e, attr_f(e, "alpha", 0.2)), x), c(e, attr_f(e, "beta", 0.5))), 0, 1);
 }
 static const tcc_kexpr_t *hard_swish(ew_t *e, const tcc_kexpr_t *x) {
-  return mul(e, x, clamp(e, add(e, mul(e, c(e, 1.0 / 6), x), c(e, 0.5)), 0, 1));
+  return kmul(e->k, x, clamp(e, kadd(e->k, kmul(e->k, c(e, 1.0 / 6), x), c(e, 0.5)), 0, 1));
 }
-static const tcc_kexpr_t *mish(ew_t *e, const tcc_kexpr_t *x) { return mul(e, x, un(e, TCC_KOP_TANH, softplus(e, x))); }
+static const tcc_kexpr_t *mish(ew_t *e, const tcc_kexpr_t *x) {
+  return kmul(e->k, x, kun(e->k, TCC_KOP_TANH, softplus(e, x)));
+}
 static const tcc_kexpr_t *gelu(ew_t *e, const tcc_kexpr_t *x) {
   const tcc_kexpr_t *inner;
   if (strcmp(tcc_node_attr_string(e->node, "approximate", "none"), "tanh") == 0) {
-    const tcc_kexpr_t *cube = mul(e, x, mul(e, x, x));
+    const tcc_kexpr_t *cube = kmul(e->k, x, kmul(e->k, x, x));
     const tcc_kexpr_t *sqrt_2_pi = c(e, 0.79788456080286535588); /* sqrt(2 / pi) */
-    inner = un(e, TCC_KOP_TANH, mul(e, sqrt_2_pi, add(e, x, mul(e, c(e, 0.044715), cube))));
+    inner = kun(e->k, TCC_KOP_TANH, kmul(e->k, sqrt_2_pi, kadd(e->k, x, kmul(e->k, c(e, 0.044715), cube))));
   } else {
-    inner = un(e, TCC_KOP_ERF, mul(e, x, c(e, 0.70710678118654752440 /* 1 / sqrt(2) */)));
+    inner = kun(e->k, TCC_KOP_ERF, kmul(e->k, x, c(e, 0.70710678118654752440 /* 1 / sqrt(2) */)));
   }
-  return mul(e, mul(e, c(e, 0.5), x), add(e, c(e, 1), inner));
+  return kmul(e->k, kmul(e->k, c(e, 0.5), x), kadd(e->k, c(e, 1), inner));
 }
 static const tcc_kexpr_t *shrink(ew_t *e, const tcc_kexpr_t *x) {
   double lambd = attr_f(e, "lambd", 0.5), bias = attr_f(e, "bias", 0);
-  const tcc_kexpr_t *hi = sel(e, bin(e, TCC_KOP_GT, x, c(e, lambd)), bin(e, TCC_KOP_SUB, x, c(e, bias)), c(e, 0));
-  return sel(e, bin(e, TCC_KOP_LT, x, c(e, -lambd)), add(e, x, c(e, bias)), hi);
+  const tcc_kexpr_t *above = kbin(e->k, TCC_KOP_GT, x, c(e, lambd));
+  const tcc_kexpr_t *hi = ksel(e->k, above, kbin(e->k, TCC_KOP_SUB, x, c(e, bias)), c(e, 0));
+  return ksel(e->k, kbin(e->k, TCC_KOP_LT, x, c(e, -lambd)), kadd(e->k, x, c(e, bias)), hi);
 }
 static const tcc_kexpr_t *is_inf(ew_t *e, const tcc_kexpr_t *x) {
   bool pos = tcc_node_attr_int(e->node, "detect_positive", 1) != 0;
   bool neg = tcc_node_attr_int(e->node, "detect_negative", 1) != 0;
-  const tcc_kexpr_t *inf = un(e, TCC_KOP_IS_INF, x);
+  const tcc_kexpr_t *inf = kun(e->k, TCC_KOP_IS_INF, x);
   if (pos && neg) return inf;
-  if (!pos && !neg) return tcc_k_const(e->k, TCC_DTYPE_BOOL, 0);
-  return bin(e, TCC_KOP_AND, inf, bin(e, pos ? TCC_KOP_GT : TCC_KOP_LT, x, c(e, 0)));
+  if (!pos && !neg) return kc(e->k, TCC_DTYPE_BOOL, 0);
+  return kbin(e->k, TCC_KOP_AND, inf, kbin(e->k, pos ? TCC_KOP_GT : TCC_KOP_LT, x, c(e, 0)));
 }
 
 static const struct {
@@ -214,12 +180,13 @@ static tcc_status_t unary(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *c
   TCC_RETURN_IF_ERROR(check_dtype(node, in[0]->dtype, unary_ops[t].types));
   if (node->op == TCC_OP_GELU) {
     const char *mode = tcc_node_attr_string(node, "approximate", "none");
-    if (strcmp(mode, "none") != 0 && strcmp(mode, "tanh") != 0) return unsupported(node, "approximate='%s'", mode);
+    if (strcmp(mode, "none") != 0 && strcmp(mode, "tanh") != 0)
+      return tcc_compute_unsupported(node, "approximate='%s'", mode);
   }
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   const tcc_kexpr_t *x = loadc(&e, 0);
-  store(&e, 0, unary_ops[t].body ? unary_ops[t].body(&e, x) : un(&e, unary_ops[t].kop, x));
+  store(&e, 0, unary_ops[t].body ? unary_ops[t].body(&e, x) : kun(e.k, unary_ops[t].kop, x));
   return NULL;
 }
 
@@ -229,8 +196,8 @@ static tcc_status_t clip(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   const tcc_kexpr_t *x = loadc(&e, 0);
-  if (node->num_inputs > 1 && in[1]) x = bin(&e, TCC_KOP_MAX, x, load_scalar(&e, 1));
-  if (node->num_inputs > 2 && in[2]) x = bin(&e, TCC_KOP_MIN, x, load_scalar(&e, 2));
+  if (node->num_inputs > 1 && in[1]) x = kbin(e.k, TCC_KOP_MAX, x, load_scalar(&e, 1));
+  if (node->num_inputs > 2 && in[2]) x = kbin(e.k, TCC_KOP_MIN, x, load_scalar(&e, 2));
   store(&e, 0, x);
   return NULL;
 }
@@ -241,19 +208,20 @@ typedef const tcc_kexpr_t *(*binary_body_t)(ew_t *e, const tcc_kexpr_t *a, const
 
 /* Mod with fmod=0: the result takes the divisor's sign (floor semantics). */
 static const tcc_kexpr_t *mod(ew_t *e, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  if (tcc_node_attr_int(e->node, "fmod", 0)) return bin(e, TCC_KOP_FMOD, a, b);
-  if (!tcc_dtype_is_float(e->ct)) return bin(e, TCC_KOP_FLOORMOD, a, b);
-  const tcc_kexpr_t *r = bin(e, TCC_KOP_FMOD, a, b), *zero = c(e, 0);
-  const tcc_kexpr_t *fix = bin(e, TCC_KOP_AND, bin(e, TCC_KOP_NE, r, zero),
-                               bin(e, TCC_KOP_NE, bin(e, TCC_KOP_LT, r, zero), bin(e, TCC_KOP_LT, b, zero)));
-  return sel(e, fix, add(e, r, b), r);
+  if (tcc_node_attr_int(e->node, "fmod", 0)) return kbin(e->k, TCC_KOP_FMOD, a, b);
+  if (!tcc_dtype_is_float(e->ct)) return kbin(e->k, TCC_KOP_FLOORMOD, a, b);
+  const tcc_kexpr_t *r = kbin(e->k, TCC_KOP_FMOD, a, b), *zero = c(e, 0);
+  const tcc_kexpr_t *r_neg = kbin(e->k, TCC_KOP_LT, r, zero), *b_neg = kbin(e->k, TCC_KOP_LT, b, zero);
+  const tcc_kexpr_t *signs_differ = kbin(e->k, TCC_KOP_NE, r_neg, b_neg);
+  const tcc_kexpr_t *fix = kbin(e->k, TCC_KOP_AND, kbin(e->k, TCC_KOP_NE, r, zero), signs_differ);
+  return ksel(e->k, fix, kadd(e->k, r, b), r);
 }
 static const tcc_kexpr_t *bit_shift(ew_t *e, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
   bool right = strcmp(tcc_node_attr_string(e->node, "direction", ""), "RIGHT") == 0;
-  return bin(e, right ? TCC_KOP_SHR : TCC_KOP_SHL, a, b);
+  return kbin(e->k, right ? TCC_KOP_SHR : TCC_KOP_SHL, a, b);
 }
 static const tcc_kexpr_t *prelu(ew_t *e, const tcc_kexpr_t *x, const tcc_kexpr_t *slope) {
-  return sel(e, bin(e, TCC_KOP_LT, x, c(e, 0)), mul(e, slope, x), x);
+  return ksel(e->k, kbin(e->k, TCC_KOP_LT, x, c(e, 0)), kmul(e->k, slope, x), x);
 }
 
 static const struct {
@@ -286,11 +254,11 @@ static tcc_status_t binary(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
   size_t t = 0;
   while (binary_ops[t].op != node->op) t++;
   TCC_RETURN_IF_ERROR(check_dtype(node, in[0]->dtype, binary_ops[t].types));
-  if (in[1]->dtype != in[0]->dtype) return unsupported(node, "inputs of different element types");
+  if (in[1]->dtype != in[0]->dtype) return tcc_compute_unsupported(node, "inputs of different element types");
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   const tcc_kexpr_t *a = loadc(&e, 0), *b = loadc(&e, 1);
-  store(&e, 0, binary_ops[t].body ? binary_ops[t].body(&e, a, b) : bin(&e, binary_ops[t].kop, a, b));
+  store(&e, 0, binary_ops[t].body ? binary_ops[t].body(&e, a, b) : kbin(e.k, binary_ops[t].kop, a, b));
   return NULL;
 }
 
@@ -301,7 +269,7 @@ static tcc_status_t power(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *c
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   if (!tcc_dtype_is_float(e.ct) && tcc_dtype_is_float(in[1]->dtype)) e.ct = TCC_DTYPE_F64;
-  store(&e, 0, bin(&e, TCC_KOP_POW, loadc(&e, 0), loadc(&e, 1)));
+  store(&e, 0, kbin(e.k, TCC_KOP_POW, loadc(&e, 0), loadc(&e, 1)));
   return NULL;
 }
 
@@ -309,13 +277,14 @@ static tcc_status_t power(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *c
 static tcc_status_t variadic(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   TCC_RETURN_IF_ERROR(check_dtype(node, in[0]->dtype, NUM));
   for (int i = 1; i < node->num_inputs; i++)
-    if (!in[i] || in[i]->dtype != in[0]->dtype) return unsupported(node, "inputs of different element types");
+    if (!in[i] || in[i]->dtype != in[0]->dtype)
+      return tcc_compute_unsupported(node, "inputs of different element types");
   tcc_kop_t op = node->op == TCC_OP_MAX ? TCC_KOP_MAX : node->op == TCC_OP_MIN ? TCC_KOP_MIN : TCC_KOP_ADD;
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   const tcc_kexpr_t *acc = loadc(&e, 0);
-  for (int i = 1; i < node->num_inputs; i++) acc = bin(&e, op, acc, loadc(&e, i));
-  if (node->op == TCC_OP_MEAN) acc = bin(&e, TCC_KOP_DIV, acc, c(&e, node->num_inputs));
+  for (int i = 1; i < node->num_inputs; i++) acc = kbin(e.k, op, acc, loadc(&e, i));
+  if (node->op == TCC_OP_MEAN) acc = kbin(e.k, TCC_KOP_DIV, acc, c(&e, node->num_inputs));
   store(&e, 0, acc);
   return NULL;
 }
@@ -326,7 +295,7 @@ static tcc_status_t where(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *c
   TCC_RETURN_IF_ERROR(check_dtype(node, in[1]->dtype, ANY));
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 1));
-  store(&e, 0, sel(&e, load(&e, 0), load(&e, 1), load(&e, 2)));
+  store(&e, 0, ksel(e.k, load(&e, 0), load(&e, 1), load(&e, 2)));
   return NULL;
 }
 
@@ -361,13 +330,13 @@ static tcc_status_t copy(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
     const tcc_value_t *ratio = node->num_inputs > 1 ? node->inputs[1] : NULL;
     if (ratio && ratio->constant && ratio->constant->numel == 1)
       zero_ratio = tcc_tensor_get_float(ratio->constant, 0) == 0;
-    if (!const_bool(node->inputs[2], &training)) return unsupported(node, "training_mode is not constant");
-    if (training && !zero_ratio) return unsupported(node, "training mode (random dropout)");
+    if (!const_bool(node->inputs[2], &training)) return tcc_compute_unsupported(node, "training_mode is not constant");
+    if (training && !zero_ratio) return tcc_compute_unsupported(node, "training mode (random dropout)");
   }
   ew_t e;
   TCC_RETURN_IF_ERROR(begin(&e, k, node, in, out, 0));
   store(&e, 0, load(&e, 0));
-  if (node->num_outputs > 1 && out[1]) store(&e, 1, tcc_k_const(k, TCC_DTYPE_BOOL, 1));
+  if (node->num_outputs > 1 && out[1]) store(&e, 1, kc(k, TCC_DTYPE_BOOL, 1));
   return NULL;
 }
 

@@ -10,115 +10,18 @@
 #include "ir/compute_defs.h"
 #include "ir/infer.h"
 
-/* ---- expression shorthands ------------------------------------------------------------------------ */
+/* ---- indices and sizes ---------------------------------------------------------------------------- */
 
-static const tcc_kexpr_t *kint(tcc_kernel_t *k, int64_t v) { return tcc_k_int(k, v); }
-static const tcc_kexpr_t *kdim(tcc_kernel_t *k, const tcc_dim_t *d) { return tcc_k_dim(k, d); }
-static const tcc_kexpr_t *kc(tcc_kernel_t *k, tcc_dtype_t dt, double v) { return tcc_k_const(k, dt, v); }
-static const tcc_kexpr_t *kbin(tcc_kernel_t *k, tcc_kop_t op, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(k, op, a, b);
-}
-static const tcc_kexpr_t *kun(tcc_kernel_t *k, tcc_kop_t op, const tcc_kexpr_t *a) { return tcc_k_unary(k, op, a); }
-static const tcc_kexpr_t *kadd(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return kbin(k, TCC_KOP_ADD, a, b);
-}
-static const tcc_kexpr_t *ksub(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return kbin(k, TCC_KOP_SUB, a, b);
-}
-static const tcc_kexpr_t *kmul(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return kbin(k, TCC_KOP_MUL, a, b);
-}
-static const tcc_kexpr_t *kdiv(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return kbin(k, TCC_KOP_DIV, a, b);
-}
-static const tcc_kexpr_t *kand(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return !a ? b : !b ? a : kbin(k, TCC_KOP_AND, a, b);
-}
-static const tcc_kexpr_t *kor(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return !a ? b : !b ? a : kbin(k, TCC_KOP_OR, a, b);
-}
-static const tcc_kexpr_t *ksel(tcc_kernel_t *k, const tcc_kexpr_t *c, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_select(k, c, a, b);
-}
-static const tcc_kexpr_t *cast(tcc_kernel_t *k, tcc_dtype_t dt, const tcc_kexpr_t *e) {
-  return e && e->dtype == dt ? e : tcc_k_cast(k, dt, e, false);
-}
-/* buf[index] converted to dt. */
-static const tcc_kexpr_t *load(tcc_kernel_t *k, const tcc_kbuf_t *buf, const tcc_kexpr_t *const *index,
-                               tcc_dtype_t dt) {
-  return cast(k, dt, tcc_k_load(k, buf, index));
-}
-/* An arena array of n expression slots (NULL-filled). */
-static const tcc_kexpr_t **exprs(tcc_kernel_t *k, int n) {
-  const tcc_kexpr_t **e = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  if (e) memset(e, 0, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  return e;
-}
-/* A copy of n index expressions, to be modified. */
-static const tcc_kexpr_t **copy_index(tcc_kernel_t *k, int n, const tcc_kexpr_t *const *idx) {
-  const tcc_kexpr_t **e = exprs(k, n);
-  if (e && n > 0) memcpy(e, idx, (size_t)n * sizeof *e);
-  return e;
-}
-/* lo <= v < hi (bool). */
-static const tcc_kexpr_t *in_range(tcc_kernel_t *k, const tcc_kexpr_t *v, const tcc_kexpr_t *lo,
-                                   const tcc_kexpr_t *hi) {
-  return kand(k, kbin(k, TCC_KOP_GE, v, lo), kbin(k, TCC_KOP_LT, v, hi));
-}
 /* An i64 index clamped into [0, n). */
 static const tcc_kexpr_t *clamp_index(tcc_kernel_t *k, const tcc_kexpr_t *i, const tcc_kexpr_t *n) {
   return kbin(k, TCC_KOP_MAX, kbin(k, TCC_KOP_MIN, i, ksub(k, n, kint(k, 1))), kint(k, 0));
 }
 /* An i64 dim as a value of float type dt. */
-static const tcc_kexpr_t *kfdim(tcc_kernel_t *k, tcc_dtype_t dt, const tcc_dim_t *d) { return cast(k, dt, kdim(k, d)); }
-
-/* ---- registers and loops -------------------------------------------------------------------------- */
-
-/* A one-element REGISTER buffer allocated in block and set to init. */
-static tcc_kbuf_t *reg_new(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, const tcc_kexpr_t *init) {
-  const tcc_dim_t *one = tcc_dim_const(k->module, 1);
-  tcc_kbuf_t *r = init ? tcc_kernel_add_local(k, name, TCC_KBUF_REGISTER, init->dtype, 1, &one) : NULL;
-  const tcc_kexpr_t *at[] = {kint(k, 0)};
-  tcc_k_alloc(k, block, r);
-  tcc_k_store(k, block, r, at, init);
-  return r;
-}
-static const tcc_kexpr_t *reg_get(tcc_kernel_t *k, const tcc_kbuf_t *r) {
-  const tcc_kexpr_t *at[] = {kint(k, 0)};
-  return tcc_k_load(k, r, at);
-}
-static void reg_set(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *r, const tcc_kexpr_t *v) {
-  const tcc_kexpr_t *at[] = {kint(k, 0)};
-  tcc_k_store(k, block, r, at, v);
-}
-/* Stores v in a fresh register of block and returns a load of it (so loops below reuse one value). */
-static const tcc_kexpr_t *keep(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, const tcc_kexpr_t *v) {
-  tcc_kbuf_t *r = reg_new(k, block, name, v);
-  return r ? reg_get(k, r) : NULL;
-}
-/* A serial loop named name over [0, extent) in block; *var gets its variable. */
-static tcc_kblock_t *loop(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, const tcc_kexpr_t *extent,
-                          const tcc_kexpr_t **var) {
-  const tcc_kvar_t *v = NULL;
-  tcc_kblock_t *body = block ? tcc_k_for(k, block, name, extent, TCC_KLOOP_SERIAL, &v) : NULL;
-  *var = body ? tcc_k_var(k, v) : NULL;
-  return body;
+static const tcc_kexpr_t *kfdim(tcc_kernel_t *k, tcc_dtype_t dt, const tcc_dim_t *d) {
+  return kcast(k, dt, kdim(k, d));
 }
 
-/* ---- dtypes and attributes ------------------------------------------------------------------------ */
-
-/* The type arithmetic runs in: f32 for half and float8 types, else dt itself. */
-static tcc_dtype_t acc_type(tcc_dtype_t dt) {
-  return tcc_dtype_is_float(dt) && dt != TCC_DTYPE_F64 ? TCC_DTYPE_F32 : dt;
-}
-static tcc_status_t need_float(const tcc_node_t *node, tcc_dtype_t dt) {
-  if (tcc_dtype_is_float(dt)) return NULL;
-  return tcc_infer_unsupported(node, "element type %s has no compute definition", tcc_dtype_name(dt));
-}
-static tcc_status_t need_numeric(const tcc_node_t *node, tcc_dtype_t dt) {
-  if (tcc_dtype_is_float(dt) || (tcc_dtype_is_int(dt) && tcc_dtype_bits(dt) >= 8)) return NULL;
-  return tcc_infer_unsupported(node, "element type %s has no compute definition", tcc_dtype_name(dt));
-}
+/* ---- attributes ----------------------------------------------------------------------------------- */
 
 /* Index of a string attribute's value among names (NULL-terminated), or an unsupported status. */
 static tcc_status_t choice(const tcc_node_t *node, const char *attr, const char *def, const char *const *names,
@@ -130,22 +33,6 @@ static tcc_status_t choice(const tcc_node_t *node, const char *attr, const char 
       return NULL;
     }
   return tcc_infer_unsupported(node, "%s '%s' is not supported", attr, v);
-}
-
-/* An INTS attribute of n values, or def everywhere. */
-static tcc_status_t ints_or(const tcc_node_t *node, tcc_kernel_t *k, const char *name, int n, int64_t def,
-                            const int64_t **out) {
-  int64_t count;
-  if (tcc_node_attr_ints(node, name, out, &count)) {
-    if (count != n)
-      return tcc_infer_error(node, "attribute '%s' has %lld values, expected %d", name, (long long)count, n);
-    return NULL;
-  }
-  int64_t *v = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *v);
-  if (!v) return tcc_status_oom();
-  for (int i = 0; i < n; i++) v[i] = def;
-  *out = v;
-  return NULL;
 }
 
 /* Whether optional input i is present with at least one element (opset 11-12 pass empty tensors). */
@@ -211,13 +98,13 @@ typedef struct {
 static const tcc_kexpr_t *rs_weight(tcc_kernel_t *k, const rs_axis_t *a, const tcc_kexpr_t *t, int mode, double cubic_a,
                                     bool exclude, const tcc_kexpr_t *in_size) {
   const tcc_kexpr_t *off = kadd(k, a->start, t);
-  const tcc_kexpr_t *d = kun(k, TCC_KOP_ABS, ksub(k, cast(k, TCC_DTYPE_F64, off), a->ratio));
+  const tcc_kexpr_t *d = kun(k, TCC_KOP_ABS, ksub(k, kcast(k, TCC_DTYPE_F64, off), a->ratio));
   if (a->fscale) d = kmul(k, d, a->fscale);
   const tcc_kexpr_t *w = mode == RS_LINEAR
                              ? kbin(k, TCC_KOP_MAX, ksub(k, kc(k, TCC_DTYPE_F64, 1), d), kc(k, TCC_DTYPE_F64, 0))
                              : cubic_weight(k, d, cubic_a);
   if (exclude) {
-    const tcc_kexpr_t *idx = kadd(k, cast(k, TCC_DTYPE_I64, a->base), off);
+    const tcc_kexpr_t *idx = kadd(k, kcast(k, TCC_DTYPE_I64, a->base), off);
     w = ksel(k, in_range(k, idx, kint(k, 0), in_size), w, kc(k, TCC_DTYPE_F64, 0));
   }
   return w;
@@ -244,7 +131,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
   TCC_RETURN_IF_ERROR(choice(node, "nearest_mode", "round_prefer_floor", nearest_modes, &nm));
   v10 = v10 && !tcc_node_attr(node, "nearest_mode");
   TCC_RETURN_IF_ERROR(choice(node, "keep_aspect_ratio_policy", "stretch", policies, &policy));
-  if (mode != RS_NEAREST) TCC_RETURN_IF_ERROR(need_numeric(node, x->dtype));
+  if (mode != RS_NEAREST) TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, true));
   bool antialias = mode != RS_NEAREST && tcc_node_attr_int(node, "antialias", 0) != 0;
   bool exclude = mode != RS_NEAREST && tcc_node_attr_int(node, "exclude_outside", 0) != 0;
   double cubic_a = tcc_node_attr_float(node, "cubic_coeff_a", -0.75);
@@ -331,7 +218,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
     memset(a, 0, sizeof *a);
     a->dim = d;
     a->scale = scale[d] ? scale[d] : one;
-    const tcc_kexpr_t *xo = cast(k, f64, o[d]), *len = kfdim(k, f64, x->dims[d]);
+    const tcc_kexpr_t *xo = kcast(k, f64, o[d]), *len = kfdim(k, f64, x->dims[d]);
     const tcc_kexpr_t *out_len = kmul(k, a->scale, len); /* the reference's (fractional) output length */
     const tcc_kexpr_t *centered = ksub(k, kdiv(k, kadd(k, xo, half), a->scale), half), *pos;
     switch (ct) {
@@ -350,7 +237,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       default: { /* tf_crop_and_resize: roi differences and starts in f32 as the reference computes them */
         const tcc_kexpr_t *lm1 = ksub(k, len, one);
         const tcc_kexpr_t *span = kc(k, f64, (double)((float)roi[r + d] - (float)roi[d]));
-        const tcc_kexpr_t *first = cast(k, f64, kmul(k, kc(k, TCC_DTYPE_F32, roi[d]), cast(k, TCC_DTYPE_F32, lm1)));
+        const tcc_kexpr_t *first = kcast(k, f64, kmul(k, kc(k, TCC_DTYPE_F32, roi[d]), kcast(k, TCC_DTYPE_F32, lm1)));
         pos = ksel(k, kbin(k, TCC_KOP_EQ, out_len, one), kdiv(k, kmul(k, span, lm1), kc(k, f64, 2)),
                    kdiv(k, kmul(k, kmul(k, xo, span), lm1), ksub(k, out_len, one)));
         pos = kadd(k, pos, first);
@@ -358,7 +245,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       }
     }
     snprintf(name, sizeof name, "pos%d", d);
-    a->pos = keep(k, body, name, pos);
+    a->pos = let(k, body, name, pos);
     if (!a->pos) return tcc_status_oom();
     if (ct == CT_TF_CROP)
       outside = kor(k, outside, kor(k, kbin(k, TCC_KOP_LT, a->pos, zero),
@@ -372,7 +259,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       const tcc_kexpr_t *support = kc(k, f64, mode == RS_LINEAR ? 1 : 2);
       const tcc_kexpr_t *st = kadd(k, kun(k, TCC_KOP_FLOOR, kdiv(k, kun(k, TCC_KOP_NEG, support), a->fscale)), one);
       snprintf(name, sizeof name, "start%d", d);
-      a->start = keep(k, body, name, cast(k, TCC_DTYPE_I64, st));
+      a->start = let(k, body, name, kcast(k, TCC_DTYPE_I64, st));
       if (!a->start) return tcc_status_oom();
       a->ntaps = ksub(k, kint(k, 2), kmul(k, kint(k, 2), a->start));
     } else {
@@ -386,7 +273,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       snprintf(name, sizeof name, "n%d", d);
       tcc_kblock_t *nb = loop(k, body, name, a->ntaps, &t);
       if (!sum || !nb) return tcc_status_oom();
-      reg_set(k, nb, sum, kadd(k, reg_get(k, sum), rs_weight(k, a, t, mode, cubic_a, exclude, kdim(k, x->dims[d]))));
+      reg_update(k, nb, sum, TCC_KOP_ADD, rs_weight(k, a, t, mode, cubic_a, exclude, kdim(k, x->dims[d])));
       a->norm = reg_get(k, sum);
     }
   }
@@ -406,7 +293,7 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       }
       if (v10)
         pick = ksel(k, kbin(k, TCC_KOP_LT, a->scale, one), kun(k, TCC_KOP_CEIL, a->pos), kun(k, TCC_KOP_FLOOR, a->pos));
-      xi[a->dim] = clamp_index(k, cast(k, TCC_DTYPE_I64, pick), kdim(k, x->dims[a->dim]));
+      xi[a->dim] = clamp_index(k, kcast(k, TCC_DTYPE_I64, pick), kdim(k, x->dims[a->dim]));
     }
     v = tcc_k_load(k, x, xi);
     if (outside) v = ksel(k, outside, kc(k, y->dtype, extrapolation), v);
@@ -425,14 +312,14 @@ static tcc_status_t resize(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
     const tcc_kexpr_t *wa = rs_weight(k, a, t, mode, cubic_a, exclude, kdim(k, x->dims[a->dim]));
     if (a->norm) wa = kdiv(k, wa, a->norm);
     w = w ? kmul(k, w, wa) : wa;
-    xi[a->dim] = clamp_index(k, kadd(k, cast(k, TCC_DTYPE_I64, a->base), kadd(k, a->start, t)),
+    xi[a->dim] = clamp_index(k, kadd(k, kcast(k, TCC_DTYPE_I64, a->base), kadd(k, a->start, t)),
                              kdim(k, x->dims[a->dim]));
   }
-  v = load(k, x, xi, f64);
-  reg_set(k, taps, acc, kadd(k, reg_get(k, acc), w ? kmul(k, w, v) : v));
+  v = kload(k, x, xi, f64);
+  reg_update(k, taps, acc, TCC_KOP_ADD, w ? kmul(k, w, v) : v);
   v = reg_get(k, acc);
   if (outside) v = ksel(k, outside, kc(k, f64, extrapolation), v);
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, v));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, v));
   return NULL;
 }
 
@@ -452,10 +339,10 @@ static const tcc_kexpr_t *gs_pixel(tcc_kernel_t *k, const tcc_kbuf_t *x, const t
   for (int i = 0; i < ns; i++) {
     const tcc_kexpr_t *size = kdim(k, x->dims[2 + i]), *p = idx[i];
     if (pad == PAD_ZEROS) inside = kand(k, inside, in_range(k, p, kint(k, 0), size));
-    if (pad == PAD_REFLECTION) p = cast(k, TCC_DTYPE_I64, reflect(k, cast(k, lo[i]->dtype, p), lo[i], hi[i]));
+    if (pad == PAD_REFLECTION) p = kcast(k, TCC_DTYPE_I64, reflect(k, kcast(k, lo[i]->dtype, p), lo[i], hi[i]));
     xi[2 + i] = clamp_index(k, p, size);
   }
-  const tcc_kexpr_t *v = load(k, x, xi, dt);
+  const tcc_kexpr_t *v = kload(k, x, xi, dt);
   return inside ? ksel(k, inside, v, kc(k, dt, 0)) : v;
 }
 
@@ -464,8 +351,8 @@ static const tcc_kexpr_t *gs_pixel(tcc_kernel_t *k, const tcc_kbuf_t *x, const t
 static tcc_status_t grid_sample(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                 tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *grid = in[1], *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
-  TCC_RETURN_IF_ERROR(need_float(node, grid->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, grid->dtype, false));
   static const char *const modes[] = {"linear", "nearest", "cubic", "bilinear", "bicubic", NULL};
   static const char *const pads[] = {"zeros", "border", "reflection", NULL};
   int mode, pad;
@@ -491,14 +378,14 @@ static tcc_status_t grid_sample(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
     const tcc_kexpr_t **g = copy_index(k, grid->rank, gi);
     if (!g) return tcc_status_oom();
     g[grid->rank - 1] = kint(k, ns - 1 - i);
-    const tcc_kexpr_t *gv = load(k, grid, g, ft), *len = kfdim(k, ft, x->dims[2 + i]), *p;
+    const tcc_kexpr_t *gv = kload(k, grid, g, ft), *len = kfdim(k, ft, x->dims[2 + i]), *p;
     if (align) p = kmul(k, kdiv(k, kadd(k, gv, one), kc(k, ft, 2)), ksub(k, len, one));
     else p = kdiv(k, ksub(k, kmul(k, kadd(k, gv, one), len), one), kc(k, ft, 2));
     lo[i] = align ? zero : kc(k, ft, -0.5);
     hi[i] = align ? ksub(k, len, one) : ksub(k, len, half);
     if (mode == GS_NEAREST) p = kun(k, TCC_KOP_ROUND_EVEN, p); /* halves to even, in every rank */
     snprintf(name, sizeof name, "g%d", i);
-    p = keep(k, body, name, p);
+    p = let(k, body, name, p);
     if (!p) return tcc_status_oom();
     const tcc_kexpr_t *outside = kor(k, kbin(k, TCC_KOP_LT, p, lo[i]), kbin(k, TCC_KOP_GT, p, hi[i]));
     if (pad == PAD_BORDER)
@@ -506,14 +393,14 @@ static tcc_status_t grid_sample(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
     else if (pad == PAD_REFLECTION)
       p = reflect(k, p, lo[i], hi[i]);
     snprintf(name, sizeof name, "p%d", i);
-    pos[i] = keep(k, body, name, p);
+    pos[i] = let(k, body, name, p);
     if (!pos[i]) return tcc_status_oom();
   }
   if (mode == GS_NEAREST) {
-    for (int i = 0; i < ns; i++) idx[i] = cast(k, TCC_DTYPE_I64, pos[i]);
+    for (int i = 0; i < ns; i++) idx[i] = kcast(k, TCC_DTYPE_I64, pos[i]);
     const tcc_kexpr_t *v = gs_pixel(k, x, o[0], o[1], idx, pad, lo, hi, dt);
     if (!v) return tcc_status_oom();
-    tcc_k_store(k, body, y, o, cast(k, y->dtype, v));
+    tcc_k_store(k, body, y, o, kcast(k, y->dtype, v));
     return NULL;
   }
   tcc_kbuf_t *acc = reg_new(k, body, "acc", kc(k, dt, 0));
@@ -521,20 +408,20 @@ static tcc_status_t grid_sample(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   const tcc_kexpr_t *w = NULL;
   for (int i = 0; i < ns; i++) {
     const tcc_kexpr_t *fl = kun(k, TCC_KOP_FLOOR, pos[i]), *t;
-    const tcc_kexpr_t *frac = cast(k, dt, ksub(k, pos[i], fl));
+    const tcc_kexpr_t *frac = kcast(k, dt, ksub(k, pos[i], fl));
     snprintf(name, sizeof name, "t%d", i);
     taps = loop(k, taps, name, kint(k, mode == GS_LINEAR ? 2 : 4), &t);
     if (!taps) return tcc_status_oom();
     const tcc_kexpr_t *off = mode == GS_LINEAR ? t : ksub(k, t, kint(k, 1)), *wi;
     if (mode == GS_LINEAR) wi = ksel(k, kbin(k, TCC_KOP_EQ, t, kint(k, 0)), ksub(k, kc(k, dt, 1), frac), frac);
-    else wi = cubic_weight(k, kun(k, TCC_KOP_ABS, ksub(k, cast(k, dt, off), frac)), -0.75);
+    else wi = cubic_weight(k, kun(k, TCC_KOP_ABS, ksub(k, kcast(k, dt, off), frac)), -0.75);
     w = w ? kmul(k, w, wi) : wi;
-    idx[i] = kadd(k, cast(k, TCC_DTYPE_I64, fl), off);
+    idx[i] = kadd(k, kcast(k, TCC_DTYPE_I64, fl), off);
   }
   const tcc_kexpr_t *v = gs_pixel(k, x, o[0], o[1], idx, pad, lo, hi, dt);
   if (!v) return tcc_status_oom();
-  reg_set(k, taps, acc, kadd(k, reg_get(k, acc), kmul(k, w, v)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  reg_update(k, taps, acc, TCC_KOP_ADD, kmul(k, w, v));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 
@@ -544,7 +431,7 @@ static tcc_status_t grid_sample(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
 static tcc_status_t affine_grid(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                 tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *theta = in[0], *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, theta->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, theta->dtype, false));
   int ns = y->rank - 2;
   if (ns < 1 || theta->rank != 3) return tcc_infer_error(node, "theta must be (N, n, n + 1) for an n-d grid");
   bool align = tcc_node_attr_int(node, "align_corners", 0) != 0;
@@ -555,7 +442,7 @@ static tcc_status_t affine_grid(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   if (!body || !base) return tcc_status_oom();
   for (int j = 0; j < ns; j++) { /* component j runs along spatial dim ns - 1 - j (output dim ns - j) */
     const tcc_dim_t *size = y->dims[ns - j];
-    const tcc_kexpr_t *i = cast(k, f64, o[ns - j]), *len = kfdim(k, f64, size), *v;
+    const tcc_kexpr_t *i = kcast(k, f64, o[ns - j]), *len = kfdim(k, f64, size), *v;
     if (align) {
       const tcc_kexpr_t *step = kdiv(k, kc(k, f64, 2), ksub(k, len, kc(k, f64, 1)));
       v = ksel(k, kbin(k, TCC_KOP_LE, len, kc(k, f64, 1)), kc(k, f64, -1), kadd(k, kc(k, f64, -1), kmul(k, i, step)));
@@ -575,10 +462,10 @@ static tcc_status_t affine_grid(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   const tcc_kexpr_t *sum = NULL;
   for (int j = 0; j <= ns; j++) {
     const tcc_kexpr_t *ti[] = {o[0], m, kint(k, j)};
-    const tcc_kexpr_t *term = kmul(k, load(k, theta, ti, f64), base[j]);
+    const tcc_kexpr_t *term = kmul(k, kload(k, theta, ti, f64), base[j]);
     sum = sum ? kadd(k, sum, term) : term;
   }
-  tcc_k_store(k, inner, y, yi, cast(k, y->dtype, sum));
+  tcc_k_store(k, inner, y, yi, kcast(k, y->dtype, sum));
   return NULL;
 }
 
@@ -588,8 +475,8 @@ static tcc_status_t affine_grid(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
 static tcc_status_t roi_align(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                               tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *rois = in[1], *bidx = in[2], *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
-  TCC_RETURN_IF_ERROR(need_float(node, rois->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, rois->dtype, false));
   if (x->rank != 4 || rois->rank != 2 || bidx->rank != 1 || y->rank != 4)
     return tcc_infer_error(node, "RoiAlign needs X (N, C, H, W), rois (R, 4) and batch_indices (R)");
   static const char *const modes[] = {"avg", "max", NULL};
@@ -606,29 +493,29 @@ static tcc_status_t roi_align(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   const tcc_kexpr_t **o;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), 4, y->dims, &o);
   if (!body) return tcc_status_oom();
-  const tcc_kexpr_t *b = clamp_index(k, cast(k, TCC_DTYPE_I64, tcc_k_load(k, bidx, &o[0])), kdim(k, x->dims[0]));
-  b = keep(k, body, "batch", b);
+  const tcc_kexpr_t *b = clamp_index(k, kload(k, bidx, &o[0], TCC_DTYPE_I64), kdim(k, x->dims[0]));
+  b = let(k, body, "batch", b);
   const tcc_kexpr_t *start[2], *bin[2], *grid[2]; /* h, w */
   char name[24];
   for (int i = 0; i < 2; i++) {
     const tcc_kexpr_t *lo_i[] = {o[0], kint(k, 1 - i)}, *hi_i[] = {o[0], kint(k, 3 - i)};
     const tcc_kexpr_t *off = kc(k, dt, half_pixel ? 0.5 : 0.0), *ss = kc(k, dt, spatial_scale);
-    const tcc_kexpr_t *lo = ksub(k, kmul(k, load(k, rois, lo_i, dt), ss), off);
-    const tcc_kexpr_t *hi = ksub(k, kmul(k, load(k, rois, hi_i, dt), ss), off);
+    const tcc_kexpr_t *lo = ksub(k, kmul(k, kload(k, rois, lo_i, dt), ss), off);
+    const tcc_kexpr_t *hi = ksub(k, kmul(k, kload(k, rois, hi_i, dt), ss), off);
     const tcc_kexpr_t *size = ksub(k, hi, lo);
     if (!half_pixel) size = kbin(k, TCC_KOP_MAX, size, kc(k, dt, 1)); /* malformed regions become 1x1 */
     const tcc_kexpr_t *pooled = kfdim(k, dt, y->dims[2 + i]);
     snprintf(name, sizeof name, "start%d", i);
-    start[i] = keep(k, body, name, lo);
+    start[i] = let(k, body, name, lo);
     snprintf(name, sizeof name, "bin%d", i);
-    bin[i] = keep(k, body, name, kdiv(k, size, pooled));
+    bin[i] = let(k, body, name, kdiv(k, size, pooled));
     const tcc_kexpr_t *g = sampling > 0 ? kint(k, sampling)
-                                        : cast(k, TCC_DTYPE_I64, kun(k, TCC_KOP_CEIL, kdiv(k, size, pooled)));
+                                        : kcast(k, TCC_DTYPE_I64, kun(k, TCC_KOP_CEIL, kdiv(k, size, pooled)));
     snprintf(name, sizeof name, "grid%d", i);
-    grid[i] = keep(k, body, name, g);
+    grid[i] = let(k, body, name, g);
     if (!start[i] || !bin[i] || !grid[i]) return tcc_status_oom();
   }
-  const tcc_kexpr_t *count = cast(k, dt, kbin(k, TCC_KOP_MAX, kmul(k, grid[0], grid[1]), kint(k, 1)));
+  const tcc_kexpr_t *count = kcast(k, dt, kbin(k, TCC_KOP_MAX, kmul(k, grid[0], grid[1]), kint(k, 1)));
   tcc_kbuf_t *acc = reg_new(k, body, "acc", kc(k, dt, 0));
   const tcc_kexpr_t *iy, *ix;
   tcc_kblock_t *inner = loop(k, loop(k, body, "iy", grid[0], &iy), "ix", grid[1], &ix);
@@ -636,37 +523,38 @@ static tcc_status_t roi_align(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   const tcc_kexpr_t *s[2] = {iy, ix}, *low[2], *high[2], *l[2], *oob = NULL;
   for (int i = 0; i < 2; i++) {
     const tcc_kexpr_t *len = kdim(k, x->dims[2 + i]), *flen = kfdim(k, dt, x->dims[2 + i]);
-    const tcc_kexpr_t *sub = kdiv(k, kmul(k, kadd(k, cast(k, dt, s[i]), kc(k, dt, 0.5)), bin[i]), cast(k, dt, grid[i]));
-    const tcc_kexpr_t *p = kadd(k, kadd(k, start[i], kmul(k, cast(k, dt, o[2 + i]), bin[i])), sub);
+    const tcc_kexpr_t *at = kmul(k, kadd(k, kcast(k, dt, s[i]), kc(k, dt, 0.5)), bin[i]);
+    const tcc_kexpr_t *sub = kdiv(k, at, kcast(k, dt, grid[i]));
+    const tcc_kexpr_t *p = kadd(k, kadd(k, start[i], kmul(k, kcast(k, dt, o[2 + i]), bin[i])), sub);
     snprintf(name, sizeof name, "pos%d", i);
-    p = keep(k, inner, name, p);
+    p = let(k, inner, name, p);
     if (!p) return tcc_status_oom();
     oob = kor(k, oob, kor(k, kbin(k, TCC_KOP_LT, p, kc(k, dt, -1)), kbin(k, TCC_KOP_GT, p, flen)));
     p = kbin(k, TCC_KOP_MAX, p, kc(k, dt, 0));
-    const tcc_kexpr_t *lw = cast(k, TCC_DTYPE_I64, p), *last = ksub(k, len, kint(k, 1));
+    const tcc_kexpr_t *lw = kcast(k, TCC_DTYPE_I64, p), *last = ksub(k, len, kint(k, 1));
     const tcc_kexpr_t *at_end = kbin(k, TCC_KOP_GE, lw, last);
     low[i] = ksel(k, at_end, last, lw);
     high[i] = ksel(k, at_end, last, kadd(k, lw, kint(k, 1)));
-    p = ksel(k, at_end, cast(k, dt, last), p);
-    l[i] = ksub(k, p, cast(k, dt, low[i]));
+    p = ksel(k, at_end, kcast(k, dt, last), p);
+    l[i] = ksub(k, p, kcast(k, dt, low[i]));
   }
   /* corner weights: (1-ly)(1-lx), (1-ly)lx, ly(1-lx), ly lx */
   const tcc_kexpr_t *one = kc(k, dt, 1), *v = NULL;
   for (int c = 0; c < 4; c++) {
     const tcc_kexpr_t *wy = c & 2 ? l[0] : ksub(k, one, l[0]), *wx = c & 1 ? l[1] : ksub(k, one, l[1]);
     const tcc_kexpr_t *xi[] = {b, o[1], c & 2 ? high[0] : low[0], c & 1 ? high[1] : low[1]};
-    const tcc_kexpr_t *term = kmul(k, kmul(k, wy, wx), load(k, x, xi, dt));
+    const tcc_kexpr_t *term = kmul(k, kmul(k, wy, wx), kload(k, x, xi, dt));
     v = !v ? term : mode == 0 ? kadd(k, v, term) : kbin(k, TCC_KOP_MAX, v, term);
   }
   v = ksel(k, oob, kc(k, dt, 0), v);
   const tcc_kexpr_t *prev = reg_get(k, acc);
   if (mode == 0) {
     reg_set(k, inner, acc, kadd(k, prev, v));
-    tcc_k_store(k, body, y, o, cast(k, y->dtype, kdiv(k, reg_get(k, acc), count)));
+    tcc_k_store(k, body, y, o, kcast(k, y->dtype, kdiv(k, reg_get(k, acc), count)));
   } else {
     const tcc_kexpr_t *first = kand(k, kbin(k, TCC_KOP_EQ, iy, kint(k, 0)), kbin(k, TCC_KOP_EQ, ix, kint(k, 0)));
     reg_set(k, inner, acc, ksel(k, first, v, kbin(k, TCC_KOP_MAX, prev, v)));
-    tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+    tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   }
   return NULL;
 }
@@ -684,9 +572,9 @@ static tcc_status_t max_unpool(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf
   const int64_t *ks, *strides, *pads;
   if (!tcc_node_attr_ints(node, "kernel_shape", &ks, &(int64_t){0}))
     return tcc_infer_error(node, "attribute 'kernel_shape' is required");
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "kernel_shape", ns, 1, &ks));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "strides", ns, 1, &strides));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "pads", 2 * ns, 0, &pads));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "kernel_shape", ns, 1, &ks));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "strides", ns, 1, &strides));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "pads", 2 * ns, 0, &pads));
   const tcc_kexpr_t **o;
   tcc_kblock_t *zero = tcc_compute_loops(k, tcc_kernel_body(k), r, y->dims, &o);
   if (!zero) return tcc_status_oom();
@@ -699,7 +587,7 @@ static tcc_status_t max_unpool(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf
                        kint(k, ks[i] - pads[i] - pads[ns + i]));
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), r, x->dims, &xi);
   if (!body) return tcc_status_oom();
-  const tcc_kexpr_t *flat = keep(k, body, "flat", cast(k, TCC_DTYPE_I64, tcc_k_load(k, ind, xi)));
+  const tcc_kexpr_t *flat = let(k, body, "flat", kload(k, ind, xi, TCC_DTYPE_I64));
   const tcc_kexpr_t *rest = flat, *ok = kbin(k, TCC_KOP_GE, flat, kint(k, 0));
   for (int d = r - 1; d >= 0; d--) {
     yi[d] = d ? kbin(k, TCC_KOP_FLOORMOD, rest, full[d]) : rest;
@@ -719,16 +607,16 @@ static tcc_status_t max_unpool(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf
  * position l whose block covers p (p = l * stride - pad + b * dilation). */
 static tcc_status_t col2im(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
-  TCC_RETURN_IF_ERROR(need_numeric(node, x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, true));
   int ns = y->rank - 2;
   const int64_t *block, *dil, *pads, *strides;
   int64_t nb;
   if (!tcc_value_const_ints(node->inputs[2], &block, &nb))
     return tcc_infer_unsupported(node, "'block_shape' must be a constant");
   if (nb != ns || x->rank != 3) return tcc_infer_error(node, "block_shape and image_shape do not agree");
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "dilations", ns, 1, &dil));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "pads", 2 * ns, 0, &pads));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "strides", ns, 1, &strides));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "dilations", ns, 1, &dil));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "pads", 2 * ns, 0, &pads));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "strides", ns, 1, &strides));
   int64_t bsize = 1;
   for (int i = 0; i < ns; i++) {
     if (block[i] <= 0 || strides[i] <= 0 || dil[i] <= 0)
@@ -765,8 +653,8 @@ static tcc_status_t col2im(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
   tcc_kblock_t *then = tcc_k_if(k, inner, ok, NULL);
   if (!then) return tcc_status_oom();
   const tcc_kexpr_t *xi[] = {o[0], col, pos};
-  reg_set(k, then, acc, kadd(k, reg_get(k, acc), load(k, x, xi, dt)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  reg_update(k, then, acc, TCC_KOP_ADD, kload(k, x, xi, dt));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 
@@ -778,16 +666,16 @@ static tcc_status_t deform_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
                                 tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *w = in[1], *offset = in[2], *y = out[0];
   const tcc_kbuf_t *bias = node->num_inputs > 3 ? in[3] : NULL, *mask = node->num_inputs > 4 ? in[4] : NULL;
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
   int ns = x->rank - 2;
   if (ns < 1 || w->rank != x->rank || offset->rank != x->rank || y->rank != x->rank)
     return tcc_infer_error(node, "X, W, offset and the output must have the same rank");
   int64_t group = tcc_node_attr_int(node, "group", 1), ogroup = tcc_node_attr_int(node, "offset_group", 1);
   if (group < 1 || ogroup < 1) return tcc_infer_error(node, "group and offset_group must be positive");
   const int64_t *strides, *dil, *pads;
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "strides", ns, 1, &strides));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "dilations", ns, 1, &dil));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "pads", 2 * ns, 0, &pads));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "strides", ns, 1, &strides));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "dilations", ns, 1, &dil));
+  TCC_RETURN_IF_ERROR(tcc_compute_ints_attr(k, node, "pads", 2 * ns, 0, &pads));
   /* channel counts, where known at build time: C = group * W's dim 1, offset = offset_group * |kernel| * n,
    * mask = offset_group * |kernel| */
   bool known = tcc_dim_is_const(x->dims[1]) && tcc_dim_is_const(w->dims[0]) && tcc_dim_is_const(w->dims[1]) &&
@@ -812,7 +700,7 @@ static tcc_status_t deform_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   const tcc_kexpr_t *ocpg = kbin(k, TCC_KOP_FLOORDIV, kdim(k, w->dims[0]), kint(k, group));
   const tcc_kexpr_t *cpog = kbin(k, TCC_KOP_FLOORDIV, kdim(k, x->dims[1]), kint(k, ogroup));
   const tcc_kexpr_t *g = kbin(k, TCC_KOP_FLOORDIV, o[1], ocpg);
-  tcc_kbuf_t *acc = reg_new(k, body, "acc", bias ? load(k, bias, &o[1], dt) : kc(k, dt, 0));
+  tcc_kbuf_t *acc = reg_new(k, body, "acc", bias ? kload(k, bias, &o[1], dt) : kc(k, dt, 0));
   const tcc_kexpr_t *icg;
   tcc_kblock_t *inner = loop(k, body, "icg", cpg, &icg);
   char name[24];
@@ -831,23 +719,23 @@ static tcc_status_t deform_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   if (!wi || !oi) return tcc_status_oom();
   wi[0] = o[1], wi[1] = icg;
   for (int i = 0; i < ns; i++) wi[2 + i] = q[i];
-  const tcc_kexpr_t *scale = load(k, w, wi, dt);
+  const tcc_kexpr_t *scale = kload(k, w, wi, dt);
   if (mask) {
     const tcc_kexpr_t **mi = copy_index(k, mask->rank, o);
     if (!mi) return tcc_status_oom();
     mi[1] = tap;
-    scale = kmul(k, scale, load(k, mask, mi, dt));
+    scale = kmul(k, scale, kload(k, mask, mi, dt));
   }
-  scale = keep(k, inner, "scale", scale);
+  scale = let(k, inner, "scale", scale);
   const tcc_kexpr_t **pos = exprs(k, ns);
   if (!pos || !scale) return tcc_status_oom();
   for (int i = 0; i < ns; i++) {
     oi[1] = kadd(k, kmul(k, tap, kint(k, ns)), kint(k, i));
     const tcc_kexpr_t *p = kint(k, -pads[i]);
     p = kadd(k, kadd(k, p, kmul(k, o[2 + i], kint(k, strides[i]))), kmul(k, q[i], kint(k, dil[i])));
-    p = kadd(k, cast(k, dt, p), load(k, offset, oi, dt));
+    p = kadd(k, kcast(k, dt, p), kload(k, offset, oi, dt));
     snprintf(name, sizeof name, "p%d", i);
-    pos[i] = keep(k, inner, name, p);
+    pos[i] = let(k, inner, name, p);
     if (!pos[i]) return tcc_status_oom();
   }
   /* bilinear taps, zero outside the input */
@@ -862,13 +750,13 @@ static tcc_status_t deform_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
     if (!tb) return tcc_status_oom();
     const tcc_kexpr_t *wi_ = ksel(k, kbin(k, TCC_KOP_EQ, t, kint(k, 0)), ksub(k, kc(k, dt, 1), frac), frac);
     wt = wt ? kmul(k, wt, wi_) : wi_;
-    const tcc_kexpr_t *idx = kadd(k, cast(k, TCC_DTYPE_I64, fl), t), *size = kdim(k, x->dims[2 + i]);
+    const tcc_kexpr_t *idx = kadd(k, kcast(k, TCC_DTYPE_I64, fl), t), *size = kdim(k, x->dims[2 + i]);
     inside = kand(k, inside, in_range(k, idx, kint(k, 0), size));
     xi[2 + i] = clamp_index(k, idx, size);
   }
-  const tcc_kexpr_t *v = ksel(k, inside, kmul(k, wt, load(k, x, xi, dt)), kc(k, dt, 0));
-  reg_set(k, tb, acc, kadd(k, reg_get(k, acc), kmul(k, scale, v)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  const tcc_kexpr_t *v = ksel(k, inside, kmul(k, wt, kload(k, x, xi, dt)), kc(k, dt, 0));
+  reg_update(k, tb, acc, TCC_KOP_ADD, kmul(k, scale, v));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 

@@ -10,70 +10,6 @@
 #include "ir/compute_defs.h"
 #include "ir/infer.h"
 
-typedef const tcc_kexpr_t *expr_t;
-
-/* ---- expression shorthands ------------------------------------------------------------------------ */
-
-static expr_t kint(tcc_kernel_t *k, int64_t v) { return tcc_k_int(k, v); }
-static expr_t kdim(tcc_kernel_t *k, const tcc_dim_t *d) { return tcc_k_dim(k, d); }
-static expr_t kc(tcc_kernel_t *k, tcc_dtype_t dt, double v) { return tcc_k_const(k, dt, v); }
-static expr_t kbin(tcc_kernel_t *k, tcc_kop_t op, expr_t a, expr_t b) { return tcc_k_binary(k, op, a, b); }
-static expr_t kadd(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_ADD, a, b); }
-static expr_t ksub(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_SUB, a, b); }
-static expr_t kmul(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_MUL, a, b); }
-static expr_t cast(tcc_kernel_t *k, tcc_dtype_t dt, expr_t e) {
-  return e && e->dtype == dt ? e : tcc_k_cast(k, dt, e, false);
-}
-static expr_t load(tcc_kernel_t *k, const tcc_kbuf_t *buf, const expr_t *index, tcc_dtype_t dt) {
-  return cast(k, dt, tcc_k_load(k, buf, index));
-}
-/* An arena array of n expression slots (NULL-filled). */
-static expr_t *exprs(tcc_kernel_t *k, int n) {
-  expr_t *e = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  if (e) memset(e, 0, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  return e;
-}
-
-/* The type arithmetic runs in: f32 for half and float8 types, else dt itself. */
-static tcc_dtype_t acc_type(tcc_dtype_t dt) { return dt == TCC_DTYPE_F64 ? dt : TCC_DTYPE_F32; }
-
-static tcc_status_t need_float(const tcc_node_t *node, const tcc_kbuf_t *b, const char *what) {
-  if (b && tcc_dtype_is_float(b->dtype)) return NULL;
-  return tcc_infer_unsupported(node, "%s of element type %s has no compute definition", what,
-                               b ? tcc_dtype_name(b->dtype) : "?");
-}
-
-/* ---- accumulators and loops ----------------------------------------------------------------------- */
-
-/* A one-element REGISTER buffer allocated in block and set to init. */
-static tcc_kbuf_t *acc_new(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, expr_t init) {
-  const tcc_dim_t *one = tcc_dim_const(k->module, 1);
-  tcc_kbuf_t *acc = init ? tcc_kernel_add_local(k, name, TCC_KBUF_REGISTER, init->dtype, 1, &one) : NULL;
-  expr_t at[] = {kint(k, 0)};
-  tcc_k_alloc(k, block, acc);
-  tcc_k_store(k, block, acc, at, init);
-  return acc;
-}
-static expr_t acc_get(tcc_kernel_t *k, const tcc_kbuf_t *acc) {
-  expr_t at[] = {kint(k, 0)};
-  return tcc_k_load(k, acc, at);
-}
-static void acc_set(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *acc, expr_t v) {
-  expr_t at[] = {kint(k, 0)};
-  tcc_k_store(k, block, acc, at, v);
-}
-static void acc_update(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *acc, tcc_kop_t op, expr_t v) {
-  acc_set(k, block, acc, kbin(k, op, acc_get(k, acc), v));
-}
-
-/* One serial loop over [0, extent) appended to block; *var gets the variable. */
-static tcc_kblock_t *loop(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, expr_t extent, expr_t *var) {
-  const tcc_kvar_t *v = NULL;
-  tcc_kblock_t *body = block ? tcc_k_for(k, block, name, extent, TCC_KLOOP_SERIAL, &v) : NULL;
-  *var = v ? tcc_k_var(k, v) : NULL;
-  return body;
-}
-
 /* ---- losses --------------------------------------------------------------------------------------- */
 
 /* negative_log_likelihood_loss over scores x [N, C, d...] and softmax_cross_entropy_loss (the same over
@@ -84,10 +20,10 @@ static tcc_status_t loss(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   const tcc_kbuf_t *x = in[0], *t = in[1], *w = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
   const tcc_kbuf_t *lp = node->num_outputs > 1 ? out[1] : NULL;
   bool sce = node->op == TCC_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
-  TCC_RETURN_IF_ERROR(need_float(node, x, "input"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, x, "input"));
   if (!tcc_dtype_is_int(t->dtype))
     return tcc_infer_unsupported(node, "target of element type %s has no compute definition", tcc_dtype_name(t->dtype));
-  if (w) TCC_RETURN_IF_ERROR(need_float(node, w, "weight"));
+  if (w) TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, w, "weight"));
   if (x->rank < 2 || t->rank != x->rank - 1)
     return tcc_infer_error(node, "input must be [N, C, d...] and target [N, d...], got ranks %d and %d", x->rank,
                            t->rank);
@@ -103,8 +39,8 @@ static tcc_status_t loss(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   tcc_kblock_t *top = tcc_kernel_body(k);
   tcc_kbuf_t *sum = NULL, *wsum = NULL;
   if (!none) {
-    sum = acc_new(k, top, "sum", kc(k, dt, 0));
-    wsum = acc_new(k, top, "wsum", kc(k, dt, 0));
+    sum = reg_new(k, top, "sum", kc(k, dt, 0));
+    wsum = reg_new(k, top, "wsum", kc(k, dt, 0));
   }
   const tcc_kexpr_t **p;
   tcc_kblock_t *body = tcc_compute_loops(k, top, r, t->dims, &p);
@@ -117,50 +53,47 @@ static tcc_status_t loss(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   expr_t shift = NULL; /* softmax cross entropy: x - max - log(sum exp(x - max)) over the classes */
   if (sce) {
     expr_t c;
-    tcc_kbuf_t *mx = acc_new(k, body, "max", kc(k, dt, -INFINITY));
+    tcc_kbuf_t *mx = reg_new(k, body, "max", kc(k, dt, -INFINITY));
     tcc_kblock_t *lb = loop(k, body, "c", kdim(k, x->dims[1]), &c);
     xi[1] = c;
-    acc_update(k, lb, mx, TCC_KOP_MAX, load(k, x, xi, dt));
-    tcc_kbuf_t *se = acc_new(k, body, "sumexp", kc(k, dt, 0));
+    reg_update(k, lb, mx, TCC_KOP_MAX, kload(k, x, xi, dt));
+    tcc_kbuf_t *se = reg_new(k, body, "sumexp", kc(k, dt, 0));
     lb = loop(k, body, "c", kdim(k, x->dims[1]), &c);
-    expr_t *xc = exprs(k, x->rank);
+    expr_t *xc = copy_index(k, x->rank, xi);
     if (!xc) return tcc_status_oom();
-    memcpy(xc, xi, (size_t)x->rank * sizeof *xc);
     xc[1] = c;
-    acc_update(k, lb, se, TCC_KOP_ADD, tcc_k_unary(k, TCC_KOP_EXP, ksub(k, load(k, x, xc, dt), acc_get(k, mx))));
-    shift = acc_get(k, acc_new(k, body, "shift", kadd(k, acc_get(k, mx), tcc_k_unary(k, TCC_KOP_LOG, acc_get(k, se)))));
+    reg_update(k, lb, se, TCC_KOP_ADD, kun(k, TCC_KOP_EXP, ksub(k, kload(k, x, xc, dt), reg_get(k, mx))));
+    shift = reg_get(k, reg_new(k, body, "shift", kadd(k, reg_get(k, mx), kun(k, TCC_KOP_LOG, reg_get(k, se)))));
     if (lp) {
       lb = loop(k, body, "c", kdim(k, x->dims[1]), &c);
-      expr_t *xl = exprs(k, x->rank);
+      expr_t *xl = copy_index(k, x->rank, xi);
       if (!xl) return tcc_status_oom();
-      memcpy(xl, xi, (size_t)x->rank * sizeof *xl);
       xl[1] = c;
-      tcc_k_store(k, lb, lp, xl, cast(k, lp->dtype, ksub(k, load(k, x, xl, dt), shift)));
+      tcc_k_store(k, lb, lp, xl, kcast(k, lp->dtype, ksub(k, kload(k, x, xl, dt), shift)));
     }
   }
 
-  expr_t cls = cast(k, TCC_DTYPE_I64, tcc_k_load(k, t, p));
+  expr_t cls = kload(k, t, p, TCC_DTYPE_I64);
   tcc_kblock_t *kept = body, *ignored = NULL;
   if (has_ii) kept = tcc_k_if(k, body, kbin(k, TCC_KOP_NE, cls, kint(k, ii)), &ignored);
-  expr_t *xt = exprs(k, x->rank);
+  expr_t *xt = copy_index(k, x->rank, xi);
   if (!kept || !xt) return tcc_status_oom();
-  memcpy(xt, xi, (size_t)x->rank * sizeof *xt);
   xt[1] = cls;
-  expr_t v = load(k, x, xt, dt);
+  expr_t v = kload(k, x, xt, dt);
   if (shift) v = ksub(k, v, shift);
-  v = tcc_k_unary(k, TCC_KOP_NEG, v);
-  expr_t wt = w ? load(k, w, &cls, dt) : NULL;
+  v = kun(k, TCC_KOP_NEG, v);
+  expr_t wt = w ? kload(k, w, &cls, dt) : NULL;
   if (wt) v = kmul(k, v, wt);
   if (none) {
-    tcc_k_store(k, kept, y, p, cast(k, y->dtype, v));
+    tcc_k_store(k, kept, y, p, kcast(k, y->dtype, v));
     if (ignored) tcc_k_store(k, ignored, y, p, kc(k, y->dtype, 0));
     return NULL;
   }
-  acc_update(k, kept, sum, TCC_KOP_ADD, v);
-  acc_update(k, kept, wsum, TCC_KOP_ADD, wt ? wt : kc(k, dt, 1));
-  expr_t res = acc_get(k, sum);
-  if (mean) res = kbin(k, TCC_KOP_DIV, res, acc_get(k, wsum));
-  tcc_k_store(k, top, y, exprs(k, 0), cast(k, y->dtype, res));
+  reg_update(k, kept, sum, TCC_KOP_ADD, v);
+  reg_update(k, kept, wsum, TCC_KOP_ADD, wt ? wt : kc(k, dt, 1));
+  expr_t res = reg_get(k, sum);
+  if (mean) res = kbin(k, TCC_KOP_DIV, res, reg_get(k, wsum));
+  tcc_k_store(k, top, y, exprs(k, 0), kcast(k, y->dtype, res));
   return NULL;
 }
 
@@ -189,12 +122,12 @@ static view_t view_of(tcc_kernel_t *k, const tcc_kbuf_t *b, int64_t heads_attr) 
 static expr_t view_load(tcc_kernel_t *k, const view_t *v, expr_t b, expr_t h, expr_t s, expr_t d, tcc_dtype_t dt) {
   if (v->buf->rank == 4) {
     expr_t idx[] = {b, h, s, d};
-    return load(k, v->buf, idx, dt);
+    return kload(k, v->buf, idx, dt);
   }
   expr_t hidden = kdim(k, v->buf->dims[2]);
   expr_t flat = kadd(k, kmul(k, kadd(k, kmul(k, h, v->seq), s), v->head), d);
   expr_t idx[] = {b, kbin(k, TCC_KOP_FLOORDIV, flat, hidden), kbin(k, TCC_KOP_FLOORMOD, flat, hidden)};
-  return load(k, v->buf, idx, dt);
+  return kload(k, v->buf, idx, dt);
 }
 
 /* The key (or value) sequence: the past cache (when given) followed by the current input. */
@@ -228,7 +161,7 @@ static tcc_status_t store_present(tcc_kernel_t *k, const kv_t *s, const tcc_kbuf
     body = loop(k, body, "d", kdim(k, present->dims[3]), &d);
     if (!body) return tcc_status_oom();
     expr_t idx[] = {b, g, kadd(k, s->offset[part], j), d};
-    tcc_k_store(k, body, present, idx, cast(k, present->dtype, view_load(k, v, b, g, j, d, present->dtype)));
+    tcc_k_store(k, body, present, idx, kcast(k, present->dtype, view_load(k, v, b, g, j, d, present->dtype)));
   }
   return NULL;
 }
@@ -237,7 +170,7 @@ static tcc_status_t store_present(tcc_kernel_t *k, const kv_t *s, const tcc_kbuf
 static expr_t bcast_dim(tcc_kernel_t *k, const tcc_dim_t *in, expr_t out, expr_t o) {
   if (tcc_dim_is_const(in) && tcc_dim_value(in) == 1) return kint(k, 0);
   if (out->kind == TCC_KEXPR_DIM && out->dim == in) return o;
-  return tcc_k_select(k, kbin(k, TCC_KOP_EQ, kdim(k, in), kint(k, 1)), kint(k, 0), o);
+  return ksel(k, kbin(k, TCC_KOP_EQ, kdim(k, in), kint(k, 1)), kint(k, 0), o);
 }
 
 /* attention (opset 23), following the ONNX 1.18 definition its conformance data was generated with:
@@ -257,9 +190,9 @@ static tcc_status_t attention(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   const tcc_kbuf_t *present_k = node->num_outputs > 1 ? out[1] : NULL;
   const tcc_kbuf_t *present_v = node->num_outputs > 2 ? out[2] : NULL;
   if (node->num_inputs > 6) return tcc_infer_unsupported(node, "input nonpad_kv_seqlen is not supported");
-  TCC_RETURN_IF_ERROR(need_float(node, q, "Q"));
-  TCC_RETURN_IF_ERROR(need_float(node, kb, "K"));
-  TCC_RETURN_IF_ERROR(need_float(node, vb, "V"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, q, "Q"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, kb, "K"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, vb, "V"));
   if (q->rank != kb->rank || q->rank != vb->rank || (q->rank != 3 && q->rank != 4))
     return tcc_infer_error(node, "Q, K and V must all have rank 3 or all rank 4");
   if (!pk != !pv) return tcc_infer_error(node, "past_key and past_value must be given together");
@@ -296,7 +229,7 @@ static tcc_status_t attention(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   /* sqrt(scale), applied to both Q and K */
   expr_t sq;
   if (scale_attr) sq = kc(k, dt, sqrt((double)(float)tcc_node_attr_float(node, "scale", 1.0)));
-  else sq = tcc_k_unary(k, TCC_KOP_SQRT, tcc_k_unary(k, TCC_KOP_RSQRT, cast(k, dt, qv.head)));
+  else sq = kun(k, TCC_KOP_SQRT, kun(k, TCC_KOP_RSQRT, kcast(k, dt, qv.head)));
 
   expr_t b, h, i;
   tcc_kblock_t *row = loop(k, tcc_kernel_body(k), "b", kdim(k, q->dims[0]), &b);
@@ -306,35 +239,35 @@ static tcc_status_t attention(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   if (!row || !scores) return tcc_status_oom();
   tcc_k_alloc(k, row, scores);
   expr_t g = kbin(k, TCC_KOP_FLOORMOD, h, kv_heads);
-  tcc_kbuf_t *acc = acc_new(k, row, "acc", kc(k, dt, 0));
-  sq = acc_get(k, acc_new(k, row, "sq", sq));
+  tcc_kbuf_t *acc = reg_new(k, row, "acc", kc(k, dt, 0));
+  sq = reg_get(k, reg_new(k, row, "sq", sq));
 
   /* scores[j] = (q * sq) . (k_j * sq) */
   for (int part = 0; part < keys.count; part++) {
     const view_t *kp = &keys.part[part];
     expr_t j, d;
     tcc_kblock_t *lj = loop(k, row, "j", kp->seq, &j);
-    acc_set(k, lj, acc, kc(k, dt, 0));
+    reg_set(k, lj, acc, kc(k, dt, 0));
     tcc_kblock_t *ld = loop(k, lj, "d", qv.head, &d);
     if (!ld) return tcc_status_oom();
     expr_t qe = kmul(k, view_load(k, &qv, b, h, i, d, dt), sq), ke = kmul(k, view_load(k, kp, b, g, j, d, dt), sq);
-    acc_update(k, ld, acc, TCC_KOP_ADD, kmul(k, qe, ke));
+    reg_update(k, ld, acc, TCC_KOP_ADD, kmul(k, qe, ke));
     expr_t at[] = {kadd(k, keys.offset[part], j)};
-    tcc_k_store(k, lj, scores, at, acc_get(k, acc));
+    tcc_k_store(k, lj, scores, at, reg_get(k, acc));
   }
 
   /* bias, softcap, qk outputs of modes 0..2, and the row maximum */
-  tcc_kbuf_t *mx = acc_new(k, row, "max", kc(k, dt, -INFINITY));
+  tcc_kbuf_t *mx = reg_new(k, row, "max", kc(k, dt, -INFINITY));
   expr_t j;
   tcc_kblock_t *lj = loop(k, row, "j", total_e, &j);
   if (!lj) return tcc_status_oom();
   expr_t at[] = {j}, qki[] = {b, h, i, j};
   expr_t s = tcc_k_load(k, scores, at);
-  if (qk_out && mode == 0) tcc_k_store(k, lj, qk_out, qki, cast(k, qk_out->dtype, s));
+  if (qk_out && mode == 0) tcc_k_store(k, lj, qk_out, qki, kcast(k, qk_out->dtype, s));
   if (causal || mask) {
-    expr_t bias0 = causal ? tcc_k_select(k, kbin(k, TCC_KOP_GT, j, i), kc(k, dt, -INFINITY), kc(k, dt, 0))
+    expr_t bias0 = causal ? ksel(k, kbin(k, TCC_KOP_GT, j, i), kc(k, dt, -INFINITY), kc(k, dt, 0))
                           : kc(k, dt, 0);
-    tcc_kbuf_t *bias = acc_new(k, lj, "bias", bias0);
+    tcc_kbuf_t *bias = reg_new(k, lj, "bias", bias0);
     if (mask) {
       expr_t full[] = {b, h, i, j}, ext[] = {kdim(k, q->dims[0]), qv.heads, qv.seq, total_e};
       expr_t *mi = exprs(k, mask->rank);
@@ -353,56 +286,56 @@ static tcc_status_t attention(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
       }
       if (!inside) return tcc_status_oom();
       expr_t add = mask->dtype == TCC_DTYPE_BOOL
-                       ? tcc_k_select(k, tcc_k_load(k, mask, mi), kc(k, dt, 0), kc(k, dt, -INFINITY))
-                       : load(k, mask, mi, dt);
-      acc_update(k, inside, bias, TCC_KOP_ADD, add);
-      if (pad) acc_set(k, pad, bias, kc(k, dt, -INFINITY));
+                       ? ksel(k, tcc_k_load(k, mask, mi), kc(k, dt, 0), kc(k, dt, -INFINITY))
+                       : kload(k, mask, mi, dt);
+      reg_update(k, inside, bias, TCC_KOP_ADD, add);
+      if (pad) reg_set(k, pad, bias, kc(k, dt, -INFINITY));
     }
-    s = kadd(k, s, acc_get(k, bias));
+    s = kadd(k, s, reg_get(k, bias));
   }
-  if (qk_out && mode == 1) tcc_k_store(k, lj, qk_out, qki, cast(k, qk_out->dtype, s));
+  if (qk_out && mode == 1) tcc_k_store(k, lj, qk_out, qki, kcast(k, qk_out->dtype, s));
   if (softcap > 0)
-    s = kmul(k, kc(k, dt, softcap), tcc_k_unary(k, TCC_KOP_TANH, kbin(k, TCC_KOP_DIV, s, kc(k, dt, softcap))));
-  if (qk_out && mode == 2) tcc_k_store(k, lj, qk_out, qki, cast(k, qk_out->dtype, s));
+    s = kmul(k, kc(k, dt, softcap), kun(k, TCC_KOP_TANH, kbin(k, TCC_KOP_DIV, s, kc(k, dt, softcap))));
+  if (qk_out && mode == 2) tcc_k_store(k, lj, qk_out, qki, kcast(k, qk_out->dtype, s));
   tcc_k_store(k, lj, scores, at, s);
-  acc_update(k, lj, mx, TCC_KOP_MAX, tcc_k_load(k, scores, at));
+  reg_update(k, lj, mx, TCC_KOP_MAX, tcc_k_load(k, scores, at));
 
   /* softmax over the row */
-  tcc_kbuf_t *sum = acc_new(k, row, "sum", kc(k, dt, 0));
+  tcc_kbuf_t *sum = reg_new(k, row, "sum", kc(k, dt, 0));
   lj = loop(k, row, "j", total_e, &j);
   if (!lj) return tcc_status_oom();
   at[0] = j;
-  expr_t e = tcc_k_unary(k, TCC_KOP_EXP, ksub(k, tcc_k_load(k, scores, at), acc_get(k, mx)));
+  expr_t e = kun(k, TCC_KOP_EXP, ksub(k, tcc_k_load(k, scores, at), reg_get(k, mx)));
   tcc_k_store(k, lj, scores, at, e);
-  acc_update(k, lj, sum, TCC_KOP_ADD, tcc_k_load(k, scores, at));
+  reg_update(k, lj, sum, TCC_KOP_ADD, tcc_k_load(k, scores, at));
   lj = loop(k, row, "j", total_e, &j);
   if (!lj) return tcc_status_oom();
   at[0] = j;
-  tcc_k_store(k, lj, scores, at, kbin(k, TCC_KOP_DIV, tcc_k_load(k, scores, at), acc_get(k, sum)));
+  tcc_k_store(k, lj, scores, at, kbin(k, TCC_KOP_DIV, tcc_k_load(k, scores, at), reg_get(k, sum)));
   if (qk_out && mode == 3) {
     expr_t qi[] = {b, h, i, j};
-    tcc_k_store(k, lj, qk_out, qi, cast(k, qk_out->dtype, tcc_k_load(k, scores, at)));
+    tcc_k_store(k, lj, qk_out, qi, kload(k, scores, at, qk_out->dtype));
   }
 
   /* y = probabilities . V */
   expr_t dv;
   tcc_kblock_t *ld = loop(k, row, "dv", vhead, &dv);
   if (!ld) return tcc_status_oom();
-  acc_set(k, ld, acc, kc(k, dt, 0));
+  reg_set(k, ld, acc, kc(k, dt, 0));
   for (int part = 0; part < values.count; part++) {
     const view_t *vp = &values.part[part];
     expr_t t;
     tcc_kblock_t *lt = loop(k, ld, "t", vp->seq, &t);
     if (!lt) return tcc_status_oom();
     expr_t pt[] = {kadd(k, values.offset[part], t)};
-    acc_update(k, lt, acc, TCC_KOP_ADD, kmul(k, tcc_k_load(k, scores, pt), view_load(k, vp, b, g, t, dv, dt)));
+    reg_update(k, lt, acc, TCC_KOP_ADD, kmul(k, tcc_k_load(k, scores, pt), view_load(k, vp, b, g, t, dv, dt)));
   }
   if (three) {
     expr_t yi[] = {b, i, kadd(k, kmul(k, h, vhead), dv)};
-    tcc_k_store(k, ld, y, yi, cast(k, y->dtype, acc_get(k, acc)));
+    tcc_k_store(k, ld, y, yi, kcast(k, y->dtype, reg_get(k, acc)));
   } else {
     expr_t yi[] = {b, h, i, dv};
-    tcc_k_store(k, ld, y, yi, cast(k, y->dtype, acc_get(k, acc)));
+    tcc_k_store(k, ld, y, yi, kcast(k, y->dtype, reg_get(k, acc)));
   }
   return NULL;
 }
@@ -418,9 +351,9 @@ static tcc_status_t rotary_embedding(tcc_kernel_t *k, const tcc_node_t *node, tc
                                      tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *cosc = in[1], *sinc = in[2], *pos = node->num_inputs > 3 ? in[3] : NULL;
   const tcc_kbuf_t *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, x, "input"));
-  TCC_RETURN_IF_ERROR(need_float(node, cosc, "cos_cache"));
-  TCC_RETURN_IF_ERROR(need_float(node, sinc, "sin_cache"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, x, "input"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, cosc, "cos_cache"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, sinc, "sin_cache"));
   if (x->rank != 3 && x->rank != 4) return tcc_infer_error(node, "input must have rank 3 or 4, got %d", x->rank);
   if (pos && (!tcc_dtype_is_int(pos->dtype) || pos->rank != 2))
     return tcc_infer_error(node, "position_ids must be an integer tensor [batch, seq]");
@@ -457,18 +390,18 @@ static tcc_status_t rotary_embedding(tcc_kernel_t *k, const tcc_node_t *node, tc
   int nci = 0;
   if (pos) {
     expr_t pi[] = {b, s};
-    ci[nci++] = cast(k, TCC_DTYPE_I64, tcc_k_load(k, pos, pi));
+    ci[nci++] = kload(k, pos, pi, TCC_DTYPE_I64);
   } else {
     ci[nci++] = b, ci[nci++] = s;
   }
   ci[nci++] = kk;
-  expr_t c = load(k, cosc, ci, dt), sn = load(k, sinc, ci, dt);
+  expr_t c = kload(k, cosc, ci, dt), sn = kload(k, sinc, ci, dt);
   expr_t d1 = interleaved ? kmul(k, kk, kint(k, 2)) : kk;
   expr_t d2 = interleaved ? kadd(k, d1, kint(k, 1)) : kadd(k, kk, half);
   expr_t *i1 = XI(d1), *i2 = XI(d2);
-  expr_t x1 = load(k, x, i1, dt), x2 = load(k, x, i2, dt);
-  tcc_k_store(k, lk, y, i1, cast(k, y->dtype, ksub(k, kmul(k, c, x1), kmul(k, sn, x2))));
-  tcc_k_store(k, lk, y, i2, cast(k, y->dtype, kadd(k, kmul(k, sn, x1), kmul(k, c, x2))));
+  expr_t x1 = kload(k, x, i1, dt), x2 = kload(k, x, i2, dt);
+  tcc_k_store(k, lk, y, i1, kcast(k, y->dtype, ksub(k, kmul(k, c, x1), kmul(k, sn, x2))));
+  tcc_k_store(k, lk, y, i2, kcast(k, y->dtype, kadd(k, kmul(k, sn, x1), kmul(k, c, x2))));
   tcc_kblock_t *lr = loop(k, body, "r", ksub(k, head, rot), &r);
   if (!lr) return tcc_status_oom();
   expr_t *ir = XI(kadd(k, rot, r));

@@ -13,106 +13,16 @@
 #include "ir/compute_defs.h"
 #include "ir/infer.h"
 
-/* ---- expression shorthands ------------------------------------------------------------------------ */
+/* ---- small helpers -------------------------------------------------------------------------------- */
 
-static const tcc_kexpr_t *kint(tcc_kernel_t *k, int64_t v) { return tcc_k_int(k, v); }
-static const tcc_kexpr_t *kdim(tcc_kernel_t *k, const tcc_dim_t *d) { return tcc_k_dim(k, d); }
-static const tcc_kexpr_t *kc(tcc_kernel_t *k, tcc_dtype_t dt, double v) { return tcc_k_const(k, dt, v); }
-static const tcc_kexpr_t *kbin(tcc_kernel_t *k, tcc_kop_t op, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(k, op, a, b);
-}
-static const tcc_kexpr_t *kadd(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(k, TCC_KOP_ADD, a, b);
-}
-static const tcc_kexpr_t *ksub(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(k, TCC_KOP_SUB, a, b);
-}
-static const tcc_kexpr_t *kmul(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return tcc_k_binary(k, TCC_KOP_MUL, a, b);
-}
-static const tcc_kexpr_t *kand(tcc_kernel_t *k, const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  return !a ? b : !b ? a : tcc_k_binary(k, TCC_KOP_AND, a, b);
-}
-static const tcc_kexpr_t *cast(tcc_kernel_t *k, tcc_dtype_t dt, const tcc_kexpr_t *e) {
-  return e && e->dtype == dt ? e : tcc_k_cast(k, dt, e, false);
-}
-static const tcc_kexpr_t *load(tcc_kernel_t *k, const tcc_kbuf_t *buf, const tcc_kexpr_t *const *index,
-                               tcc_dtype_t dt) {
-  return cast(k, dt, tcc_k_load(k, buf, index));
-}
-/* An arena array of n expression slots (NULL-filled). */
-static const tcc_kexpr_t **exprs(tcc_kernel_t *k, int n) {
-  const tcc_kexpr_t **e = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  if (e) memset(e, 0, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  return e;
-}
 /* lo <= v <= hi, clamped (float or integer). */
 static const tcc_kexpr_t *clamp(tcc_kernel_t *k, const tcc_kexpr_t *v, double lo, double hi) {
   return kbin(k, TCC_KOP_MAX, kbin(k, TCC_KOP_MIN, v, kc(k, v->dtype, hi)), kc(k, v->dtype, lo));
 }
 static bool is_one(const tcc_dim_t *d) { return tcc_dim_is_const(d) && tcc_dim_value(d) == 1; }
 
-/* Index along a dim `in` of an operand for index o over `out`: o, or 0 where `in` is 1 (broadcast). */
-static const tcc_kexpr_t *bcast_dim(tcc_kernel_t *k, const tcc_dim_t *in, const tcc_dim_t *out, const tcc_kexpr_t *o) {
-  if (in == out) return o;
-  if (is_one(in)) return kint(k, 0);
-  return tcc_k_select(k, kbin(k, TCC_KOP_EQ, kdim(k, in), kint(k, 1)), kint(k, 0), o);
-}
-
-/* ---- registers and loops -------------------------------------------------------------------------- */
-
-/* A one-element REGISTER buffer of dtype dt allocated in block, set to init when given. */
-static tcc_kbuf_t *reg_new(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, tcc_dtype_t dt,
-                           const tcc_kexpr_t *init) {
-  const tcc_dim_t *one = tcc_dim_const(k->module, 1);
-  tcc_kbuf_t *r = one ? tcc_kernel_add_local(k, name, TCC_KBUF_REGISTER, dt, 1, &one) : NULL;
-  if (!r) return NULL;
-  tcc_k_alloc(k, block, r);
-  if (init) {
-    const tcc_kexpr_t *at[] = {kint(k, 0)};
-    tcc_k_store(k, block, r, at, init);
-  }
-  return r;
-}
-static const tcc_kexpr_t *reg_get(tcc_kernel_t *k, const tcc_kbuf_t *r) {
-  const tcc_kexpr_t *at[] = {kint(k, 0)};
-  return tcc_k_load(k, r, at);
-}
-static void reg_set(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *r, const tcc_kexpr_t *v) {
-  const tcc_kexpr_t *at[] = {kint(k, 0)};
-  tcc_k_store(k, block, r, at, v);
-}
-
-/* A serial loop named name over [0, extent); *v gets its variable. */
-static tcc_kblock_t *loop(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, const tcc_kexpr_t *extent,
-                          const tcc_kexpr_t **v) {
-  const tcc_kvar_t *var = NULL;
-  tcc_kblock_t *body = block ? tcc_k_for(k, block, name, extent, TCC_KLOOP_SERIAL, &var) : NULL;
-  *v = var ? tcc_k_var(k, var) : NULL;
-  return body;
-}
-
-/* Serial loops named prefix0, prefix1... over extents[0..n), nested in block; vars get the variables. */
-static tcc_kblock_t *nest(tcc_kernel_t *k, tcc_kblock_t *block, const char *prefix, int n,
-                          const tcc_kexpr_t *const *extents, const tcc_kexpr_t **vars) {
-  char name[24];
-  for (int i = 0; i < n && block; i++) {
-    snprintf(name, sizeof name, "%s%d", prefix, i);
-    block = loop(k, block, name, extents[i], &vars[i]);
-  }
-  return block;
-}
-
 /* ---- dtypes --------------------------------------------------------------------------------------- */
 
-/* The float type arithmetic on dt runs in: f64 for f64, f32 otherwise. */
-static tcc_dtype_t float_calc(tcc_dtype_t dt) { return dt == TCC_DTYPE_F64 ? TCC_DTYPE_F64 : TCC_DTYPE_F32; }
-
-static tcc_status_t need_float(const tcc_node_t *node, const tcc_kbuf_t *b, const char *what) {
-  if (!b || tcc_dtype_is_float(b->dtype)) return NULL;
-  return tcc_infer_unsupported(node, "%s of element type %s has no compute definition", what,
-                               tcc_dtype_name(b->dtype));
-}
 /* 8- or 16-bit integers (4-bit too when small_ok). */
 static tcc_status_t need_quant_int(const tcc_node_t *node, const tcc_kbuf_t *b, const char *what, bool small_ok) {
   if (!b) return NULL;
@@ -139,9 +49,9 @@ static void int_range(tcc_dtype_t dt, double *lo, double *hi) {
 static const tcc_kexpr_t *saturate_int(tcc_kernel_t *k, tcc_dtype_t dt, const tcc_kexpr_t *v) {
   double lo, hi;
   int_range(dt, &lo, &hi);
-  const tcc_kexpr_t *r = clamp(k, tcc_k_unary(k, TCC_KOP_ROUND_EVEN, v), lo, hi);
-  r = tcc_k_select(k, tcc_k_unary(k, TCC_KOP_IS_NAN, v), kc(k, v->dtype, lo), r);
-  return cast(k, dt, r);
+  const tcc_kexpr_t *r = clamp(k, kun(k, TCC_KOP_ROUND_EVEN, v), lo, hi);
+  r = ksel(k, kun(k, TCC_KOP_IS_NAN, v), kc(k, v->dtype, lo), r);
+  return kcast(k, dt, r);
 }
 
 /* ---- quantization parameters ---------------------------------------------------------------------- */
@@ -161,7 +71,7 @@ static tcc_status_t qparam_index(tcc_kernel_t *k, const tcc_node_t *node, const 
       idx[0] = kint(k, 0);
     } else {
       if (axis < 0) return tcc_infer_error(node, "axis is out of range for per-axis quantization");
-      idx[0] = bcast_dim(k, p->dims[0], x->dims[axis], xi[axis]);
+      idx[0] = tcc_compute_broadcast_dim(k, p->dims[0], x->dims[axis], xi[axis]);
     }
     return NULL;
   }
@@ -169,7 +79,8 @@ static tcc_status_t qparam_index(tcc_kernel_t *k, const tcc_node_t *node, const 
     return tcc_infer_error(node, "blocked quantization needs parameters of the input's rank (%d), got %d", x->rank,
                            p->rank);
   for (int d = 0; d < p->rank; d++)
-    idx[d] = d == axis ? kbin(k, TCC_KOP_FLOORDIV, xi[d], kint(k, block)) : bcast_dim(k, p->dims[d], x->dims[d], xi[d]);
+    idx[d] = d == axis ? kbin(k, TCC_KOP_FLOORDIV, xi[d], kint(k, block))
+                       : tcc_compute_broadcast_dim(k, p->dims[d], x->dims[d], xi[d]);
   return NULL;
 }
 
@@ -185,6 +96,25 @@ static tcc_status_t quant_axis(const tcc_node_t *node, const tcc_kbuf_t *x, int 
   return tcc_infer_axis(node, a, x->rank, axis);
 }
 
+/* The loop nest of QuantizeLinear / DequantizeLinear over every element of x (index o, innermost body) and the
+ * indices there of the scale (si) and of the optional zero point (zi, NULL without one). */
+typedef struct {
+  tcc_kblock_t *body;
+  const tcc_kexpr_t **o, **si, **zi;
+} qloop_t;
+
+static tcc_status_t qloop_begin(tcc_kernel_t *k, const tcc_node_t *node, const tcc_kbuf_t *x, const tcc_kbuf_t *scale,
+                                const tcc_kbuf_t *zp, qloop_t *l) {
+  int64_t block = tcc_node_attr_int(node, "block_size", 0);
+  int axis;
+  TCC_RETURN_IF_ERROR(quant_axis(node, x, &axis));
+  l->zi = NULL;
+  l->body = tcc_compute_loops(k, tcc_kernel_body(k), x->rank, x->dims, &l->o);
+  if (!l->body) return tcc_status_oom();
+  TCC_RETURN_IF_ERROR(qparam_index(k, node, scale, x, axis, block, l->o, &l->si));
+  return zp ? qparam_index(k, node, zp, x, axis, block, l->o, &l->zi) : NULL;
+}
+
 static bool quant_out_type(tcc_dtype_t dt) {
   switch (dt) {
     case TCC_DTYPE_U8: case TCC_DTYPE_I8: case TCC_DTYPE_U16: case TCC_DTYPE_I16: case TCC_DTYPE_U4:
@@ -195,13 +125,13 @@ static bool quant_out_type(tcc_dtype_t dt) {
   }
 }
 
-/* y = saturate(round_even(x / scale) + zero_point) for integer y; y = cast(x / scale + zero_point) with the
+/* y = saturate(round_even(x / scale) + zero_point) for integer y; y = kcast(x / scale + zero_point) with the
  * saturate attribute for float8 / float4 y. The division runs in x's type (or the precision attribute's). */
 static tcc_status_t quantize_linear(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                     tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *scale = in[1], *zp = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, x, "input"));
-  TCC_RETURN_IF_ERROR(need_float(node, scale, "scale"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, x, "input"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, scale, "scale"));
   if (!quant_out_type(y->dtype))
     return tcc_infer_unsupported(node, "quantization to %s has no compute definition", tcc_dtype_name(y->dtype));
   tcc_dtype_t prec = (tcc_dtype_t)tcc_node_attr_int(node, "precision", 0);
@@ -212,31 +142,25 @@ static tcc_status_t quantize_linear(tcc_kernel_t *k, const tcc_node_t *node, tcc
                      : x->dtype == scale->dtype ? x->dtype
                      : x->dtype == TCC_DTYPE_F64 || scale->dtype == TCC_DTYPE_F64 ? TCC_DTYPE_F64
                                                                                    : TCC_DTYPE_F32;
-  tcc_dtype_t at = float_calc(div);
-  int64_t block = tcc_node_attr_int(node, "block_size", 0);
+  tcc_dtype_t at = acc_type(div);
   bool saturate = tcc_node_attr_int(node, "saturate", 1) != 0;
-  int axis;
-  TCC_RETURN_IF_ERROR(quant_axis(node, x, &axis));
-  const tcc_kexpr_t **o, **si, **zi = NULL;
-  tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), x->rank, x->dims, &o);
-  if (!body) return tcc_status_oom();
-  TCC_RETURN_IF_ERROR(qparam_index(k, node, scale, x, axis, block, o, &si));
-  if (zp) TCC_RETURN_IF_ERROR(qparam_index(k, node, zp, x, axis, block, o, &zi));
-  const tcc_kexpr_t *q = kbin(k, TCC_KOP_DIV, load(k, x, o, at), load(k, scale, si, at));
-  if (div != at) q = cast(k, at, cast(k, div, q));
-  const tcc_kexpr_t *zv = zp ? load(k, zp, zi, at) : NULL;
+  qloop_t l;
+  TCC_RETURN_IF_ERROR(qloop_begin(k, node, x, scale, zp, &l));
+  const tcc_kexpr_t *q = kbin(k, TCC_KOP_DIV, kload(k, x, l.o, at), kload(k, scale, l.si, at));
+  if (div != at) q = kcast(k, at, kcast(k, div, q));
+  const tcc_kexpr_t *zv = zp ? kload(k, zp, l.zi, at) : NULL;
   const tcc_kexpr_t *v;
   if (tcc_dtype_is_int(y->dtype)) {
-    const tcc_kexpr_t *r = tcc_k_unary(k, TCC_KOP_ROUND_EVEN, q);
+    const tcc_kexpr_t *r = kun(k, TCC_KOP_ROUND_EVEN, q);
     if (zv) r = kadd(k, r, zv);
     double lo, hi;
     int_range(y->dtype, &lo, &hi);
-    r = tcc_k_select(k, tcc_k_unary(k, TCC_KOP_IS_NAN, r), kc(k, at, lo), clamp(k, r, lo, hi));
-    v = cast(k, y->dtype, r);
+    r = ksel(k, kun(k, TCC_KOP_IS_NAN, r), kc(k, at, lo), clamp(k, r, lo, hi));
+    v = kcast(k, y->dtype, r);
   } else {
     v = tcc_k_cast(k, y->dtype, zv ? kadd(k, q, zv) : q, saturate);
   }
-  tcc_k_store(k, body, y, o, v);
+  tcc_k_store(k, l.body, y, l.o, v);
   return NULL;
 }
 
@@ -244,26 +168,20 @@ static tcc_status_t quantize_linear(tcc_kernel_t *k, const tcc_node_t *node, tcc
 static tcc_status_t dequantize_linear(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                       tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *scale = in[1], *zp = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, scale, "scale"));
-  TCC_RETURN_IF_ERROR(need_float(node, y, "output"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, scale, "scale"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, y, "output"));
   if (!tcc_dtype_is_int(x->dtype) && !tcc_dtype_is_float(x->dtype))
     return tcc_infer_unsupported(node, "input of element type %s has no compute definition", tcc_dtype_name(x->dtype));
   if (zp && zp->dtype != x->dtype)
     return tcc_infer_error(node, "zero point type %s differs from the input's %s", tcc_dtype_name(zp->dtype),
                            tcc_dtype_name(x->dtype));
-  tcc_dtype_t at = float_calc(scale->dtype) == TCC_DTYPE_F64 || y->dtype == TCC_DTYPE_F64 ? TCC_DTYPE_F64
+  tcc_dtype_t at = acc_type(scale->dtype) == TCC_DTYPE_F64 || y->dtype == TCC_DTYPE_F64 ? TCC_DTYPE_F64
                                                                                          : TCC_DTYPE_F32;
-  int64_t block = tcc_node_attr_int(node, "block_size", 0);
-  int axis;
-  TCC_RETURN_IF_ERROR(quant_axis(node, x, &axis));
-  const tcc_kexpr_t **o, **si, **zi = NULL;
-  tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), x->rank, x->dims, &o);
-  if (!body) return tcc_status_oom();
-  TCC_RETURN_IF_ERROR(qparam_index(k, node, scale, x, axis, block, o, &si));
-  if (zp) TCC_RETURN_IF_ERROR(qparam_index(k, node, zp, x, axis, block, o, &zi));
-  const tcc_kexpr_t *dx = load(k, x, o, at);
-  if (zp) dx = ksub(k, dx, load(k, zp, zi, at));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, kmul(k, dx, load(k, scale, si, at))));
+  qloop_t l;
+  TCC_RETURN_IF_ERROR(qloop_begin(k, node, x, scale, zp, &l));
+  const tcc_kexpr_t *dx = kload(k, x, l.o, at);
+  if (zp) dx = ksub(k, dx, kload(k, zp, l.zi, at));
+  tcc_k_store(k, l.body, y, l.o, kcast(k, y->dtype, kmul(k, dx, kload(k, scale, l.si, at))));
   return NULL;
 }
 
@@ -272,34 +190,34 @@ static tcc_status_t dequantize_linear(tcc_kernel_t *k, const tcc_node_t *node, t
 static tcc_status_t dynamic_quantize_linear(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                             tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0], *ys = out[1], *yz = out[2];
-  TCC_RETURN_IF_ERROR(need_float(node, x, "input"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, x, "input"));
   if (y && y->dtype != TCC_DTYPE_U8) return tcc_infer_unsupported(node, "output type must be u8");
-  tcc_dtype_t at = float_calc(x->dtype);
+  tcc_dtype_t at = acc_type(x->dtype);
   tcc_kblock_t *top = tcc_kernel_body(k);
-  tcc_kbuf_t *lo = reg_new(k, top, "lo", at, kc(k, at, 0)), *hi = reg_new(k, top, "hi", at, kc(k, at, 0));
+  tcc_kbuf_t *lo = reg_new(k, top, "lo", kc(k, at, 0)), *hi = reg_new(k, top, "hi", kc(k, at, 0));
   const tcc_kexpr_t **o;
   tcc_kblock_t *body = tcc_compute_loops(k, top, x->rank, x->dims, &o);
   if (!lo || !hi || !body) return tcc_status_oom();
-  const tcc_kexpr_t *xv = load(k, x, o, at);
+  const tcc_kexpr_t *xv = kload(k, x, o, at);
   reg_set(k, body, lo, kbin(k, TCC_KOP_MIN, reg_get(k, lo), xv));
   reg_set(k, body, hi, kbin(k, TCC_KOP_MAX, reg_get(k, hi), xv));
   const tcc_kexpr_t *mn = reg_get(k, lo), *mx = reg_get(k, hi);
-  const tcc_kexpr_t *s = tcc_k_select(k, kbin(k, TCC_KOP_EQ, mx, mn), kc(k, at, 1),
+  const tcc_kexpr_t *s = ksel(k, kbin(k, TCC_KOP_EQ, mx, mn), kc(k, at, 1),
                                       kbin(k, TCC_KOP_DIV, ksub(k, mx, mn), kc(k, at, 255)));
-  tcc_kbuf_t *sc = reg_new(k, top, "scale", at, s);
+  tcc_kbuf_t *sc = reg_new(k, top, "scale", s);
   if (!sc) return tcc_status_oom();
   const tcc_kexpr_t *z = ksub(k, kc(k, at, 0), kbin(k, TCC_KOP_DIV, reg_get(k, lo), reg_get(k, sc)));
-  z = tcc_k_unary(k, TCC_KOP_ROUND_EVEN, clamp(k, z, 0, 255));
-  tcc_kbuf_t *zr = reg_new(k, top, "zero_point", at, z);
+  z = kun(k, TCC_KOP_ROUND_EVEN, clamp(k, z, 0, 255));
+  tcc_kbuf_t *zr = reg_new(k, top, "zero_point", z);
   if (!zr) return tcc_status_oom();
   const tcc_kexpr_t **none = exprs(k, 0);
   if (!none) return tcc_status_oom();
-  if (ys) tcc_k_store(k, top, ys, none, cast(k, ys->dtype, reg_get(k, sc)));
+  if (ys) tcc_k_store(k, top, ys, none, kcast(k, ys->dtype, reg_get(k, sc)));
   if (yz) tcc_k_store(k, top, yz, none, saturate_int(k, yz->dtype, reg_get(k, zr)));
   if (!y) return NULL;
   body = tcc_compute_loops(k, top, x->rank, x->dims, &o);
   if (!body) return tcc_status_oom();
-  const tcc_kexpr_t *q = tcc_k_unary(k, TCC_KOP_ROUND_EVEN, kbin(k, TCC_KOP_DIV, load(k, x, o, at), reg_get(k, sc)));
+  const tcc_kexpr_t *q = kun(k, TCC_KOP_ROUND_EVEN, kbin(k, TCC_KOP_DIV, kload(k, x, o, at), reg_get(k, sc)));
   tcc_k_store(k, body, y, o, saturate_int(k, y->dtype, kadd(k, q, reg_get(k, zr))));
   return NULL;
 }
@@ -321,12 +239,13 @@ static tcc_status_t operand_param_index(tcc_kernel_t *k, const tcc_node_t *node,
     return NULL;
   }
   if (p->rank == 1 && b->rank != 1) {
-    idx[0] = bcast_dim(k, p->dims[0], b->dims[vec_dim], bi[vec_dim]);
+    idx[0] = tcc_compute_broadcast_dim(k, p->dims[0], b->dims[vec_dim], bi[vec_dim]);
     return NULL;
   }
   if (p->rank != b->rank)
     return tcc_infer_unsupported(node, "a zero point or scale of rank %d for an operand of rank %d", p->rank, b->rank);
-  for (int d = 0; d < p->rank; d++) idx[d] = d == kdim_at ? kint(k, 0) : bcast_dim(k, p->dims[d], b->dims[d], bi[d]);
+  for (int d = 0; d < p->rank; d++)
+    idx[d] = d == kdim_at ? kint(k, 0) : tcc_compute_broadcast_dim(k, p->dims[d], b->dims[d], bi[d]);
   return NULL;
 }
 
@@ -340,29 +259,23 @@ static tcc_status_t int_matmul(tcc_kernel_t *k, const tcc_node_t *node, const tc
   TCC_RETURN_IF_ERROR(need_quant_int(node, azp, "A's zero point", false));
   TCC_RETURN_IF_ERROR(need_quant_int(node, bzp, "B's zero point", false));
   tcc_dtype_t i32 = TCC_DTYPE_I32;
-  int ra = a->rank, rb = b->rank, ry = y->rank;
-  int nb = ry - (ra >= 2) - (rb >= 2);
+  int ra = a->rank, rb = b->rank;
   const tcc_kexpr_t **ai = exprs(k, ra), **bi = exprs(k, rb), *r = NULL;
-  *acc = reg_new(k, body, "acc", i32, kc(k, i32, 0));
+  *acc = reg_new(k, body, "acc", kc(k, i32, 0));
   if (!ai || !bi || !*acc) return tcc_status_oom();
   tcc_kblock_t *inner = loop(k, body, "r", kdim(k, a->dims[ra - 1]), &r);
   if (!inner) return tcc_status_oom();
-  for (int d = 0; d < ra - 2; d++) ai[d] = bcast_dim(k, a->dims[d], y->dims[nb - (ra - 2) + d], o[nb - (ra - 2) + d]);
-  for (int d = 0; d < rb - 2; d++) bi[d] = bcast_dim(k, b->dims[d], y->dims[nb - (rb - 2) + d], o[nb - (rb - 2) + d]);
-  if (ra >= 2) ai[ra - 2] = o[nb];
-  ai[ra - 1] = r;
-  bi[rb >= 2 ? rb - 2 : 0] = r;
-  if (rb >= 2) bi[rb - 1] = o[ry - 1];
-  const tcc_kexpr_t *av = load(k, a, ai, i32), *bv = load(k, b, bi, i32), **zi;
+  tcc_compute_matmul_index(k, a, b, y, o, r, ai, bi);
+  const tcc_kexpr_t *av = kload(k, a, ai, i32), *bv = kload(k, b, bi, i32), **zi;
   if (azp) {
     TCC_RETURN_IF_ERROR(operand_param_index(k, node, azp, a, ra >= 2 ? ra - 2 : -1, ra - 1, ai, &zi));
-    av = ksub(k, av, load(k, azp, zi, i32));
+    av = ksub(k, av, kload(k, azp, zi, i32));
   }
   if (bzp) {
     TCC_RETURN_IF_ERROR(operand_param_index(k, node, bzp, b, rb >= 2 ? rb - 1 : -1, rb >= 2 ? rb - 2 : 0, bi, &zi));
-    bv = ksub(k, bv, load(k, bzp, zi, i32));
+    bv = ksub(k, bv, kload(k, bzp, zi, i32));
   }
-  reg_set(k, inner, *acc, kadd(k, reg_get(k, *acc), kmul(k, av, bv)));
+  reg_update(k, inner, *acc, TCC_KOP_ADD, kmul(k, av, bv));
   return NULL;
 }
 
@@ -376,7 +289,7 @@ static tcc_status_t matmul_integer(tcc_kernel_t *k, const tcc_node_t *node, tcc_
   if (!body) return tcc_status_oom();
   tcc_kbuf_t *acc;
   TCC_RETURN_IF_ERROR(int_matmul(k, node, in[0], azp, in[1], bzp, y, body, o, &acc));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 
@@ -385,27 +298,30 @@ static tcc_status_t matmul_integer(tcc_kernel_t *k, const tcc_node_t *node, tcc_
 static const tcc_kexpr_t *multiplier(tcc_kernel_t *k, const tcc_kbuf_t *sa, const tcc_kexpr_t *const *sai,
                                      const tcc_kbuf_t *sb, const tcc_kexpr_t *const *sbi, const tcc_kbuf_t *sy,
                                      const tcc_kexpr_t *const *syi) {
-  tcc_dtype_t st = sa->dtype, at = float_calc(st);
-  const tcc_kexpr_t *m = cast(k, at, cast(k, st, kmul(k, load(k, sa, sai, at), load(k, sb, sbi, at))));
-  m = cast(k, st, kbin(k, TCC_KOP_DIV, m, load(k, sy, syi, at)));
-  return cast(k, TCC_DTYPE_F64, m);
+  tcc_dtype_t st = sa->dtype, at = acc_type(st);
+  const tcc_kexpr_t *m = kcast(k, at, kcast(k, st, kmul(k, kload(k, sa, sai, at), kload(k, sb, sbi, at))));
+  m = kcast(k, st, kbin(k, TCC_KOP_DIV, m, kload(k, sy, syi, at)));
+  return kcast(k, TCC_DTYPE_F64, m);
 }
 
-/* y = saturate(round_even(acc * multiplier + y_zero_point)), in f64. */
+/* y = saturate(round_even(acc * multiplier + y_zero_point)), in f64; the zero point (optional) is yzp[zi]. */
 static const tcc_kexpr_t *requantize(tcc_kernel_t *k, const tcc_kbuf_t *y, const tcc_kexpr_t *acc,
-                                     const tcc_kexpr_t *mult, const tcc_kexpr_t *zp) {
-  const tcc_kexpr_t *v = kmul(k, cast(k, TCC_DTYPE_F64, acc), mult);
-  if (zp) v = kadd(k, v, cast(k, TCC_DTYPE_F64, zp));
+                                     const tcc_kexpr_t *mult, const tcc_kbuf_t *yzp, const tcc_kexpr_t *const *zi) {
+  const tcc_kexpr_t *v = kmul(k, kcast(k, TCC_DTYPE_F64, acc), mult);
+  if (yzp) v = kadd(k, v, kload(k, yzp, zi, TCC_DTYPE_F64));
   return saturate_int(k, y->dtype, v);
 }
 
-static tcc_status_t need_scales(const tcc_node_t *node, const tcc_kbuf_t *const *s, int n) {
-  for (int i = 0; i < n; i++) {
+/* The types of a QLinear op: three scales of one float type, an 8- or 16-bit integer output. */
+static tcc_status_t need_qlinear_types(const tcc_node_t *node, const tcc_kbuf_t *s0, const tcc_kbuf_t *s1,
+                                       const tcc_kbuf_t *s2, const tcc_kbuf_t *y) {
+  const tcc_kbuf_t *s[] = {s0, s1, s2};
+  for (int i = 0; i < 3; i++) {
     if (!s[i]) return tcc_infer_unsupported(node, "scales are required");
-    TCC_RETURN_IF_ERROR(need_float(node, s[i], "scale"));
+    TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, s[i], "scale"));
     if (s[i]->dtype != s[0]->dtype) return tcc_infer_unsupported(node, "scales of different element types");
   }
-  return NULL;
+  return need_quant_int(node, y, "output", false);
 }
 
 /* QLinearMatMul: requantize((a - a_zp) @ (b - b_zp)) with multiplier a_scale * b_scale / y_scale. */
@@ -413,88 +329,27 @@ static tcc_status_t qlinear_matmul(tcc_kernel_t *k, const tcc_node_t *node, tcc_
                                    tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *a = in[0], *sa = in[1], *azp = in[2], *b = in[3], *sb = in[4], *bzp = in[5], *sy = in[6],
                    *yzp = in[7], *y = out[0];
-  const tcc_kbuf_t *scales[] = {sa, sb, sy};
-  TCC_RETURN_IF_ERROR(need_scales(node, scales, 3));
-  TCC_RETURN_IF_ERROR(need_quant_int(node, y, "output", false));
+  TCC_RETURN_IF_ERROR(need_qlinear_types(node, sa, sb, sy, y));
   const tcc_kexpr_t **o;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), y->rank, y->dims, &o);
   if (!body) return tcc_status_oom();
   tcc_kbuf_t *acc;
   TCC_RETURN_IF_ERROR(int_matmul(k, node, a, azp, b, bzp, y, body, o, &acc));
   /* scales: per tensor, per row of a (m = o[ry-2]), per column of b and y (n = o[ry-1]) */
-  int ra = a->rank, rb = b->rank, ry = y->rank, nb = ry - (ra >= 2) - (rb >= 2);
+  int ra = a->rank, rb = b->rank, ry = y->rank;
   const tcc_kexpr_t **ai = exprs(k, ra), **bi = exprs(k, rb), **sai, **sbi, **syi, **zi = NULL;
   if (!ai || !bi) return tcc_status_oom();
-  for (int d = 0; d < ra - 2; d++) ai[d] = bcast_dim(k, a->dims[d], y->dims[nb - (ra - 2) + d], o[nb - (ra - 2) + d]);
-  for (int d = 0; d < rb - 2; d++) bi[d] = bcast_dim(k, b->dims[d], y->dims[nb - (rb - 2) + d], o[nb - (rb - 2) + d]);
-  if (ra >= 2) ai[ra - 2] = o[nb];
-  ai[ra - 1] = kint(k, 0);
-  bi[rb >= 2 ? rb - 2 : 0] = kint(k, 0);
-  if (rb >= 2) bi[rb - 1] = o[ry - 1];
+  tcc_compute_matmul_index(k, a, b, y, o, kint(k, 0), ai, bi);
   TCC_RETURN_IF_ERROR(operand_param_index(k, node, sa, a, ra >= 2 ? ra - 2 : -1, ra - 1, ai, &sai));
   TCC_RETURN_IF_ERROR(operand_param_index(k, node, sb, b, rb >= 2 ? rb - 1 : -1, rb >= 2 ? rb - 2 : 0, bi, &sbi));
   TCC_RETURN_IF_ERROR(operand_param_index(k, node, sy, y, ry >= 1 ? ry - 1 : -1, -1, o, &syi));
   if (yzp) TCC_RETURN_IF_ERROR(operand_param_index(k, node, yzp, y, ry >= 1 ? ry - 1 : -1, -1, o, &zi));
   const tcc_kexpr_t *mult = multiplier(k, sa, sai, sb, sbi, sy, syi);
-  tcc_k_store(k, body, y, o, requantize(k, y, reg_get(k, acc), mult, yzp ? tcc_k_load(k, yzp, zi) : NULL));
+  tcc_k_store(k, body, y, o, requantize(k, y, reg_get(k, acc), mult, yzp, zi));
   return NULL;
 }
 
 /* ---- integer convolution -------------------------------------------------------------------------- */
-
-/* A convolution window over the n spatial dims (2..) of x producing y, kernel sizes from the weight. */
-typedef struct {
-  int n;
-  const tcc_kexpr_t **kernel, **in_size, **pad_begin;
-  const int64_t *strides, *dilations;
-  bool padded;
-} window_t;
-
-/* An INTS attribute of n values, or def everywhere. */
-static tcc_status_t ints_or(const tcc_node_t *node, tcc_kernel_t *k, const char *name, int n, int64_t def,
-                            const int64_t **out) {
-  int64_t count;
-  if (tcc_node_attr_ints(node, name, out, &count)) {
-    if (count != n)
-      return tcc_infer_error(node, "attribute '%s' has %lld values, expected %d", name, (long long)count, n);
-    return NULL;
-  }
-  int64_t *v = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *v);
-  if (!v) return tcc_status_oom();
-  for (int i = 0; i < n; i++) v[i] = def;
-  *out = v;
-  return NULL;
-}
-
-static tcc_status_t window_read(tcc_kernel_t *k, const tcc_node_t *node, const tcc_kbuf_t *x, const tcc_kbuf_t *w,
-                                const tcc_kbuf_t *y, window_t *win) {
-  int n = win->n = x->rank - 2;
-  const int64_t *pads;
-  win->kernel = exprs(k, n), win->in_size = exprs(k, n), win->pad_begin = exprs(k, n);
-  if (!win->kernel || !win->in_size || !win->pad_begin) return tcc_status_oom();
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "strides", n, 1, &win->strides));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "dilations", n, 1, &win->dilations));
-  TCC_RETURN_IF_ERROR(ints_or(node, k, "pads", 2 * n, 0, &pads));
-  const char *ap = tcc_node_attr_string(node, "auto_pad", "NOTSET");
-  bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
-  win->padded = same;
-  for (int i = 0; i < n; i++) {
-    win->kernel[i] = kdim(k, w->dims[2 + i]);
-    win->in_size[i] = kdim(k, x->dims[2 + i]);
-    if (same) { /* total = max(0, (out - 1) * stride + (kernel - 1) * dilation + 1 - in) */
-      const tcc_kexpr_t *span = kadd(k, kmul(k, ksub(k, win->kernel[i], kint(k, 1)), kint(k, win->dilations[i])),
-                                     kint(k, 1));
-      const tcc_kexpr_t *total = kmul(k, ksub(k, kdim(k, y->dims[2 + i]), kint(k, 1)), kint(k, win->strides[i]));
-      total = kbin(k, TCC_KOP_MAX, ksub(k, kadd(k, total, span), win->in_size[i]), kint(k, 0));
-      const tcc_kexpr_t *half = kbin(k, TCC_KOP_FLOORDIV, total, kint(k, 2));
-      win->pad_begin[i] = ap[5] == 'U' ? half : ksub(k, total, half);
-    } else {
-      win->pad_begin[i] = kint(k, valid ? 0 : pads[i]);
-      if (!valid && (pads[i] || pads[n + i])) win->padded = true;
-    }
-  }
-  return NULL;
-}
 
 /* The i32 sum over c < C/group and the kernel window of (x[n, g*C/group + c, pos] - x_zp) * (w[m, c, kk] -
  * w_zp[m]), plus bias[m], into a register allocated in body (the loops over y's index o). Positions outside
@@ -508,8 +363,8 @@ static tcc_status_t int_conv(tcc_kernel_t *k, const tcc_node_t *node, const tcc_
   TCC_RETURN_IF_ERROR(need_quant_int(node, wzp, "weight zero point", false));
   if (bias && bias->dtype != TCC_DTYPE_I32) return tcc_infer_unsupported(node, "bias must be i32");
   tcc_dtype_t i32 = TCC_DTYPE_I32;
-  window_t win;
-  TCC_RETURN_IF_ERROR(window_read(k, node, x, w, y, &win));
+  tcc_compute_window_t win;
+  TCC_RETURN_IF_ERROR(tcc_compute_window_read(k, node, x, y, w->dims + 2, &win));
   int64_t group = tcc_node_attr_int(node, "group", 1);
   if (group < 1) return tcc_infer_error(node, "group %lld must be positive", (long long)group);
   int n = win.n;
@@ -518,36 +373,31 @@ static tcc_status_t int_conv(tcc_kernel_t *k, const tcc_node_t *node, const tcc_
   const tcc_kexpr_t *cpg = kdim(k, w->dims[1]);
   ext[0] = cpg;
   for (int i = 0; i < n; i++) ext[1 + i] = win.kernel[i];
-  *acc = reg_new(k, body, "acc", i32, bias ? load(k, bias, &o[1], i32) : kc(k, i32, 0));
-  tcc_kblock_t *inner = nest(k, body, "r", n + 1, ext, r);
+  *acc = reg_new(k, body, "acc", bias ? kload(k, bias, &o[1], i32) : kc(k, i32, 0));
+  tcc_kblock_t *inner = tcc_compute_nest(k, body, "r", n + 1, ext, r);
   if (!*acc || !inner) return tcc_status_oom();
-  const tcc_kexpr_t *channel = r[0], *valid = NULL;
+  const tcc_kexpr_t *channel = r[0];
   if (group != 1) {
     const tcc_kexpr_t *mpg = kbin(k, TCC_KOP_FLOORDIV, kdim(k, w->dims[0]), kint(k, group));
     channel = kadd(k, kmul(k, kbin(k, TCC_KOP_FLOORDIV, o[1], mpg), cpg), r[0]);
   }
   xi[0] = o[0], xi[1] = channel, wi[0] = o[1], wi[1] = r[0];
-  for (int i = 0; i < n; i++) {
-    const tcc_kexpr_t *pos = kadd(k, ksub(k, kmul(k, o[2 + i], kint(k, win.strides[i])), win.pad_begin[i]),
-                                  kmul(k, r[1 + i], kint(k, win.dilations[i])));
-    xi[2 + i] = pos, wi[2 + i] = r[1 + i];
-    if (win.padded)
-      valid = kand(k, valid, kand(k, kbin(k, TCC_KOP_GE, pos, kint(k, 0)), kbin(k, TCC_KOP_LT, pos, win.in_size[i])));
-  }
-  const tcc_kexpr_t *xv = load(k, x, xi, i32), *wv = load(k, w, wi, i32), **zi;
+  const tcc_kexpr_t *valid = tcc_compute_window_at(k, &win, o, r + 1, xi + 2);
+  for (int i = 0; i < n; i++) wi[2 + i] = r[1 + i];
+  const tcc_kexpr_t *xv = kload(k, x, xi, i32), *wv = kload(k, w, wi, i32), **zi;
   if (xzp) {
     if (xzp->rank > 1 || (xzp->rank == 1 && !is_one(xzp->dims[0])))
       return tcc_infer_unsupported(node, "the input zero point must be a scalar");
     TCC_RETURN_IF_ERROR(operand_param_index(k, node, xzp, x, -1, -1, xi, &zi));
-    xv = ksub(k, xv, load(k, xzp, zi, i32));
+    xv = ksub(k, xv, kload(k, xzp, zi, i32));
   }
   if (wzp) {
     if (wzp->rank > 1) return tcc_infer_unsupported(node, "the weight zero point must be a scalar or 1-D");
     TCC_RETURN_IF_ERROR(operand_param_index(k, node, wzp, w, 0, -1, wi, &zi));
-    wv = ksub(k, wv, load(k, wzp, zi, i32));
+    wv = ksub(k, wv, kload(k, wzp, zi, i32));
   }
   tcc_kblock_t *upd = valid ? tcc_k_if(k, inner, valid, NULL) : inner;
-  reg_set(k, upd, *acc, kadd(k, reg_get(k, *acc), kmul(k, xv, wv)));
+  reg_update(k, upd, *acc, TCC_KOP_ADD, kmul(k, xv, wv));
   return NULL;
 }
 
@@ -568,7 +418,7 @@ static tcc_status_t conv_integer(tcc_kernel_t *k, const tcc_node_t *node, tcc_kb
   if (!body) return tcc_status_oom();
   tcc_kbuf_t *acc;
   TCC_RETURN_IF_ERROR(int_conv(k, node, x, xzp, w, wzp, NULL, y, body, o, &acc));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 
@@ -577,9 +427,7 @@ static tcc_status_t qlinear_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kb
                                  tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *sx = in[1], *xzp = in[2], *w = in[3], *sw = in[4], *wzp = in[5], *sy = in[6],
                    *yzp = in[7], *bias = node->num_inputs > 8 ? in[8] : NULL, *y = out[0];
-  const tcc_kbuf_t *scales[] = {sx, sw, sy};
-  TCC_RETURN_IF_ERROR(need_scales(node, scales, 3));
-  TCC_RETURN_IF_ERROR(need_quant_int(node, y, "output", false));
+  TCC_RETURN_IF_ERROR(need_qlinear_types(node, sx, sw, sy, y));
   TCC_RETURN_IF_ERROR(need_conv_rank(node, x, w));
   bool scalar = (sx->rank == 0 || (sx->rank == 1 && is_one(sx->dims[0]))) &&
                 (sy->rank == 0 || (sy->rank == 1 && is_one(sy->dims[0]))) &&
@@ -597,7 +445,7 @@ static tcc_status_t qlinear_conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kb
   TCC_RETURN_IF_ERROR(operand_param_index(k, node, sw, y, 1, -1, o, &swi)); /* per output channel */
   if (yzp) TCC_RETURN_IF_ERROR(operand_param_index(k, node, yzp, y, -1, -1, o, &zi));
   const tcc_kexpr_t *mult = multiplier(k, sx, sxi, sw, swi, sy, syi);
-  tcc_k_store(k, body, y, o, requantize(k, y, reg_get(k, acc), mult, yzp ? tcc_k_load(k, yzp, zi) : NULL));
+  tcc_k_store(k, body, y, o, requantize(k, y, reg_get(k, acc), mult, yzp, zi));
   return NULL;
 }
 
@@ -728,11 +576,11 @@ static tcc_status_t einsum(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
     if (!evar[e]) red_label[nred] = -1 - e, red_ext[nred++] = kdim(k, edim[e]);
   for (int c = 0; c < EINSUM_LABELS; c++)
     if (count[c] && !lvar[c]) red_label[nred] = c, red_ext[nred++] = kdim(k, ldim[c]);
-  tcc_dtype_t at = tcc_dtype_is_float(y->dtype) ? float_calc(y->dtype) : y->dtype;
-  tcc_kbuf_t *acc = reg_new(k, body, "acc", at, kc(k, at, 0));
+  tcc_dtype_t at = acc_type(y->dtype);
+  tcc_kbuf_t *acc = reg_new(k, body, "acc", kc(k, at, 0));
   const tcc_kexpr_t **rv = exprs(k, nred);
   if (!acc || !rv) return tcc_status_oom();
-  tcc_kblock_t *inner = nest(k, body, "r", nred, red_ext, rv);
+  tcc_kblock_t *inner = tcc_compute_nest(k, body, "r", nred, red_ext, rv);
   if (!inner) return tcc_status_oom();
   for (int i = 0; i < nred; i++) {
     if (red_label[i] >= 0) lvar[red_label[i]] = rv[i];
@@ -747,13 +595,13 @@ static tcc_status_t einsum(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
       const tcc_dim_t *full = l >= 0 ? ldim[l] : edim[-1 - l];
       const tcc_kexpr_t *v = l >= 0 ? lvar[l] : evar[-1 - l];
       if (!v) return tcc_infer_error(node, "einsum label without a loop");
-      idx[d] = bcast_dim(k, in[t]->dims[d], full, v);
+      idx[d] = tcc_compute_broadcast_dim(k, in[t]->dims[d], full, v);
     }
-    const tcc_kexpr_t *v = load(k, in[t], idx, at);
+    const tcc_kexpr_t *v = kload(k, in[t], idx, at);
     prod = prod ? kmul(k, prod, v) : v;
   }
-  reg_set(k, inner, acc, kadd(k, reg_get(k, acc), prod ? prod : kc(k, at, 1)));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, acc)));
+  reg_update(k, inner, acc, TCC_KOP_ADD, prod ? prod : kc(k, at, 1));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
   return NULL;
 }
 
@@ -763,7 +611,7 @@ static tcc_status_t einsum(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
  * the sign, a zero pivot column makes the determinant 0. */
 static tcc_status_t det(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
-  TCC_RETURN_IF_ERROR(need_float(node, x, "input"));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_float(node, x, "input"));
   int r = x->rank;
   if (r < 2) return tcc_infer_error(node, "input must have rank >= 2, got %d", r);
   tcc_dtype_t f64 = TCC_DTYPE_F64;
@@ -780,22 +628,22 @@ static tcc_status_t det(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   for (int d = 0; d < r - 2; d++) xi[d] = o[d];
   xi[r - 2] = i, xi[r - 1] = j;
   const tcc_kexpr_t *ij[] = {i, j};
-  tcc_k_store(k, copy, a, ij, load(k, x, xi, f64));
-  tcc_kbuf_t *dt = reg_new(k, body, "det", f64, kc(k, f64, 1)), *piv = reg_new(k, body, "piv", TCC_DTYPE_I64, NULL);
-  tcc_kbuf_t *best = reg_new(k, body, "best", f64, NULL), *tmp = reg_new(k, body, "tmp", f64, NULL);
-  tcc_kbuf_t *f = reg_new(k, body, "f", f64, NULL);
+  tcc_k_store(k, copy, a, ij, kload(k, x, xi, f64));
+  tcc_kbuf_t *dt = reg_new(k, body, "det", kc(k, f64, 1)), *piv = reg_alloc(k, body, "piv", TCC_DTYPE_I64);
+  tcc_kbuf_t *best = reg_alloc(k, body, "best", f64), *tmp = reg_alloc(k, body, "tmp", f64);
+  tcc_kbuf_t *f = reg_alloc(k, body, "f", f64);
   const tcc_kexpr_t *c, *rr, *jj;
   tcc_kblock_t *col = loop(k, body, "c", nn, &c);
   if (!dt || !piv || !best || !tmp || !f || !col) return tcc_status_oom();
   /* pivot: the row >= c with the largest |a[row, c]| */
   const tcc_kexpr_t *cc[] = {c, c};
   reg_set(k, col, piv, c);
-  reg_set(k, col, best, tcc_k_unary(k, TCC_KOP_ABS, tcc_k_load(k, a, cc)));
+  reg_set(k, col, best, kun(k, TCC_KOP_ABS, tcc_k_load(k, a, cc)));
   const tcc_kexpr_t *below = ksub(k, ksub(k, nn, c), kint(k, 1));
   tcc_kblock_t *scan = loop(k, col, "p", below, &rr);
   if (!scan) return tcc_status_oom();
   const tcc_kexpr_t *row = kadd(k, kadd(k, c, kint(k, 1)), rr), *rc[] = {row, c};
-  const tcc_kexpr_t *mag = tcc_k_unary(k, TCC_KOP_ABS, tcc_k_load(k, a, rc));
+  const tcc_kexpr_t *mag = kun(k, TCC_KOP_ABS, tcc_k_load(k, a, rc));
   tcc_kblock_t *better = tcc_k_if(k, scan, kbin(k, TCC_KOP_GT, mag, reg_get(k, best)), NULL);
   if (!better) return tcc_status_oom();
   reg_set(k, better, best, mag);
@@ -808,7 +656,7 @@ static tcc_status_t det(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   reg_set(k, sw, tmp, tcc_k_load(k, a, cj));
   tcc_k_store(k, sw, a, cj, tcc_k_load(k, a, pj));
   tcc_k_store(k, sw, a, pj, reg_get(k, tmp));
-  reg_set(k, swap, dt, tcc_k_unary(k, TCC_KOP_NEG, reg_get(k, dt)));
+  reg_set(k, swap, dt, kun(k, TCC_KOP_NEG, reg_get(k, dt)));
   /* det *= pivot; eliminate below it */
   const tcc_kexpr_t *pv = tcc_k_load(k, a, cc);
   reg_set(k, col, dt, kmul(k, reg_get(k, dt), pv));
@@ -822,7 +670,7 @@ static tcc_status_t det(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   if (!upd) return tcc_status_oom();
   const tcc_kexpr_t *col_j = kadd(k, kadd(k, c, kint(k, 1)), jj), *rj[] = {row, col_j}, *cj2[] = {c, col_j};
   tcc_k_store(k, upd, a, rj, ksub(k, tcc_k_load(k, a, rj), kmul(k, reg_get(k, f), tcc_k_load(k, a, cj2))));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, reg_get(k, dt)));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, dt)));
   return NULL;
 }
 

@@ -13,76 +13,16 @@
 #include "ir/compute_defs.h"
 #include "ir/infer.h"
 
-typedef const tcc_kexpr_t *expr_t;
+/* ---- loads and temporaries ------------------------------------------------------------------------ */
 
-/* ---- expression shorthands ------------------------------------------------------------------------ */
-
-static expr_t kint(tcc_kernel_t *k, int64_t v) { return tcc_k_int(k, v); }
-static expr_t kdim(tcc_kernel_t *k, const tcc_dim_t *d) { return tcc_k_dim(k, d); }
-static expr_t kc(tcc_kernel_t *k, tcc_dtype_t dt, double v) { return tcc_k_const(k, dt, v); }
-static expr_t kbin(tcc_kernel_t *k, tcc_kop_t op, expr_t a, expr_t b) { return tcc_k_binary(k, op, a, b); }
-static expr_t kadd(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_ADD, a, b); }
-static expr_t ksub(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_SUB, a, b); }
-static expr_t kmul(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_MUL, a, b); }
-static expr_t kdiv(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_DIV, a, b); }
-static expr_t kun(tcc_kernel_t *k, tcc_kop_t op, expr_t a) { return tcc_k_unary(k, op, a); }
-static expr_t ksel(tcc_kernel_t *k, expr_t c, expr_t a, expr_t b) { return tcc_k_select(k, c, a, b); }
-static expr_t cast(tcc_kernel_t *k, tcc_dtype_t dt, expr_t e) { return tcc_k_cast(k, dt, e, false); }
-static expr_t load(tcc_kernel_t *k, const tcc_kbuf_t *b, const expr_t *idx, tcc_dtype_t dt) {
-  return cast(k, dt, tcc_k_load(k, b, idx));
-}
+/* b[i0, i1] and b[i0, i1, i2] converted to dt. */
 static expr_t load2(tcc_kernel_t *k, const tcc_kbuf_t *b, expr_t i0, expr_t i1, tcc_dtype_t dt) {
   const expr_t idx[] = {i0, i1};
-  return load(k, b, idx, dt);
+  return kload(k, b, idx, dt);
 }
 static expr_t load3(tcc_kernel_t *k, const tcc_kbuf_t *b, expr_t i0, expr_t i1, expr_t i2, tcc_dtype_t dt) {
   const expr_t idx[] = {i0, i1, i2};
-  return load(k, b, idx, dt);
-}
-
-/* An arena array of n expression slots (NULL-filled). */
-static expr_t *exprs(tcc_kernel_t *k, int n) {
-  expr_t *e = tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  if (e) memset(e, 0, (size_t)(n > 0 ? n : 1) * sizeof *e);
-  return e;
-}
-
-/* Element 0 of b (a scalar operand given as a tensor of any rank) converted to dt. */
-static expr_t first(tcc_kernel_t *k, const tcc_kbuf_t *b, tcc_dtype_t dt) {
-  expr_t *zeros = exprs(k, b->rank);
-  if (!zeros) return NULL;
-  for (int d = 0; d < b->rank; d++) zeros[d] = kint(k, 0);
-  return load(k, b, zeros, dt);
-}
-
-/* A serial loop over 0..extent appended to block; *var gets its variable. */
-static tcc_kblock_t *loop(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, expr_t extent, expr_t *var) {
-  const tcc_kvar_t *v = NULL;
-  tcc_kblock_t *body = tcc_k_for(k, block, name, extent, TCC_KLOOP_SERIAL, &v);
-  *var = v ? tcc_k_var(k, v) : NULL;
-  return body;
-}
-
-/* One-element REGISTER buffers: allocated in block and set to init. */
-static tcc_kbuf_t *reg_new(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, expr_t init) {
-  const tcc_dim_t *one = tcc_dim_const(k->module, 1);
-  tcc_kbuf_t *r = init ? tcc_kernel_add_local(k, name, TCC_KBUF_REGISTER, init->dtype, 1, &one) : NULL;
-  const expr_t at[] = {kint(k, 0)};
-  tcc_k_alloc(k, block, r);
-  tcc_k_store(k, block, r, at, init);
-  return r;
-}
-static expr_t reg_get(tcc_kernel_t *k, const tcc_kbuf_t *r) {
-  const expr_t at[] = {kint(k, 0)};
-  return tcc_k_load(k, r, at);
-}
-static void reg_add(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *r, expr_t v) {
-  const expr_t at[] = {kint(k, 0)};
-  tcc_k_store(k, block, r, at, kadd(k, reg_get(k, r), v));
-}
-/* The value of e computed once into a register of block (so larger expressions can reuse it). */
-static expr_t let(tcc_kernel_t *k, tcc_kblock_t *block, const char *name, expr_t e) {
-  return reg_get(k, reg_new(k, block, name, e));
+  return kload(k, b, idx, dt);
 }
 
 /* A LOCAL temporary of the given dims, allocated (zero-filled) in block. */
@@ -93,14 +33,6 @@ static tcc_kbuf_t *local_new(tcc_kernel_t *k, tcc_kblock_t *block, const char *n
   return b;
 }
 
-static tcc_status_t need_float(const tcc_node_t *node, tcc_dtype_t dt) {
-  if (tcc_dtype_is_float(dt)) return NULL;
-  return tcc_infer_unsupported(node, "element type %s has no compute definition", tcc_dtype_name(dt));
-}
-
-/* The type recurrences and normalizations compute in: f32 for half and float8 types, else dt. */
-static tcc_dtype_t acc_type(tcc_dtype_t dt) { return dt == TCC_DTYPE_F64 ? TCC_DTYPE_F64 : TCC_DTYPE_F32; }
-
 #define F64 TCC_DTYPE_F64
 #define I64 TCC_DTYPE_I64
 
@@ -110,15 +42,16 @@ static tcc_dtype_t acc_type(tcc_dtype_t dt) { return dt == TCC_DTYPE_F64 ? TCC_D
 static void fourier_term(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *re, const tcc_kbuf_t *im, expr_t a,
                          expr_t b, expr_t kk, expr_t n, expr_t len, bool inverse) {
   expr_t phase = kbin(k, TCC_KOP_FLOORMOD, kmul(k, kk, n), len);
-  expr_t theta = kdiv(k, kmul(k, kc(k, F64, 2 * M_PI), cast(k, F64, phase)), cast(k, F64, len));
+  expr_t theta = kdiv(k, kmul(k, kc(k, F64, 2 * M_PI), kcast(k, F64, phase)), kcast(k, F64, len));
   theta = let(k, block, "theta", theta);
   expr_t c = let(k, block, "cos", kun(k, TCC_KOP_COS, theta)), s = let(k, block, "sin", kun(k, TCC_KOP_SIN, theta));
   if (inverse) { /* (a + ib)(c + is) */
-    reg_add(k, block, re, b ? ksub(k, kmul(k, a, c), kmul(k, b, s)) : kmul(k, a, c));
-    reg_add(k, block, im, b ? kadd(k, kmul(k, a, s), kmul(k, b, c)) : kmul(k, a, s));
+    reg_update(k, block, re, TCC_KOP_ADD, b ? ksub(k, kmul(k, a, c), kmul(k, b, s)) : kmul(k, a, c));
+    reg_update(k, block, im, TCC_KOP_ADD, b ? kadd(k, kmul(k, a, s), kmul(k, b, c)) : kmul(k, a, s));
   } else { /* (a + ib)(c - is) */
-    reg_add(k, block, re, b ? kadd(k, kmul(k, a, c), kmul(k, b, s)) : kmul(k, a, c));
-    reg_add(k, block, im, b ? ksub(k, kmul(k, b, c), kmul(k, a, s)) : kun(k, TCC_KOP_NEG, kmul(k, a, s)));
+    reg_update(k, block, re, TCC_KOP_ADD, b ? kadd(k, kmul(k, a, c), kmul(k, b, s)) : kmul(k, a, c));
+    reg_update(k, block, im, TCC_KOP_ADD,
+               b ? ksub(k, kmul(k, b, c), kmul(k, a, s)) : kun(k, TCC_KOP_NEG, kmul(k, a, s)));
   }
 }
 
@@ -137,7 +70,7 @@ static tcc_status_t complex_dim(const tcc_node_t *node, const tcc_kbuf_t *x, boo
 static tcc_status_t dft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
   const tcc_kbuf_t *len_in = node->num_inputs > 1 ? in[1] : NULL;
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
   int r = x->rank;
   if (r < 2) return tcc_infer_error(node, "input must have rank >= 2, got %d", r);
   bool cplx = false;
@@ -154,7 +87,7 @@ static tcc_status_t dft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   if (axis < 0 || axis >= r - 1)
     return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, r);
   bool inverse = tcc_node_attr_int(node, "inverse", 0) != 0;
-  expr_t len = len_in ? first(k, len_in, I64) : kdim(k, x->dims[axis]);
+  expr_t len = len_in ? kcast(k, I64, first(k, len_in)) : kdim(k, x->dims[axis]);
   expr_t *o = NULL, *xi = exprs(k, r), *yi = exprs(k, r);
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), r - 1, y->dims, &o);
   if (!body || !xi || !yi) return tcc_status_oom();
@@ -165,28 +98,26 @@ static tcc_status_t dft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   memcpy(xi, o, (size_t)(r - 1) * sizeof *xi);
   xi[axis] = n;
   xi[r - 1] = kint(k, 0);
-  expr_t a = load(k, x, xi, F64), b = NULL;
+  expr_t a = kload(k, x, xi, F64), b = NULL;
   if (cplx) {
-    expr_t *xj = exprs(k, r);
+    expr_t *xj = copy_index(k, r, xi);
     if (!xj) return tcc_status_oom();
-    memcpy(xj, xi, (size_t)r * sizeof *xj);
     xj[r - 1] = kint(k, 1);
-    b = load(k, x, xj, F64);
+    b = kload(k, x, xj, F64);
   }
   fourier_term(k, sum, re, im, a, b, o[axis], n, len, inverse);
   expr_t vr = reg_get(k, re), vi = reg_get(k, im);
   if (inverse) {
-    expr_t fl = cast(k, F64, len);
+    expr_t fl = kcast(k, F64, len);
     vr = kdiv(k, vr, fl), vi = kdiv(k, vi, fl);
   }
   memcpy(yi, o, (size_t)(r - 1) * sizeof *yi);
   yi[r - 1] = kint(k, 0);
-  tcc_k_store(k, body, y, yi, cast(k, y->dtype, vr));
-  expr_t *yj = exprs(k, r);
+  tcc_k_store(k, body, y, yi, kcast(k, y->dtype, vr));
+  expr_t *yj = copy_index(k, r, yi);
   if (!yj) return tcc_status_oom();
-  memcpy(yj, yi, (size_t)r * sizeof *yj);
   yj[r - 1] = kint(k, 1);
-  tcc_k_store(k, body, y, yj, cast(k, y->dtype, vi));
+  tcc_k_store(k, body, y, yj, kcast(k, y->dtype, vi));
   return NULL;
 }
 
@@ -194,13 +125,13 @@ static tcc_status_t dft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
 static tcc_status_t stft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
   const tcc_kbuf_t *win = node->num_inputs > 2 ? in[2] : NULL, *flen_in = node->num_inputs > 3 ? in[3] : NULL;
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
   if (x->rank != 3) return tcc_infer_error(node, "signal must have rank 3, got %d", x->rank);
   if (!win && !flen_in) return tcc_infer_error(node, "either window or frame_length is required");
   bool cplx = false;
   TCC_RETURN_IF_ERROR(complex_dim(node, x, &cplx));
-  expr_t step = first(k, in[1], I64);
-  expr_t flen = flen_in ? first(k, flen_in, I64) : kdim(k, win->dims[0]);
+  expr_t step = kcast(k, I64, first(k, in[1]));
+  expr_t flen = flen_in ? kcast(k, I64, first(k, flen_in)) : kdim(k, win->dims[0]);
   expr_t *o = NULL;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), 3, y->dims, &o);
   if (!body) return tcc_status_oom();
@@ -208,7 +139,7 @@ static tcc_status_t stft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   expr_t n;
   tcc_kblock_t *sum = loop(k, body, "n", flen, &n);
   expr_t pos = kadd(k, kmul(k, o[1], step), n);
-  expr_t w = win ? load(k, win, &n, F64) : NULL;
+  expr_t w = win ? kload(k, win, &n, F64) : NULL;
   expr_t a = load3(k, x, o[0], pos, kint(k, 0), F64), b = cplx ? load3(k, x, o[0], pos, kint(k, 1), F64) : NULL;
   if (w) {
     a = kmul(k, a, w);
@@ -216,8 +147,8 @@ static tcc_status_t stft(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *co
   }
   fourier_term(k, sum, re, im, a, b, o[2], n, flen, false);
   const expr_t yr[] = {o[0], o[1], o[2], kint(k, 0)}, yi[] = {o[0], o[1], o[2], kint(k, 1)};
-  tcc_k_store(k, body, y, yr, cast(k, y->dtype, reg_get(k, re)));
-  tcc_k_store(k, body, y, yi, cast(k, y->dtype, reg_get(k, im)));
+  tcc_k_store(k, body, y, yr, kcast(k, y->dtype, reg_get(k, re)));
+  tcc_k_store(k, body, y, yi, kcast(k, y->dtype, reg_get(k, im)));
   return NULL;
 }
 
@@ -234,12 +165,12 @@ static tcc_status_t window(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *
   tcc_kblock_t *body = loop(k, tcc_kernel_body(k), "n", kdim(k, y->dims[0]), &n);
   expr_t size = kdim(k, y->dims[0]);
   if (!periodic) size = ksub(k, size, kint(k, 1));
-  expr_t base = kdiv(k, kmul(k, kc(k, F64, 2 * M_PI), cast(k, F64, n)), cast(k, F64, size));
+  expr_t base = kdiv(k, kmul(k, kc(k, F64, 2 * M_PI), kcast(k, F64, n)), kcast(k, F64, size));
   base = let(k, body, "angle", base);
   expr_t v = kc(k, F64, a[0]);
   for (int j = 1; j < 3; j++)
     if (a[j] != 0) v = kadd(k, v, kmul(k, kc(k, F64, a[j]), kun(k, TCC_KOP_COS, kmul(k, kc(k, F64, j), base))));
-  tcc_k_store(k, body, y, &n, cast(k, y->dtype, v));
+  tcc_k_store(k, body, y, &n, kcast(k, y->dtype, v));
   return NULL;
 }
 
@@ -263,17 +194,19 @@ static tcc_status_t mel_weight_matrix(tcc_kernel_t *k, const tcc_node_t *node, t
   expr_t *o = NULL;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), 2, y->dims, &o);
   if (!body) return tcc_status_oom();
-  expr_t bins = first(k, in[0], F64), len = first(k, in[1], F64), rate = first(k, in[2], F64);
-  expr_t lo = let(k, body, "mel_lo", hz_to_mel(k, first(k, in[3], F64))), hi = hz_to_mel(k, first(k, in[4], F64));
+  expr_t bins = kcast(k, F64, first(k, in[0])), len = kcast(k, F64, first(k, in[1]));
+  expr_t rate = kcast(k, F64, first(k, in[2]));
+  expr_t lo = let(k, body, "mel_lo", hz_to_mel(k, kcast(k, F64, first(k, in[3]))));
+  expr_t hi = hz_to_mel(k, kcast(k, F64, first(k, in[4])));
   expr_t step = let(k, body, "mel_step", kdiv(k, ksub(k, hi, lo), kadd(k, bins, kc(k, F64, 2))));
   expr_t edge[3];
-  expr_t i = cast(k, F64, o[1]);
+  expr_t i = kcast(k, F64, o[1]);
   for (int m = 0; m < 3; m++) {
     expr_t mel = kadd(k, kmul(k, kadd(k, i, kc(k, F64, m)), step), lo);
     expr_t e = kun(k, TCC_KOP_FLOOR, kdiv(k, kmul(k, kadd(k, len, kc(k, F64, 1)), mel_to_hz(k, mel)), rate));
     edge[m] = let(k, body, "edge", e);
   }
-  expr_t j = cast(k, F64, o[0]), zero = kc(k, F64, 0);
+  expr_t j = kcast(k, F64, o[0]), zero = kc(k, F64, 0);
   /* rising side [left, center]: 1 at the center (also when left == center) */
   expr_t rise = ksel(k, kbin(k, TCC_KOP_EQ, edge[1], edge[0]), kc(k, F64, 1),
                      kdiv(k, ksub(k, j, edge[0]), ksub(k, edge[1], edge[0])));
@@ -281,7 +214,7 @@ static tcc_status_t mel_weight_matrix(tcc_kernel_t *k, const tcc_node_t *node, t
   expr_t fall = kdiv(k, ksub(k, edge[2], j), ksub(k, edge[2], edge[1]));
   expr_t in_fall = kbin(k, TCC_KOP_AND, kbin(k, TCC_KOP_GE, j, edge[1]), kbin(k, TCC_KOP_LT, j, edge[2]));
   expr_t v = ksel(k, in_fall, fall, ksel(k, in_rise, rise, zero));
-  tcc_k_store(k, body, y, o, cast(k, y->dtype, v));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, v));
   return NULL;
 }
 
@@ -415,7 +348,7 @@ static void dot_into(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *acc
   expr_t i;
   tcc_kblock_t *body = loop(k, block, "i", kdim(k, extent), &i);
   expr_t av = three ? load3(k, abuf, a0, a1, i, dt) : load2(k, abuf, a0, i, dt);
-  reg_add(k, body, acc, kmul(k, av, load3(k, m, d, row, i, dt)));
+  reg_update(k, body, acc, TCC_KOP_ADD, kmul(k, av, load3(k, m, d, row, i, dt)));
 }
 
 /* One direction (dir; reverse walks time backwards) of RNN / GRU / LSTM with its activations acts. */
@@ -438,7 +371,7 @@ static tcc_status_t rnn_direction(tcc_kernel_t *k, const rnn_t *s, int dir, bool
     tcc_kblock_t *body = batch_hidden(k, top, s, &b, &h);
     state_index(s, d, b, h, si);
     const expr_t bhi[] = {b, h};
-    tcc_k_store(k, body, state[i], bhi, load(k, init[i], si, dt));
+    tcc_k_store(k, body, state[i], bhi, kload(k, init[i], si, dt));
   }
   /* time steps */
   expr_t step, t;
@@ -517,7 +450,7 @@ static tcc_status_t rnn_direction(tcc_kernel_t *k, const rnn_t *s, int dir, bool
   hnew = let(k, body, "h_new", hnew);
   tcc_kblock_t *valid = body, *masked = NULL;
   if (s->lens) {
-    expr_t len = load(k, s->lens, &b, I64);
+    expr_t len = kload(k, s->lens, &b, I64);
     valid = tcc_k_if(k, body, kbin(k, TCC_KOP_LT, t, len), &masked);
   }
   tcc_k_store(k, valid, hs, bhi, hnew);
@@ -525,7 +458,7 @@ static tcc_status_t rnn_direction(tcc_kernel_t *k, const rnn_t *s, int dir, bool
   if (s->y) {
     const expr_t yi0[] = {t, d, b, h}, yi1[] = {b, t, d, h};
     const expr_t *yi = s->layout ? yi1 : yi0;
-    tcc_k_store(k, valid, s->y, yi, cast(k, s->y->dtype, hnew));
+    tcc_k_store(k, valid, s->y, yi, kcast(k, s->y->dtype, hnew));
     if (masked) tcc_k_store(k, masked, s->y, yi, kc(k, s->y->dtype, 0));
   }
   /* final states */
@@ -534,7 +467,7 @@ static tcc_status_t rnn_direction(tcc_kernel_t *k, const rnn_t *s, int dir, bool
     if (!fin[i] || !state[i]) continue;
     tcc_kblock_t *fb = batch_hidden(k, top, s, &b, &h);
     state_index(s, d, b, h, si);
-    tcc_k_store(k, fb, fin[i], si, cast(k, fin[i]->dtype, load2(k, state[i], b, h, dt)));
+    tcc_k_store(k, fb, fin[i], si, kcast(k, fin[i]->dtype, load2(k, state[i], b, h, dt)));
   }
   return NULL;
 }
@@ -547,7 +480,7 @@ static tcc_status_t rnn(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *con
   bool lstm = node->op == TCC_OP_LSTM;
   s.gates = lstm ? 4 : node->op == TCC_OP_GRU ? 3 : 1;
   s.x = in[0], s.w = in[1], s.r = in[2];
-  TCC_RETURN_IF_ERROR(need_float(node, s.x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, s.x->dtype, false));
   if (s.x->rank != 3 || s.w->rank != 3 || s.r->rank != 3)
     return tcc_infer_error(node, "X, W and R must have rank 3");
   s.dt = acc_type(s.x->dtype);
@@ -582,7 +515,7 @@ tcc_status_t tcc_compute_batch_norm_training(tcc_kernel_t *k, const tcc_node_t *
                                              tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *y = out[0];
   const tcc_kbuf_t *run_mean = node->num_outputs > 1 ? out[1] : NULL, *run_var = node->num_outputs > 2 ? out[2] : NULL;
-  TCC_RETURN_IF_ERROR(need_float(node, x->dtype));
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
   if (x->rank < 2) return tcc_infer_error(node, "input must have rank >= 2 (N, C, ...), got %d", x->rank);
   tcc_dtype_t dt = acc_type(x->dtype);
   double eps = tcc_node_attr_float(node, "epsilon", 1e-5), momentum = tcc_node_attr_float(node, "momentum", 0.9);
@@ -593,7 +526,7 @@ tcc_status_t tcc_compute_batch_norm_training(tcc_kernel_t *k, const tcc_node_t *
   expr_t count = kint(k, 1);
   for (int d = 0; d < r; d++)
     if (d != 1) count = kmul(k, count, kdim(k, x->dims[d]));
-  count = let(k, chan, "count", cast(k, dt, count));
+  count = let(k, chan, "count", kcast(k, dt, count));
   expr_t *idx = exprs(k, r);
   if (!idx) return tcc_status_oom();
   /* three passes over the channel's elements: sum, squared deviations, output */
@@ -610,26 +543,26 @@ tcc_status_t tcc_compute_batch_norm_training(tcc_kernel_t *k, const tcc_node_t *
       snprintf(name, sizeof name, "i%d", d);
       body = loop(k, body, name, kdim(k, x->dims[d]), &idx[d]);
     }
-    expr_t xv = load(k, x, idx, dt);
+    expr_t xv = kload(k, x, idx, dt);
     if (pass == 0) {
-      reg_add(k, body, acc, xv);
+      reg_update(k, body, acc, TCC_KOP_ADD, xv);
       stat[0] = let(k, chan, "mean", kdiv(k, reg_get(k, acc), count));
     } else if (pass == 1) {
       expr_t dv = ksub(k, xv, stat[0]);
-      reg_add(k, body, acc, kmul(k, dv, dv));
+      reg_update(k, body, acc, TCC_KOP_ADD, kmul(k, dv, dv));
       stat[1] = let(k, chan, "var", kdiv(k, reg_get(k, acc), count));
     } else {
       expr_t inv = kun(k, TCC_KOP_RSQRT, kadd(k, stat[1], kc(k, dt, eps)));
-      expr_t v = kadd(k, kmul(k, kmul(k, ksub(k, xv, stat[0]), inv), load(k, in[1], &c, dt)), load(k, in[2], &c, dt));
-      tcc_k_store(k, body, y, idx, cast(k, y->dtype, v));
+      expr_t v = kadd(k, kmul(k, kmul(k, ksub(k, xv, stat[0]), inv), kload(k, in[1], &c, dt)), kload(k, in[2], &c, dt));
+      tcc_k_store(k, body, y, idx, kcast(k, y->dtype, v));
     }
   }
   const tcc_kbuf_t *outs[2] = {run_mean, run_var}, *prev[2] = {in[3], in[4]};
   for (int i = 0; i < 2; i++) {
     if (!outs[i]) continue;
-    expr_t v = kmul(k, load(k, prev[i], &c, dt), kc(k, dt, momentum));
+    expr_t v = kmul(k, kload(k, prev[i], &c, dt), kc(k, dt, momentum));
     v = kadd(k, v, kmul(k, stat[i], kc(k, dt, 1 - momentum)));
-    tcc_k_store(k, chan, outs[i], &c, cast(k, outs[i]->dtype, v));
+    tcc_k_store(k, chan, outs[i], &c, kcast(k, outs[i]->dtype, v));
   }
   return NULL;
 }

@@ -9,57 +9,25 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
-typedef const tcc_kexpr_t *expr_t;
-
-static tcc_status_t unsupported(const tcc_node_t *node, const char *why) {
-  return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): %s", node->name, node->op_type, why);
-}
-
-static expr_t *exprs(tcc_kernel_t *k, int n) {
-  return tcc_module_alloc(k->module, (size_t)(n > 0 ? n : 1) * sizeof(expr_t));
-}
-
-static expr_t dim(tcc_kernel_t *k, const tcc_kbuf_t *b, int d) { return tcc_k_dim(k, b->dims[d]); }
-static expr_t add(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_ADD, a, b); }
-static expr_t sub(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_SUB, a, b); }
-static expr_t mul(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_MUL, a, b); }
-static expr_t lt(tcc_kernel_t *k, expr_t a, expr_t b) { return tcc_k_binary(k, TCC_KOP_LT, a, b); }
-static expr_t ival(tcc_kernel_t *k, int64_t v) { return tcc_k_int(k, v); }
-
-/* Element 0 of b (a scalar operand given as a tensor of any rank). */
-static expr_t first(tcc_kernel_t *k, const tcc_kbuf_t *b) {
-  expr_t *zeros = exprs(k, b->rank);
-  if (!zeros) return NULL;
-  for (int d = 0; d < b->rank; d++) zeros[d] = tcc_k_int(k, 0);
-  return tcc_k_load(k, b, zeros);
-}
-
-/* An index value loaded from an integer (or float) tensor, as i64. */
-static expr_t as_index(tcc_kernel_t *k, expr_t v) {
-  return v && v->dtype != TCC_DTYPE_I64 ? tcc_k_cast(k, TCC_DTYPE_I64, v, false) : v;
-}
+/* b's dim d as an i64 expression. */
+static expr_t dim(tcc_kernel_t *k, const tcc_kbuf_t *b, int d) { return kdim(k, b->dims[d]); }
 
 /* ONNX's negative indices: v < 0 ? v + size : v. */
 static expr_t wrap(tcc_kernel_t *k, expr_t v, expr_t size) {
-  return tcc_k_select(k, lt(k, v, ival(k, 0)), add(k, v, size), v);
-}
-
-/* 0 <= v < hi */
-static expr_t in_range(tcc_kernel_t *k, expr_t v, expr_t hi) {
-  return tcc_k_binary(k, TCC_KOP_AND, tcc_k_binary(k, TCC_KOP_GE, v, ival(k, 0)), lt(k, v, hi));
+  return ksel(k, kbin(k, TCC_KOP_LT, v, kint(k, 0)), kadd(k, v, size), v);
 }
 
 /* A constant of dtype dt holding v (integers exactly, through an i64 cast). */
 static expr_t constant(tcc_kernel_t *k, tcc_dtype_t dt, int64_t iv, double fv) {
-  if (tcc_dtype_is_float(dt)) return tcc_k_const(k, dt, fv);
-  if (dt == TCC_DTYPE_BOOL) return tcc_k_const(k, dt, iv != 0);
-  return dt == TCC_DTYPE_I64 ? ival(k, iv) : tcc_k_cast(k, dt, ival(k, iv), false);
+  if (tcc_dtype_is_float(dt)) return kc(k, dt, fv);
+  if (dt == TCC_DTYPE_BOOL) return kc(k, dt, iv != 0);
+  return dt == TCC_DTYPE_I64 ? kint(k, iv) : kcast(k, dt, kint(k, iv));
 }
 
 /* Row-major linear index of idx over b's dims. */
 static expr_t linearize(tcc_kernel_t *k, const tcc_kbuf_t *b, const expr_t *idx) {
-  expr_t lin = ival(k, 0);
-  for (int d = 0; d < b->rank; d++) lin = d ? add(k, mul(k, lin, dim(k, b, d)), idx[d]) : idx[0];
+  expr_t lin = kint(k, 0);
+  for (int d = 0; d < b->rank; d++) lin = d ? kadd(k, kmul(k, lin, dim(k, b, d)), idx[d]) : idx[0];
   return lin;
 }
 
@@ -68,8 +36,8 @@ static expr_t *delinearize(tcc_kernel_t *k, const tcc_kbuf_t *b, expr_t lin) {
   expr_t *idx = exprs(k, b->rank);
   if (!idx) return NULL;
   for (int d = b->rank - 1; d > 0; d--) {
-    idx[d] = tcc_k_binary(k, TCC_KOP_FLOORMOD, lin, dim(k, b, d));
-    lin = tcc_k_binary(k, TCC_KOP_FLOORDIV, lin, dim(k, b, d));
+    idx[d] = kbin(k, TCC_KOP_FLOORMOD, lin, dim(k, b, d));
+    lin = kbin(k, TCC_KOP_FLOORDIV, lin, dim(k, b, d));
   }
   if (b->rank > 0) idx[0] = lin;
   return idx;
@@ -101,9 +69,11 @@ static tcc_status_t copy_mapped(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_
 /* Refuses strings (not loaded or stored by kernels yet) among the node's operands. */
 static tcc_status_t check_dtypes(const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   for (int i = 0; i < node->num_inputs; i++)
-    if (in[i] && in[i]->dtype == TCC_DTYPE_STRING) return unsupported(node, "string tensors are not supported yet");
+    if (in[i] && in[i]->dtype == TCC_DTYPE_STRING)
+      return tcc_compute_unsupported(node, "string tensors are not supported yet");
   for (int i = 0; i < node->num_outputs; i++)
-    if (out[i] && out[i]->dtype == TCC_DTYPE_STRING) return unsupported(node, "string tensors are not supported yet");
+    if (out[i] && out[i]->dtype == TCC_DTYPE_STRING)
+      return tcc_compute_unsupported(node, "string tensors are not supported yet");
   return NULL;
 }
 
@@ -114,12 +84,12 @@ static tcc_status_t const_input(const tcc_node_t *node, int i, const char *what,
   *v = NULL;
   *n = 0;
   if (!*present || tcc_value_const_ints(node->inputs[i], v, n)) return NULL;
-  return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): %s must be a constant", node->name, node->op_type, what);
+  return tcc_compute_unsupported(node, "%s must be a constant", what);
 }
 
 /* Normalizes axis against rank; TCC_UNSUPPORTED when out of range (inference normally rejects it first). */
 static tcc_status_t get_axis(const tcc_node_t *node, int64_t axis, int rank, int *out) {
-  if (axis < -rank || axis >= rank) return unsupported(node, "axis out of range");
+  if (axis < -rank || axis >= rank) return tcc_compute_unsupported(node, "axis out of range");
   *out = (int)(axis < 0 ? axis + rank : axis);
   return NULL;
 }
@@ -176,12 +146,12 @@ static tcc_status_t compute_transpose(tcc_kernel_t *k, const tcc_node_t *node, t
   const int64_t *given;
   int64_t n;
   bool has = tcc_node_attr_ints(node, "perm", &given, &n);
-  if (has && n != r) return unsupported(node, "perm does not match the input rank");
+  if (has && n != r) return tcc_compute_unsupported(node, "perm does not match the input rank");
   int64_t *perm = tcc_module_alloc(k->module, (size_t)(r + 1) * sizeof *perm);
   if (!perm) return tcc_status_oom();
   for (int d = 0; d < r; d++) {
     perm[d] = has ? given[d] : r - 1 - d;
-    if (perm[d] < 0 || perm[d] >= r) return unsupported(node, "perm is not a permutation");
+    if (perm[d] < 0 || perm[d] >= r) return tcc_compute_unsupported(node, "perm is not a permutation");
   }
   perm[r] = -1;
   perm_t p = {perm};
@@ -198,7 +168,7 @@ static tcc_status_t copy_shifted(tcc_kernel_t *k, const tcc_kbuf_t *src, const t
   tcc_kblock_t *b = tcc_compute_loops(k, body(k), loop->rank, loop->dims, &idx);
   expr_t *shifted = exprs(k, loop->rank);
   if (!b || !shifted) return tcc_status_oom();
-  for (int d = 0; d < loop->rank; d++) shifted[d] = d == axis ? add(k, idx[d], offset) : idx[d];
+  for (int d = 0; d < loop->rank; d++) shifted[d] = d == axis ? kadd(k, idx[d], offset) : idx[d];
   if (shift_dst) tcc_k_store(k, b, dst, shifted, tcc_k_load(k, src, idx));
   else tcc_k_store(k, b, dst, idx, tcc_k_load(k, src, shifted));
   return tcc_module_check(k->module);
@@ -209,11 +179,11 @@ static tcc_status_t compute_concat(tcc_kernel_t *k, const tcc_node_t *node, tcc_
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
   int axis = 0;
   TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "axis", 0), out[0]->rank, &axis));
-  expr_t offset = ival(k, 0);
+  expr_t offset = kint(k, 0);
   for (int i = 0; i < node->num_inputs; i++) {
-    if (!in[i]) return unsupported(node, "missing input");
+    if (!in[i]) return tcc_compute_unsupported(node, "missing input");
     TCC_RETURN_IF_ERROR(copy_shifted(k, in[i], out[0], axis, offset, true));
-    offset = add(k, offset, dim(k, in[i], axis));
+    offset = kadd(k, offset, dim(k, in[i], axis));
   }
   return NULL;
 }
@@ -223,11 +193,11 @@ static tcc_status_t compute_split(tcc_kernel_t *k, const tcc_node_t *node, tcc_k
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
   int axis = 0;
   TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "axis", 0), in[0]->rank, &axis));
-  expr_t offset = ival(k, 0);
+  expr_t offset = kint(k, 0);
   for (int i = 0; i < node->num_outputs; i++) {
-    if (!out[i]) return unsupported(node, "omitted split output");
+    if (!out[i]) return tcc_compute_unsupported(node, "omitted split output");
     TCC_RETURN_IF_ERROR(copy_shifted(k, in[0], out[i], axis, offset, false));
-    offset = add(k, offset, dim(k, out[i], axis));
+    offset = kadd(k, offset, dim(k, out[i], axis));
   }
   return NULL;
 }
@@ -244,7 +214,7 @@ static tcc_status_t map_affine(tcc_kernel_t *k, const void *ctx, const expr_t *d
   const affine_t *a = ctx;
   (void)inside;
   for (int d = 0; a->step[d]; d++) si[d] = a->step[d] == 1 && !a->first[d] ? di[d]
-                                            : add(k, a->first[d], mul(k, di[d], ival(k, a->step[d])));
+                                            : kadd(k, a->first[d], kmul(k, di[d], kint(k, a->step[d])));
   return NULL;
 }
 
@@ -259,10 +229,10 @@ static tcc_status_t compute_slice(tcc_kernel_t *k, const tcc_node_t *node, tcc_k
   TCC_RETURN_IF_ERROR(const_input(node, 1, "starts", &present, &starts, &ns));
   TCC_RETURN_IF_ERROR(const_input(node, 2, "ends", &present, &ends, &ne));
   TCC_RETURN_IF_ERROR(const_input(node, 3, "axes", &present, &axes, &na));
-  if (present && na != ns) return unsupported(node, "axes and starts differ in length");
+  if (present && na != ns) return tcc_compute_unsupported(node, "axes and starts differ in length");
   TCC_RETURN_IF_ERROR(const_input(node, 4, "steps", &present, &steps, &nt));
-  if (present && nt != ns) return unsupported(node, "steps and starts differ in length");
-  if (ns > r) return unsupported(node, "more starts than axes");
+  if (present && nt != ns) return tcc_compute_unsupported(node, "steps and starts differ in length");
+  if (ns > r) return tcc_compute_unsupported(node, "more starts than axes");
   affine_t a = {exprs(k, r), tcc_module_alloc(k->module, (size_t)(r + 1) * sizeof(int64_t))};
   if (!a.first || !a.step) return tcc_status_oom();
   for (int d = 0; d < r; d++) a.first[d] = NULL, a.step[d] = 1;
@@ -270,11 +240,11 @@ static tcc_status_t compute_slice(tcc_kernel_t *k, const tcc_node_t *node, tcc_k
     int ax = 0;
     TCC_RETURN_IF_ERROR(get_axis(node, axes ? axes[i] : i, r, &ax));
     int64_t step = steps ? steps[i] : 1, s = starts[i];
-    if (step == 0) return unsupported(node, "step 0");
+    if (step == 0) return tcc_compute_unsupported(node, "step 0");
     /* ONNX clamping: [0, dim] forward, [0, dim - 1] backward, after adding dim to negative starts */
-    expr_t d = dim(k, x, ax), hi = step > 0 ? d : sub(k, d, ival(k, 1));
-    expr_t v = s < 0 ? add(k, d, ival(k, s)) : ival(k, s);
-    a.first[ax] = tcc_k_binary(k, TCC_KOP_MAX, ival(k, 0), tcc_k_binary(k, TCC_KOP_MIN, v, hi));
+    expr_t d = dim(k, x, ax), hi = step > 0 ? d : ksub(k, d, kint(k, 1));
+    expr_t v = s < 0 ? kadd(k, d, kint(k, s)) : kint(k, s);
+    a.first[ax] = kbin(k, TCC_KOP_MAX, kint(k, 0), kbin(k, TCC_KOP_MIN, v, hi));
     a.step[ax] = step;
   }
   a.step[r] = 0; /* end marker */
@@ -295,7 +265,7 @@ static tcc_status_t map_gather(tcc_kernel_t *k, const void *ctx, const expr_t *d
   (void)inside;
   for (int d = 0; d < g->data->rank; d++)
     si[d] = d < g->axis ? di[d] : d > g->axis ? di[d - 1 + q] : NULL;
-  expr_t v = as_index(k, tcc_k_load(k, g->indices, di + g->axis));
+  expr_t v = kload(k, g->indices, di + g->axis, TCC_DTYPE_I64);
   si[g->axis] = wrap(k, v, dim(k, g->data, g->axis));
   return NULL;
 }
@@ -306,7 +276,7 @@ static tcc_status_t map_gather_elements(tcc_kernel_t *k, const void *ctx, const 
   const gather_t *g = ctx;
   (void)inside;
   for (int d = 0; d < g->data->rank; d++) si[d] = di[d];
-  si[g->axis] = wrap(k, as_index(k, tcc_k_load(k, g->indices, di)), dim(k, g->data, g->axis));
+  si[g->axis] = wrap(k, kload(k, g->indices, di, TCC_DTYPE_I64), dim(k, g->data, g->axis));
   return NULL;
 }
 
@@ -320,8 +290,8 @@ static tcc_status_t map_gather_nd(tcc_kernel_t *k, const void *ctx, const expr_t
   for (int d = 0; d < q - 1; d++) ii[d] = di[d];
   for (int d = 0; d < b; d++) si[d] = di[d];
   for (int j = 0; j < m; j++) {
-    ii[q - 1] = ival(k, j);
-    si[b + j] = wrap(k, as_index(k, tcc_k_load(k, g->indices, ii)), dim(k, g->data, b + j));
+    ii[q - 1] = kint(k, j);
+    si[b + j] = wrap(k, kload(k, g->indices, ii, TCC_DTYPE_I64), dim(k, g->data, b + j));
   }
   for (int d = b + m; d < g->data->rank; d++) si[d] = di[q - 1 + d - b - m];
   return NULL;
@@ -337,9 +307,10 @@ static tcc_status_t compute_gather(tcc_kernel_t *k, const tcc_node_t *node, tcc_
     g.batch_dims = (int)tcc_node_attr_int(node, "batch_dims", 0);
     int q = g.indices->rank;
     if (q < 1 || !tcc_dim_is_const(g.indices->dims[q - 1]))
-      return unsupported(node, "the last dim of indices must be a constant");
+      return tcc_compute_unsupported(node, "the last dim of indices must be a constant");
     int64_t m = tcc_dim_value(g.indices->dims[q - 1]);
-    if (g.batch_dims < 0 || m < 1 || g.batch_dims + m > g.data->rank) return unsupported(node, "bad index depth");
+    if (g.batch_dims < 0 || m < 1 || g.batch_dims + m > g.data->rank)
+      return tcc_compute_unsupported(node, "bad index depth");
   } else {
     TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "axis", 0), g.data->rank, &g.axis));
   }
@@ -350,10 +321,10 @@ static tcc_status_t compute_gather(tcc_kernel_t *k, const tcc_node_t *node, tcc_
 
 static expr_t reduce(tcc_kernel_t *k, const char *reduction, expr_t old, expr_t upd) {
   bool is_bool = old->dtype == TCC_DTYPE_BOOL;
-  if (!strcmp(reduction, "add")) return tcc_k_binary(k, is_bool ? TCC_KOP_OR : TCC_KOP_ADD, old, upd);
-  if (!strcmp(reduction, "mul")) return tcc_k_binary(k, is_bool ? TCC_KOP_AND : TCC_KOP_MUL, old, upd);
-  if (!strcmp(reduction, "max")) return tcc_k_binary(k, is_bool ? TCC_KOP_OR : TCC_KOP_MAX, old, upd);
-  if (!strcmp(reduction, "min")) return tcc_k_binary(k, is_bool ? TCC_KOP_AND : TCC_KOP_MIN, old, upd);
+  if (!strcmp(reduction, "add")) return kbin(k, is_bool ? TCC_KOP_OR : TCC_KOP_ADD, old, upd);
+  if (!strcmp(reduction, "mul")) return kbin(k, is_bool ? TCC_KOP_AND : TCC_KOP_MUL, old, upd);
+  if (!strcmp(reduction, "max")) return kbin(k, is_bool ? TCC_KOP_OR : TCC_KOP_MAX, old, upd);
+  if (!strcmp(reduction, "min")) return kbin(k, is_bool ? TCC_KOP_AND : TCC_KOP_MIN, old, upd);
   return upd;
 }
 
@@ -364,7 +335,7 @@ static tcc_status_t compute_scatter(tcc_kernel_t *k, const tcc_node_t *node, tcc
   const char *reduction = tcc_node_attr_string(node, "reduction", "none");
   if (strcmp(reduction, "none") && strcmp(reduction, "add") && strcmp(reduction, "mul") && strcmp(reduction, "max") &&
       strcmp(reduction, "min"))
-    return unsupported(node, "unknown reduction");
+    return tcc_compute_unsupported(node, "unknown reduction");
   pair_t p = {data, y};
   TCC_RETURN_IF_ERROR(copy_mapped(k, body(k), y, data, NULL, map_linear, &p));
   const tcc_kexpr_t **idx;
@@ -376,22 +347,22 @@ static tcc_status_t compute_scatter(tcc_kernel_t *k, const tcc_node_t *node, tcc
     TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "axis", 0), y->rank, &axis));
     if (!(b = tcc_compute_loops(k, body(k), indices->rank, indices->dims, &idx))) return tcc_status_oom();
     for (int d = 0; d < y->rank; d++) dst[d] = idx[d];
-    dst[axis] = wrap(k, as_index(k, tcc_k_load(k, indices, idx)), dim(k, y, axis));
+    dst[axis] = wrap(k, kload(k, indices, idx, TCC_DTYPE_I64), dim(k, y, axis));
     ui = (expr_t *)idx;
   } else {
     /* loops over indices[:-1] ++ data[m:], the shape of updates */
     int q = indices->rank;
     if (q < 1 || !tcc_dim_is_const(indices->dims[q - 1]))
-      return unsupported(node, "the last dim of indices must be a constant");
+      return tcc_compute_unsupported(node, "the last dim of indices must be a constant");
     int m = (int)tcc_dim_value(indices->dims[q - 1]);
-    if (m > y->rank || updates->rank != q - 1 + y->rank - m) return unsupported(node, "bad updates rank");
+    if (m > y->rank || updates->rank != q - 1 + y->rank - m) return tcc_compute_unsupported(node, "bad updates rank");
     if (!(b = tcc_compute_loops(k, body(k), updates->rank, updates->dims, &idx))) return tcc_status_oom();
     expr_t *ii = exprs(k, q);
     if (!ii) return tcc_status_oom();
     for (int d = 0; d < q - 1; d++) ii[d] = idx[d];
     for (int j = 0; j < m; j++) {
-      ii[q - 1] = ival(k, j);
-      dst[j] = wrap(k, as_index(k, tcc_k_load(k, indices, ii)), dim(k, y, j));
+      ii[q - 1] = kint(k, j);
+      dst[j] = wrap(k, kload(k, indices, ii, TCC_DTYPE_I64), dim(k, y, j));
     }
     for (int d = m; d < y->rank; d++) dst[d] = idx[q - 1 + d - m];
     ui = (expr_t *)idx;
@@ -414,14 +385,14 @@ static tcc_status_t map_expand(tcc_kernel_t *k, const void *ctx, const expr_t *d
 static tcc_status_t map_tile(tcc_kernel_t *k, const void *ctx, const expr_t *di, expr_t *si, expr_t *inside) {
   const pair_t *p = ctx;
   (void)inside;
-  for (int d = 0; d < p->src->rank; d++) si[d] = tcc_k_binary(k, TCC_KOP_FLOORMOD, di[d], dim(k, p->src, d));
+  for (int d = 0; d < p->src->rank; d++) si[d] = kbin(k, TCC_KOP_FLOORMOD, di[d], dim(k, p->src, d));
   return NULL;
 }
 
 static tcc_status_t compute_expand(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                    tcc_kbuf_t *const *out) {
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
-  if (out[0]->rank < in[0]->rank) return unsupported(node, "output rank below the input's");
+  if (out[0]->rank < in[0]->rank) return tcc_compute_unsupported(node, "output rank below the input's");
   pair_t p = {in[0], out[0]};
   return copy_mapped(k, body(k), out[0], in[0], NULL, node->op == TCC_OP_TILE ? map_tile : map_expand, &p);
 }
@@ -443,21 +414,21 @@ static tcc_status_t map_pad(tcc_kernel_t *k, const void *ctx, const expr_t *di, 
       si[d] = di[d];
       continue;
     }
-    expr_t i = sub(k, di[d], p->before[d]), n = dim(k, p->src, d), last = sub(k, n, ival(k, 1));
+    expr_t i = ksub(k, di[d], p->before[d]), n = dim(k, p->src, d), last = ksub(k, n, kint(k, 1));
     switch (p->mode) {
       case PAD_CONSTANT: {
         si[d] = i;
-        expr_t ok = in_range(k, i, n);
-        *inside = *inside ? tcc_k_binary(k, TCC_KOP_AND, *inside, ok) : ok;
+        expr_t ok = in_range(k, i, kint(k, 0), n);
+        *inside = *inside ? kbin(k, TCC_KOP_AND, *inside, ok) : ok;
         break;
       }
-      case PAD_EDGE: si[d] = tcc_k_binary(k, TCC_KOP_MAX, ival(k, 0), tcc_k_binary(k, TCC_KOP_MIN, i, last)); break;
-      case PAD_WRAP: si[d] = tcc_k_binary(k, TCC_KOP_FLOORMOD, i, n); break;
+      case PAD_EDGE: si[d] = kbin(k, TCC_KOP_MAX, kint(k, 0), kbin(k, TCC_KOP_MIN, i, last)); break;
+      case PAD_WRAP: si[d] = kbin(k, TCC_KOP_FLOORMOD, i, n); break;
       case PAD_REFLECT: {
         /* period 2 (n - 1); a dim of 1 reflects onto itself */
-        expr_t period = tcc_k_binary(k, TCC_KOP_MAX, mul(k, last, ival(k, 2)), ival(k, 1));
-        expr_t r = tcc_k_binary(k, TCC_KOP_FLOORMOD, i, period);
-        si[d] = tcc_k_select(k, lt(k, r, n), r, sub(k, period, r));
+        expr_t period = kbin(k, TCC_KOP_MAX, kmul(k, last, kint(k, 2)), kint(k, 1));
+        expr_t r = kbin(k, TCC_KOP_FLOORMOD, i, period);
+        si[d] = ksel(k, kbin(k, TCC_KOP_LT, r, n), r, ksub(k, period, r));
         break;
       }
     }
@@ -476,19 +447,19 @@ static tcc_status_t compute_pad(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
   if (!strcmp(mode, "reflect")) p.mode = PAD_REFLECT;
   else if (!strcmp(mode, "edge")) p.mode = PAD_EDGE;
   else if (!strcmp(mode, "wrap")) p.mode = PAD_WRAP;
-  else if (strcmp(mode, "constant")) return unsupported(node, "unknown pad mode");
+  else if (strcmp(mode, "constant")) return tcc_compute_unsupported(node, "unknown pad mode");
   const int64_t *pads, *axes;
   int64_t np, na;
   bool present, has_axes;
   TCC_RETURN_IF_ERROR(const_input(node, 1, "pads", &present, &pads, &np));
   TCC_RETURN_IF_ERROR(const_input(node, 3, "axes", &has_axes, &axes, &na));
   if (!has_axes) na = r;
-  if (np != 2 * na) return unsupported(node, "pads does not match the axes");
+  if (np != 2 * na) return tcc_compute_unsupported(node, "pads does not match the axes");
   for (int d = 0; d < r; d++) p.before[d] = NULL;
   for (int64_t i = 0; i < na; i++) {
     int ax = 0;
     TCC_RETURN_IF_ERROR(get_axis(node, has_axes ? axes[i] : i, r, &ax));
-    if (pads[i] || pads[i + na]) p.before[ax] = ival(k, pads[i]);
+    if (pads[i] || pads[i + na]) p.before[ax] = kint(k, pads[i]);
   }
   expr_t fill = in[2] ? first(k, in[2]) : constant(k, x->dtype, 0, 0);
   return copy_mapped(k, body(k), out[0], x, fill, map_pad, &p);
@@ -504,10 +475,10 @@ static tcc_status_t compute_center_crop_pad(tcc_kernel_t *k, const tcc_node_t *n
     p.before[d] = NULL;
     if (x->dims[d] == y->dims[d]) continue;
     /* crop: start at (n - s) / 2; pad: (s - n) / 2 before */
-    expr_t n = dim(k, x, d), s = dim(k, y, d), two = ival(k, 2);
-    p.before[d] = tcc_k_select(k, tcc_k_binary(k, TCC_KOP_GE, n, s),
-                               tcc_k_unary(k, TCC_KOP_NEG, tcc_k_binary(k, TCC_KOP_FLOORDIV, sub(k, n, s), two)),
-                               tcc_k_binary(k, TCC_KOP_FLOORDIV, sub(k, s, n), two));
+    expr_t n = dim(k, x, d), s = dim(k, y, d), two = kint(k, 2);
+    p.before[d] = ksel(k, kbin(k, TCC_KOP_GE, n, s),
+                               kun(k, TCC_KOP_NEG, kbin(k, TCC_KOP_FLOORDIV, ksub(k, n, s), two)),
+                               kbin(k, TCC_KOP_FLOORDIV, ksub(k, s, n), two));
   }
   return copy_mapped(k, body(k), y, x, constant(k, x->dtype, 0, 0), map_pad, &p);
 }
@@ -523,27 +494,27 @@ typedef struct {
 static tcc_status_t map_depth_to_space(tcc_kernel_t *k, const void *ctx, const expr_t *di, expr_t *si,
                                        expr_t *inside) {
   const space_t *p = ctx;
-  expr_t b = ival(k, p->block), c = di[1], cout = dim(k, p->dst, 1);
-  expr_t bh = tcc_k_binary(k, TCC_KOP_FLOORMOD, di[2], b), bw = tcc_k_binary(k, TCC_KOP_FLOORMOD, di[3], b);
-  expr_t block_pos = add(k, mul(k, bh, b), bw);
+  expr_t b = kint(k, p->block), c = di[1], cout = dim(k, p->dst, 1);
+  expr_t bh = kbin(k, TCC_KOP_FLOORMOD, di[2], b), bw = kbin(k, TCC_KOP_FLOORMOD, di[3], b);
+  expr_t block_pos = kadd(k, kmul(k, bh, b), bw);
   (void)inside;
   si[0] = di[0];
-  si[1] = p->crd ? add(k, mul(k, c, ival(k, p->block * p->block)), block_pos) : add(k, mul(k, block_pos, cout), c);
-  si[2] = tcc_k_binary(k, TCC_KOP_FLOORDIV, di[2], b);
-  si[3] = tcc_k_binary(k, TCC_KOP_FLOORDIV, di[3], b);
+  si[1] = p->crd ? kadd(k, kmul(k, c, kint(k, p->block * p->block)), block_pos) : kadd(k, kmul(k, block_pos, cout), c);
+  si[2] = kbin(k, TCC_KOP_FLOORDIV, di[2], b);
+  si[3] = kbin(k, TCC_KOP_FLOORDIV, di[3], b);
   return NULL;
 }
 
 static tcc_status_t map_space_to_depth(tcc_kernel_t *k, const void *ctx, const expr_t *di, expr_t *si,
                                        expr_t *inside) {
   const space_t *p = ctx;
-  expr_t b = ival(k, p->block), cin = dim(k, p->src, 1);
-  expr_t pos = tcc_k_binary(k, TCC_KOP_FLOORDIV, di[1], cin);
+  expr_t b = kint(k, p->block), cin = dim(k, p->src, 1);
+  expr_t pos = kbin(k, TCC_KOP_FLOORDIV, di[1], cin);
   (void)inside;
   si[0] = di[0];
-  si[1] = tcc_k_binary(k, TCC_KOP_FLOORMOD, di[1], cin);
-  si[2] = add(k, mul(k, di[2], b), tcc_k_binary(k, TCC_KOP_FLOORDIV, pos, b));
-  si[3] = add(k, mul(k, di[3], b), tcc_k_binary(k, TCC_KOP_FLOORMOD, pos, b));
+  si[1] = kbin(k, TCC_KOP_FLOORMOD, di[1], cin);
+  si[2] = kadd(k, kmul(k, di[2], b), kbin(k, TCC_KOP_FLOORDIV, pos, b));
+  si[3] = kadd(k, kmul(k, di[3], b), kbin(k, TCC_KOP_FLOORMOD, pos, b));
   return NULL;
 }
 
@@ -552,7 +523,7 @@ static tcc_status_t compute_space_depth(tcc_kernel_t *k, const tcc_node_t *node,
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
   space_t p = {in[0], out[0], tcc_node_attr_int(node, "blocksize", 0),
                !strcmp(tcc_node_attr_string(node, "mode", "DCR"), "CRD")};
-  if (p.block <= 0 || in[0]->rank != 4) return unsupported(node, "expects rank 4 and a positive blocksize");
+  if (p.block <= 0 || in[0]->rank != 4) return tcc_compute_unsupported(node, "expects rank 4 and a positive blocksize");
   bool to_space = node->op == TCC_OP_DEPTH_TO_SPACE;
   return copy_mapped(k, body(k), out[0], in[0], NULL, to_space ? map_depth_to_space : map_space_to_depth, &p);
 }
@@ -568,8 +539,8 @@ static tcc_status_t map_reverse_sequence(tcc_kernel_t *k, const void *ctx, const
   const reverse_t *p = ctx;
   (void)inside;
   for (int d = 0; d < p->rank; d++) si[d] = di[d];
-  expr_t len = as_index(k, tcc_k_load(k, p->lens, (expr_t[]){di[p->batch]})), t = di[p->time];
-  si[p->time] = tcc_k_select(k, lt(k, t, len), sub(k, sub(k, len, ival(k, 1)), t), t);
+  expr_t len = kcast(k, TCC_DTYPE_I64, tcc_k_load(k, p->lens, (expr_t[]){di[p->batch]})), t = di[p->time];
+  si[p->time] = ksel(k, kbin(k, TCC_KOP_LT, t, len), ksub(k, ksub(k, len, kint(k, 1)), t), t);
   return NULL;
 }
 
@@ -579,7 +550,7 @@ static tcc_status_t compute_reverse_sequence(tcc_kernel_t *k, const tcc_node_t *
   reverse_t p = {in[1], in[0]->rank, 0, 0};
   TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "batch_axis", 1), in[0]->rank, &p.batch));
   TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "time_axis", 0), in[0]->rank, &p.time));
-  if (p.batch == p.time || in[1]->rank != 1) return unsupported(node, "bad batch/time axes");
+  if (p.batch == p.time || in[1]->rank != 1) return tcc_compute_unsupported(node, "bad batch/time axes");
   return copy_mapped(k, body(k), out[0], in[0], NULL, map_reverse_sequence, &p);
 }
 
@@ -606,7 +577,7 @@ static tcc_status_t compute_constant_of_shape(tcc_kernel_t *k, const tcc_node_t 
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
   const tcc_attr_t *a = tcc_node_attr(node, "value");
   const tcc_tensor_t *t = a && a->kind == TCC_ATTR_TENSOR ? a->t : NULL;
-  if (t && t->numel != 1) return unsupported(node, "value must hold one element");
+  if (t && t->numel != 1) return tcc_compute_unsupported(node, "value must hold one element");
   tcc_dtype_t dt = out[0]->dtype;
   bool is_float = tcc_dtype_is_float(dt);
   expr_t v = constant(k, dt, t && !is_float ? tcc_tensor_get_int(t, 0) : 0,
@@ -624,7 +595,7 @@ static tcc_status_t compute_shape_op(tcc_kernel_t *k, const tcc_node_t *node, tc
   end = end < 0 ? 0 : end > r ? r : end;
   for (int64_t j = start; j < end; j++) {
     expr_t v = dim(k, in[0], (int)j);
-    tcc_k_store(k, body(k), out[0], (expr_t[]){ival(k, j - start)}, as_index(k, v));
+    tcc_k_store(k, body(k), out[0], (expr_t[]){kint(k, j - start)}, kcast(k, TCC_DTYPE_I64, v));
   }
   return tcc_module_check(k->module);
 }
@@ -632,8 +603,8 @@ static tcc_status_t compute_shape_op(tcc_kernel_t *k, const tcc_node_t *node, tc
 static tcc_status_t compute_size(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                  tcc_kbuf_t *const *out) {
   (void)node;
-  expr_t n = ival(k, 1);
-  for (int d = 0; d < in[0]->rank; d++) n = d ? mul(k, n, dim(k, in[0], d)) : dim(k, in[0], 0);
+  expr_t n = kint(k, 1);
+  for (int d = 0; d < in[0]->rank; d++) n = d ? kmul(k, n, dim(k, in[0], d)) : dim(k, in[0], 0);
   tcc_k_store(k, body(k), out[0], (expr_t[]){NULL}, n);
   return tcc_module_check(k->module);
 }
@@ -642,14 +613,15 @@ static tcc_status_t compute_size(tcc_kernel_t *k, const tcc_node_t *node, tcc_kb
 static expr_t value_range(tcc_kernel_t *k, const void *ctx, const expr_t *idx) {
   tcc_kbuf_t *const *in = ctx;
   expr_t start = first(k, in[0]), delta = first(k, in[2]);
-  expr_t i = in[0]->dtype == TCC_DTYPE_I64 ? idx[0] : tcc_k_cast(k, in[0]->dtype, idx[0], false);
-  return add(k, start, mul(k, i, delta));
+  expr_t i = in[0]->dtype == TCC_DTYPE_I64 ? idx[0] : kcast(k, in[0]->dtype, idx[0]);
+  return kadd(k, start, kmul(k, i, delta));
 }
 
 static tcc_status_t compute_range(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                   tcc_kbuf_t *const *out) {
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
-  if (in[0]->dtype != out[0]->dtype || in[2]->dtype != out[0]->dtype) return unsupported(node, "mixed dtypes");
+  if (in[0]->dtype != out[0]->dtype || in[2]->dtype != out[0]->dtype)
+    return tcc_compute_unsupported(node, "mixed dtypes");
   return fill(k, out[0], value_range, in);
 }
 
@@ -663,16 +635,16 @@ static expr_t value_trilu(tcc_kernel_t *k, const void *ctx, const expr_t *idx) {
   const trilu_t *p = ctx;
   const tcc_kbuf_t *x = p->in[0];
   int r = x->rank;
-  expr_t diag = p->in[1] ? as_index(k, first(k, p->in[1])) : ival(k, 0);
-  expr_t off = sub(k, idx[r - 1], idx[r - 2]);
-  expr_t keep = tcc_k_binary(k, p->upper ? TCC_KOP_GE : TCC_KOP_LE, off, diag);
-  return tcc_k_select(k, keep, tcc_k_load(k, x, idx), constant(k, x->dtype, 0, 0));
+  expr_t diag = p->in[1] ? kcast(k, TCC_DTYPE_I64, first(k, p->in[1])) : kint(k, 0);
+  expr_t off = ksub(k, idx[r - 1], idx[r - 2]);
+  expr_t keep = kbin(k, p->upper ? TCC_KOP_GE : TCC_KOP_LE, off, diag);
+  return ksel(k, keep, tcc_k_load(k, x, idx), constant(k, x->dtype, 0, 0));
 }
 
 static tcc_status_t compute_trilu(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                   tcc_kbuf_t *const *out) {
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
-  if (in[0]->rank < 2) return unsupported(node, "expects rank >= 2");
+  if (in[0]->rank < 2) return tcc_compute_unsupported(node, "expects rank >= 2");
   trilu_t p = {in, tcc_node_attr_int(node, "upper", 1) != 0};
   return fill(k, out[0], value_trilu, &p);
 }
@@ -691,10 +663,10 @@ static expr_t value_one_hot(tcc_kernel_t *k, const void *ctx, const expr_t *idx)
   for (int d = 0, j = 0; d < p->y->rank; d++)
     if (d != p->axis) ii[j++] = idx[d];
   expr_t v = tcc_k_load(k, p->in[0], ii);
-  if (tcc_dtype_is_float(v->dtype)) v = tcc_k_unary(k, TCC_KOP_FLOOR, v);
-  v = wrap(k, as_index(k, v), dim(k, p->y, p->axis));
-  expr_t on = tcc_k_load(k, p->in[2], (expr_t[]){ival(k, 1)}), off = tcc_k_load(k, p->in[2], (expr_t[]){ival(k, 0)});
-  return tcc_k_select(k, tcc_k_binary(k, TCC_KOP_EQ, v, idx[p->axis]), on, off);
+  if (tcc_dtype_is_float(v->dtype)) v = kun(k, TCC_KOP_FLOOR, v);
+  v = wrap(k, kcast(k, TCC_DTYPE_I64, v), dim(k, p->y, p->axis));
+  expr_t on = tcc_k_load(k, p->in[2], (expr_t[]){kint(k, 1)}), off = tcc_k_load(k, p->in[2], (expr_t[]){kint(k, 0)});
+  return ksel(k, kbin(k, TCC_KOP_EQ, v, idx[p->axis]), on, off);
 }
 
 static tcc_status_t compute_one_hot(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
@@ -702,7 +674,8 @@ static tcc_status_t compute_one_hot(tcc_kernel_t *k, const tcc_node_t *node, tcc
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
   one_hot_t p = {in, out[0], 0};
   TCC_RETURN_IF_ERROR(get_axis(node, tcc_node_attr_int(node, "axis", -1), out[0]->rank, &p.axis));
-  if (in[2]->rank != 1 || out[0]->rank != in[0]->rank + 1) return unsupported(node, "bad values or output rank");
+  if (in[2]->rank != 1 || out[0]->rank != in[0]->rank + 1)
+    return tcc_compute_unsupported(node, "bad values or output rank");
   return fill(k, out[0], value_one_hot, &p);
 }
 
@@ -714,14 +687,14 @@ typedef struct {
 
 static expr_t value_eye(tcc_kernel_t *k, const void *ctx, const expr_t *idx) {
   const eye_t *p = ctx;
-  expr_t on = tcc_k_binary(k, TCC_KOP_EQ, sub(k, idx[1], idx[0]), ival(k, p->diag));
-  return tcc_k_select(k, on, constant(k, p->dt, 1, 1), constant(k, p->dt, 0, 0));
+  expr_t on = kbin(k, TCC_KOP_EQ, ksub(k, idx[1], idx[0]), kint(k, p->diag));
+  return ksel(k, on, constant(k, p->dt, 1, 1), constant(k, p->dt, 0, 0));
 }
 
 static tcc_status_t compute_eye_like(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                                      tcc_kbuf_t *const *out) {
   TCC_RETURN_IF_ERROR(check_dtypes(node, in, out));
-  if (out[0]->rank != 2) return unsupported(node, "expects rank 2");
+  if (out[0]->rank != 2) return tcc_compute_unsupported(node, "expects rank 2");
   eye_t p = {out[0]->dtype, tcc_node_attr_int(node, "k", 0)};
   return fill(k, out[0], value_eye, &p);
 }

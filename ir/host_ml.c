@@ -3,17 +3,12 @@
  * definition in ir/compute_ml.c). Semantics of ai.onnx.ml opset 5 / onnxruntime. */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ir/host_util.h"
-#include "ir/kernel_eval.h"
 
 static tcc_status_t invalid(const char *what) { return tcc_status_make(TCC_INVALID_MODEL, "%s", what); }
-
-static bool no_symbols(void *ctx, const char *name, int64_t *v) {
-  (void)ctx, (void)name, (void)v;
-  return false;
-}
 
 /* Element i of t (an integer, bool or float dtype) set to v; false for other dtypes. */
 static bool set_number(tcc_tensor_t *t, int64_t i, double v) {
@@ -288,24 +283,9 @@ static void post_transform(int64_t post, double *v, int64_t n) {
 
 /* dst = src (f64) converted to dst's float type with the kernel evaluator's rounding. */
 static tcc_status_t convert_from_f64(tcc_module_t *m, const tcc_tensor_t *src, tcc_tensor_t *dst) {
-  if (src->numel == 0) return NULL;
-  if (dst->dtype == TCC_DTYPE_F64) {
-    memcpy((void *)dst->data, src->data, src->nbytes);
-    return NULL;
-  }
-  tcc_kernel_t *k = tcc_kernel_create(m, "tree_ensemble_store");
-  const tcc_dim_t *n = tcc_dim_const(m, src->numel);
-  tcc_kbuf_t *a = k ? tcc_kernel_add_param(k, "x0", TCC_KBUF_INPUT, TCC_DTYPE_F64, 1, &n) : NULL;
-  tcc_kbuf_t *b = a ? tcc_kernel_add_param(k, "y0", TCC_KBUF_OUTPUT, dst->dtype, 1, &n) : NULL;
-  const tcc_kvar_t *v = NULL;
-  tcc_kblock_t *body = b ? tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_dim(k, n), TCC_KLOOP_SERIAL, &v) : NULL;
-  if (body) {
-    const tcc_kexpr_t *idx[1] = {tcc_k_var(k, v)};
-    tcc_k_store(k, body, b, idx, tcc_k_cast(k, dst->dtype, tcc_k_load(k, a, idx), false));
-  }
-  TCC_RETURN_IF_ERROR(tcc_module_check(m));
-  void *buffers[2] = {(void *)src->data, (void *)dst->data};
-  return tcc_kernel_eval(k, buffers, no_symbols, NULL);
+  if (dst->dtype != TCC_DTYPE_F64) return tcc_host_convert(m, src, dst, false);
+  if (src->numel) memcpy((void *)dst->data, src->data, src->nbytes);
+  return NULL;
 }
 
 /* Y[b, t] = the aggregate over the trees of the weights of the leaves row b reaches whose target is t,

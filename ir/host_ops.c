@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ir/host_util.h"
+#include "ir/kernel_eval.h"
 
 typedef struct {
   tcc_op_t op;
@@ -214,4 +215,29 @@ bool tcc_host_broadcast_shape(int ra, const int64_t *a, int rb, const int64_t *b
   }
   *rank = r;
   return true;
+}
+
+/* ---- conversion ------------------------------------------------------------------------------------ */
+
+static bool no_symbols(void *ctx, const char *name, int64_t *v) {
+  (void)ctx, (void)name, (void)v;
+  return false;
+}
+
+tcc_status_t tcc_host_convert(tcc_module_t *m, const tcc_tensor_t *src, tcc_tensor_t *dst, bool saturate) {
+  if (src->numel == 0) return NULL;
+  tcc_kernel_t *k = tcc_kernel_create(m, "host_convert");
+  const tcc_dim_t *n = tcc_dim_const(m, src->numel);
+  tcc_kbuf_t *a = k ? tcc_kernel_add_param(k, "x0", TCC_KBUF_INPUT, src->dtype, 1, &n) : NULL;
+  tcc_kbuf_t *b = a ? tcc_kernel_add_param(k, "y0", TCC_KBUF_OUTPUT, dst->dtype, 1, &n) : NULL;
+  const tcc_kvar_t *v = NULL;
+  tcc_kblock_t *body = b ? tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_dim(k, n), TCC_KLOOP_SERIAL, &v) : NULL;
+  if (body) {
+    const tcc_kexpr_t *idx[1] = {tcc_k_var(k, v)};
+    tcc_k_store(k, body, b, idx, tcc_k_cast(k, dst->dtype, tcc_k_load(k, a, idx), saturate));
+  }
+  TCC_RETURN_IF_ERROR(tcc_module_check(m));
+  TCC_RETURN_IF_ERROR(tcc_kernel_verify(k));
+  void *buffers[2] = {(void *)src->data, (void *)dst->data};
+  return tcc_kernel_eval(k, buffers, no_symbols, NULL);
 }

@@ -20,8 +20,6 @@
 #include <wctype.h>
 
 #include "ir/host_util.h"
-#include "ir/kernel.h"
-#include "ir/kernel_eval.h"
 
 static tcc_status_t need_strings(const tcc_tensor_t *const *in, int count) {
   for (int i = 0; i < count; i++) {
@@ -439,31 +437,6 @@ tcc_status_t tcc_host_regex_full_match(const tcc_node_t *node, const tcc_tensor_
 
 /* ---- Cast to and from strings ---------------------------------------------------------------------- */
 
-static bool no_symbols(void *ctx, const char *name, int64_t *v) {
-  (void)ctx, (void)name, (void)v;
-  return false;
-}
-
-/* Converts every element of src into dst (same count, numeric dtypes) with the kernel evaluator's casts,
- * so ONNX's rounding and saturation rules apply. */
-static tcc_status_t convert(tcc_module_t *m, const tcc_tensor_t *src, tcc_tensor_t *dst, bool saturate) {
-  if (src->numel == 0) return NULL;
-  tcc_kernel_t *k = tcc_kernel_create(m, "host_cast");
-  const tcc_dim_t *n = tcc_dim_const(m, src->numel);
-  tcc_kbuf_t *a = k ? tcc_kernel_add_param(k, "x0", TCC_KBUF_INPUT, src->dtype, 1, &n) : NULL;
-  tcc_kbuf_t *b = k ? tcc_kernel_add_param(k, "y0", TCC_KBUF_OUTPUT, dst->dtype, 1, &n) : NULL;
-  const tcc_kvar_t *v = NULL;
-  tcc_kblock_t *body = b ? tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_dim(k, n), TCC_KLOOP_SERIAL, &v) : NULL;
-  if (body) {
-    const tcc_kexpr_t *idx[1] = {tcc_k_var(k, v)};
-    tcc_k_store(k, body, b, idx, tcc_k_cast(k, dst->dtype, tcc_k_load(k, a, idx), saturate));
-  }
-  TCC_RETURN_IF_ERROR(tcc_module_check(m));
-  TCC_RETURN_IF_ERROR(tcc_kernel_verify(k));
-  void *buffers[2] = {(void *)src->data, (void *)dst->data};
-  return tcc_kernel_eval(k, buffers, no_symbols, NULL);
-}
-
 static int ieq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
 
 /* s as a double (plain, scientific, NaN / INF / +INF / -INF in any case, surrounding spaces allowed). */
@@ -539,7 +512,7 @@ static tcc_status_t cast_from_string(tcc_module_t *m, const tcc_tensor_t *x, tcc
       }
     }
   }
-  return mid ? convert(m, mid, y, saturate) : NULL;
+  return mid ? tcc_host_convert(m, mid, y, saturate) : NULL;
 }
 
 /* Whether d (a double read from decimal text) rounds to the value with code `code` of a small float type

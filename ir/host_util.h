@@ -1,6 +1,7 @@
-/* Helpers shared by the host operators (ir/host_data.c, ir/host_string.c; defined in ir/host_ops.c):
- * element access over any dtype (strings, 4-bit types, unsigned 64-bit), a total order for sorting, a
- * stable sort of index arrays, output creation and string storage in a module's arena.
+/* Helpers shared by the host operators (ir/host_data.c, ir/host_string.c, ir/host_ml.c; defined in
+ * ir/host_ops.c): element access over any dtype (strings, 4-bit types, unsigned 64-bit), a total order for
+ * sorting, a stable sort of index arrays, output creation and string storage in a module's arena, and dtype
+ * conversion with the kernel evaluator's casts.
  *
  * Statuses from host functions carry no node name: the evaluator annotates them with the node. */
 #ifndef TCC_IR_HOST_UTIL_H
@@ -33,6 +34,11 @@ TCC_MUST_USE tcc_status_t tcc_host_output(const tcc_node_t *node, tcc_module_t *
                                           tcc_dtype_t dtype, int rank, const int64_t *dims);
 /* Zeroed scratch memory of n elements of size bytes in m's arena (never NULL for n == 0). */
 void *tcc_host_scratch(tcc_module_t *m, int64_t n, size_t size);
+
+/* Converts every element of src into dst (same element count, numeric dtypes) by a kernel run through the
+ * kernel evaluator, so its casts apply ONNX's rounding, and saturation to float8 when saturate. */
+TCC_MUST_USE tcc_status_t tcc_host_convert(tcc_module_t *m, const tcc_tensor_t *src, tcc_tensor_t *dst,
+                                           bool saturate);
 
 /* Row-major strides helpers: the product of dims[from..to). */
 int64_t tcc_host_span(const int64_t *dims, int from, int to);

@@ -1,7 +1,8 @@
 /* Graph-building helpers shared by the unit tests: modules, typed inputs from dim text ("batch, 3"),
- * int64/f32 constants, nodes with fresh outputs, attributes, and the text of types, inferred results and
- * shape data for CHECK_STR. Failures are reported through tests/test.h. Strings returned here live in
- * small rotating buffers: valid until the same helper has been called eight more times. */
+ * int64/f32 constants, tensors from C arrays (numbers or strings), nodes with fresh outputs, attributes,
+ * and the text of types, inferred results, shape data and evaluated values for CHECK_STR. Failures are
+ * reported through tests/test.h. Strings returned here live in small rotating buffers: valid until the same
+ * helper has been called eight more times. */
 #ifndef TCC_TESTS_GRAPH_BUILDER_H
 #define TCC_TESTS_GRAPH_BUILDER_H
 
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "ir/compute.h"
+#include "ir/graph_eval.h"
+#include "ir/host_util.h"
 #include "ir/infer.h"
 #include "tests/test.h"
 
@@ -66,6 +69,21 @@ static inline tcc_value_t *const_f32(tcc_graph_t *g, int64_t n, const float *val
   tcc_tensor_t *t = tcc_tensor_create(g->module, TCC_DTYPE_F32, 1, &n);
   memcpy((void *)t->data, values, t->nbytes);
   return tcc_graph_add_constant(g, NULL, t);
+}
+
+/* A tensor of m of the given type holding a copy of data (its nbytes bytes). */
+static inline tcc_tensor_t *tensor_from(tcc_module_t *m, tcc_dtype_t dt, int rank, const int64_t *dims,
+                                        const void *data) {
+  tcc_tensor_t *t = tcc_tensor_create(m, dt, rank, dims);
+  if (t->nbytes) memcpy((void *)t->data, data, t->nbytes);
+  return t;
+}
+
+/* A STRING tensor of m holding copies of the strings v (one per element). */
+static inline tcc_tensor_t *string_tensor(tcc_module_t *m, int rank, const int64_t *dims, const char *const *v) {
+  tcc_tensor_t *t = tcc_tensor_create(m, TCC_DTYPE_STRING, rank, dims);
+  for (int64_t i = 0; i < t->numel; i++) tcc_host_set_str(m, t, i, v[i], strlen(v[i]));
+  return t;
 }
 
 /* A node of g over num_inputs tcc_value_t * arguments (NULL = omitted) with num_outputs fresh outputs. */
@@ -168,6 +186,28 @@ static inline const char *data_text(const tcc_value_t *v, const char *open, cons
     len += (size_t)tcc_dim_format(v->shape_data[i], b + len, 256 - len);
   }
   if (len < 256) snprintf(b + len, 256 - len, "%s", close);
+  return b;
+}
+
+/* An evaluated value as text: "[d0, d1] v v v" for numbers (%g), "[d0] a|b|c" for strings. */
+static inline const char *value_text(const tcc_eval_value_t *v) {
+  static char buf[8][512];
+  static int k;
+  char *b = buf[k++ % 8];
+  if (!v || v->kind != TCC_TYPE_TENSOR) return "(not a tensor)";
+  const tcc_tensor_t *t = v->tensor;
+  size_t len = (size_t)snprintf(b, 512, "[");
+  for (int i = 0; i < t->rank; i++)
+    len += (size_t)snprintf(b + len, 512 - len, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
+  len += (size_t)snprintf(b + len, 512 - len, "]");
+  for (int64_t i = 0; i < t->numel && len < 480; i++) {
+    if (t->dtype == TCC_DTYPE_STRING) {
+      tcc_bytes_t s = tcc_host_str(t, i);
+      len += (size_t)snprintf(b + len, 512 - len, "%s%.*s", i ? "|" : " ", (int)s.size, s.data);
+    } else {
+      len += (size_t)snprintf(b + len, 512 - len, " %g", tcc_tensor_get_float(t, i));
+    }
+  }
   return b;
 }
 

@@ -43,20 +43,6 @@ static bool run(tcc_graph_t *g, tcc_module_t *results, const tcc_eval_value_t **
   return true;
 }
 
-/* The tensor's dims and f32 (or integer) contents as text: "[2, 3] 1 2 3 4 5 6". */
-static const char *text(const tcc_eval_value_t *v) {
-  static char buf[8][512];
-  static int k;
-  char *b = buf[k++ % 8];
-  if (!v || v->kind != TCC_TYPE_TENSOR) return "(not a tensor)";
-  const tcc_tensor_t *t = v->tensor;
-  size_t len = (size_t)snprintf(b, 512, "[");
-  for (int i = 0; i < t->rank; i++) len += (size_t)snprintf(b + len, 512 - len, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
-  len += (size_t)snprintf(b + len, 512 - len, "]");
-  for (int64_t i = 0; i < t->numel && len < 480; i++) len += (size_t)snprintf(b + len, 512 - len, " %g", tcc_tensor_get_float(t, i));
-  return b;
-}
-
 /* ---- control flow --------------------------------------------------------------------------------- */
 
 /* Loop(M = 5, cond = true, x = [1, 2]): the body doubles x, emits it as a scan output and continues while
@@ -80,20 +66,20 @@ TEST(loop_stops_on_condition_and_stacks_scan_outputs) {
   tcc_graph_add_output(g, loop->outputs[1]);
   const tcc_eval_value_t *out[2];
   if (run(g, r, out)) {
-    CHECK_STR(text(out[0]), "[2] 8 16");
-    CHECK_STR(text(out[1]), "[3, 2] 2 4 4 8 8 16");
+    CHECK_STR(value_text(out[0]), "[2] 8 16");
+    CHECK_STR(value_text(out[1]), "[3, 2] 2 4 4 8 8 16");
   }
   /* without a cond input the body's condition is ignored: M = 5 iterations */
   loop->inputs[1] = NULL;
   if (run(g, r, out)) {
-    CHECK_STR(text(out[0]), "[2] 32 64");
-    CHECK_STR(text(out[1]), "[5, 2] 2 4 4 8 8 16 16 32 32 64");
+    CHECK_STR(value_text(out[0]), "[2] 32 64");
+    CHECK_STR(value_text(out[1]), "[5, 2] 2 4 4 8 8 16 16 32 32 64");
   }
   /* M = 0: the initial values, an empty scan output */
   loop->inputs[0] = scalar(g, 0);
   if (run(g, r, out)) {
-    CHECK_STR(text(out[0]), "[2] 1 2");
-    CHECK_STR(text(out[1]), "[0, 2]");
+    CHECK_STR(value_text(out[0]), "[2] 1 2");
+    CHECK_STR(value_text(out[1]), "[0, 2]");
   }
   tcc_module_destroy(r);
   tcc_module_destroy(m);
@@ -121,9 +107,9 @@ TEST(scan_directions_and_axes) {
   tcc_graph_add_output(g, scan->outputs[1]);
   const tcc_eval_value_t *out[2];
   if (run(g, r, out)) {
-    CHECK_STR(text(out[0]), "[2] 111 222");
+    CHECK_STR(value_text(out[0]), "[2] 111 222");
     /* iterations see rows 2, 1, 0: sums 100, 110, 111 (and doubled); reversed: 111 110 100 */
-    CHECK_STR(text(out[1]), "[2, 3] 111 110 100 222 220 200");
+    CHECK_STR(value_text(out[1]), "[2, 3] 111 110 100 222 220 200");
   }
   tcc_module_destroy(r);
   tcc_module_destroy(m);
@@ -145,7 +131,7 @@ TEST(if_yields_sequences) {
   const tcc_eval_value_t *out[1];
   if (run(g, r, out)) {
     CHECK(out[0]->kind == TCC_TYPE_SEQUENCE && out[0]->count == 1);
-    if (out[0]->count == 1) CHECK_STR(text(out[0]->items[0]), "[2] 8 9");
+    if (out[0]->count == 1) CHECK_STR(value_text(out[0]->items[0]), "[2] 8 9");
   }
   *(uint8_t *)cond->constant->data = 1;
   if (run(g, r, out)) CHECK(out[0]->kind == TCC_TYPE_SEQUENCE && out[0]->count == 2);
@@ -179,10 +165,10 @@ TEST(sequence_ops_positions_and_pieces) {
   for (int i = 0; i < 4; i++) tcc_graph_add_output(g, outs[i]);
   const tcc_eval_value_t *out[4];
   if (run(g, r, out)) {
-    CHECK_STR(text(out[0]), "[] 3");
-    CHECK_STR(text(out[1]), "[1] 4");
-    CHECK_STR(text(out[2]), "[2, 2] 0 9 1 9");
-    CHECK_STR(text(out[3]), "[4] 1 3 2 4"); /* columns [1, 3] and [2, 4], concatenated */
+    CHECK_STR(value_text(out[0]), "[] 3");
+    CHECK_STR(value_text(out[1]), "[1] 4");
+    CHECK_STR(value_text(out[2]), "[2, 2] 0 9 1 9");
+    CHECK_STR(value_text(out[3]), "[4] 1 3 2 4"); /* columns [1, 3] and [2, 4], concatenated */
   }
   /* a position past the end is an error naming the node */
   tcc_node_t *bad = node(g, TCC_OP_SEQUENCE_AT, 1, 2, erase->outputs[0], scalar(g, 3));
@@ -213,12 +199,12 @@ TEST(optional_inputs_and_kinds) {
   CHECK_OK(tcc_graph_infer(g));
   const tcc_eval_value_t *out[2], *in[1] = {tcc_eval_value_optional(r, NULL)};
   CHECK_OK(tcc_graph_eval_values(g, in, r, out));
-  CHECK_STR(text(out[0]), "[] 0");
-  CHECK_STR(text(out[1]), "[] 0");
+  CHECK_STR(value_text(out[0]), "[] 0");
+  CHECK_STR(value_text(out[1]), "[] 0");
   tcc_tensor_t *t = tcc_tensor_create(r, TCC_DTYPE_F32, 1, (int64_t[]){1});
   in[0] = tcc_eval_value_tensor(r, t);
   CHECK_OK(tcc_graph_eval_values(g, in, r, out));
-  CHECK_STR(text(out[0]), "[] 1");
+  CHECK_STR(value_text(out[0]), "[] 1");
 
   tcc_value_t *s = tcc_graph_add_input(g, "s");
   tcc_type_t seq = {TCC_TYPE_SEQUENCE, TCC_DTYPE_UNDEFINED, -1, NULL, &elem};

@@ -13,18 +13,6 @@
 
 #define INTS(...) (int64_t)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
 
-static tcc_tensor_t *tensor(tcc_module_t *m, tcc_dtype_t dt, int rank, const int64_t *dims, const void *data) {
-  tcc_tensor_t *t = tcc_tensor_create(m, dt, rank, dims);
-  if (t->nbytes) memcpy((void *)t->data, data, t->nbytes);
-  return t;
-}
-
-static tcc_tensor_t *strings(tcc_module_t *m, int rank, const int64_t *dims, const char *const *v) {
-  tcc_tensor_t *t = tcc_tensor_create(m, TCC_DTYPE_STRING, rank, dims);
-  for (int64_t i = 0; i < t->numel; i++) tcc_host_set_str(m, t, i, v[i], strlen(v[i]));
-  return t;
-}
-
 /* Runs node n's host function over the given input tensors (NULL = omitted) into out. */
 static tcc_status_t run(tcc_node_t *n, const tcc_tensor_t *const *in, tcc_tensor_t **out) {
   tcc_host_fn_t fn = tcc_host_op_find(n->op);
@@ -65,7 +53,7 @@ TEST(top_k_ties_order_and_unsigned) {
   tcc_graph_t *g = m->graph;
   int64_t d[2] = {2, 4};
   const float xf[8] = {1, 3, 3, 2, 5, 5, 5, 5};
-  const tcc_tensor_t *in[2] = {tensor(m, TCC_DTYPE_F32, 2, d, xf), tcc_tensor_create_i64(m, 1, (int64_t[]){1}, (int64_t[]){3})};
+  const tcc_tensor_t *in[2] = {tensor_from(m, TCC_DTYPE_F32, 2, d, xf), tcc_tensor_create_i64(m, 1, (int64_t[]){1}, (int64_t[]){3})};
   tcc_node_t *n = node(g, TCC_OP_TOP_K, 2, 2, NULL, NULL);
   tcc_tensor_t *out[2] = {0};
   CHECK_OK(run(n, in, out));
@@ -77,7 +65,7 @@ TEST(top_k_ties_order_and_unsigned) {
   /* u64 above INT64_MAX sorts as unsigned; axis 0 of a 1-D tensor */
   const uint64_t xu[3] = {1, UINT64_MAX, (uint64_t)1 << 63};
   int64_t three = 3;
-  in[0] = tensor(m, TCC_DTYPE_U64, 1, &three, xu);
+  in[0] = tensor_from(m, TCC_DTYPE_U64, 1, &three, xu);
   tcc_node_t *u = node(g, TCC_OP_TOP_K, 2, 2, NULL, NULL);
   attr_int(u, "axis", 0);
   CHECK_OK(run(u, in, out));
@@ -94,7 +82,7 @@ TEST(unique_unsorted_axis_and_all_outputs) {
   tcc_graph_t *g = m->graph;
   int64_t d[2] = {3, 2};
   const int64_t x[6] = {5, 1, 2, 0, 5, 1};
-  const tcc_tensor_t *in[1] = {tensor(m, TCC_DTYPE_I64, 2, d, x)};
+  const tcc_tensor_t *in[1] = {tensor_from(m, TCC_DTYPE_I64, 2, d, x)};
   tcc_node_t *n = node(g, TCC_OP_UNIQUE, 4, 1, NULL);
   attr_int(n, "sorted", 0), attr_int(n, "axis", 0);
   tcc_tensor_t *out[4] = {0};
@@ -121,14 +109,14 @@ TEST(non_max_suppression_thresholds_and_formats) {
   const float sc[6] = {0.9f, 0.95f, 0.3f, 0.1f, 0.2f, 0.6f};
   int64_t bd[3] = {1, 3, 4}, sd[3] = {1, 2, 3}, one = 1;
   float iou = 0.5f, score = 0.25f;
-  const tcc_tensor_t *in[5] = {tensor(m, TCC_DTYPE_F32, 3, bd, corners), tensor(m, TCC_DTYPE_F32, 3, sd, sc),
-                               tcc_tensor_create_i64(m, 1, &one, (int64_t[]){2}), tensor(m, TCC_DTYPE_F32, 1, &one, &iou),
-                               tensor(m, TCC_DTYPE_F32, 1, &one, &score)};
+  const tcc_tensor_t *in[5] = {tensor_from(m, TCC_DTYPE_F32, 3, bd, corners), tensor_from(m, TCC_DTYPE_F32, 3, sd, sc),
+                               tcc_tensor_create_i64(m, 1, &one, (int64_t[]){2}), tensor_from(m, TCC_DTYPE_F32, 1, &one, &iou),
+                               tensor_from(m, TCC_DTYPE_F32, 1, &one, &score)};
   tcc_node_t *n = node(g, TCC_OP_NON_MAX_SUPPRESSION, 1, 5, NULL, NULL, NULL, NULL, NULL);
   tcc_tensor_t *out[1] = {0};
   CHECK_OK(run(n, in, out));
   CHECK_STR(ints_text(out[0]), "3x3: 0 0 1 0 0 2 0 1 2"); /* box 0 suppressed; class 1 keeps only 0.6 */
-  in[0] = tensor(m, TCC_DTYPE_F32, 3, bd, centers);
+  in[0] = tensor_from(m, TCC_DTYPE_F32, 3, bd, centers);
   attr_int(n, "center_point_box", 1);
   CHECK_OK(run(n, in, out));
   CHECK_STR(ints_text(out[0]), "3x3: 0 0 1 0 0 2 0 1 2");
@@ -146,7 +134,7 @@ TEST(cast_numbers_to_and_from_strings) {
   tcc_graph_t *g = m->graph;
   const float f[10] = {0.1f, 1e-5f, 100.0f, 1e16f, -0.0f, NAN, -INFINITY, 3.4028235e38f, 0.0001f, 123456.7f};
   int64_t ten = 10;
-  const tcc_tensor_t *in[1] = {tensor(m, TCC_DTYPE_F32, 1, &ten, f)};
+  const tcc_tensor_t *in[1] = {tensor_from(m, TCC_DTYPE_F32, 1, &ten, f)};
   tcc_node_t *n = node(g, TCC_OP_CAST, 1, 1, NULL);
   attr_int(n, "to", TCC_DTYPE_STRING);
   tcc_tensor_t *out[1] = {0};
@@ -154,18 +142,18 @@ TEST(cast_numbers_to_and_from_strings) {
   CHECK_STR(strs_text(out[0]), "0.1|1e-05|100.0|1e+16|-0.0|nan|-inf|3.4028235e+38|1e-04|123456.7");
   const uint16_t h[3] = {0x2e66 /* f16 0.1 */, 0x3c00, 0x7bff};
   int64_t three = 3;
-  in[0] = tensor(m, TCC_DTYPE_F16, 1, &three, h);
+  in[0] = tensor_from(m, TCC_DTYPE_F16, 1, &three, h);
   CHECK_OK(run(n, in, out));
   CHECK_STR(strs_text(out[0]), "0.1|1.0|65500.0");
   const double dv[2] = {0.1, 1e22};
   int64_t two = 2;
-  in[0] = tensor(m, TCC_DTYPE_F64, 1, &two, dv);
+  in[0] = tensor_from(m, TCC_DTYPE_F64, 1, &two, dv);
   CHECK_OK(run(n, in, out));
   CHECK_STR(strs_text(out[0]), "0.1|1e+22");
   /* strings -> float and int */
   const char *text[6] = {"NaN", "+INF", "-inf", "1E8", " 2.5 ", "-7"};
   int64_t six = 6;
-  in[0] = strings(m, 1, &six, text);
+  in[0] = string_tensor(m, 1, &six, text);
   tcc_node_t *c = node(g, TCC_OP_CAST, 1, 1, NULL);
   attr_int(c, "to", TCC_DTYPE_F32);
   CHECK_OK(run(c, in, out));
@@ -174,11 +162,11 @@ TEST(cast_numbers_to_and_from_strings) {
   tcc_node_t *ci = node(g, TCC_OP_CAST, 1, 1, NULL);
   attr_int(ci, "to", TCC_DTYPE_I8);
   const char *nums[3] = {"100.5", "-3", "300"};
-  in[0] = strings(m, 1, &three, nums);
+  in[0] = string_tensor(m, 1, &three, nums);
   CHECK_OK(run(ci, in, out));
   CHECK_STR(ints_text(out[0]), "3: 100 -3 44"); /* truncated; out of range wraps like an i64 -> i8 cast */
   const char *bad[1] = {"hello"};
-  in[0] = strings(m, 1, (int64_t[]){1}, bad);
+  in[0] = string_tensor(m, 1, (int64_t[]){1}, bad);
   tcc_status_t st = run(c, in, out);
   CHECK(st && strstr(tcc_status_message(st), "'hello' is not a number"));
   tcc_status_free(st);
@@ -190,7 +178,7 @@ TEST(string_split_normalize_and_concat) {
   tcc_graph_t *g = m->graph;
   const char *text[3] = {"  a  b c ", "x--y-", ""};
   int64_t three = 3;
-  const tcc_tensor_t *in[2] = {strings(m, 1, &three, text), NULL};
+  const tcc_tensor_t *in[2] = {string_tensor(m, 1, &three, text), NULL};
   tcc_node_t *n = node(g, TCC_OP_STRING_SPLIT, 2, 1, NULL);
   attr_int(n, "maxsplit", 1);
   tcc_tensor_t *out[2] = {0};
@@ -205,7 +193,7 @@ TEST(string_split_normalize_and_concat) {
   /* StringNormalizer: case-insensitive stopwords, upper-casing beyond ASCII */
   const char *words[4] = {"Monday", "na\xc3\xafve", "\xc3\xa9t\xc3\xa9", "monDAY"};
   int64_t four = 4;
-  in[0] = strings(m, 1, &four, words);
+  in[0] = string_tensor(m, 1, &four, words);
   tcc_node_t *s = node(g, TCC_OP_STRING_NORMALIZER, 1, 1, NULL);
   attr_string(s, "case_change_action", "UPPER");
   attr_strings(s, "stopwords", 1, (const char *[]){"MONDAY"});
@@ -213,8 +201,8 @@ TEST(string_split_normalize_and_concat) {
   CHECK(out[0]->numel == 2);
   CHECK_STR(strs_text(out[0]), "NA\xc3\x8fVE|\xc3\x89T\xc3\x89");
   /* StringConcat broadcasts */
-  in[0] = strings(m, 1, (int64_t[]){2}, (const char *[]){"a", "b"});
-  in[1] = strings(m, 0, NULL, (const char *[]){"!"});
+  in[0] = string_tensor(m, 1, (int64_t[]){2}, (const char *[]){"a", "b"});
+  in[1] = string_tensor(m, 0, NULL, (const char *[]){"!"});
   tcc_node_t *c = node(g, TCC_OP_STRING_CONCAT, 1, 2, NULL, NULL);
   CHECK_OK(run(c, in, out));
   CHECK_STR(strs_text(out[0]), "a!|b!");
@@ -226,7 +214,7 @@ TEST(regex_full_match_translation) {
   tcc_graph_t *g = m->graph;
   const char *text[5] = {"ab12", "ab1x", "a.b-c", "x\xc3\xa9y", "AB12"};
   int64_t five = 5;
-  const tcc_tensor_t *in[1] = {strings(m, 1, &five, text)};
+  const tcc_tensor_t *in[1] = {string_tensor(m, 1, &five, text)};
   struct {
     const char *pattern, *expect;
   } cases[] = {
@@ -256,7 +244,7 @@ TEST(tfidf_skip_grams_and_weights) {
   tcc_graph_t *g = m->graph;
   const int32_t x[8] = {1, 1, 3, 3, 3, 7, 8, 6};
   int64_t d[2] = {2, 4};
-  const tcc_tensor_t *in[1] = {tensor(m, TCC_DTYPE_I32, 2, d, x)};
+  const tcc_tensor_t *in[1] = {tensor_from(m, TCC_DTYPE_I32, 2, d, x)};
   tcc_node_t *n = node(g, TCC_OP_TFIDF_VECTORIZER, 1, 1, NULL);
   attr_string(n, "mode", "TF");
   attr_int(n, "min_gram_length", 1), attr_int(n, "max_gram_length", 2), attr_int(n, "max_skip_count", 1);
@@ -296,7 +284,7 @@ TEST(empty_inputs) {
   tcc_node_t *n = node(g, TCC_OP_NON_MAX_SUPPRESSION, 1, 5, NULL, NULL, NULL, NULL, NULL);
   CHECK_OK(run(n, in, out));
   CHECK_STR(ints_text(out[0]), "0x3:");
-  in[0] = strings(m, 1, &zero, NULL);
+  in[0] = string_tensor(m, 1, &zero, NULL);
   tcc_node_t *r = node(g, TCC_OP_REGEX_FULL_MATCH, 1, 1, NULL);
   attr_string(r, "pattern", "");
   CHECK_OK(run(r, in, out));
@@ -322,7 +310,7 @@ TEST(graph_eval_uses_host_functions) {
   CHECK_OK(tcc_graph_infer(g));
   const float xf[5] = {0, 2, 0, 3, 4};
   int64_t five = 5;
-  const tcc_tensor_t *in[1] = {tensor(m, TCC_DTYPE_F32, 1, &five, xf)};
+  const tcc_tensor_t *in[1] = {tensor_from(m, TCC_DTYPE_F32, 1, &five, xf)};
   tcc_tensor_t *out[1] = {0};
   CHECK_OK(tcc_graph_eval(g, in, m, out));
   if (out[0]) CHECK_STR(ints_text(out[0]), "1x3: 1 3 4");

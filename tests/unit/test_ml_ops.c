@@ -14,18 +14,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
 
-static tcc_tensor_t *tensor(tcc_module_t *m, tcc_dtype_t dt, int rank, const int64_t *dims, const void *data) {
-  tcc_tensor_t *t = tcc_tensor_create(m, dt, rank, dims);
-  if (t->nbytes) memcpy((void *)t->data, data, t->nbytes);
-  return t;
-}
-
-static tcc_tensor_t *strings(tcc_module_t *m, int rank, const int64_t *dims, const char *const *v) {
-  tcc_tensor_t *t = tcc_tensor_create(m, TCC_DTYPE_STRING, rank, dims);
-  for (int64_t i = 0; i < t->numel; i++) tcc_host_set_str(m, t, i, v[i], strlen(v[i]));
-  return t;
-}
-
 static tcc_value_t *constant(tcc_graph_t *g, tcc_tensor_t *t) { return tcc_graph_add_constant(g, NULL, t); }
 
 static void attr_tensor(tcc_node_t *n, const char *name, const tcc_tensor_t *t) {
@@ -51,27 +39,6 @@ static const char *eval(tcc_graph_t *g, tcc_module_t *results, const tcc_eval_va
     CHECK(!err_);                                                    \
   } while (0)
 
-/* "[d0, d1] v v v" for numbers (%g), "[d0] a|b|c" for strings. */
-static const char *text(const tcc_eval_value_t *v) {
-  static char buf[8][512];
-  static int k;
-  char *b = buf[k++ % 8];
-  if (!v || v->kind != TCC_TYPE_TENSOR) return "(not a tensor)";
-  const tcc_tensor_t *t = v->tensor;
-  size_t len = (size_t)snprintf(b, 512, "[");
-  for (int i = 0; i < t->rank; i++) len += (size_t)snprintf(b + len, 512 - len, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
-  len += (size_t)snprintf(b + len, 512 - len, "]");
-  for (int64_t i = 0; i < t->numel && len < 480; i++) {
-    if (t->dtype == TCC_DTYPE_STRING) {
-      tcc_bytes_t s = tcc_host_str(t, i);
-      len += (size_t)snprintf(b + len, 512 - len, "%s%.*s", i ? "|" : " ", (int)s.size, s.data);
-    } else {
-      len += (size_t)snprintf(b + len, 512 - len, " %g", tcc_tensor_get_float(t, i));
-    }
-  }
-  return b;
-}
-
 static tcc_node_t *output_node(tcc_graph_t *g, tcc_node_t *n, const char *name) {
   n->name = name;
   for (int i = 0; i < n->num_outputs; i++) tcc_graph_add_output(g, n->outputs[i]);
@@ -86,32 +53,32 @@ TEST(label_encoder_keys_and_defaults) {
   /* float keys: a repeated key maps to its last value, NaN matches NaN; unmatched -> default_string */
   tcc_graph_t *g = m->graph;
   const float xf[4] = {1, NAN, 3, 2};
-  tcc_node_t *n = output_node(g, node(g, TCC_OP_LABEL_ENCODER, 1, 1, constant(g, tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, xf))), "le");
+  tcc_node_t *n = output_node(g, node(g, TCC_OP_LABEL_ENCODER, 1, 1, constant(g, tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, xf))), "le");
   attr_floats(n, "keys_floats", 4, (double[]){1, NAN, 1, 2});
   attr_strings(n, "values_strings", 4, (const char *[]){"a", "nan", "c", "d"});
   EVAL_OK(g, r, out);
-  CHECK_STR(text(out[0]), "[4] c|nan|_Unused|d");
+  CHECK_STR(value_text(out[0]), "[4] c|nan|_Unused|d");
   /* int64 keys, int16 values from a tensor and no default_tensor: -1 */
   tcc_module_t *m2 = new_module();
   g = m2->graph;
   n = output_node(g, node(g, TCC_OP_LABEL_ENCODER, 1, 1, const_i64(g, 1, 3, (int64_t[]){7, 8, 5})), "le");
   attr_ints(n, "keys_int64s", 2, (int64_t[]){5, 7});
-  attr_tensor(n, "values_tensor", tensor(m2, TCC_DTYPE_I16, 1, (int64_t[]){2}, (int16_t[]){50, 70}));
+  attr_tensor(n, "values_tensor", tensor_from(m2, TCC_DTYPE_I16, 1, (int64_t[]){2}, (int16_t[]){50, 70}));
   EVAL_OK(g, r, out);
-  CHECK_STR(text(out[0]), "[3] 70 -1 50");
+  CHECK_STR(value_text(out[0]), "[3] 70 -1 50");
   CHECK(out[0]->tensor->dtype == TCC_DTYPE_I16);
   /* string keys from a tensor, float values: the default is -0.0 */
   tcc_module_t *m3 = new_module();
   g = m3->graph;
-  tcc_value_t *x = constant(g, strings(m3, 1, (int64_t[]){2}, (const char *[]){"b", "zz"}));
+  tcc_value_t *x = constant(g, string_tensor(m3, 1, (int64_t[]){2}, (const char *[]){"b", "zz"}));
   n = output_node(g, node(g, TCC_OP_LABEL_ENCODER, 1, 1, x), "le");
-  attr_tensor(n, "keys_tensor", strings(m3, 1, (int64_t[]){2}, (const char *[]){"a", "b"}));
+  attr_tensor(n, "keys_tensor", string_tensor(m3, 1, (int64_t[]){2}, (const char *[]){"a", "b"}));
   attr_floats(n, "values_floats", 2, (double[]){0.5, 1.5});
   EVAL_OK(g, r, out);
-  CHECK_STR(text(out[0]), "[2] 1.5 -0");
+  CHECK_STR(value_text(out[0]), "[2] 1.5 -0");
   CHECK(signbit(((const float *)out[0]->tensor->data)[1]));
   /* the input must have the keys' type */
-  attr_tensor(n, "keys_tensor", tensor(m3, TCC_DTYPE_I64, 1, (int64_t[]){2}, (int64_t[]){1, 2}));
+  attr_tensor(n, "keys_tensor", tensor_from(m3, TCC_DTYPE_I64, 1, (int64_t[]){2}, (int64_t[]){1, 2}));
   CHECK_ERROR(n, "input X is string but the keys are i64");
   tcc_module_destroy(m3);
   tcc_module_destroy(m2);
@@ -128,18 +95,18 @@ TEST(label_encoder_keys_and_defaults) {
 static tcc_node_t *forest(tcc_graph_t *g, int64_t aggregate, int64_t post) {
   tcc_module_t *m = g->module;
   const float xf[6] = {0.5f, 3, NAN, 7, 2, 9};
-  tcc_node_t *n = output_node(g, node(g, TCC_OP_TREE_ENSEMBLE, 1, 1, constant(g, tensor(m, TCC_DTYPE_F32, 2, (int64_t[]){3, 2}, xf))), "trees");
+  tcc_node_t *n = output_node(g, node(g, TCC_OP_TREE_ENSEMBLE, 1, 1, constant(g, tensor_from(m, TCC_DTYPE_F32, 2, (int64_t[]){3, 2}, xf))), "trees");
   attr_ints(n, "nodes_featureids", 3, (int64_t[]){1, 0, 0});
-  attr_tensor(n, "nodes_splits", tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){NAN, 1, 0}));
-  attr_tensor(n, "nodes_modes", tensor(m, TCC_DTYPE_U8, 1, (int64_t[]){3}, (uint8_t[]){6, 1, 0}));
+  attr_tensor(n, "nodes_splits", tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){NAN, 1, 0}));
+  attr_tensor(n, "nodes_modes", tensor_from(m, TCC_DTYPE_U8, 1, (int64_t[]){3}, (uint8_t[]){6, 1, 0}));
   attr_ints(n, "nodes_truenodeids", 3, (int64_t[]){0, 1, 3});
   attr_ints(n, "nodes_falsenodeids", 3, (int64_t[]){1, 2, 3});
   attr_ints(n, "nodes_trueleafs", 3, (int64_t[]){1, 1, 1});
   attr_ints(n, "nodes_falseleafs", 3, (int64_t[]){0, 1, 1});
   attr_ints(n, "nodes_missing_value_tracks_true", 3, (int64_t[]){0, 1, 0});
-  attr_tensor(n, "membership_values", tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){3, 9, NAN}));
+  attr_tensor(n, "membership_values", tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){3, 9, NAN}));
   attr_ints(n, "leaf_targetids", 4, (int64_t[]){0, 1, 1, 0});
-  attr_tensor(n, "leaf_weights", tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, (float[]){1, 2, 4, 10}));
+  attr_tensor(n, "leaf_weights", tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, (float[]){1, 2, 4, 10}));
   attr_ints(n, "tree_roots", 2, (int64_t[]){0, 2});
   attr_int(n, "n_targets", 2);
   attr_int(n, "aggregate_function", aggregate);
@@ -165,13 +132,13 @@ TEST(tree_ensemble_walks_aggregates_and_transforms) {
     tcc_module_t *m = new_module();
     forest(m->graph, cases[c].aggregate, cases[c].post);
     EVAL_OK(m->graph, r, out);
-    if (cases[c].post == 1) { /* compare the softmax numerically: text() prints %g */
+    if (cases[c].post == 1) { /* compare the softmax numerically: value_text() prints %g */
       const float *y = out[0]->tensor->data;
       double e8 = exp(-8.0), e11 = exp(-11.0);
       CHECK(fabs(y[0] - 1 / (1 + e11)) < 1e-6 && fabs(y[1] - e11 / (1 + e11)) < 1e-9);
       CHECK(fabs(y[2] - 1 / (1 + e8)) < 1e-6 && fabs(y[3] - e8 / (1 + e8)) < 1e-8);
     } else {
-      CHECK_STR(text(out[0]), cases[c].want);
+      CHECK_STR(value_text(out[0]), cases[c].want);
     }
     tcc_module_destroy(m);
   }
@@ -194,22 +161,22 @@ TEST(array_feature_extractor_and_binarizer) {
   tcc_graph_t *g = m->graph;
   const tcc_eval_value_t *out[4];
   /* 1-D X reads as [1, C]; Y of any shape is flattened; negative indices count from the end */
-  tcc_value_t *x = constant(g, tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, (float[]){10, 20, 30, 40}));
+  tcc_value_t *x = constant(g, tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){4}, (float[]){10, 20, 30, 40}));
   output_node(g, node(g, TCC_OP_ARRAY_FEATURE_EXTRACTOR, 1, 2, x, const_i64(g, 1, 2, (int64_t[]){3, -4})), "afe");
   /* strings go to the host operator */
-  tcc_value_t *s = constant(g, strings(m, 2, (int64_t[]){2, 3}, (const char *[]){"a", "b", "c", "d", "e", "f"}));
+  tcc_value_t *s = constant(g, string_tensor(m, 2, (int64_t[]){2, 3}, (const char *[]){"a", "b", "c", "d", "e", "f"}));
   output_node(g, node(g, TCC_OP_ARRAY_FEATURE_EXTRACTOR, 1, 2, s, const_i64(g, 1, 2, (int64_t[]){2, 0})), "afe_s");
-  tcc_value_t *xi = constant(g, tensor(m, TCC_DTYPE_I32, 1, (int64_t[]){4}, (int32_t[]){-1, 0, 1, 2}));
+  tcc_value_t *xi = constant(g, tensor_from(m, TCC_DTYPE_I32, 1, (int64_t[]){4}, (int32_t[]){-1, 0, 1, 2}));
   tcc_node_t *bin = output_node(g, node(g, TCC_OP_BINARIZER, 1, 1, xi), "bin");
   attr_float(bin, "threshold", 0.5);
-  tcc_value_t *xn = constant(g, tensor(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){NAN, -2, 0.5f}));
+  tcc_value_t *xn = constant(g, tensor_from(m, TCC_DTYPE_F32, 1, (int64_t[]){3}, (float[]){NAN, -2, 0.5f}));
   output_node(g, node(g, TCC_OP_BINARIZER, 1, 1, xn), "bin_f");
   EVAL_OK(g, r, out);
-  CHECK_STR(text(out[0]), "[1, 2] 40 10");
-  CHECK_STR(text(out[1]), "[2, 2] c|a|f|d");
-  CHECK_STR(text(out[2]), "[4] 0 0 1 1");
+  CHECK_STR(value_text(out[0]), "[1, 2] 40 10");
+  CHECK_STR(value_text(out[1]), "[2, 2] c|a|f|d");
+  CHECK_STR(value_text(out[2]), "[4] 0 0 1 1");
   CHECK(out[2]->tensor->dtype == TCC_DTYPE_I32);
-  CHECK_STR(text(out[3]), "[3] 0 0 1");
+  CHECK_STR(value_text(out[3]), "[3] 0 0 1");
   /* symbolic shapes: [batch, 5] with indices [1, k] -> [batch, k] */
   tcc_node_t *n = node(g, TCC_OP_ARRAY_FEATURE_EXTRACTOR, 1, 2, input(g, TCC_DTYPE_F64, "batch, 5"), input(g, TCC_DTYPE_I64, "1, k"));
   CHECK_STR(infer(n), "f64[batch, k]");
@@ -234,8 +201,8 @@ TEST(scan8_sequence_lens_and_directions) {
   tcc_graph_add_output(body, sum->outputs[0]);
   tcc_graph_add_output(body, sum->outputs[0]);
   const float xf[12] = {1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400};
-  tcc_value_t *x = constant(g, tensor(m, TCC_DTYPE_F32, 3, (int64_t[]){2, 3, 2}, xf));
-  tcc_value_t *init = constant(g, tensor(m, TCC_DTYPE_F32, 2, (int64_t[]){2, 2}, (float[]){0, 0, 0, 0}));
+  tcc_value_t *x = constant(g, tensor_from(m, TCC_DTYPE_F32, 3, (int64_t[]){2, 3, 2}, xf));
+  tcc_value_t *init = constant(g, tensor_from(m, TCC_DTYPE_F32, 2, (int64_t[]){2, 2}, (float[]){0, 0, 0, 0}));
   tcc_node_t *scan = output_node(g, node(g, TCC_OP_SCAN, 2, 3, const_i64(g, 1, 2, (int64_t[]){3, 1}), init, x), "scan8");
   scan->opset = 8;
   attr_graph(scan, "body", body);
@@ -245,12 +212,12 @@ TEST(scan8_sequence_lens_and_directions) {
   EVAL_OK(g, r, out);
   CHECK_STR(ty(scan->outputs[0]), "f32[2, 2]");
   CHECK_STR(ty(scan->outputs[1]), "f32[2, 3, 2]");
-  CHECK_STR(text(out[0]), "[2, 2] 111 222 3 4");
-  CHECK_STR(text(out[1]), "[2, 3, 2] 100 200 110 220 111 222 3 4 0 0 0 0");
+  CHECK_STR(value_text(out[0]), "[2, 2] 111 222 3 4");
+  CHECK_STR(value_text(out[1]), "[2, 3, 2] 100 200 110 220 111 222 3 4 0 0 0 0");
   /* without sequence_lens every entry runs all 3 steps */
   scan->inputs[0] = NULL;
   EVAL_OK(g, r, out);
-  CHECK_STR(text(out[0]), "[2, 2] 111 222 333 444");
+  CHECK_STR(value_text(out[0]), "[2, 2] 111 222 333 444");
   /* a length beyond the sequence is an error naming the node */
   scan->inputs[0] = const_i64(g, 1, 2, (int64_t[]){3, 4});
   const char *err = eval(g, r, out);
