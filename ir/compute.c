@@ -51,6 +51,9 @@ tcc_status_t tcc_compute_build(const tcc_node_t *node, tcc_kernel_t **out) {
     snprintf(name, sizeof name, "y%d", i);
     TCC_RETURN_IF_ERROR(add_param(k, node, node->outputs[i], TCC_KBUF_OUTPUT, name, &res[i]));
   }
+  /* the definitions write output 0; only the recurrent ops may leave their Y out */
+  if (!res[0] && node->op != TCC_OP_RNN && node->op != TCC_OP_GRU && node->op != TCC_OP_LSTM)
+    return tcc_infer_error(node, "output 0 is missing");
   TCC_RETURN_IF_ERROR(fn(k, node, in, res));
   TCC_RETURN_IF_ERROR(tcc_module_check(m));
 #ifndef NDEBUG

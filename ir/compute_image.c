@@ -471,7 +471,39 @@ static tcc_status_t affine_grid(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
 
 /* ---- roi_align ------------------------------------------------------------------------------------ */
 
-/* RoiAlign (opset 10-22): average or max of bilinear samples over each bin of each region. */
+/* Whether the sample grids of constant rois stay near the feature map: each bin takes gh x gw samples
+ * (sampling_ratio, or ceil(bin size) per axis), and outside the map they only add zeros. A region whose
+ * ph*gh x pw*gw samples exceed 64 (H + 2)(W + 2) (a region or sampling_ratio far beyond the map, such as
+ * the coordinates 1e12 of garbage rois) is refused with a status instead of evaluated for hours. */
+static tcc_status_t check_roi_grids(const tcc_node_t *node, const tcc_kbuf_t *x, const tcc_kbuf_t *y, int64_t sampling,
+                                    double spatial_scale, double off, bool half_pixel) {
+  const tcc_tensor_t *rois = node->inputs[1] ? node->inputs[1]->constant : NULL;
+  if (!rois || rois->rank != 2 || rois->dims[1] != 4) return NULL;
+  double limit = 64, samples[2];
+  for (int i = 0; i < 2; i++) {
+    if (!tcc_dim_is_const(x->dims[2 + i]) || !tcc_dim_is_const(y->dims[2 + i])) return NULL;
+    limit *= (double)tcc_dim_value(x->dims[2 + i]) + 2;
+  }
+  for (int64_t r = 0; r < rois->dims[0]; r++) {
+    for (int i = 0; i < 2; i++) {
+      double pooled = (double)tcc_dim_value(y->dims[2 + i]);
+      double lo = tcc_tensor_get_float(rois, r * 4 + 1 - i) * spatial_scale - off;
+      double size = tcc_tensor_get_float(rois, r * 4 + 3 - i) * spatial_scale - off - lo;
+      if (!half_pixel) size = fmax(size, 1);
+      double g = sampling > 0 ? (double)sampling : ceil(size / pooled);
+      samples[i] = pooled * fmax(g, 1); /* the outer loop runs even when the inner one is empty */
+    }
+    if (samples[0] * samples[1] > limit)
+      return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): region %lld takes %g x %g samples, far beyond the "
+                             "%lld x %lld feature map (the evaluator's limit is 64 (H + 2)(W + 2))", node->name,
+                             node->op_type, (long long)r, samples[0], samples[1],
+                             (long long)tcc_dim_value(x->dims[2]), (long long)tcc_dim_value(x->dims[3]));
+  }
+  return NULL;
+}
+
+/* RoiAlign (opset 10-22): average or max of bilinear samples over each bin of each region. Constant rois
+ * whose sample grids reach far beyond the feature map are refused (check_roi_grids). */
 static tcc_status_t roi_align(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
                               tcc_kbuf_t *const *out) {
   const tcc_kbuf_t *x = in[0], *rois = in[1], *bidx = in[2], *y = out[0];
@@ -489,6 +521,7 @@ static tcc_status_t roi_align(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_
   bool half_pixel = ct == 0;
   int64_t sampling = tcc_node_attr_int(node, "sampling_ratio", 0);
   double spatial_scale = tcc_node_attr_float(node, "spatial_scale", 1.0);
+  TCC_RETURN_IF_ERROR(check_roi_grids(node, x, y, sampling, spatial_scale, half_pixel ? 0.5 : 0.0, half_pixel));
   tcc_dtype_t dt = acc_type(x->dtype);
   const tcc_kexpr_t **o;
   tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), 4, y->dims, &o);

@@ -91,6 +91,17 @@ TEST(unsupported_operands_name_the_node) {
            input(g, TCC_DTYPE_I64, "2"));
   n->name = "dyn_block";
   CHECK(build_unsupported(n, "'block_shape' must be a constant"));
+  /* fuzz: garbage rois 1e12 away make sample grids of 1e11 x 1e11 per bin; refused, not run for hours */
+  tcc_tensor_t *far = tcc_tensor_create(m, TCC_DTYPE_F32, 2, (int64_t[]){1, 4});
+  memcpy((void *)far->data, (float[]){0, 0, 1e12f, 1e12f}, sizeof(float[4]));
+  n = node(g, TCC_OP_ROI_ALIGN, 1, 3, input(g, TCC_DTYPE_F32, "1, 1, 14, 10"), tcc_graph_add_constant(g, NULL, far),
+           const_i64(g, 1, 1, (int64_t[]){0}));
+  attr_int(n, "output_height", 5), attr_int(n, "output_width", 5);
+  n->name = "far_rois";
+  CHECK(build_unsupported(n, "region 0 takes"));
+  /* an empty grid along h (negative height) still runs the loop over w's 2e11 samples per bin */
+  memcpy((void *)far->data, (float[]){0, 0, 1e12f, -1}, sizeof(float[4]));
+  CHECK(build_unsupported(n, "region 0 takes 5 x"));
   tcc_module_destroy(m);
 }
 

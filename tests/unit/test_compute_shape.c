@@ -337,6 +337,16 @@ TEST(all_ops_build_over_dtypes_and_symbols) {
     CHECK(st && tcc_status_code(st) == TCC_UNSUPPORTED && strstr(tcc_status_message(st), n->name));
     tcc_status_free(st);
   }
+  /* fuzz: a node whose output 0 is absent (empty name) is an error naming it, not a null dereference */
+  tcc_node_t *crop = node(g, TCC_OP_CENTER_CROP_PAD, 1, 2, input(g, TCC_DTYPE_F32, "20, 8, 3"), CONST(g, 10, 4));
+  attr_ints(crop, "axes", 2, I64S(-3, -2));
+  crop->name = "no_output";
+  crop->outputs[0] = NULL;
+  tcc_kernel_t *k = NULL;
+  tcc_status_t st = tcc_compute_build(crop, &k);
+  CHECK(st && strstr(tcc_status_message(st), "node 'no_output'") &&
+        strstr(tcc_status_message(st), "output 0 is missing"));
+  tcc_status_free(st);
   tcc_module_destroy(m);
 }
 

@@ -81,6 +81,13 @@ TEST(loop_stops_on_condition_and_stacks_scan_outputs) {
     CHECK_STR(value_text(out[0]), "[2] 1 2");
     CHECK_STR(value_text(out[1]), "[0, 2]");
   }
+  /* fuzz: M = 2^40 iterations is past the evaluator's step limit, a status rather than a hang */
+  loop->inputs[0] = scalar(g, (int64_t)1 << 40);
+  CHECK_OK(tcc_graph_infer(g));
+  tcc_status_t st = tcc_graph_eval_values(g, NULL, r, out);
+  CHECK(st && strstr(tcc_status_message(st), "node 'loop' (loop)") &&
+        strstr(tcc_status_message(st), "exceeds its limit of 65536 steps"));
+  tcc_status_free(st);
   tcc_module_destroy(r);
   tcc_module_destroy(m);
 }

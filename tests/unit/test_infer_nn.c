@@ -314,6 +314,15 @@ TEST(resize_scales_and_sizes) {
   CHECK_ERROR(node(g, TCC_OP_RESIZE, 1, 4, x, NULL, const_f32(g, 4, (const float[]){1, 1, 2, 2}),
                    shape_input(g, "1, 1, 2, 2")),
               "only one of 'scales' and 'sizes'");
+  /* fuzz: floor(in * scale) beyond int64 is an error, not an overflowing conversion */
+  CHECK_ERROR(node(g, TCC_OP_RESIZE, 1, 3, f32(g, "1, 1, 4, 5"), NULL,
+                   const_f32(g, 4, (const float[]){1, 1, 1e30f, 1})),
+              "output size 4e+30 along axis 2 is out of range");
+  n = node(g, TCC_OP_RESIZE, 1, 4, f32(g, "1, 1, 1, 5"), NULL, NULL,
+           const_i64(g, 1, 2, (const int64_t[]){INT64_MAX, 1}));
+  attr_ints(n, "axes", INTS(2, 3));
+  attr_string(n, "keep_aspect_ratio_policy", "not_smaller");
+  CHECK_ERROR(n, "is out of range");
   tcc_module_destroy(m);
 }
 
@@ -349,6 +358,14 @@ TEST(spatial_rearrangement) {
   n = node(g, TCC_OP_COL2IM, 1, 3, f32(g, "1, 5, 6"), const_i64(g, 1, 2, (const int64_t[]){5, 5}),
          const_i64(g, 1, 2, (const int64_t[]){1, 5}));
   CHECK_ERROR(n, "input has 6 blocks but the image holds 5");
+  /* fuzz: huge block_shape / pads overflow int64 products and sums */
+  n = node(g, TCC_OP_COL2IM, 1, 3, f32(g, "1, 5, 5"), const_i64(g, 1, 2, (const int64_t[]){5, 5}),
+           const_i64(g, 1, 2, (const int64_t[]){INT64_MAX / 2, 5}));
+  CHECK_ERROR(n, "the product of block_shape overflows");
+  n = node(g, TCC_OP_COL2IM, 1, 3, f32(g, "1, 5, 5"), const_i64(g, 1, 2, (const int64_t[]){5, 5}),
+           const_i64(g, 1, 2, (const int64_t[]){1, 5}));
+  attr_ints(n, "pads", INTS(INT64_MAX, INT64_MAX, 0, 0));
+  CHECK_ERROR(n, "the block count of spatial axis 0 overflows");
   tcc_module_destroy(m);
 }
 
