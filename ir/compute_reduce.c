@@ -3,6 +3,7 @@
  * half and float8 types, cast back on the final store); conv and pooling share the window helpers of
  * ir/compute.c for input positions and padding (attribute pads, or auto_pad SAME computed from run-time sizes). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/compute_defs.h"
@@ -149,10 +150,168 @@ static tcc_kblock_t *channel_loop(tcc_kernel_t *k, tcc_kblock_t *block, const tc
   return loop(k, when(k, block, valid), "c", extent, c);
 }
 
+/* ---- re-laid-out convolution and pooling (the `layout` attribute, set by passes/layout.c) ------------ */
+
+/* A `layout` attribute: NCHW (the default; *block 0), NHWC (channels last; *block -1) or NCHW<b>c (channels
+ * in blocks of b innermost: [N, C/b, spatial..., b]; *block b). */
+static tcc_status_t read_layout(const tcc_node_t *node, int *block) {
+  const char *l = tcc_node_attr_string(node, "layout", "NCHW");
+  *block = 0;
+  if (!strcmp(l, "NCHW")) return NULL;
+  if (!strcmp(l, "NHWC")) {
+    *block = -1;
+    return NULL;
+  }
+  char *end;
+  long b = strncmp(l, "NCHW", 4) ? 0 : strtol(l + 4, &end, 10);
+  if (b <= 0 || b > 1024 || strcmp(end, "c")) return tcc_infer_error(node, "unknown layout '%s'", l);
+  *block = (int)b;
+  return NULL;
+}
+
+/* A view of an activation buffer in a layout as [N, C, spatial...] for the window helpers, which read the
+ * rank and the spatial dims only. */
+static tcc_kbuf_t *logical_view(tcc_kernel_t *k, const tcc_kbuf_t *b, int block) {
+  int n = b->rank - (block > 0 ? 3 : 2);
+  tcc_kbuf_t *v = tcc_module_alloc(k->module, sizeof *v);
+  const tcc_dim_t **dims = tcc_module_alloc(k->module, (size_t)(n + 2) * sizeof *dims);
+  if (!v || !dims) return NULL;
+  *v = *b;
+  v->rank = n + 2;
+  dims[0] = b->dims[0];
+  dims[1] = block > 0 ? b->dims[1] : b->dims[b->rank - 1];
+  for (int i = 0; i < n; i++) dims[2 + i] = b->dims[(block > 0 ? 2 : 1) + i];
+  v->dims = dims;
+  return v;
+}
+
+/* The index of activation element (n, channel, spatial...) in a layout. */
+static const tcc_kexpr_t **activation_index(tcc_kernel_t *k, int rank, int block, const tcc_kexpr_t *n,
+                                            const tcc_kexpr_t *channel, int ns, const tcc_kexpr_t *const *sp) {
+  const tcc_kexpr_t **ix = exprs(k, rank);
+  if (!ix) return NULL;
+  ix[0] = n;
+  for (int i = 0; i < ns; i++) ix[(block > 0 ? 2 : 1) + i] = sp[i];
+  if (block > 0) {
+    ix[1] = kbin(k, TCC_KOP_FLOORDIV, channel, kint(k, block));
+    ix[rank - 1] = kbin(k, TCC_KOP_FLOORMOD, channel, kint(k, block));
+  } else {
+    ix[rank - 1] = channel;
+  }
+  return ix;
+}
+
+/* conv with layout NHWC (x [N, H, W, C], w [M, kh, kw, C/group], y [N, OH, OW, M]) or NCHW<b>c (x [N, C/b, H,
+ * W, b], w [M/b, (C/group)/ci, kh, kw, ci, b] with ci = b, or 1 for one channel per group, y [N, M/b, OH, OW,
+ * b]); bias [M]. The same sums as conv, over the layout's indices. */
+static tcc_status_t conv_layout(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
+                                tcc_kbuf_t *const *out, int block) {
+  const tcc_kbuf_t *x = in[0], *wt = in[1], *bias = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
+  tcc_dtype_t dt = acc_type(y->dtype);
+  int ns = x->rank - (block > 0 ? 3 : 2), r = y->rank, sp0 = block > 0 ? 2 : 1;
+  tcc_kbuf_t *xl = logical_view(k, x, block), *yl = logical_view(k, y, block);
+  if (!xl || !yl) return tcc_status_oom();
+  tcc_compute_window_t w;
+  TCC_RETURN_IF_ERROR(tcc_compute_window_read(k, node, xl, yl, wt->dims + sp0, &w));
+  int64_t group = tcc_node_attr_int(node, "group", 1);
+  const tcc_kexpr_t **o, **ol = exprs(k, ns + 2), **kk = exprs(k, ns), **pos = exprs(k, ns),
+                         **wi = exprs(k, wt->rank);
+  tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), r, y->dims, &o);
+  if (!body || !ol || !kk || !pos || !wi) return tcc_status_oom();
+  const tcc_kexpr_t *m = block > 0 ? kadd(k, kmul(k, o[1], kint(k, block)), o[r - 1]) : o[r - 1];
+  const tcc_kexpr_t *mch = block > 0 ? kmul(k, kdim(k, wt->dims[0]), kint(k, block)) : kdim(k, wt->dims[0]);
+  ol[0] = o[0], ol[1] = m;
+  for (int i = 0; i < ns; i++) ol[2 + i] = o[sp0 + i];
+  tcc_kbuf_t *acc = reg_new(k, body, "acc", bias ? kload(k, bias, &m, dt) : kc(k, dt, 0));
+  tcc_kblock_t *window = tcc_compute_nest(k, body, "k", ns, w.kernel, kk);
+  if (!window) return tcc_status_oom();
+  const tcc_kexpr_t *valid = tcc_compute_window_at(k, &w, ol, kk, pos), *c = NULL, *cb = NULL, *ci = NULL;
+  tcc_kblock_t *inner;
+  const tcc_kexpr_t *cpg;
+  if (block > 0) { /* channel blocks, then channels inside a block */
+    const tcc_kexpr_t *cin = kdim(k, wt->dims[wt->rank - 2]);
+    cpg = kmul(k, kdim(k, wt->dims[1]), cin);
+    inner = channel_loop(k, window, valid, kdim(k, wt->dims[1]), &cb);
+    inner = inner ? loop(k, inner, "ci", cin, &ci) : NULL;
+    if (!inner) return tcc_status_oom();
+    c = kadd(k, kmul(k, cb, cin), ci);
+    wi[0] = o[1], wi[1] = cb, wi[wt->rank - 2] = ci, wi[wt->rank - 1] = o[r - 1];
+    for (int i = 0; i < ns; i++) wi[2 + i] = kk[i];
+  } else {
+    cpg = kdim(k, wt->dims[wt->rank - 1]);
+    inner = channel_loop(k, window, valid, cpg, &c);
+    if (!inner) return tcc_status_oom();
+    wi[0] = m, wi[wt->rank - 1] = c;
+    for (int i = 0; i < ns; i++) wi[1 + i] = kk[i];
+  }
+  const tcc_kexpr_t *channel = c;
+  if (group != 1) {
+    const tcc_kexpr_t *g = kbin(k, TCC_KOP_FLOORDIV, m, kbin(k, TCC_KOP_FLOORDIV, mch, kint(k, group)));
+    channel = kadd(k, kmul(k, g, cpg), c);
+  }
+  const tcc_kexpr_t **xi = activation_index(k, x->rank, block, o[0], channel, ns, pos);
+  if (!xi) return tcc_status_oom();
+  if (block > 0 && group == 1 && tcc_dim_is_const(wt->dims[wt->rank - 2]) &&
+      tcc_dim_value(wt->dims[wt->rank - 2]) == block)
+    xi[1] = cb, xi[x->rank - 1] = ci; /* channel = cb * b + ci */
+  reg_update(k, inner, acc, TCC_KOP_ADD, kmul(k, kload(k, x, xi, dt), kload(k, wt, wi, dt)));
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, reg_get(k, acc)));
+  return NULL;
+}
+
+/* max_pool / average_pool (no Indices output) in a layout: a window of each (n, channel) as in pool. */
+static tcc_status_t pool_layout(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
+                                tcc_kbuf_t *const *out, int block) {
+  const tcc_kbuf_t *x = in[0], *y = out[0];
+  bool is_max = node->op == TCC_OP_MAX_POOL, is_avg = node->op == TCC_OP_AVERAGE_POOL;
+  if ((!is_max && !is_avg) || (node->num_outputs > 1 && out[1]))
+    return tcc_infer_unsupported(node, "a layout other than NCHW for this pooling");
+  TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, is_max));
+  tcc_dtype_t dt = acc_type(y->dtype);
+  int ns = x->rank - (block > 0 ? 3 : 2), sp0 = block > 0 ? 2 : 1;
+  tcc_kbuf_t *xl = logical_view(k, x, block), *yl = logical_view(k, y, block);
+  if (!xl || !yl) return tcc_status_oom();
+  tcc_compute_window_t w;
+  TCC_RETURN_IF_ERROR(tcc_compute_window_read(k, node, xl, yl, NULL, &w));
+  const tcc_kexpr_t **o, **ol = exprs(k, ns + 2), **pos = exprs(k, ns), **xi = exprs(k, x->rank);
+  tcc_kblock_t *body = tcc_compute_loops(k, tcc_kernel_body(k), y->rank, y->dims, &o);
+  if (!body || !ol || !pos || !xi) return tcc_status_oom();
+  ol[0] = o[0], ol[1] = o[1];
+  for (int i = 0; i < ns; i++) ol[2 + i] = o[sp0 + i];
+  tcc_kbuf_t *count = is_avg ? reg_new(k, body, "count", kc(k, dt, 0)) : NULL;
+  reduce_t r = reduce_begin(k, body, "acc", is_max ? extreme(k, dt, true) : kc(k, dt, 0), ns, w.kernel);
+  if (!r.r) return tcc_status_oom();
+  const tcc_kexpr_t *valid = tcc_compute_window_at(k, &w, ol, r.r, pos);
+  for (int d = 0; d < x->rank; d++) xi[d] = o[d];
+  for (int i = 0; i < ns; i++) xi[sp0 + i] = pos[i];
+  tcc_kblock_t *inside = when(k, r.body, valid);
+  const tcc_kexpr_t *xv = kload(k, x, xi, dt), *result = reg_get(k, r.acc);
+  if (is_max) {
+    reg_update(k, inside, r.acc, TCC_KOP_MAX, xv);
+  } else {
+    reg_update(k, inside, r.acc, TCC_KOP_ADD, xv);
+    const tcc_kexpr_t *counted = valid;
+    if (tcc_node_attr_int(node, "count_include_pad", 0)) {
+      counted = NULL;
+      for (int i = 0; i < ns; i++)
+        counted = kand(k, counted, in_range(k, pos[i], kun(k, TCC_KOP_NEG, w.pad_begin[i]),
+                                            kadd(k, w.in_size[i], w.pad_end[i])));
+    }
+    reg_update(k, when(k, r.body, counted), count, TCC_KOP_ADD, kc(k, dt, 1));
+    result = kbin(k, TCC_KOP_DIV, result, reg_get(k, count));
+  }
+  tcc_k_store(k, body, y, o, kcast(k, y->dtype, result));
+  return NULL;
+}
+
 /* y[n, m, o...] = b[m] + sum_{kk, c} x[n, g * C/group + c, o * s - pad + kk * d] * w[m, c, kk], g = m / (M/group):
  * loops over the kernel positions kk, an if on the position lying inside the input (when padded), then the
  * channel loop c. */
 static tcc_status_t conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
+  int block;
+  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  if (block) return conv_layout(k, node, in, out, block);
   const tcc_kbuf_t *x = in[0], *wt = in[1], *bias = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
   TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
   tcc_dtype_t dt = acc_type(y->dtype);
@@ -232,6 +391,9 @@ static tcc_status_t conv_transpose(tcc_kernel_t *k, const tcc_node_t *node, tcc_
 
 /* max_pool (with optional Indices), average_pool, lp_pool over a window of each (n, c). */
 static tcc_status_t pool(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
+  int block;
+  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  if (block) return pool_layout(k, node, in, out, block);
   const tcc_kbuf_t *x = in[0], *y = out[0], *indices = node->num_outputs > 1 ? out[1] : NULL;
   TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, node->op == TCC_OP_MAX_POOL));
   tcc_dtype_t dt = acc_type(y->dtype);

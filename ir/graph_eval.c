@@ -10,13 +10,24 @@
 #include "ir/infer.h"
 #include "ir/kernel_eval.h"
 
-enum { MAX_RANK = 64 };
+/* MAX_STEPS bounds one evaluation's work (node evaluations plus Loop iterations, subgraphs included): a
+ * malformed or adversarial model (a Loop whose trip count is 2^60) gets a status instead of running for
+ * ever with memory that grows every step (contract in ir/graph_eval.h). */
+enum { MAX_RANK = 64, MAX_STEPS = 1 << 16 };
 
 typedef struct {
   tcc_module_t *scratch;
   const tcc_eval_value_t **values; /* by value id of the graph's module: subgraph values included */
   tcc_strmap_t symbols;            /* symbol name -> bound value (int64 boxed in the scratch arena) */
+  int64_t steps;                   /* node evaluations and Loop iterations so far, at most MAX_STEPS */
 } evaluator_t;
+
+/* Counts one step of work against MAX_STEPS. */
+static tcc_status_t spend_step(evaluator_t *e, const tcc_node_t *node) {
+  if (++e->steps <= MAX_STEPS) return NULL;
+  return tcc_status_make(TCC_UNSUPPORTED, "node '%s' (%s): the evaluation exceeds its limit of %d steps (node "
+                         "evaluations and loop iterations)", node->name, node->op_type, MAX_STEPS);
+}
 
 /* ---- values ---------------------------------------------------------------------------------------- */
 
@@ -527,6 +538,7 @@ static tcc_status_t eval_loop(evaluator_t *e, const tcc_node_t *node) {
   }
   bool cond_given = node->inputs[1] != NULL;
   for (int64_t it = 0; it < max_trips && go; it++) {
+    TCC_RETURN_IF_ERROR(spend_step(e, node));
     tcc_tensor_t *iter = tcc_tensor_create_i64(e->scratch, 0, NULL, &it);
     if (!iter || !(args[0] = tcc_eval_value_tensor(e->scratch, iter))) return tcc_status_oom();
     args[1] = cond;
@@ -755,6 +767,23 @@ static tcc_status_t eval_sequence_map(evaluator_t *e, const tcc_node_t *node) {
   return NULL;
 }
 
+/* A fused node (passes/fusion.c): its body evaluated on the node's inputs. */
+static tcc_status_t eval_fused(evaluator_t *e, const tcc_node_t *node) {
+  const tcc_graph_t *body = NULL;
+  TCC_RETURN_IF_ERROR(graph_attr(node, "body", &body));
+  TCC_RETURN_IF_ERROR(check_arity(node, body, (size_t)node->num_inputs, (size_t)node->num_outputs));
+  const tcc_eval_value_t **args = new_values(e, (size_t)node->num_inputs);
+  const tcc_eval_value_t **results = new_values(e, (size_t)node->num_outputs);
+  if (!args || !results) return tcc_status_oom();
+  for (int i = 0; i < node->num_inputs; i++) {
+    TCC_RETURN_IF_ERROR(input_value(e, node, i, &args[i]));
+    if (!args[i]) return tcc_status_make(TCC_INVALID_MODEL, "node '%s' (fused): input %d is missing", node->name, i);
+  }
+  TCC_RETURN_IF_ERROR(call_graph(e, node, body, args, results, -1));
+  for (int i = 0; i < node->num_outputs; i++) TCC_RETURN_IF_ERROR(set_output(e, node, i, results[i]));
+  return NULL;
+}
+
 /* ---- sequences and optionals ----------------------------------------------------------------------- */
 
 static tcc_status_t input_sequence(evaluator_t *e, const tcc_node_t *node, int i, const tcc_eval_value_t **out) {
@@ -936,11 +965,13 @@ static tcc_status_t eval_optional_op(evaluator_t *e, const tcc_node_t *node) {
 /* ---- graphs ---------------------------------------------------------------------------------------- */
 
 static tcc_status_t eval_node(evaluator_t *e, const tcc_node_t *node) {
+  TCC_RETURN_IF_ERROR(spend_step(e, node));
   switch (node->op) {
     case TCC_OP_IF: return eval_if(e, node);
     case TCC_OP_LOOP: return eval_loop(e, node);
     case TCC_OP_SCAN: return eval_scan(e, node);
     case TCC_OP_SEQUENCE_MAP: return eval_sequence_map(e, node);
+    case TCC_OP_FUSED: return eval_fused(e, node);
     case TCC_OP_SEQUENCE_EMPTY:
     case TCC_OP_SEQUENCE_CONSTRUCT:
     case TCC_OP_SEQUENCE_INSERT:
@@ -978,7 +1009,7 @@ static tcc_status_t eval_graph(evaluator_t *e, const tcc_graph_t *g) {
 
 tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t *const *inputs, tcc_module_t *results,
                                    const tcc_eval_value_t **outputs) {
-  evaluator_t e = {NULL, NULL, {0}};
+  evaluator_t e = {NULL, NULL, {0}, 0};
   TCC_RETURN_IF_ERROR(tcc_module_create(results->allocator, &e.scratch));
   tcc_strmap_init(&e.symbols, &e.scratch->arena);
   tcc_status_t st = NULL;

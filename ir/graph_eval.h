@@ -12,7 +12,8 @@
  * constants, so every shape is concrete (data-dependent shapes included), its kernel is built by
  * tcc_compute_build and run by tcc_kernel_eval (or a host operator, ir/host_ops.h). The evaluator itself
  * runs what is not a loop nest over tensors:
- *   - If, Loop, Scan and SequenceMap, by evaluating their subgraphs (which read outer values directly);
+ *   - If, Loop, Scan and SequenceMap, by evaluating their subgraphs (which read outer values directly),
+ *     and fused nodes (passes/fusion.c), by evaluating their body on the node's inputs;
  *     Loop follows ONNX's semantics for every opset: M and cond each optional (with cond absent the body's
  *     condition output is ignored, as the spec's for-loop form says), loop-carried values of any kind,
  *     scan outputs stacked on a new axis 0; Scan (opset 9+) honours scan_input_axes/directions and
@@ -51,7 +52,10 @@ tcc_eval_value_t *tcc_eval_value_copy(tcc_module_t *m, const tcc_eval_value_t *v
 
 /* inputs[i] feeds g->inputs[i] (inputs NULL or inputs[i] NULL: the initializer's default value, when it
  * has one); outputs[i] receives g->outputs[i], a deep copy in results. Intermediate values are allocated
- * with results' allocator (so a caller can bound the evaluator's memory) and freed before returning. */
+ * with results' allocator (so a caller can bound the evaluator's memory) and freed before returning.
+ * Limit: one call runs at most 65536 steps (node evaluations plus Loop iterations, subgraphs included);
+ * past that it returns TCC_UNSUPPORTED naming the node, so a Loop with a trip count of 2^40 ends with a
+ * status instead of running (and growing its scratch memory) for ever. */
 TCC_MUST_USE tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t *const *inputs,
                                                 tcc_module_t *results, const tcc_eval_value_t **outputs);
 

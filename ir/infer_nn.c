@@ -2,6 +2,7 @@
  * Spatial sizes use symbolic dim arithmetic, so dynamic batch and image dims stay symbolic. */
 #include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/infer.h"
@@ -480,9 +481,56 @@ static tcc_status_t conv_ranks(const tcc_node_t *node, const tcc_value_t *x, con
   return NULL;
 }
 
+/* A `layout` attribute (passes/layout.c): 0 for NCHW (or none), -1 for NHWC, b for NCHW<b>c. */
+static tcc_status_t read_layout(const tcc_node_t *node, int *block) {
+  const char *l = tcc_node_attr_string(node, "layout", "NCHW");
+  *block = 0;
+  if (!strcmp(l, "NCHW")) return NULL;
+  if (!strcmp(l, "NHWC")) {
+    *block = -1;
+    return NULL;
+  }
+  char *end;
+  long b = strncmp(l, "NCHW", 4) ? 0 : strtol(l + 4, &end, 10);
+  if (b <= 0 || b > 1024 || strcmp(end, "c")) return tcc_infer_error(node, "unknown layout '%s'", l);
+  *block = (int)b;
+  return NULL;
+}
+
+/* Conv (and max/average pooling when w is NULL) in a layout other than NCHW: NHWC (x [N, spatial..., C],
+ * w [M, k..., C/group]) or NCHW<b>c (x [N, C/b, spatial..., b], w [M/b, (C/group)/ci, k..., ci, b]); the
+ * output in the same layout. */
+static tcc_status_t infer_in_layout(tcc_node_t *node, int block, bool is_conv) {
+  tcc_module_t *m = mod(node);
+  tcc_dtype_t dt = in_dtype(node, 0);
+  const tcc_value_t *x = tcc_infer_input(node, 0), *w = is_conv ? tcc_infer_input(node, 1) : NULL;
+  if (!x || (is_conv && !w)) return set_unknown(node, 0, dt);
+  int extra = block > 0 ? 3 : 2, r = x->type.rank, n = r - extra, sp0 = block > 0 ? 2 : 1;
+  if (n < 1) return tcc_infer_error(node, "input must have rank >= %d in its layout, got %d", extra + 1, r);
+  if (block > 0 && !dim_is(x->type.dims[r - 1], block))
+    return tcc_infer_error(node, "the input's last dim is not the layout's block %d", block);
+  if (is_conv && w->type.rank != n + (block > 0 ? 4 : 2))
+    return tcc_infer_error(node, "weight rank %d does not match the layout", w->type.rank);
+  window_t win;
+  TCC_RETURN_IF_ERROR(read_window(node, n, is_conv ? w->type.dims + sp0 : NULL, !is_conv, &win));
+  const tcc_dim_t **out = new_dims(m, r);
+  if (!out) return tcc_status_oom();
+  out[0] = x->type.dims[0];
+  if (block > 0) out[1] = is_conv ? w->type.dims[0] : x->type.dims[1], out[r - 1] = x->type.dims[r - 1];
+  else out[r - 1] = is_conv ? w->type.dims[0] : x->type.dims[r - 1];
+  for (int i = 0; i < n; i++) TCC_RETURN_IF_ERROR(window_out(node, &win, i, x->type.dims[sp0 + i], &out[sp0 + i]));
+  return set_out(node, 0, dt, r, out);
+}
+
 tcc_status_t tcc_infer_conv(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
-  int iw = 1, ib = 2;
+  int iw = 1, ib = 2, block;
+  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  if (block) {
+    if (node->op != TCC_OP_CONV) return tcc_infer_error(node, "a layout other than NCHW is for conv only");
+    TCC_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
+    return infer_in_layout(node, block, true);
+  }
   tcc_dtype_t dt = in_dtype(node, 0);
   switch (node->op) {
     case TCC_OP_CONV_INTEGER:
@@ -600,6 +648,13 @@ tcc_status_t tcc_infer_conv_transpose(tcc_node_t *node) {
 tcc_status_t tcc_infer_pool(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   TCC_RETURN_IF_ERROR(check_arity(node, 1, 1, node->op == TCC_OP_MAX_POOL ? 2 : 1));
+  int block;
+  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  if (block) {
+    if (node->op == TCC_OP_LP_POOL || (node->num_outputs > 1 && node->outputs[1]))
+      return tcc_infer_error(node, "a layout other than NCHW is for max_pool without Indices and average_pool only");
+    return infer_in_layout(node, block, false);
+  }
   tcc_dtype_t dt = in_dtype(node, 0);
   const tcc_value_t *x = tcc_infer_input(node, 0);
   if (!x) {
@@ -717,14 +772,27 @@ tcc_status_t tcc_infer_layer_normalization(tcc_node_t *node) {
 
 /* ---- resampling and spatial rearrangement --------------------------------------------------------- */
 
+/* A computed output size as a constant dim: an error naming the node when it is not a size in [0, 2^62). */
+static tcc_status_t size_dim(tcc_node_t *node, double v, int axis, const tcc_dim_t **out) {
+  if (!(v >= 0 && v < 0x1p62)) return tcc_infer_error(node, "output size %g along axis %d is out of range", v, axis);
+  *out = cdim(mod(node), (int64_t)v);
+  return NULL;
+}
+
 /* floor(in * scale) as a dim: exact for constant inputs, integral scales and reciprocal powers of two. */
-static const tcc_dim_t *scaled_dim(tcc_module_t *m, const tcc_dim_t *in, double scale) {
-  if (is_const(in)) return cdim(m, (int64_t)floor((double)tcc_dim_value(in) * scale));
-  if (scale >= 1 && scale == floor(scale) && scale < 1e9) return tcc_dim_mul(m, in, cdim(m, (int64_t)scale));
+static tcc_status_t scaled_dim(tcc_node_t *node, const tcc_dim_t *in, double scale, int axis, const tcc_dim_t **out) {
+  tcc_module_t *m = mod(node);
+  if (is_const(in)) return size_dim(node, floor((double)tcc_dim_value(in) * scale), axis, out);
+  if (scale >= 1 && scale == floor(scale) && scale < 1e9) {
+    *out = tcc_dim_mul(m, in, cdim(m, (int64_t)scale));
+    return NULL;
+  }
   double inv = 1.0 / scale;
   if (scale < 1 && inv == floor(inv) && inv < 1e9 && ((int64_t)inv & ((int64_t)inv - 1)) == 0)
-    return tcc_dim_floordiv(m, in, (int64_t)inv);
-  return tcc_dim_fresh(m);
+    *out = tcc_dim_floordiv(m, in, (int64_t)inv);
+  else
+    *out = tcc_dim_fresh(m);
+  return NULL;
 }
 
 tcc_status_t tcc_infer_resize(tcc_node_t *node) {
@@ -779,9 +847,13 @@ tcc_status_t tcc_infer_resize(tcc_node_t *node) {
         double ratio = (double)tcc_dim_value(sizes[i]) / (double)tcc_dim_value(in);
         scale = keep == 1 ? fmin(scale, ratio) : fmax(scale, ratio);
       }
-      for (int i = 0; i < naxes; i++)
-        out[axes[i]] =
-            known ? cdim(m, (int64_t)floor(scale * (double)tcc_dim_value(out[axes[i]]) + 0.5)) : tcc_dim_fresh(m);
+      for (int i = 0; i < naxes; i++) {
+        if (known)
+          TCC_RETURN_IF_ERROR(
+              size_dim(node, floor(scale * (double)tcc_dim_value(out[axes[i]]) + 0.5), axes[i], &out[axes[i]]));
+        else
+          out[axes[i]] = tcc_dim_fresh(m);
+      }
     } else {
       for (int i = 0; i < naxes; i++) {
         if (sizes && is_const(sizes[i]) && tcc_dim_value(sizes[i]) < 0)
@@ -798,7 +870,7 @@ tcc_status_t tcc_infer_resize(tcc_node_t *node) {
       }
       double scale = tcc_tensor_get_float(t, i);
       if (!(scale > 0)) return tcc_infer_error(node, "scales[%d] = %g must be positive", i, scale);
-      out[axes[i]] = scaled_dim(m, out[axes[i]], scale);
+      TCC_RETURN_IF_ERROR(scaled_dim(node, out[axes[i]], scale, axes[i], &out[axes[i]]));
     }
   } else {
     for (int i = 0; i < naxes; i++) out[axes[i]] = tcc_dim_fresh(m);
@@ -909,7 +981,8 @@ tcc_status_t tcc_infer_col2im(tcc_node_t *node) {
     for (int i = 0; i < n; i++) {
       if (block[i] <= 0)
         return tcc_infer_error(node, "block_shape[%d] = %lld must be positive", i, (long long)block[i]);
-      prod *= block[i];
+      if (__builtin_mul_overflow(prod, block[i], &prod))
+        return tcc_infer_error(node, "the product of block_shape overflows");
     }
     if (x) {
       const tcc_dim_t *cb = x->type.dims[1];
@@ -925,10 +998,15 @@ tcc_status_t tcc_infer_col2im(tcc_node_t *node) {
   if (x && image && block && is_const(x->type.dims[2])) {
     int64_t blocks = 1;
     for (int i = 0; i < n && blocks >= 0; i++) {
-      if (!is_const(image[i]))
+      int64_t span, effk;
+      if (!is_const(image[i])) {
         blocks = -1;
-      else
-        blocks *= (tcc_dim_value(image[i]) + pads[i] + pads[n + i] - dil[i] * (block[i] - 1) - 1) / strides[i] + 1;
+      } else if (__builtin_mul_overflow(dil[i], block[i] - 1, &effk) ||
+                 __builtin_add_overflow(tcc_dim_value(image[i]), pads[i], &span) ||
+                 __builtin_add_overflow(span, pads[n + i], &span) || __builtin_sub_overflow(span, effk, &span) || __builtin_sub_overflow(span, 1, &span) ||
+                 __builtin_mul_overflow(blocks, span / strides[i] + 1, &blocks)) {
+        return tcc_infer_error(node, "the block count of spatial axis %d overflows", i);
+      }
     }
     if (blocks >= 0 && blocks != tcc_dim_value(x->type.dims[2]))
       return tcc_infer_error(node, "input has %lld blocks but the image holds %lld", val(x->type.dims[2]),

@@ -34,6 +34,25 @@ static tcc_status_t check_type(const tcc_graph_t *g, const tcc_value_t *v, const
 /* Values of enclosing graphs share the table: a subgraph may read what its parents defined before it. */
 static bool defined_before(const walk_t *w, const tcc_value_t *v) { return v->id < w->count && w->defined[v->id]; }
 
+/* The body contract of a fused node: one body input per node input and one body output per node output,
+ * and the body reads only its own values (its inputs, its constants, its nodes' outputs). */
+static tcc_status_t verify_fused(const tcc_graph_t *g, const tcc_node_t *n) {
+  const tcc_attr_t *a = tcc_node_attr(n, "body");
+  if (!a || a->kind != TCC_ATTR_GRAPH || !a->g) return violation(g, "fused node without a body graph: ", n->name, NULL);
+  const tcc_graph_t *body = a->g;
+  if (body->num_inputs != (size_t)n->num_inputs || body->num_outputs != (size_t)n->num_outputs)
+    return violation(g, "fused node's body does not match its inputs and outputs: ", n->name, NULL);
+  for (size_t i = 0; i < body->num_nodes; i++)
+    for (int k = 0; k < body->nodes[i]->num_inputs; k++) {
+      const tcc_value_t *v = body->nodes[i]->inputs[k];
+      if (v && v->graph != body) return violation(g, "fused node's body reads a value from outside it: ", n->name, NULL);
+    }
+  for (size_t i = 0; i < body->num_outputs; i++)
+    if (body->outputs[i]->graph != body)
+      return violation(g, "fused node's body outputs a value from outside it: ", n->name, NULL);
+  return NULL;
+}
+
 static tcc_status_t verify_graph(const tcc_graph_t *g, walk_t *w, int depth) {
   if (depth > 64) return violation(g, "subgraphs nested too deeply", "", NULL);
   for (size_t i = 0; i < g->num_values; i++) {
@@ -50,6 +69,7 @@ static tcc_status_t verify_graph(const tcc_graph_t *g, walk_t *w, int depth) {
     if ((unsigned)n->op >= TCC_OP_COUNT) return violation(g, "invalid op in node ", n->name, NULL);
     if (n->graph != g) return violation(g, "node listed in a graph it does not belong to: ", n->name, NULL);
     if (n->op == TCC_OP_UNSUPPORTED && !n->unsupported) return violation(g, "unsupported node without a reason: ", n->name, NULL);
+    if (n->op == TCC_OP_FUSED) TCC_RETURN_IF_ERROR(verify_fused(g, n));
     for (int k = 0; k < n->num_inputs; k++) {
       const tcc_value_t *v = n->inputs[k];
       if (v && !defined_before(w, v))

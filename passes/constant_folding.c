@@ -1,6 +1,8 @@
 /* Constant folding through the reference evaluator (contract in passes/constant_folding.h). */
 #include "passes/constant_folding.h"
 
+#include "passes/passes.h"
+
 #include "ir/graph_eval.h"
 #include "ir/infer.h"
 
@@ -107,4 +109,13 @@ tcc_status_t tcc_fold_constants(tcc_graph_t *g, const tcc_constant_folding_optio
   g->num_nodes = kept;
   if (num_folded) *num_folded = count;
   return count ? tcc_graph_infer(g) : NULL;
+}
+
+tcc_status_t tcc_pass_constant_folding(tcc_graph_t *g, const tcc_pass_context_t *ctx,
+                                       const tcc_constant_folding_options_t *options, bool *changed) {
+  (void)ctx;
+  int folded = 0;
+  TCC_RETURN_IF_ERROR(tcc_fold_constants(g, options, &folded));
+  *changed = folded > 0;
+  return NULL;
 }

@@ -5,6 +5,7 @@
 
 #include "frontend/onnx_import.h"
 #include "ir/text.h"
+#include "passes/pipeline.h"
 #include "tools/tcc.h"
 
 typedef struct {
@@ -134,15 +135,110 @@ static void print_values_json(const char *title, tcc_value_t *const *values, siz
 
 static void inspect_usage(FILE *out) {
   fprintf(out, "usage: tcc inspect MODEL.onnx [--ir] [--json]\n"
-               "  --ir    print the whole graph IR (textual form)\n"
-               "  --json  machine-readable output\n");
+               "       tcc inspect MODEL.onnx --plan [-target T] [--precision fp16|bf16] [--dim SYMBOL=N]...\n"
+               "                              [--disable-pass NAME]... [--dump-after PASS|all]\n"
+               "  --ir            print the whole graph IR (textual form)\n"
+               "  --json          machine-readable output\n"
+               "  --plan          run the optimization pipeline (docs/passes.md) and print its kernels, one per\n"
+               "                  line (index, kind, node), then kernels: N, peak_activation_bytes: B (the\n"
+               "                  memory plan's arena) and live_bytes_bound: B (the most bytes live at once)\n"
+               "  -target T       the pipeline's target (default generic)\n"
+               "  --precision P   fp32 (default), fp16 or bf16\n"
+               "  --dim SYMBOL=N  size of a symbolic dim for memory planning (default 1)\n"
+               "  --disable-pass NAME  skip a pass (repeatable)\n"
+               "  --dump-after PASS    print the IR after PASS (or after each pass: all) to stderr\n"
+               "  with --plan, --ir prints the optimized IR after the kernels\n"
+               "Options that take a value also accept OPTION=VALUE.\n");
+}
+
+enum { MAX_PLAN_ARGS = 64 };
+
+typedef struct {
+  const char *target, *precision, *dump_after;
+  const char *disabled[MAX_PLAN_ARGS];
+  int num_disabled;
+  const char *dims[MAX_PLAN_ARGS]; /* SYMBOL=N */
+  int num_dims;
+} plan_args_t;
+
+static bool plan_dim(void *ctx, const char *symbol, int64_t *value) {
+  const plan_args_t *a = ctx;
+  size_t n = strlen(symbol);
+  for (int i = 0; i < a->num_dims; i++)
+    if (strncmp(a->dims[i], symbol, n) == 0 && a->dims[i][n] == '=') {
+      *value = atoll(a->dims[i] + n + 1);
+      return true;
+    }
+  return false;
+}
+
+/* --plan: the pipeline on the imported graph, then its kernels and memory. */
+static int print_plan(tcc_module_t *m, plan_args_t *a, bool ir) {
+  tcc_pipeline_options_t o = tcc_pipeline_defaults();
+  if (a->target) o.context.target = a->target;
+  if (a->precision) o.context.precision = tcc_pipeline_parse_precision(a->precision);
+  o.context.dim_lookup = plan_dim;
+  o.context.dim_ctx = a;
+  o.dump_after = a->dump_after;
+  o.disabled = a->disabled;
+  o.num_disabled = a->num_disabled;
+  tcc_plan_t plan;
+  tcc_status_t st = tcc_pipeline_run(m->graph, &o, &plan);
+  if (!st) {
+    for (int i = 0; i < plan.num_kernels; i++)
+      printf("  %3d %-28s %s\n", i, plan.kernels[i].kind, plan.kernels[i].node->name);
+    printf("kernels: %d\n", plan.num_kernels);
+    printf("peak_activation_bytes: %lld\n", (long long)plan.memory.peak_bytes);
+    printf("live_bytes_bound: %lld\n", (long long)plan.memory.live_bytes_bound);
+    if (ir) st = tcc_text_print(m, stdout, NULL);
+  }
+  if (st) {
+    fprintf(stderr, "tcc inspect: error: %s\n", tcc_status_message(st));
+    tcc_status_free(st);
+    return 1;
+  }
+  return 0;
 }
 
 int tcc_cmd_inspect(int argc, char **argv) {
   const char *path = NULL;
-  bool json = false, ir = false;
+  bool json = false, ir = false, plan = false;
+  plan_args_t pa = {0};
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) json = true;
+    char opt[64];
+    const char *a = argv[i], *value = NULL, *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+    if (eq && eq - a < (int)sizeof opt) { /* OPTION=VALUE */
+      snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
+      a = opt, value = eq + 1;
+    }
+    bool takes_value = strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--precision") == 0 ||
+                       strcmp(a, "--dim") == 0 || strcmp(a, "--disable-pass") == 0 || strcmp(a, "--dump-after") == 0;
+    if (takes_value && !value) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "tcc inspect: %s needs a value\n", a);
+        return 2;
+      }
+      value = argv[++i];
+    }
+    if (takes_value) {
+      if (strcmp(a, "--precision") == 0) pa.precision = value;
+      else if (strcmp(a, "--dump-after") == 0) pa.dump_after = value;
+      else if (strcmp(a, "--dim") == 0 && pa.num_dims < MAX_PLAN_ARGS) pa.dims[pa.num_dims++] = value;
+      else if (strcmp(a, "--disable-pass") == 0 && pa.num_disabled < MAX_PLAN_ARGS) pa.disabled[pa.num_disabled++] = value;
+      else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) pa.target = value;
+      else {
+        fprintf(stderr, "tcc inspect: too many %s options\n", a);
+        return 2;
+      }
+      continue;
+    }
+    if (value) {
+      fprintf(stderr, "tcc inspect: unexpected argument '%s'\n", argv[i]);
+      inspect_usage(stderr);
+      return 2;
+    }
+    if (strcmp(argv[i], "--plan") == 0) plan = true;
+    else if (strcmp(argv[i], "--json") == 0) json = true;
     else if (strcmp(argv[i], "--ir") == 0) ir = true;
     else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       inspect_usage(stdout);
@@ -157,13 +253,31 @@ int tcc_cmd_inspect(int argc, char **argv) {
     inspect_usage(stderr);
     return 2;
   }
-  tcc_onnx_import_options_t options = {.keep_unsupported = true};
+  if (!plan && (pa.target || pa.precision || pa.dump_after || pa.num_disabled || pa.num_dims)) {
+    fprintf(stderr, "tcc inspect: -target, --precision, --dim, --disable-pass and --dump-after go with --plan\n");
+    return 2;
+  }
+  if (plan && json) {
+    fprintf(stderr, "tcc inspect: --plan has no --json form\n");
+    return 2;
+  }
+  if (pa.precision && !tcc_pipeline_parse_precision(pa.precision)) {
+    fprintf(stderr, "tcc inspect: --precision must be fp32, fp16 or bf16, not '%s'\n", pa.precision);
+    return 2;
+  }
+  /* the pipeline needs a complete graph: no unsupported nodes kept for --plan */
+  tcc_onnx_import_options_t options = {.keep_unsupported = !plan};
   tcc_module_t *m;
   tcc_status_t st = tcc_onnx_import_file(path, &options, tcc_allocator_system(), &m);
   if (st) {
     fprintf(stderr, "tcc inspect: error: %s\n", tcc_status_message(st));
     tcc_status_free(st);
     return 1;
+  }
+  if (plan) {
+    int rc = print_plan(m, &pa, ir);
+    tcc_module_destroy(m);
+    return rc;
   }
   if (ir) {
     st = tcc_text_print(m, stdout, NULL);

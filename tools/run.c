@@ -17,6 +17,7 @@
 #include "frontend/tensor_io.h"
 #include "ir/graph_eval.h"
 #include "passes/constant_folding.h"
+#include "passes/pipeline.h"
 #include "tools/tcc.h"
 
 enum { MAX_ARGS = 64 };
@@ -30,12 +31,18 @@ typedef struct {
   double rtol, atol;
   unsigned long long seed;
   bool fold_constants;
+  bool pipeline;               /* --pipeline: the optimization pipeline before evaluating */
+  const char *target, *precision, *dump_after;
+  const char *disabled[MAX_ARGS]; /* --disable-pass */
+  int num_disabled;
 } options_t;
 
 static void usage(FILE *out) {
   fprintf(out,
           "usage: tcc run MODEL.onnx [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
+          "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
+          "                                      [--dump-after PASS|all]]\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
           "  --compare DIR      feed DIR/input_K.pb, compare the outputs with DIR/output_K.pb; exit 1 on a mismatch\n"
@@ -45,6 +52,12 @@ static void usage(FILE *out) {
           "  --dim SYMBOL=N     size of a symbolic dim for random inputs (default 1)\n"
           "  --seed N           seed of the random inputs given to inputs without a file (default 0)\n"
           "  --fold-constants   fold all-constant subgraphs (passes/constant_folding.c) before evaluating\n"
+          "  --pipeline         run the optimization pipeline (passes/pipeline.c, docs/passes.md) before evaluating\n"
+          "  -target T          the pipeline's target (default generic: layouts unchanged)\n"
+          "  --precision P      fp32 (default), fp16 or bf16: the pipeline's compute precision\n"
+          "  --disable-pass P   skip pipeline pass P (repeatable; ablations)\n"
+          "  --dump-after P     print the IR after pipeline pass P (or after each, 'all') to stderr\n"
+          "Options that take a value also accept --opt=VALUE.\n"
           "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
           "TensorProto is taken as bfloat16 bits (as the ONNX test suite stores them).\n");
 }
@@ -290,26 +303,67 @@ static bool compare_value(const char *label, const tcc_eval_value_t *got, const 
 
 static int parse_options(int argc, char **argv, options_t *o) {
   *o = (options_t){.rtol = 1e-3, .atol = 1e-7};
+  static const char *const with_value[] = {"--input", "--compare", "--output-dir", "--rtol", "--atol", "--dim",
+                                           "--seed", "-target", "--target", "--precision", "--disable-pass",
+                                           "--dump-after", NULL};
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+    char opt[64];
+    const char *a = argv[i], *value = NULL;
+    const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+    if (eq && eq - a < (int)sizeof opt) { /* --opt=VALUE */
+      snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
+      a = opt, value = eq + 1;
+    }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
-    bool takes_value = strcmp(a, "--input") == 0 || strcmp(a, "--compare") == 0 || strcmp(a, "--output-dir") == 0 ||
-                       strcmp(a, "--rtol") == 0 || strcmp(a, "--atol") == 0 || strcmp(a, "--dim") == 0 ||
-                       strcmp(a, "--seed") == 0;
-    if (takes_value && !next) return fprintf(stderr, "tcc run: %s needs a value\n", a), 2;
-    if (strcmp(a, "--input") == 0 && o->num_inputs < MAX_ARGS) o->inputs[o->num_inputs++] = argv[++i];
-    else if (strcmp(a, "--dim") == 0 && o->num_dims < MAX_ARGS) o->dims[o->num_dims++] = argv[++i];
-    else if (strcmp(a, "--compare") == 0) o->compare_dir = argv[++i];
-    else if (strcmp(a, "--output-dir") == 0) o->output_dir = argv[++i];
-    else if (strcmp(a, "--rtol") == 0) o->rtol = atof(argv[++i]);
-    else if (strcmp(a, "--atol") == 0) o->atol = atof(argv[++i]);
-    else if (strcmp(a, "--seed") == 0) o->seed = strtoull(argv[++i], NULL, 10);
+    bool takes_value = false;
+    for (const char *const *w = with_value; *w; w++) takes_value |= strcmp(a, *w) == 0;
+    if (takes_value && !value) {
+      if (i + 1 >= argc) return fprintf(stderr, "tcc run: %s needs a value\n", a), 2;
+      value = argv[++i];
+    }
+    if (!takes_value && value) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
+    if (strcmp(a, "--input") == 0 && o->num_inputs < MAX_ARGS) o->inputs[o->num_inputs++] = value;
+    else if (strcmp(a, "--dim") == 0 && o->num_dims < MAX_ARGS) o->dims[o->num_dims++] = value;
+    else if (strcmp(a, "--compare") == 0) o->compare_dir = value;
+    else if (strcmp(a, "--output-dir") == 0) o->output_dir = value;
+    else if (strcmp(a, "--rtol") == 0) o->rtol = atof(value);
+    else if (strcmp(a, "--atol") == 0) o->atol = atof(value);
+    else if (strcmp(a, "--seed") == 0) o->seed = strtoull(value, NULL, 10);
     else if (strcmp(a, "--fold-constants") == 0) o->fold_constants = true;
+    else if (strcmp(a, "--pipeline") == 0) o->pipeline = true;
+    else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) o->target = value;
+    else if (strcmp(a, "--precision") == 0) o->precision = value;
+    else if (strcmp(a, "--dump-after") == 0) o->dump_after = value;
+    else if (strcmp(a, "--disable-pass") == 0 && o->num_disabled < MAX_ARGS) o->disabled[o->num_disabled++] = value;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
     else o->model = a;
   }
   if (!o->model) return usage(stderr), 2;
+  if (o->precision && !tcc_pipeline_parse_precision(o->precision))
+    return fprintf(stderr, "tcc run: --precision must be fp32, fp16 or bf16, not '%s'\n", o->precision), 2;
+  if (!o->pipeline && (o->target || o->precision || o->dump_after || o->num_disabled))
+    return fprintf(stderr, "tcc run: -target, --precision, --disable-pass and --dump-after go with --pipeline\n"), 2;
   return -1;
+}
+
+static bool pipeline_dim(void *ctx, const char *symbol, int64_t *value) {
+  return lookup_dim(ctx, symbol, value);
+}
+
+/* --pipeline: every pass of passes/pipeline.c on the imported graph, in place. */
+static tcc_status_t run_pipeline(tcc_module_t *m, const options_t *o) {
+  tcc_pipeline_options_t p = tcc_pipeline_defaults();
+  if (o->target) p.context.target = o->target;
+  if (o->precision) p.context.precision = tcc_pipeline_parse_precision(o->precision);
+  p.context.dim_lookup = pipeline_dim;
+  p.context.dim_ctx = (void *)o;
+  p.dump_after = o->dump_after;
+  p.disabled = o->disabled;
+  p.num_disabled = o->num_disabled;
+  tcc_plan_t plan;
+  TCC_RETURN_IF_ERROR(tcc_pipeline_run(m->graph, &p, &plan));
+  printf("pipeline: %d kernels\n", plan.num_kernels);
+  return NULL;
 }
 
 int tcc_cmd_run(int argc, char **argv) {
@@ -322,6 +376,7 @@ int tcc_cmd_run(int argc, char **argv) {
   int folded = 0;
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
     printf("constant folding: %d nodes folded\n", folded);
+  if (!st && o.pipeline) st = run_pipeline(m, &o);
   if (st) {
     tcc_module_destroy(m);
     return fail(st, "");

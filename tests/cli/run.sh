@@ -31,6 +31,11 @@ expect compare-differs 1 'compare probs: FAIL' -- "$tcc" run samples/tiny_cnn.on
 cp "$dir/set/probs.pb" "$dir/wrong.pb"
 expect wrong-input 4 "input 'image': expected f32\[batch, 3, 32, 32\], got f32\[3, 10\]" -- "$tcc" run samples/tiny_cnn.onnx --input "image=$dir/wrong.pb"
 expect bad-usage 2 'usage: tcc run' -- "$tcc" run
+# --pipeline: the optimized graph gives the unoptimized graph's results (saved above, same seed)
+expect pipeline-same 0 'compare probs: ok' -- "$tcc" run samples/tiny_cnn.onnx --dim batch=3 --pipeline --atol 1e-5 --compare "$dir/set"
+expect pipeline-ablation 0 'compare probs: ok' -- "$tcc" run samples/tiny_cnn.onnx --dim batch=3 --pipeline --disable-pass=fusion --disable-pass cse --atol 1e-5 --compare "$dir/set"
+expect pipeline-bad-pass 4 "no pass named 'frobnicate'" -- "$tcc" run samples/tiny_cnn.onnx --pipeline --disable-pass frobnicate
+expect pipeline-needed 2 'go with --pipeline' -- "$tcc" run samples/tiny_cnn.onnx --precision fp16
 
 node=${TCC_ONNX_TESTS:-../shared/onnx-tests}/node
 if [ -d "$node/test_loop16_seq_none" ]; then
