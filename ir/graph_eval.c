@@ -13,7 +13,7 @@
 /* MAX_STEPS bounds one evaluation's work (node evaluations plus Loop iterations, subgraphs included): a
  * malformed or adversarial model (a Loop whose trip count is 2^60) gets a status instead of running for
  * ever with memory that grows every step (contract in ir/graph_eval.h). */
-enum { MAX_RANK = 64, MAX_STEPS = 1 << 16 };
+enum { MAX_RANK = 64, MAX_STEPS = 1 << 18 };
 
 typedef struct {
   tcc_module_t *scratch;

@@ -53,7 +53,8 @@ tcc_eval_value_t *tcc_eval_value_copy(tcc_module_t *m, const tcc_eval_value_t *v
 /* inputs[i] feeds g->inputs[i] (inputs NULL or inputs[i] NULL: the initializer's default value, when it
  * has one); outputs[i] receives g->outputs[i], a deep copy in results. Intermediate values are allocated
  * with results' allocator (so a caller can bound the evaluator's memory) and freed before returning.
- * Limit: one call runs at most 65536 steps (node evaluations plus Loop iterations, subgraphs included);
+ * Limit: one call runs at most 262144 steps (node evaluations plus Loop iterations, subgraphs included;
+ * intermediate memory grows with the steps, about 2 KB each);
  * past that it returns TCC_UNSUPPORTED naming the node, so a Loop with a trip count of 2^40 ends with a
  * status instead of running (and growing its scratch memory) for ever. */
 TCC_MUST_USE tcc_status_t tcc_graph_eval_values(const tcc_graph_t *g, const tcc_eval_value_t *const *inputs,

@@ -67,7 +67,10 @@ dict=$build/onnx.dict
 # (fork mode) instead of stopping at the first. Either way, any new artifact fails the run.
 jobs=${FUZZ_JOBS:-1}
 keep=${FUZZ_KEEP_GOING:-0}
-set -- "$corpus" "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+# fuzz_eval runs valid but large computations (a 35x47 ConvTranspose takes ~30 s under the sanitizers).
+timeout=10
+[ "$target" = fuzz_eval ] && timeout=60
+set -- "$corpus" "$seeds" -max_total_time="$seconds" -max_len=65536 -timeout="$timeout" -rss_limit_mb=2048 \
   -dict="$dict" -artifact_prefix="$build/artifacts/" -print_final_stats=1
 if [ "$jobs" -gt 1 ] || [ "$keep" = 1 ]; then
   set -- "$@" -fork="$jobs"

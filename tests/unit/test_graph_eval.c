@@ -86,7 +86,7 @@ TEST(loop_stops_on_condition_and_stacks_scan_outputs) {
   CHECK_OK(tcc_graph_infer(g));
   tcc_status_t st = tcc_graph_eval_values(g, NULL, r, out);
   CHECK(st && strstr(tcc_status_message(st), "node 'loop' (loop)") &&
-        strstr(tcc_status_message(st), "exceeds its limit of 65536 steps"));
+        strstr(tcc_status_message(st), "exceeds its limit of 262144 steps"));
   tcc_status_free(st);
   tcc_module_destroy(r);
   tcc_module_destroy(m);
