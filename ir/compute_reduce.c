@@ -152,23 +152,6 @@ static tcc_kblock_t *channel_loop(tcc_kernel_t *k, tcc_kblock_t *block, const tc
 
 /* ---- re-laid-out convolution and pooling (the `layout` attribute, set by passes/layout.c) ------------ */
 
-/* A `layout` attribute: NCHW (the default; *block 0), NHWC (channels last; *block -1) or NCHW<b>c (channels
- * in blocks of b innermost: [N, C/b, spatial..., b]; *block b). */
-static tcc_status_t read_layout(const tcc_node_t *node, int *block) {
-  const char *l = tcc_node_attr_string(node, "layout", "NCHW");
-  *block = 0;
-  if (!strcmp(l, "NCHW")) return NULL;
-  if (!strcmp(l, "NHWC")) {
-    *block = -1;
-    return NULL;
-  }
-  char *end;
-  long b = strncmp(l, "NCHW", 4) ? 0 : strtol(l + 4, &end, 10);
-  if (b <= 0 || b > 1024 || strcmp(end, "c")) return tcc_infer_error(node, "unknown layout '%s'", l);
-  *block = (int)b;
-  return NULL;
-}
-
 /* A view of an activation buffer in a layout as [N, C, spatial...] for the window helpers, which read the
  * rank and the spatial dims only. */
 static tcc_kbuf_t *logical_view(tcc_kernel_t *k, const tcc_kbuf_t *b, int block) {
@@ -310,7 +293,7 @@ static tcc_status_t pool_layout(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbu
  * channel loop c. */
 static tcc_status_t conv(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   int block;
-  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  TCC_RETURN_IF_ERROR(tcc_infer_layout(node, &block));
   if (block) return conv_layout(k, node, in, out, block);
   const tcc_kbuf_t *x = in[0], *wt = in[1], *bias = node->num_inputs > 2 ? in[2] : NULL, *y = out[0];
   TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, false));
@@ -392,7 +375,7 @@ static tcc_status_t conv_transpose(tcc_kernel_t *k, const tcc_node_t *node, tcc_
 /* max_pool (with optional Indices), average_pool, lp_pool over a window of each (n, c). */
 static tcc_status_t pool(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in, tcc_kbuf_t *const *out) {
   int block;
-  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  TCC_RETURN_IF_ERROR(tcc_infer_layout(node, &block));
   if (block) return pool_layout(k, node, in, out, block);
   const tcc_kbuf_t *x = in[0], *y = out[0], *indices = node->num_outputs > 1 ? out[1] : NULL;
   TCC_RETURN_IF_ERROR(tcc_compute_need_type(node, x->dtype, node->op == TCC_OP_MAX_POOL));

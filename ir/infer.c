@@ -3,6 +3,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const tcc_infer_fn_t infer_fns[] = {
 #define TCC_OP(id, name, infer) tcc_infer_##infer,
@@ -75,6 +77,21 @@ tcc_status_t tcc_infer_axis(const tcc_node_t *node, int64_t axis, int rank, int 
   if (axis < -(int64_t)rank || axis >= rank)
     return tcc_infer_error(node, "axis %lld is out of range for rank %d", (long long)axis, rank);
   *out = (int)(axis < 0 ? axis + rank : axis);
+  return NULL;
+}
+
+tcc_status_t tcc_infer_layout(const tcc_node_t *node, int *block) {
+  const char *l = tcc_node_attr_string(node, "layout", "NCHW");
+  *block = 0;
+  if (!strcmp(l, "NCHW")) return NULL;
+  if (!strcmp(l, "NHWC")) {
+    *block = -1;
+    return NULL;
+  }
+  char *end;
+  long b = strncmp(l, "NCHW", 4) ? 0 : strtol(l + 4, &end, 10);
+  if (b <= 0 || b > 1024 || strcmp(end, "c")) return tcc_infer_error(node, "unknown layout '%s'", l);
+  *block = (int)b;
   return NULL;
 }
 

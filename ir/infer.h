@@ -31,6 +31,10 @@ TCC_MUST_USE tcc_status_t tcc_infer_broadcast(const tcc_node_t *node, int ra, co
                                               const tcc_dim_t *const *b, const tcc_dim_t **out, int *rank_out);
 /* Normalizes a possibly negative axis against rank; error naming the node when out of range. */
 TCC_MUST_USE tcc_status_t tcc_infer_axis(const tcc_node_t *node, int64_t axis, int rank, int *out);
+/* The node's `layout` attribute (set by passes/layout.c on convolutions and pooling): NCHW or none (*block
+ * 0), NHWC, channels last (*block -1), or NCHW<b>c, channels in blocks of b innermost: [N, C/b, spatial...,
+ * b] (*block b, 1 to 1024). Error naming the node for any other layout. */
+TCC_MUST_USE tcc_status_t tcc_infer_layout(const tcc_node_t *node, int *block);
 
 /* The per-op functions. */
 #define TCC_OP(id, name, infer) tcc_status_t tcc_infer_##infer(tcc_node_t *node);

@@ -481,22 +481,6 @@ static tcc_status_t conv_ranks(const tcc_node_t *node, const tcc_value_t *x, con
   return NULL;
 }
 
-/* A `layout` attribute (passes/layout.c): 0 for NCHW (or none), -1 for NHWC, b for NCHW<b>c. */
-static tcc_status_t read_layout(const tcc_node_t *node, int *block) {
-  const char *l = tcc_node_attr_string(node, "layout", "NCHW");
-  *block = 0;
-  if (!strcmp(l, "NCHW")) return NULL;
-  if (!strcmp(l, "NHWC")) {
-    *block = -1;
-    return NULL;
-  }
-  char *end;
-  long b = strncmp(l, "NCHW", 4) ? 0 : strtol(l + 4, &end, 10);
-  if (b <= 0 || b > 1024 || strcmp(end, "c")) return tcc_infer_error(node, "unknown layout '%s'", l);
-  *block = (int)b;
-  return NULL;
-}
-
 /* Conv (and max/average pooling when w is NULL) in a layout other than NCHW: NHWC (x [N, spatial..., C],
  * w [M, k..., C/group]) or NCHW<b>c (x [N, C/b, spatial..., b], w [M/b, (C/group)/ci, k..., ci, b]); the
  * output in the same layout. */
@@ -525,7 +509,7 @@ static tcc_status_t infer_in_layout(tcc_node_t *node, int block, bool is_conv) {
 tcc_status_t tcc_infer_conv(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   int iw = 1, ib = 2, block;
-  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  TCC_RETURN_IF_ERROR(tcc_infer_layout(node, &block));
   if (block) {
     if (node->op != TCC_OP_CONV) return tcc_infer_error(node, "a layout other than NCHW is for conv only");
     TCC_RETURN_IF_ERROR(check_arity(node, 2, 3, 1));
@@ -649,7 +633,7 @@ tcc_status_t tcc_infer_pool(tcc_node_t *node) {
   tcc_module_t *m = mod(node);
   TCC_RETURN_IF_ERROR(check_arity(node, 1, 1, node->op == TCC_OP_MAX_POOL ? 2 : 1));
   int block;
-  TCC_RETURN_IF_ERROR(read_layout(node, &block));
+  TCC_RETURN_IF_ERROR(tcc_infer_layout(node, &block));
   if (block) {
     if (node->op == TCC_OP_LP_POOL || (node->num_outputs > 1 && node->outputs[1]))
       return tcc_infer_error(node, "a layout other than NCHW is for max_pool without Indices and average_pool only");

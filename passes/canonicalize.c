@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "ir/infer.h"
+#include "passes/rewrite.h"
 
 typedef struct {
   tcc_graph_t *g;
@@ -35,32 +36,9 @@ typedef struct {
   bool changed, added;
 } rewriter_t;
 
-static bool is_graph_output(const tcc_graph_t *g, const tcc_value_t *v) {
-  for (size_t i = 0; i < g->num_outputs; i++)
-    if (g->outputs[i] == v) return true;
-  return false;
-}
-
-/* Every read of `from` by the nodes of g (and their subgraphs, and the subgraphs' outputs) reads `to`. */
-static void replace_reads(tcc_graph_t *g, const tcc_value_t *from, tcc_value_t *to, bool outputs_too) {
-  if (outputs_too)
-    for (size_t i = 0; i < g->num_outputs; i++)
-      if (g->outputs[i] == from) g->outputs[i] = to;
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] == from) n->inputs[k] = to;
-    for (int k = 0; k < n->num_attrs; k++) {
-      const tcc_attr_t *a = &n->attrs[k];
-      if (a->kind == TCC_ATTR_GRAPH && a->g) replace_reads(a->g, from, to, true);
-      for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++) replace_reads(a->graphs[j], from, to, true);
-    }
-  }
-}
-
 /* Whether v is read anywhere (nodes, subgraphs, graph outputs) other than by node `except`. */
 static bool read_elsewhere(const tcc_graph_t *g, const tcc_value_t *v, const tcc_node_t *except) {
-  if (is_graph_output(g, v)) return true;
+  if (tcc_rewrite_value_is_output(g, v)) return true;
   for (size_t i = 0; i < g->num_nodes; i++) {
     const tcc_node_t *n = g->nodes[i];
     if (n == except) continue;
@@ -82,16 +60,16 @@ static bool bypass(rewriter_t *r, size_t i, tcc_value_t *x) {
   tcc_node_t *n = g->nodes[i];
   tcc_value_t *y = n->outputs[0];
   if (!x || !y || !tcc_type_equal(&x->type, &y->type)) return false;
-  if (is_graph_output(g, y)) {
+  if (tcc_rewrite_value_is_output(g, y)) {
     /* y keeps its name: x's producer writes y, x's readers read y */
     tcc_node_t *p = x->producer;
-    if (!p || p->graph != g || x->is_input || is_graph_output(g, x)) return false;
+    if (!p || p->graph != g || x->is_input || tcc_rewrite_value_is_output(g, x)) return false;
     tcc_node_set_output(p, x->producer_output, y);
     if (!y->declared) y->declared = x->declared;
-    replace_reads(g, x, y, false);
+    tcc_rewrite_reads_replace(g, x, y, false);
     x->producer = NULL;
   } else {
-    replace_reads(g, y, x, false);
+    tcc_rewrite_reads_replace(g, y, x, false);
   }
   r->removed[i] = true;
   r->changed = true;
@@ -190,34 +168,20 @@ static tcc_status_t to_reshape(rewriter_t *r, tcc_node_t *n) {
 /* ---- Gemm normal form ---- */
 
 static tcc_value_t *new_constant(tcc_graph_t *g, const char *base, const char *suffix, const tcc_tensor_t *t) {
-  char name[512];
-  snprintf(name, sizeof name, "%s%s", base, suffix);
-  for (int k = 1; tcc_graph_find(g, name) && k < 1000; k++) snprintf(name, sizeof name, "%s%s_%d", base, suffix, k);
-  return tcc_graph_add_constant(g, tcc_graph_find(g, name) ? NULL : name, t);
+  char stem[512];
+  snprintf(stem, sizeof stem, "%s%s", base, suffix);
+  return tcc_graph_add_constant(g, tcc_rewrite_name_unique(g, stem, "_"), t);
 }
 
 static double get_f(const tcc_tensor_t *t, int64_t i) { return tcc_tensor_get_float(t, i); }
 
-static void put_f(tcc_tensor_t *t, int64_t i, double v) {
-  if (t->dtype == TCC_DTYPE_F32) {
-    float f = (float)v;
-    memcpy((char *)t->data + 4 * i, &f, 4);
-  } else {
-    memcpy((char *)t->data + 8 * i, &v, 8);
-  }
-}
-
-static tcc_node_t *add_node(rewriter_t *r, tcc_op_t op, const tcc_node_t *origin, const char *suffix, tcc_value_t *a,
-                            tcc_value_t *b, tcc_value_t *out) {
-  tcc_module_t *m = r->g->module;
+static tcc_node_t *add_node(rewriter_t *r, tcc_op_t op, const char *op_type, const tcc_node_t *origin,
+                            const char *suffix, tcc_value_t *a, tcc_value_t *b, tcc_value_t *out) {
   char name[512];
   snprintf(name, sizeof name, "%s%s", origin->name, suffix);
-  tcc_node_t *n = tcc_graph_add_node(r->g, op, tcc_module_strdup(m, name), 2, 1);
+  tcc_value_t *inputs[2] = {a, b};
+  tcc_node_t *n = tcc_rewrite_node_add(r->g, op, op_type, name, origin, inputs, 2);
   if (!n) return NULL;
-  n->domain = origin->domain;
-  n->op_type = origin->op_type;
-  n->opset = origin->opset;
-  n->inputs[0] = a, n->inputs[1] = b;
   if (!out) out = tcc_graph_add_value(r->g, tcc_graph_find(r->g, n->name) ? NULL : n->name);
   tcc_node_set_output(n, 0, out);
   r->added = true;
@@ -236,7 +200,7 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
     return NULL;
   double alpha = tcc_node_attr_float(n, "alpha", 1.0), beta = tcc_node_attr_float(n, "beta", 1.0);
   bool tb = tcc_node_attr_int(n, "transB", 0) != 0;
-  bool c_constant = c && c->constant && !c->is_input;
+  bool c_constant = tcc_rewrite_value_is_constant(c);
   if (c && beta != 1.0 && beta != 0.0 && !c_constant) return NULL;
   if (c && c_constant && c->constant->dtype != bt->dtype) return NULL;
 
@@ -250,7 +214,7 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
     for (int64_t p = 0; p < k; p++)
       for (int64_t q = 0; q < cols; q++) {
         double v = get_f(bt, tb ? q * k + p : p * cols + q);
-        put_f(w, p * cols + q, alpha == 1.0 ? v : alpha * v);
+        tcc_rewrite_tensor_put_float(w, p * cols + q, alpha == 1.0 ? v : alpha * v);
       }
     if (!(wv = new_constant(g, n->name, "/weight", w))) return tcc_status_oom();
   }
@@ -262,20 +226,18 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
       const tcc_tensor_t *ct = c->constant;
       tcc_tensor_t *scaled = tcc_tensor_create(m, ct->dtype, ct->rank, ct->dims);
       if (!scaled) return tcc_status_oom();
-      for (int64_t e = 0; e < ct->numel; e++) put_f(scaled, e, beta * get_f(ct, e));
+      for (int64_t e = 0; e < ct->numel; e++) tcc_rewrite_tensor_put_float(scaled, e, beta * get_f(ct, e));
       if (!(bias = new_constant(g, n->name, "/bias", scaled))) return tcc_status_oom();
     }
   }
   /* y keeps its name, producer and declared type: the last node of the new form writes it */
-  tcc_node_t *mm = add_node(r, TCC_OP_MATMUL, n, bias ? "/matmul" : "", a, wv, bias ? NULL : y);
+  tcc_node_t *mm = add_node(r, TCC_OP_MATMUL, "MatMul", n, bias ? "/matmul" : "", a, wv, bias ? NULL : y);
   if (!mm) return tcc_status_oom();
-  mm->op_type = "MatMul";
   TCC_RETURN_IF_ERROR(tcc_module_check(m));
   TCC_RETURN_IF_ERROR(tcc_node_infer(mm));
   if (bias) {
-    tcc_node_t *add = add_node(r, TCC_OP_ADD, n, "/bias_add", mm->outputs[0], bias, y);
+    tcc_node_t *add = add_node(r, TCC_OP_ADD, "Add", n, "/bias_add", mm->outputs[0], bias, y);
     if (!add) return tcc_status_oom();
-    add->op_type = "Add";
     TCC_RETURN_IF_ERROR(tcc_module_check(m));
     TCC_RETURN_IF_ERROR(tcc_node_infer(add));
   }
@@ -286,12 +248,10 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
 
 /* ---- constant operands second ---- */
 
-static bool is_plain_constant(const tcc_value_t *v) { return v && v->constant && !v->is_input; }
-
 static void constant_second(rewriter_t *r, tcc_node_t *n) {
   if ((n->op != TCC_OP_ADD && n->op != TCC_OP_MUL) || n->num_inputs != 2) return;
   tcc_value_t *a = n->inputs[0], *b = n->inputs[1];
-  if (!a || !b || !is_plain_constant(a) || is_plain_constant(b)) return;
+  if (!a || !b || !tcc_rewrite_value_is_constant(a) || tcc_rewrite_value_is_constant(b)) return;
   n->inputs[0] = b, n->inputs[1] = a;
   r->changed = true;
 }

@@ -5,18 +5,9 @@
 
 #include "ir/graph_eval.h"
 #include "ir/infer.h"
+#include "passes/rewrite.h"
 
-static bool is_foldable_op(const tcc_node_t *n) {
-  switch (n->op) {
-    case TCC_OP_RANDOM_UNIFORM: case TCC_OP_RANDOM_NORMAL: case TCC_OP_RANDOM_UNIFORM_LIKE:
-    case TCC_OP_RANDOM_NORMAL_LIKE: case TCC_OP_BERNOULLI: case TCC_OP_MULTINOMIAL: case TCC_OP_UNSUPPORTED:
-      return false;
-    default: break;
-  }
-  for (int i = 0; i < n->num_attrs; i++)
-    if (n->attrs[i].kind == TCC_ATTR_GRAPH || n->attrs[i].kind == TCC_ATTR_GRAPHS) return false;
-  return n->num_outputs > 0;
-}
+static bool is_foldable_op(const tcc_node_t *n) { return tcc_rewrite_node_is_pure(n) && n->num_outputs > 0; }
 
 static bool has_constant_inputs(const tcc_node_t *n) {
   for (int i = 0; i < n->num_inputs; i++) {

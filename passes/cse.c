@@ -15,31 +15,9 @@
 
 #include <string.h>
 
+#include "passes/rewrite.h"
+
 enum { MAX_MERGED_CONSTANT_BYTES = 4096 };
-
-static bool is_graph_output(const tcc_graph_t *g, const tcc_value_t *v) {
-  for (size_t i = 0; i < g->num_outputs; i++)
-    if (g->outputs[i] == v) return true;
-  return false;
-}
-
-/* Every read of `from` in g (and its subgraphs, which may read it from outside) becomes a read of `to`;
- * graph outputs of g are left alone (the caller made sure none is `from`). */
-static void replace_reads(tcc_graph_t *g, const tcc_value_t *from, tcc_value_t *to, bool outputs_too) {
-  if (outputs_too)
-    for (size_t i = 0; i < g->num_outputs; i++)
-      if (g->outputs[i] == from) g->outputs[i] = to;
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] == from) n->inputs[k] = to;
-    for (int k = 0; k < n->num_attrs; k++) {
-      const tcc_attr_t *a = &n->attrs[k];
-      if (a->kind == TCC_ATTR_GRAPH && a->g) replace_reads(a->g, from, to, true);
-      for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++) replace_reads(a->graphs[j], from, to, true);
-    }
-  }
-}
 
 /* ---- constants ---- */
 
@@ -77,8 +55,8 @@ static tcc_status_t merge_constants(tcc_graph_t *g, bool *changed) {
     while (table[slot] && !same_constant(table[slot], v)) slot = (slot + 1) & (cap - 1);
     if (!table[slot]) {
       table[slot] = v;
-    } else if (!is_graph_output(g, v)) {
-      replace_reads(g, v, table[slot], false);
+    } else if (!tcc_rewrite_value_is_output(g, v)) {
+      tcc_rewrite_reads_replace(g, v, table[slot], false);
       gone[i] = true;
       *changed = true;
     }
@@ -93,14 +71,7 @@ static tcc_status_t merge_constants(tcc_graph_t *g, bool *changed) {
 /* ---- nodes ---- */
 
 static bool mergeable(const tcc_node_t *n) {
-  switch (n->op) {
-    case TCC_OP_RANDOM_UNIFORM: case TCC_OP_RANDOM_NORMAL: case TCC_OP_RANDOM_UNIFORM_LIKE:
-    case TCC_OP_RANDOM_NORMAL_LIKE: case TCC_OP_BERNOULLI: case TCC_OP_MULTINOMIAL: case TCC_OP_UNSUPPORTED:
-      return false;
-    default: break;
-  }
-  for (int i = 0; i < n->num_attrs; i++)
-    if (n->attrs[i].kind == TCC_ATTR_GRAPH || n->attrs[i].kind == TCC_ATTR_GRAPHS) return false;
+  if (!tcc_rewrite_node_is_pure(n)) return false;
   for (int i = 0; i < n->num_outputs; i++)
     if (n->outputs[i]) return true;
   return false;
@@ -177,7 +148,7 @@ static uint64_t node_hash(const tcc_node_t *n) {
 
 static bool writes_graph_output(const tcc_graph_t *g, const tcc_node_t *n) {
   for (int i = 0; i < n->num_outputs; i++)
-    if (n->outputs[i] && is_graph_output(g, n->outputs[i])) return true;
+    if (n->outputs[i] && tcc_rewrite_value_is_output(g, n->outputs[i])) return true;
   return false;
 }
 
@@ -205,12 +176,12 @@ static tcc_status_t merge_nodes(tcc_graph_t *g, bool *changed) {
     if (out_n && writes_graph_output(g, first)) continue;
     if (out_n) { /* keep n, in first's place */
       for (int k = 0; k < n->num_outputs; k++)
-        if (n->outputs[k]) replace_reads(g, first->outputs[k], n->outputs[k], false);
+        if (n->outputs[k]) tcc_rewrite_reads_replace(g, first->outputs[k], n->outputs[k], false);
       g->nodes[j] = n;
       g->nodes[i] = first;
     } else {
       for (int k = 0; k < n->num_outputs; k++)
-        if (n->outputs[k]) replace_reads(g, n->outputs[k], first->outputs[k], false);
+        if (n->outputs[k]) tcc_rewrite_reads_replace(g, n->outputs[k], first->outputs[k], false);
     }
     gone[i] = true;
     *changed = true;

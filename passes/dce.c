@@ -10,23 +10,9 @@
 
 #include <string.h>
 
-/* uses[id] += delta for every value read by the nodes of g and of its nested subgraphs, and for every
- * subgraph output (g is a subgraph: its outputs may be outer values). */
-static void add_subgraph_uses(const tcc_graph_t *g, int32_t *uses, int delta) {
-  for (size_t i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id] += delta;
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    const tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k]) uses[n->inputs[k]->id] += delta;
-    for (int k = 0; k < n->num_attrs; k++) {
-      const tcc_attr_t *a = &n->attrs[k];
-      if (a->kind == TCC_ATTR_GRAPH && a->g) add_subgraph_uses(a->g, uses, delta);
-      for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++) add_subgraph_uses(a->graphs[j], uses, delta);
-    }
-  }
-}
+static void add_subgraph_uses(const tcc_graph_t *g, int32_t *uses, int delta);
 
-/* The reads of node n itself: its inputs and everything its subgraphs read. */
+/* uses[id] += delta for the reads of node n itself: its inputs and everything its subgraphs read. */
 static void add_node_uses(const tcc_node_t *n, int32_t *uses, int delta) {
   for (int k = 0; k < n->num_inputs; k++)
     if (n->inputs[k]) uses[n->inputs[k]->id] += delta;
@@ -35,6 +21,13 @@ static void add_node_uses(const tcc_node_t *n, int32_t *uses, int delta) {
     if (a->kind == TCC_ATTR_GRAPH && a->g) add_subgraph_uses(a->g, uses, delta);
     for (int64_t j = 0; a->kind == TCC_ATTR_GRAPHS && j < a->count; j++) add_subgraph_uses(a->graphs[j], uses, delta);
   }
+}
+
+/* The same for every node of subgraph g, nested subgraphs included, and for every output of g (its
+ * outputs may be outer values). */
+static void add_subgraph_uses(const tcc_graph_t *g, int32_t *uses, int delta) {
+  for (size_t i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id] += delta;
+  for (size_t i = 0; i < g->num_nodes; i++) add_node_uses(g->nodes[i], uses, delta);
 }
 
 tcc_status_t tcc_pass_dce(tcc_graph_t *g, const tcc_pass_context_t *ctx, const tcc_dce_options_t *options,

@@ -17,45 +17,11 @@
 
 #include "ir/infer.h"
 #include "passes/passes.h"
+#include "passes/rewrite.h"
 
 /* ---- helpers -------------------------------------------------------------------------------------- */
 
-/* Reads of every value of g by id: node inputs (nested subgraphs included) and graph outputs. */
-static void count_reads_in(const tcc_graph_t *g, const tcc_graph_t *root, uint32_t *uses) {
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    const tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] && n->inputs[k]->graph == root) uses[n->inputs[k]->id]++;
-    for (int a = 0; a < n->num_attrs; a++) {
-      const tcc_attr_t *at = &n->attrs[a];
-      if (at->kind == TCC_ATTR_GRAPH && at->g) count_reads_in(at->g, root, uses);
-      if (at->kind == TCC_ATTR_GRAPHS)
-        for (int64_t j = 0; j < at->count; j++) count_reads_in(at->graphs[j], root, uses);
-    }
-  }
-}
-
-static uint32_t *count_reads(tcc_graph_t *g) {
-  uint32_t *uses = tcc_module_alloc(g->module, (g->module->next_id + 1) * sizeof *uses);
-  if (!uses) return NULL;
-  memset(uses, 0, (g->module->next_id + 1) * sizeof *uses);
-  count_reads_in(g, g, uses);
-  for (size_t i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id] += 2; /* never folded away */
-  return uses;
-}
-
-static bool is_const(const tcc_value_t *v) { return v && v->constant && !v->is_input; }
-
 static bool is_foldable_float(tcc_dtype_t dt) { return dt == TCC_DTYPE_F32 || dt == TCC_DTYPE_F64; }
-
-static void put(tcc_tensor_t *t, int64_t i, double v) {
-  if (t->dtype == TCC_DTYPE_F32) {
-    float f = (float)v;
-    memcpy((char *)t->data + 4 * i, &f, 4);
-  } else {
-    memcpy((char *)t->data + 8 * i, &v, 8);
-  }
-}
 
 /* A copy of t (same dtype and dims) with its own storage. */
 static tcc_tensor_t *copy_tensor(tcc_module_t *m, const tcc_tensor_t *t) {
@@ -66,14 +32,9 @@ static tcc_tensor_t *copy_tensor(tcc_module_t *m, const tcc_tensor_t *t) {
 
 /* A new constant named after base ("<base><suffix>.folded", made unique). */
 static tcc_value_t *new_constant(tcc_graph_t *g, const char *base, const char *suffix, const tcc_tensor_t *t) {
-  char name[256];
-  if (!base) base = "w";
-  for (int i = 0; i < 1000; i++) {
-    if (i == 0) snprintf(name, sizeof name, "%s%s.folded", base, suffix);
-    else snprintf(name, sizeof name, "%s%s.folded%d", base, suffix, i);
-    if (!tcc_graph_find(g, name)) return tcc_graph_add_constant(g, name, t);
-  }
-  return tcc_graph_add_constant(g, NULL, t);
+  char stem[256];
+  snprintf(stem, sizeof stem, "%s%s.folded", base ? base : "w", suffix);
+  return tcc_graph_add_constant(g, tcc_rewrite_name_unique(g, stem, ""), t);
 }
 
 /* The per-channel affine map y = s[c] * x + t[c] over `channels` channels (arrays in the arena). */
@@ -98,7 +59,7 @@ static bool batch_norm_affine(tcc_module_t *m, const tcc_node_t *bn, int64_t cha
     if (bn->outputs[k]) return false;
   for (int k = 1; k < 5; k++) {
     const tcc_value_t *v = bn->inputs[k];
-    if (!is_const(v) || v->constant->rank != 1 || v->constant->dims[0] != channels ||
+    if (!tcc_rewrite_value_is_constant(v) || v->constant->rank != 1 || v->constant->dims[0] != channels ||
         !tcc_dtype_is_float(v->constant->dtype))
       return false;
   }
@@ -130,7 +91,7 @@ static bool elementwise_affine(tcc_module_t *m, const tcc_node_t *n, const tcc_v
   if (n->num_inputs != 2 || n->num_outputs != 1) return false;
   int xi = n->inputs[0] == x ? 0 : 1;
   const tcc_value_t *kv = n->inputs[1 - xi];
-  if (n->inputs[xi] != x || kv == x || !is_const(kv)) return false;
+  if (n->inputs[xi] != x || kv == x || !tcc_rewrite_value_is_constant(kv)) return false;
   bool ok = false;
   switch (n->op) {
     case TCC_OP_MUL: case TCC_OP_ADD: ok = true; break;
@@ -165,17 +126,17 @@ static bool producer_channels(const tcc_node_t *p, int *axis, int64_t *channels)
   int r = y->type.rank;
   switch (p->op) {
     case TCC_OP_CONV: case TCC_OP_CONV_TRANSPOSE:
-      if (p->num_inputs < 2 || !is_const(p->inputs[1]) || tcc_node_attr(p, "layout")) return false;
-      if (p->num_inputs > 2 && p->inputs[2] && !is_const(p->inputs[2])) return false;
+      if (p->num_inputs < 2 || !tcc_rewrite_value_is_constant(p->inputs[1]) || tcc_node_attr(p, "layout")) return false;
+      if (p->num_inputs > 2 && p->inputs[2] && !tcc_rewrite_value_is_constant(p->inputs[2])) return false;
       *axis = 1;
       break;
     case TCC_OP_MATMUL:
-      if (!is_const(p->inputs[1]) || p->inputs[1]->constant->rank != 2) return false;
+      if (!tcc_rewrite_value_is_constant(p->inputs[1]) || p->inputs[1]->constant->rank != 2) return false;
       *axis = r - 1;
       break;
     case TCC_OP_GEMM:
-      if (!is_const(p->inputs[1])) return false;
-      if (p->num_inputs > 2 && p->inputs[2] && !is_const(p->inputs[2])) return false;
+      if (!tcc_rewrite_value_is_constant(p->inputs[1])) return false;
+      if (p->num_inputs > 2 && p->inputs[2] && !tcc_rewrite_value_is_constant(p->inputs[2])) return false;
       *axis = 1;
       break;
     default: return false;
@@ -200,19 +161,20 @@ static tcc_status_t absorb(tcc_graph_t *g, tcc_node_t *p, tcc_node_t *consumer, 
   /* weights */
   if (p->op == TCC_OP_CONV) { /* [M, C/group, k...]: row m scaled */
     int64_t per = w->numel / w->dims[0];
-    for (int64_t i = 0; i < w->numel; i++) put(nw, i, tcc_tensor_get_float(w, i) * a->s[i / per]);
+    for (int64_t i = 0; i < w->numel; i++)
+      tcc_rewrite_tensor_put_float(nw, i, tcc_tensor_get_float(w, i) * a->s[i / per]);
   } else if (p->op == TCC_OP_CONV_TRANSPOSE) { /* [C, M/group, k...]: m = g * M/group + j */
     int64_t group = tcc_node_attr_int(p, "group", 1), cpg = w->dims[0] / group, mpg = w->dims[1];
     int64_t per = w->numel / (w->dims[0] * w->dims[1]);
     for (int64_t i = 0; i < w->numel; i++) {
       int64_t cin = i / (mpg * per), j = (i / per) % mpg;
-      put(nw, i, tcc_tensor_get_float(w, i) * a->s[(cin / cpg) * mpg + j]);
+      tcc_rewrite_tensor_put_float(nw, i, tcc_tensor_get_float(w, i) * a->s[(cin / cpg) * mpg + j]);
     }
   } else { /* MatMul [K, N] or Gemm B ([K, N], or [N, K] with transB): column n scaled */
     bool tb = p->op == TCC_OP_GEMM && tcc_node_attr_int(p, "transB", 0);
     for (int64_t i = 0; i < w->numel; i++) {
       int64_t col = tb ? i / w->dims[1] : i % w->dims[1];
-      put(nw, i, tcc_tensor_get_float(w, i) * a->s[col]);
+      tcc_rewrite_tensor_put_float(nw, i, tcc_tensor_get_float(w, i) * a->s[col]);
     }
   }
   tcc_value_t *wv = new_constant(g, p->inputs[1]->name, "", nw);
@@ -234,7 +196,7 @@ static tcc_status_t absorb(tcc_graph_t *g, tcc_node_t *p, tcc_node_t *consumer, 
         for (int64_t c = 0; c < C; c++) {
           double old = 0;
           if (b) old = beta * tcc_tensor_get_float(b, full ? r * C + c : b->numel == 1 ? 0 : c);
-          put(nb, r * C + c, old * a->s[c] + a->t[c]);
+          tcc_rewrite_tensor_put_float(nb, r * C + c, old * a->s[c] + a->t[c]);
         }
       if (p->num_inputs < 3) TCC_RETURN_IF_ERROR(tcc_node_resize_inputs(p, 3));
       p->inputs[2] = new_constant(g, bv ? bv->name : p->name, bv ? "" : ".bias", nb);
@@ -254,7 +216,7 @@ static tcc_status_t absorb(tcc_graph_t *g, tcc_node_t *p, tcc_node_t *consumer, 
   }
   tcc_tensor_t *nb = tcc_tensor_create(m, w->dtype, 1, &C);
   if (!nb) return tcc_status_oom();
-  for (int64_t c = 0; c < C; c++) put(nb, c, a->t[c]);
+  for (int64_t c = 0; c < C; c++) tcc_rewrite_tensor_put_float(nb, c, a->t[c]);
   tcc_value_t *bias = new_constant(g, p->name, ".bias", nb);
   if (!bias) return tcc_status_oom();
   consumer->op = TCC_OP_ADD;
@@ -295,7 +257,7 @@ tcc_status_t tcc_pass_fold_batch_norm(tcc_graph_t *g, const tcc_pass_context_t *
   (void)ctx, (void)options;
   *changed = false;
   tcc_module_t *m = g->module;
-  uint32_t *uses = count_reads(g);
+  uint32_t *uses = tcc_rewrite_reads_count(g);
   bool *drop = tcc_module_alloc(m, m->next_id + 1);
   if (!uses || !drop) return tcc_status_oom();
   memset(drop, 0, m->next_id + 1);

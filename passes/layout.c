@@ -25,6 +25,7 @@
 
 #include "ir/infer.h"
 #include "passes/passes.h"
+#include "passes/rewrite.h"
 
 /* ---- targets -------------------------------------------------------------------------------------- */
 
@@ -56,8 +57,6 @@ typedef struct {
   tcc_value_t **in_layout; /* by original value id: the value in the layout */
 } state_t;
 
-static bool is_const(const tcc_value_t *v) { return v && v->constant && !v->is_input; }
-
 static bool is_float_tensor(const tcc_value_t *v, int rank) {
   return v && v->type.kind == TCC_TYPE_TENSOR && v->type.rank == rank && tcc_dtype_is_float(v->type.dtype) &&
          tcc_dtype_bits(v->type.dtype) >= 8;
@@ -70,27 +69,20 @@ static int64_t dim_or(const tcc_value_t *v, int d, int64_t fallback) {
 static int64_t round_up(int64_t c, int b) { return (c + b - 1) / b * b; }
 
 static const char *value_name(tcc_graph_t *g, const char *base, const char *suffix) {
-  char name[256];
-  for (int i = 0; i < 1000; i++) {
-    if (i) snprintf(name, sizeof name, "%s.%s%d", base ? base : "v", suffix, i);
-    else snprintf(name, sizeof name, "%s.%s", base ? base : "v", suffix);
-    if (!tcc_graph_find(g, name)) return tcc_module_strdup(g->module, name);
-  }
-  return NULL;
+  char stem[256];
+  snprintf(stem, sizeof stem, "%s.%s", base ? base : "v", suffix);
+  return tcc_rewrite_name_unique(g, stem, "");
 }
 
 /* A node of op reading inputs, writing `into` (or a new value named base.suffix); inferred. */
 static tcc_status_t emit(state_t *s, tcc_op_t op, const char *op_type, tcc_value_t *const *inputs, int num_inputs,
                          tcc_value_t *into, const char *base, const char *suffix, tcc_node_t **out) {
   tcc_graph_t *g = s->g;
-  tcc_module_t *m = g->module;
   char name[256];
   snprintf(name, sizeof name, "%s/%s", base ? base : "v", suffix);
-  tcc_node_t *n = tcc_graph_add_node(g, op, tcc_module_strdup(m, name), num_inputs, 1);
+  tcc_node_t *n = tcc_rewrite_node_add(g, op, op_type, name, NULL, inputs, num_inputs);
   if (!into) into = tcc_graph_add_value(g, value_name(g, base, suffix));
   if (!n || !into) return tcc_status_oom();
-  n->domain = "", n->op_type = op_type, n->opset = tcc_module_opset(m, "");
-  for (int i = 0; i < num_inputs; i++) n->inputs[i] = inputs[i];
   tcc_node_set_output(n, 0, into);
   *out = n;
   return NULL;
@@ -284,7 +276,7 @@ static bool is_activation_op(tcc_op_t op) {
 static bool conv_ok(const tcc_node_t *n) {
   if (n->op != TCC_OP_CONV || tcc_node_attr(n, "layout") || n->num_inputs < 2 || n->num_outputs != 1) return false;
   const tcc_value_t *x = n->inputs[0], *w = n->inputs[1], *b = n->num_inputs > 2 ? n->inputs[2] : NULL;
-  if (!is_float_tensor(x, 4) || !is_const(w) || w->constant->rank != 4 || (b && !is_const(b))) return false;
+  if (!is_float_tensor(x, 4) || !tcc_rewrite_value_is_constant(w) || w->constant->rank != 4 || (b && !tcc_rewrite_value_is_constant(b))) return false;
   if (w->constant->dtype != x->type.dtype || !is_float_tensor(n->outputs[0], 4)) return false;
   int64_t c = dim_or(x, 1, -1), group = tcc_node_attr_int(n, "group", 1);
   if (c < 0) return false;
@@ -360,7 +352,7 @@ static bool agnostic(const state_t *s, const tcc_node_t *n, bool *any) {
       if (axis != 1 && axis != -3) return false;
       for (int k = 0; k < n->num_inputs; k++) {
         const tcc_value_t *v = n->inputs[k];
-        if (!is_float_tensor(v, 4) || is_const(v) || dim_or(v, 1, -1) < 0) return false;
+        if (!is_float_tensor(v, 4) || tcc_rewrite_value_is_constant(v) || dim_or(v, 1, -1) < 0) return false;
         if (s->block > 0 && dim_or(v, 1, -1) % s->block) return false;
         *any |= in_layout(s, v);
       }
@@ -371,7 +363,7 @@ static bool agnostic(const state_t *s, const tcc_node_t *n, bool *any) {
       for (int k = 0; k < 2; k++) {
         const tcc_value_t *v = n->inputs[k];
         if (!v || v->type.kind != TCC_TYPE_TENSOR) return false;
-        if (is_const(v)) {
+        if (tcc_rewrite_value_is_constant(v)) {
           const tcc_tensor_t *t = v->constant;
           bool ok = t->rank <= 4 && (t->numel == 1 || t->numel == c);
           for (int d = 0; ok && d < t->rank; d++) ok = t->dims[d] == 1 || (4 - t->rank + d == 1 && t->dims[d] == c);
@@ -392,7 +384,7 @@ static tcc_status_t convert_agnostic(state_t *s, tcc_node_t *n) {
   for (int k = 0; k < n->num_inputs; k++) {
     tcc_value_t *v = n->inputs[k];
     if (!v || v->type.kind != TCC_TYPE_TENSOR) continue;
-    if (is_const(v)) { /* per-channel constants re-laid out; one-element ones stay */
+    if (tcc_rewrite_value_is_constant(v)) { /* per-channel constants re-laid out; one-element ones stay */
       tcc_value_t *l = layout_constant(s, v, c, n->op == TCC_OP_DIV && k == 1 ? 1.0 : 0.0);
       if (!l) return tcc_status_make(TCC_INTERNAL, "layout: constant %s of %s", v->name, n->name);
       n->inputs[k] = l;
@@ -418,20 +410,6 @@ static tcc_status_t convert_agnostic(state_t *s, tcc_node_t *n) {
     default: break;
   }
   return relabel_output(s, n);
-}
-
-static void count_reads_in(const tcc_graph_t *g, const tcc_graph_t *root, uint32_t *uses) {
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    const tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] && n->inputs[k]->graph == root) uses[n->inputs[k]->id]++;
-    for (int a = 0; a < n->num_attrs; a++) {
-      const tcc_attr_t *at = &n->attrs[a];
-      if (at->kind == TCC_ATTR_GRAPH && at->g) count_reads_in(at->g, root, uses);
-      if (at->kind == TCC_ATTR_GRAPHS)
-        for (int64_t j = 0; j < at->count; j++) count_reads_in(at->graphs[j], root, uses);
-    }
-  }
 }
 
 tcc_status_t tcc_pass_layout(tcc_graph_t *g, const tcc_pass_context_t *ctx, const tcc_layout_options_t *options,
@@ -462,14 +440,12 @@ tcc_status_t tcc_pass_layout(tcc_graph_t *g, const tcc_pass_context_t *ctx, cons
   }
   if (!*changed) return NULL;
   /* back to NCHW where an unconverted op or a graph output reads a value */
-  uint32_t *uses = tcc_module_alloc(m, (m->next_id + 1) * sizeof *uses);
+  uint32_t *uses = tcc_rewrite_reads_count(g);
   if (!uses) return tcc_status_oom();
-  memset(uses, 0, (m->next_id + 1) * sizeof *uses);
-  count_reads_in(g, g, uses);
-  for (size_t i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id]++;
   for (uint32_t i = 0; i < g->num_values; i++) {
     tcc_value_t *v = g->values[i];
-    if (v->id < s.size && s.in_layout[v->id] && !v->producer && !v->is_input && !is_const(v) && uses[v->id])
+    if (v->id < s.size && s.in_layout[v->id] && !v->producer && !v->is_input && !tcc_rewrite_value_is_constant(v) &&
+        uses[v->id])
       TCC_RETURN_IF_ERROR(from_layout(&s, s.in_layout[v->id], v));
   }
   TCC_RETURN_IF_ERROR(tcc_module_check(m));

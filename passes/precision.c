@@ -18,6 +18,7 @@
 
 #include "ir/infer.h"
 #include "passes/passes.h"
+#include "passes/rewrite.h"
 
 /* ---- conversions ---------------------------------------------------------------------------------- */
 
@@ -82,15 +83,8 @@ static kind_t op_kind(const tcc_node_t *n, const tcc_precision_options_t *o) {
     case TCC_OP_REDUCE_LOG_SUM_EXP: case TCC_OP_REDUCE_SUM_SQUARE: case TCC_OP_GLOBAL_AVERAGE_POOL:
     case TCC_OP_GLOBAL_MAX_POOL: case TCC_OP_GLOBAL_LP_POOL: case TCC_OP_CUMSUM:
       return o->keep_reductions_f32 ? KEEP : HALF;
-    /* elementwise */
-    case TCC_OP_ABS: case TCC_OP_NEG: case TCC_OP_SQRT: case TCC_OP_EXP: case TCC_OP_LOG: case TCC_OP_RECIPROCAL:
-    case TCC_OP_TANH: case TCC_OP_SIGMOID: case TCC_OP_RELU: case TCC_OP_CEIL: case TCC_OP_FLOOR: case TCC_OP_ROUND:
-    case TCC_OP_SIGN: case TCC_OP_ERF: case TCC_OP_COS: case TCC_OP_SIN: case TCC_OP_TAN: case TCC_OP_ACOS:
-    case TCC_OP_ASIN: case TCC_OP_ATAN: case TCC_OP_COSH: case TCC_OP_SINH: case TCC_OP_ACOSH: case TCC_OP_ASINH:
-    case TCC_OP_ATANH: case TCC_OP_SOFTPLUS: case TCC_OP_SOFTSIGN: case TCC_OP_ELU: case TCC_OP_SELU: case TCC_OP_CELU:
-    case TCC_OP_LEAKY_RELU: case TCC_OP_THRESHOLDED_RELU: case TCC_OP_HARD_SIGMOID: case TCC_OP_HARD_SWISH:
-    case TCC_OP_MISH: case TCC_OP_GELU: case TCC_OP_CLIP: case TCC_OP_ADD: case TCC_OP_SUB: case TCC_OP_MUL:
-    case TCC_OP_DIV: case TCC_OP_POW: case TCC_OP_MAX: case TCC_OP_MIN: case TCC_OP_SUM: case TCC_OP_MEAN:
+    /* elementwise (and the unary math ops: default) */
+    case TCC_OP_CLIP: case TCC_OP_ADD: case TCC_OP_SUB: case TCC_OP_MUL: case TCC_OP_DIV: case TCC_OP_POW: case TCC_OP_MAX: case TCC_OP_MIN: case TCC_OP_SUM: case TCC_OP_MEAN:
     case TCC_OP_WHERE: case TCC_OP_PRELU:
     /* contractions and windows: f32 accumulators in their compute definitions */
     case TCC_OP_MATMUL: case TCC_OP_GEMM: case TCC_OP_CONV: case TCC_OP_CONV_TRANSPOSE: case TCC_OP_MAX_POOL:
@@ -100,7 +94,7 @@ static kind_t op_kind(const tcc_node_t *n, const tcc_precision_options_t *o) {
     case TCC_OP_TRANSPOSE: case TCC_OP_CONCAT: case TCC_OP_SPLIT: case TCC_OP_SLICE: case TCC_OP_GATHER:
     case TCC_OP_EXPAND: case TCC_OP_TILE: case TCC_OP_PAD: case TCC_OP_DEPTH_TO_SPACE: case TCC_OP_SPACE_TO_DEPTH:
       return HALF;
-    default: return OTHER;
+    default: return tcc_rewrite_op_is_unary_math(n->op) ? HALF : OTHER;
   }
 }
 
@@ -136,17 +130,12 @@ static bool is_dtype(const tcc_value_t *v, tcc_dtype_t dt) {
 
 /* A Cast of v to `to`, appended to the graph (the caller sorts). */
 static tcc_status_t cast(state_t *s, tcc_value_t *v, tcc_dtype_t to, tcc_value_t **out) {
-  tcc_module_t *m = s->g->module;
   char name[256];
   snprintf(name, sizeof name, "%s.%s", v->name ? v->name : "v", tcc_dtype_name(to));
   tcc_value_t *o = tcc_graph_find(s->g, name) ? tcc_graph_add_value(s->g, NULL) : tcc_graph_add_value(s->g, name);
   snprintf(name, sizeof name, "cast_%s_%s", tcc_dtype_name(to), v->name ? v->name : "v");
-  tcc_node_t *n = tcc_graph_add_node(s->g, TCC_OP_CAST, tcc_module_strdup(m, name), 1, 1);
+  tcc_node_t *n = tcc_rewrite_node_add(s->g, TCC_OP_CAST, "Cast", name, NULL, &v, 1);
   if (!o || !n) return tcc_status_oom();
-  n->domain = "";
-  n->op_type = "Cast";
-  n->opset = tcc_module_opset(m, "");
-  n->inputs[0] = v;
   tcc_node_set_output(n, 0, o);
   TCC_RETURN_IF_ERROR(tcc_node_set_attr_int(n, "to", to));
   TCC_RETURN_IF_ERROR(tcc_node_infer(n));

@@ -19,52 +19,11 @@
 
 #include "ir/infer.h"
 #include "passes/passes.h"
+#include "passes/rewrite.h"
 
 enum { MAX_RANK = 16 };
 
-/* ---- reads ---------------------------------------------------------------------------------------- */
-
-static void count_reads_in(const tcc_graph_t *g, const tcc_graph_t *root, uint32_t *uses) {
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    const tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] && n->inputs[k]->graph == root) uses[n->inputs[k]->id]++;
-    for (int a = 0; a < n->num_attrs; a++) {
-      const tcc_attr_t *at = &n->attrs[a];
-      if (at->kind == TCC_ATTR_GRAPH && at->g) count_reads_in(at->g, root, uses);
-      if (at->kind == TCC_ATTR_GRAPHS)
-        for (int64_t j = 0; j < at->count; j++) count_reads_in(at->graphs[j], root, uses);
-    }
-  }
-}
-
-/* Reads by value id; a graph output counts as two reads (it is never moved or removed). */
-static uint32_t *count_reads(tcc_graph_t *g) {
-  size_t size = (g->module->next_id + 1) * sizeof(uint32_t);
-  uint32_t *uses = tcc_module_alloc(g->module, size);
-  if (!uses) return NULL;
-  memset(uses, 0, size);
-  count_reads_in(g, g, uses);
-  for (size_t i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id] += 2;
-  return uses;
-}
-
-/* Every read of `from` in g (and its subgraphs) becomes a read of `to`. */
-static void replace_reads(tcc_graph_t *g, const tcc_value_t *from, tcc_value_t *to) {
-  for (size_t i = 0; i < g->num_nodes; i++) {
-    tcc_node_t *n = g->nodes[i];
-    for (int k = 0; k < n->num_inputs; k++)
-      if (n->inputs[k] == from) n->inputs[k] = to;
-    for (int a = 0; a < n->num_attrs; a++) {
-      const tcc_attr_t *at = &n->attrs[a];
-      if (at->kind == TCC_ATTR_GRAPH && at->g) replace_reads(at->g, from, to);
-      if (at->kind == TCC_ATTR_GRAPHS)
-        for (int64_t j = 0; j < at->count; j++) replace_reads(at->graphs[j], from, to);
-    }
-  }
-}
-
-static bool is_const(const tcc_value_t *v) { return v && v->constant && !v->is_input; }
+/* ---- values -------------------------------------------------------------------------------------- */
 
 static bool is_tensor(const tcc_value_t *v) {
   return v && v->type.kind == TCC_TYPE_TENSOR && v->type.rank >= 0 && v->type.rank <= MAX_RANK;
@@ -146,16 +105,10 @@ static bool is_plain_reshape(const tcc_node_t *n) {
 
 static bool is_unary(tcc_op_t op) {
   switch (op) {
-    case TCC_OP_ABS: case TCC_OP_NEG: case TCC_OP_SQRT: case TCC_OP_EXP: case TCC_OP_LOG: case TCC_OP_RECIPROCAL:
-    case TCC_OP_TANH: case TCC_OP_SIGMOID: case TCC_OP_RELU: case TCC_OP_CEIL: case TCC_OP_FLOOR: case TCC_OP_ROUND:
-    case TCC_OP_SIGN: case TCC_OP_ERF: case TCC_OP_COS: case TCC_OP_SIN: case TCC_OP_TAN: case TCC_OP_ACOS:
-    case TCC_OP_ASIN: case TCC_OP_ATAN: case TCC_OP_COSH: case TCC_OP_SINH: case TCC_OP_ACOSH: case TCC_OP_ASINH:
-    case TCC_OP_ATANH: case TCC_OP_SOFTPLUS: case TCC_OP_SOFTSIGN: case TCC_OP_ELU: case TCC_OP_SELU: case TCC_OP_CELU:
-    case TCC_OP_LEAKY_RELU: case TCC_OP_THRESHOLDED_RELU: case TCC_OP_HARD_SIGMOID: case TCC_OP_HARD_SWISH:
-    case TCC_OP_MISH: case TCC_OP_GELU: case TCC_OP_SHRINK: case TCC_OP_BITWISE_NOT: case TCC_OP_NOT:
-    case TCC_OP_IS_NAN: case TCC_OP_IS_INF: case TCC_OP_CAST: case TCC_OP_CLIP:
+    case TCC_OP_SHRINK: case TCC_OP_BITWISE_NOT: case TCC_OP_NOT: case TCC_OP_IS_NAN: case TCC_OP_IS_INF:
+    case TCC_OP_CAST: case TCC_OP_CLIP:
       return true;
-    default: return false;
+    default: return tcc_rewrite_op_is_unary_math(op);
   }
 }
 
@@ -219,7 +172,7 @@ static tcc_value_t *unpermuted_constant(state_t *s, const tcc_value_t *c, const 
  * a graph output, x's producer writes y in place of x (when only n reads x). */
 static bool bypass(state_t *s, tcc_node_t *n, tcc_value_t *x, tcc_value_t *y) {
   if (s->uses[y->id] < 2) {
-    replace_reads(s->g, y, x);
+    tcc_rewrite_reads_replace(s->g, y, x, false);
   } else {
     tcc_node_t *p = single_read_producer(s, x);
     if (!p) return false;
@@ -241,7 +194,7 @@ static tcc_status_t rewrite(state_t *s, tcc_node_t *n, bool *done) {
   tcc_value_t *y = n->outputs[0];
   if (n->op == TCC_OP_TRANSPOSE && get_perm(n, perm, &rank)) {
     tcc_value_t *x = n->inputs[0];
-    if (is_const(x)) {
+    if (tcc_rewrite_value_is_constant(x)) {
       tcc_tensor_t *t = permute(g->module, x->constant, perm);
       if (!t) return NULL;
       if (!tcc_value_set_constant(y, t)) return tcc_status_oom();
@@ -306,7 +259,7 @@ static tcc_status_t rewrite(state_t *s, tcc_node_t *n, bool *done) {
         *done = true;
         return NULL;
       }
-      if (is_const(other)) {
+      if (tcc_rewrite_value_is_constant(other)) {
         tcc_value_t *c = unpermuted_constant(s, other, perm, rank);
         if (!c) continue;
         TCC_RETURN_IF_ERROR(swap(t, n, side, 1 - side, c));
@@ -322,7 +275,7 @@ static tcc_status_t rewrite(state_t *s, tcc_node_t *n, bool *done) {
         *done = true;
         return NULL;
       }
-      if (is_const(other) && other->constant->numel == 1 && other->type.rank <= x->type.rank &&
+      if (tcc_rewrite_value_is_constant(other) && other->constant->numel == 1 && other->type.rank <= x->type.rank &&
           other->type.rank <= y->type.rank) {
         TCC_RETURN_IF_ERROR(swap(t, n, side, -1, NULL));
         *done = true;
@@ -339,7 +292,7 @@ static bool sweep(state_t *s) {
   bool any = false;
   for (bool again = true; again;) {
     again = false;
-    uint32_t *uses = count_reads(g);
+    uint32_t *uses = tcc_rewrite_reads_count(g);
     if (!uses) return any;
     size_t kept = 0;
     for (size_t i = 0; i < g->num_nodes; i++) {
@@ -362,7 +315,7 @@ tcc_status_t tcc_pass_sink_transposes(tcc_graph_t *g, const tcc_pass_context_t *
   *changed = false;
   tcc_module_t *m = g->module;
   for (int round = 0; round < 1000; round++) {
-    state_t s = {g, count_reads(g), tcc_module_alloc(m, m->next_id + 1)};
+    state_t s = {g, tcc_rewrite_reads_count(g), tcc_module_alloc(m, m->next_id + 1)};
     if (!s.uses || !s.drop) return tcc_status_oom();
     memset(s.drop, 0, m->next_id + 1);
     bool any = false;
@@ -373,7 +326,7 @@ tcc_status_t tcc_pass_sink_transposes(tcc_graph_t *g, const tcc_pass_context_t *
       TCC_RETURN_IF_ERROR(rewrite(&s, n, &done));
       if (done) { /* reads changed: recount before the next rewrite */
         any = true;
-        s.uses = count_reads(g);
+        s.uses = tcc_rewrite_reads_count(g);
         if (!s.uses) return tcc_status_oom();
       }
     }

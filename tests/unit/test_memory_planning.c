@@ -4,6 +4,7 @@
  * that knows nothing of the planner: nodes run in order, each kernel writes its outputs' arena ranges, and
  * every read must find the bytes of the value it reads still there; a kernel may write over an input of
  * its own only where that is legal in place. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,11 +29,24 @@ static void set_type(tcc_value_t *v, tcc_dtype_t dtype, const char *shape) {
   CHECK_OK(tcc_value_set_tensor(v, dtype, rank, dims));
 }
 
-/* A node over the given inputs whose single output has the given type. */
-static tcc_value_t *op1(tcc_graph_t *g, tcc_op_t op, const char *shape, tcc_value_t *a, tcc_value_t *b) {
+/* A node over the given inputs (b may be NULL) whose single output has the given type. */
+static tcc_value_t *op1_as(tcc_graph_t *g, tcc_op_t op, tcc_dtype_t dtype, const char *shape, tcc_value_t *a,
+                           tcc_value_t *b) {
   tcc_node_t *n = b ? node(g, op, 1, 2, a, b) : node(g, op, 1, 1, a);
-  set_type(n->outputs[0], TCC_DTYPE_F32, shape);
+  set_type(n->outputs[0], dtype, shape);
   return n->outputs[0];
+}
+
+static tcc_value_t *op1(tcc_graph_t *g, tcc_op_t op, const char *shape, tcc_value_t *a, tcc_value_t *b) {
+  return op1_as(g, op, TCC_DTYPE_F32, shape, a, b);
+}
+
+/* The count values after it become outputs of g, in order. */
+static void outputs(tcc_graph_t *g, int count, ...) {
+  va_list ap;
+  va_start(ap, count);
+  for (int i = 0; i < count; i++) tcc_graph_add_output(g, va_arg(ap, tcc_value_t *));
+  va_end(ap);
 }
 
 static tcc_value_t *reshape(tcc_graph_t *g, tcc_value_t *x, const char *shape) {
@@ -295,16 +309,12 @@ TEST(not_in_place) {
   tcc_value_t *q = op1(g, TCC_OP_RELU, "64, 1", x, NULL); /* types only matter here */
   tcc_value_t *bc = op1(g, TCC_OP_ADD, "64, 64", r, q);   /* both operands broadcast */
   tcc_value_t *e = op1(g, TCC_OP_EXP, "64, 64", bc, NULL);
-  tcc_node_t *cast = node(g, TCC_OP_CAST, 1, 1, e);
-  set_type(cast->outputs[0], TCC_DTYPE_F16, "64, 64");
-  tcc_value_t *h = cast->outputs[0];
+  tcc_value_t *h = op1_as(g, TCC_OP_CAST, TCC_DTYPE_F16, "64, 64", e, NULL);
   tcc_value_t *mm = op1(g, TCC_OP_MATMUL, "64, 64", e, w);
   tcc_node_t *split = node(g, TCC_OP_SPLIT, 2, 1, mm);
   set_type(split->outputs[0], TCC_DTYPE_F32, "32, 64");
   set_type(split->outputs[1], TCC_DTYPE_F32, "32, 64");
-  tcc_graph_add_output(g, h);
-  tcc_graph_add_output(g, split->outputs[0]);
-  tcc_graph_add_output(g, split->outputs[1]);
+  outputs(g, 3, h, split->outputs[0], split->outputs[1]);
   tcc_memory_plan_t p = plan_of(g, true, 64, NULL);
   CHECK(p.offset[bc->id] != p.offset[r->id] && p.offset[bc->id] != p.offset[q->id]);
   CHECK(p.offset[e->id] == p.offset[bc->id]); /* the one legal in-place step */
@@ -325,9 +335,7 @@ TEST(views_extend_lifetime) {
   tcc_value_t *c = op1(g, TCC_OP_SOFTMAX, "8, 32", b, NULL);
   tcc_value_t *d = op1(g, TCC_OP_SOFTMAX, "256", v, NULL);
   tcc_value_t *xv = reshape(g, x, "256"); /* a view of an input: no place */
-  tcc_graph_add_output(g, c);
-  tcc_graph_add_output(g, d);
-  tcc_graph_add_output(g, xv);
+  outputs(g, 3, c, d, xv);
   tcc_memory_plan_t p = plan_of(g, true, 64, NULL);
   CHECK(p.offset[v->id] == p.offset[a->id] && p.size[v->id] == 1024);
   CHECK(p.offset[xv->id] == -1 && p.size[xv->id] == 0);
@@ -346,8 +354,7 @@ TEST(outputs_live_to_end) {
   tcc_value_t *x = input(g, TCC_DTYPE_F32, "16");
   tcc_value_t *a = op1(g, TCC_OP_RELU, "16", x, NULL), *b = op1(g, TCC_OP_EXP, "16", a, NULL);
   tcc_value_t *c = op1(g, TCC_OP_SOFTMAX, "16", b, NULL);
-  tcc_graph_add_output(g, a);
-  tcc_graph_add_output(g, c);
+  outputs(g, 2, a, c);
   tcc_memory_plan_t p = plan_of(g, true, 64, NULL);
   CHECK(p.offset[b->id] != p.offset[a->id] && p.offset[c->id] != p.offset[a->id] && p.offset[c->id] != p.offset[b->id]);
   CHECK(p.size[a->id] == 64 && p.live_bytes_bound == 3 * 64 && p.peak_bytes == 3 * 64);
@@ -361,17 +368,13 @@ TEST(sizes_and_alignment) {
   tcc_graph_t *g = m->graph;
   tcc_value_t *x = input(g, TCC_DTYPE_F32, "batch, seq, 3");
   tcc_value_t *a = op1(g, TCC_OP_RELU, "batch, seq, 3", x, NULL);
-  tcc_node_t *eq = node(g, TCC_OP_IS_NAN, 1, 1, a);
-  set_type(eq->outputs[0], TCC_DTYPE_BOOL, "batch, seq, 3");
-  tcc_node_t *q = node(g, TCC_OP_CAST, 1, 1, a);
-  set_type(q->outputs[0], TCC_DTYPE_I4, "batch, seq, 3");
+  tcc_value_t *eq = op1_as(g, TCC_OP_IS_NAN, TCC_DTYPE_BOOL, "batch, seq, 3", a, NULL);
+  tcc_value_t *q = op1_as(g, TCC_OP_CAST, TCC_DTYPE_I4, "batch, seq, 3", a, NULL);
   tcc_value_t *z = op1(g, TCC_OP_RELU, "batch, 0", x, NULL); /* empty */
-  tcc_graph_add_output(g, eq->outputs[0]);
-  tcc_graph_add_output(g, q->outputs[0]);
-  tcc_graph_add_output(g, z);
+  outputs(g, 3, eq, q, z);
   bindings_t bs = {{{"batch", 2}, {"seq", 5}}, 2};
   tcc_memory_plan_t p = plan_of(g, true, 64, &bs);
-  CHECK(p.size[a->id] == 120 && p.size[eq->outputs[0]->id] == 30 && p.size[q->outputs[0]->id] == 15);
+  CHECK(p.size[a->id] == 120 && p.size[eq->id] == 30 && p.size[q->id] == 15);
   CHECK(p.size[z->id] == 0);
   CHECK(p.live_bytes_bound == 128 + 64 + 64 && p.peak_bytes == 256);
   check_plan(g, &p, 64, &bs, NULL, 0);
@@ -379,7 +382,7 @@ TEST(sizes_and_alignment) {
   CHECK(p.live_bytes_bound == 120 + 30 + 15 && p.peak_bytes == 165);
   check_plan(g, &p, 1, &bs, NULL, 0);
   p = plan_of(g, true, 64, NULL); /* batch = seq = 1 */
-  CHECK(p.size[a->id] == 12 && p.size[q->outputs[0]->id] == 2 && p.peak_bytes == 192);
+  CHECK(p.size[a->id] == 12 && p.size[q->id] == 2 && p.peak_bytes == 192);
   check_plan(g, &p, 64, NULL, NULL, 0);
   tcc_memory_planning_options_t bad = {.in_place = true, .alignment = 0};
   tcc_memory_plan_t plan;
@@ -398,9 +401,8 @@ TEST(subgraph_reads) {
   tcc_value_t *b = op1(g, TCC_OP_SOFTMAX, "32", x, NULL);
   tcc_value_t *c = op1(g, TCC_OP_SOFTMAX, "32", b, NULL);
   tcc_graph_t *then_g = tcc_graph_create(m, g, "then"), *else_g = tcc_graph_create(m, g, "else");
-  tcc_node_t *inner = node(then_g, TCC_OP_NEG, 1, 1, a);
-  set_type(inner->outputs[0], TCC_DTYPE_F32, "32");
-  tcc_graph_add_output(then_g, inner->outputs[0]);
+  tcc_value_t *inner = op1(then_g, TCC_OP_NEG, "32", a, NULL);
+  tcc_graph_add_output(then_g, inner);
   tcc_graph_add_output(else_g, c); /* an outer value as a branch output */
   tcc_node_t *if_node = node(g, TCC_OP_IF, 1, 1, cond);
   attr_graph(if_node, "then_branch", then_g);
@@ -411,7 +413,7 @@ TEST(subgraph_reads) {
   /* a, b live together; then a, c (read by the If) and the If's output */
   CHECK(p.offset[a->id] != p.offset[c->id] && p.offset[a->id] != p.offset[if_node->outputs[0]->id]);
   CHECK(p.offset[c->id] != p.offset[if_node->outputs[0]->id]);
-  CHECK(p.offset[inner->outputs[0]->id] == -1);
+  CHECK(p.offset[inner->id] == -1);
   CHECK(p.live_bytes_bound == 3 * 128 && p.peak_bytes == 3 * 128);
   check_plan(g, &p, 64, NULL, NULL, 0);
   tcc_module_destroy(m);
