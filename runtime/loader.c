@@ -1,0 +1,387 @@
+/* The loader: opens a module (dlopen), finds its one query symbol, checks the ABI version and the
+ * descriptor, maps external weights; plus the signature queries and the runtime's dtype table. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/runtime_internal.h"
+
+/* ---- dtypes (ONNX codes; the same table as ir/dtype.def, which the runtime does not link) ---- */
+
+static const struct {
+  const char *name;
+  int bits;
+} dtypes[] = {
+    {"undefined", 0}, {"f32", 32}, {"u8", 8}, {"i8", 8}, {"u16", 16}, {"i16", 16}, {"i32", 32}, {"i64", 64},
+    {"string", 0}, {"bool", 8}, {"f16", 16}, {"f64", 64}, {"u32", 32}, {"u64", 64}, {"c64", 64}, {"c128", 128},
+    {"bf16", 16}, {"f8e4m3fn", 8}, {"f8e4m3fnuz", 8}, {"f8e5m2", 8}, {"f8e5m2fnuz", 8}, {"u4", 4}, {"i4", 4},
+    {"f4e2m1", 4}, {"f8e8m0", 8},
+};
+#define NUM_DTYPES ((int32_t)(sizeof dtypes / sizeof dtypes[0]))
+
+const char *tcc_rt_dtype_name(int32_t dtype) { return dtype >= 0 && dtype < NUM_DTYPES ? dtypes[dtype].name : "?"; }
+int tcc_rt_dtype_bits(int32_t dtype) { return dtype >= 0 && dtype < NUM_DTYPES ? dtypes[dtype].bits : 0; }
+
+int64_t tcc_rt_dtype_bytes(int32_t dtype, int64_t n) {
+  int bits = tcc_rt_dtype_bits(dtype);
+  if (!bits || n < 0) return -1;
+  if (bits < 8) return n / 2 + (n & 1);
+  int64_t size = bits / 8;
+  if (n > INT64_MAX / size) return -1;
+  return n * size;
+}
+
+tcc_rt_tensor_t tcc_rt_tensor(const void *data, size_t bytes, int32_t dtype, int32_t rank, const int64_t *dims) {
+  tcc_rt_tensor_t t;
+  memset(&t, 0, sizeof t);
+  t.data = (void *)data;
+  t.bytes = bytes;
+  t.dtype = dtype;
+  t.rank = rank;
+  int n = rank < 0 ? 0 : rank > TCC_RT_MAX_RANK ? TCC_RT_MAX_RANK : rank;
+  if (n && dims) memcpy(t.dims, dims, sizeof(int64_t) * (size_t)n);
+  return t;
+}
+
+/* ---- descriptor validation ---- */
+
+static tcc_status_t bad(const tcc_rt_module_t *m, const char *fmt, ...) TCC_PRINTF(2, 3);
+static tcc_status_t bad(const tcc_rt_module_t *m, const char *fmt, ...) {
+  char detail[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  return tcc_status_make(TCC_INVALID_MODEL, "module '%s': invalid descriptor: %s", m->path, detail);
+}
+
+static tcc_status_t check_tensor(tcc_rt_module_t *m, const tcc_module_tensor_t *t, const char *kind, int index) {
+  const tcc_module_desc_t *d = m->desc;
+  char what[64];
+  snprintf(what, sizeof what, "%s %d", kind, index);
+  if (!t->name) return bad(m, "%s has no name", what);
+  if (tcc_rt_dtype_bits(t->dtype) == 0) return bad(m, "%s has dtype code %d", what, (int)t->dtype);
+  if (t->rank < 0 || t->rank > TCC_MODULE_MAX_RANK)
+    return bad(m, "%s has rank %d (at most %d)", what, (int)t->rank, TCC_MODULE_MAX_RANK);
+  if (t->rank && !t->dims) return bad(m, "%s has rank %d but no dims", what, (int)t->rank);
+  for (int i = 0; i < t->rank; i++) {
+    const tcc_module_dim_t *dim = &t->dims[i];
+    if (dim->symbol >= d->num_symbols) return bad(m, "%s dim %d names symbol %d of %d", what, i, (int)dim->symbol, (int)d->num_symbols);
+    if (dim->symbol < 0 && dim->value < 0) return bad(m, "%s dim %d is %lld", what, i, (long long)dim->value);
+  }
+  return NULL;
+}
+
+static tcc_status_t check_arg(tcc_rt_module_t *m, const tcc_module_arg_t *arg, const char *what) {
+  const tcc_module_desc_t *d = m->desc;
+  if (arg->offset < 0) return bad(m, "%s has offset %lld", what, (long long)arg->offset);
+  switch (arg->kind) {
+    case TCC_MODULE_ARG_INPUT:
+      if (arg->index < 0 || arg->index >= d->num_inputs)
+        return bad(m, "%s reads input %d of %d", what, (int)arg->index, (int)d->num_inputs);
+      return NULL;
+    case TCC_MODULE_ARG_WEIGHT:
+      if (arg->offset > d->weights_bytes)
+        return bad(m, "%s reads weights at %lld of %lld bytes", what, (long long)arg->offset, (long long)d->weights_bytes);
+      return NULL;
+    case TCC_MODULE_ARG_ARENA:
+      if (arg->index < 0 || arg->index >= d->num_arena_buffers)
+        return bad(m, "%s uses arena buffer %d of %d", what, (int)arg->index, (int)d->num_arena_buffers);
+      return NULL;
+    default:
+      return bad(m, "%s has argument kind %d", what, (int)arg->kind);
+  }
+}
+
+static tcc_status_t check_desc(tcc_rt_module_t *m) {
+  const tcc_module_desc_t *d = m->desc;
+  if (d->magic != TCC_MODULE_MAGIC)
+    return tcc_status_make(TCC_INVALID_MODEL, "'%s' is not a tcc module: bad magic 0x%08x", m->path, d->magic);
+  if (d->abi_version != TCC_MODULE_ABI_VERSION)
+    return tcc_status_make(TCC_UNSUPPORTED,
+                           "module '%s' was built for tcc module ABI version %u, but this runtime supports "
+                           "version %u: recompile the model with this tcc",
+                           m->path, d->abi_version, TCC_MODULE_ABI_VERSION);
+  if (d->struct_size < sizeof(tcc_module_desc_t))
+    return bad(m, "descriptor is %u bytes, expected at least %zu", d->struct_size, sizeof(tcc_module_desc_t));
+  if (!d->name || !d->target) return bad(m, "no model name or target");
+  if (d->num_symbols < 0 || d->num_inputs < 0 || d->num_outputs < 0 || d->num_calls < 0 ||
+      d->num_arena_buffers < 0 || d->weights_bytes < 0)
+    return bad(m, "a negative count or size");
+  if ((d->num_symbols && !d->symbols) || (d->num_inputs && !d->inputs) || (d->num_outputs && !d->outputs) ||
+      (d->num_outputs && !d->output_sources) || (d->num_calls && !d->calls) ||
+      (d->num_arena_buffers && !d->plan && !d->arena_offsets))
+    return bad(m, "a count without its table");
+  if (d->arena_alignment < 1 || d->arena_alignment > 4096 || (d->arena_alignment & (d->arena_alignment - 1)))
+    return bad(m, "arena alignment %lld is not a power of two up to 4096", (long long)d->arena_alignment);
+  if (d->weights_bytes > 0 && !d->weights && !d->weights_file)
+    return bad(m, "weights neither embedded nor in a file");
+  for (int32_t i = 0; i < d->num_symbols; i++)
+    if (!d->symbols[i] || !*d->symbols[i]) return bad(m, "symbol %d has no name", (int)i);
+  for (int32_t i = 0; i < d->num_inputs; i++) TCC_RETURN_IF_ERROR(check_tensor(m, &d->inputs[i], "input", i));
+  for (int32_t i = 0; i < d->num_outputs; i++) {
+    TCC_RETURN_IF_ERROR(check_tensor(m, &d->outputs[i], "output", i));
+    char what[64];
+    snprintf(what, sizeof what, "output %d's source", i);
+    TCC_RETURN_IF_ERROR(check_arg(m, &d->output_sources[i], what));
+  }
+  m->max_args = 0;
+  for (int32_t c = 0; c < d->num_calls; c++) {
+    const tcc_module_call_t *call = &d->calls[c];
+    char what[96];
+    snprintf(what, sizeof what, "call %d (%.40s)", c, call->name ? call->name : "?");
+    if (!call->fn || call->num_args < 0 || (call->num_args && !call->args))
+      return bad(m, "%s has no function or no argument table", what);
+    if (call->num_args > m->max_args) m->max_args = call->num_args;
+    for (int32_t a = 0; a < call->num_args; a++) {
+      char arg_what[128];
+      snprintf(arg_what, sizeof arg_what, "%s argument %d", what, a);
+      TCC_RETURN_IF_ERROR(check_arg(m, &call->args[a], arg_what));
+    }
+  }
+  /* Which input dim binds each symbol; the others must be derived. */
+  for (int32_t s = 0; s < d->num_symbols; s++) m->symbol_input[s] = m->symbol_dim[s] = -1;
+  for (int32_t i = 0; i < d->num_inputs; i++)
+    for (int32_t k = 0; k < d->inputs[i].rank; k++) {
+      int32_t s = d->inputs[i].dims[k].symbol;
+      if (s >= 0 && m->symbol_input[s] < 0) {
+        m->symbol_input[s] = i;
+        m->symbol_dim[s] = k;
+      }
+    }
+  if (!d->derive)
+    for (int32_t s = 0; s < d->num_symbols; s++)
+      if (m->symbol_input[s] < 0)
+        return tcc_status_make(TCC_INVALID_MODEL,
+                               "module '%s': invalid descriptor: symbol '%s' is in no input and the module has no "
+                               "derive function",
+                               m->path, d->symbols[s]);
+  return NULL;
+}
+
+/* ---- external weights ---- */
+
+static tcc_status_t map_weights(tcc_rt_module_t *m, const char *dir) {
+  const tcc_module_desc_t *d = m->desc;
+  if (d->weights_bytes == 0 || d->weights) {
+    m->weights = d->weights;
+    return NULL;
+  }
+  const char *f = d->weights_file;
+  bool dotdot = false;
+  for (const char *p = f; *p;) {
+    const char *e = strchr(p, '/');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == 2 && p[0] == '.' && p[1] == '.') dotdot = true;
+    p += len + (e ? 1 : 0);
+  }
+  if (!*f || f[0] == '/' || dotdot)
+    return tcc_status_make(TCC_PERMISSION,
+                           "module '%s': weights file '%s' must be a relative path inside the module's directory",
+                           m->path, f);
+  size_t n = strlen(dir) + strlen(f) + 2;
+  char *path = tcc_alloc(m->allocator, n);
+  if (!path) return tcc_status_oom();
+  snprintf(path, n, "%s/%s", dir, f);
+  tcc_status_t st = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0) {
+    st = tcc_status_make(errno == ENOENT ? TCC_NOT_FOUND : TCC_IO, "module '%s': cannot open weights file '%s': %s",
+                         m->path, path, strerror(errno));
+  } else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    st = tcc_status_make(TCC_IO, "module '%s': weights file '%s' is not a regular file", m->path, path);
+  } else if ((int64_t)sb.st_size != d->weights_bytes) {
+    st = tcc_status_make(TCC_INVALID_MODEL, "module '%s': weights file '%s' has %lld bytes, the module expects %lld",
+                         m->path, path, (long long)sb.st_size, (long long)d->weights_bytes);
+  } else if ((uint64_t)d->weights_bytes > SIZE_MAX) {
+    st = tcc_status_make(TCC_UNSUPPORTED, "module '%s': weights file '%s' is too large to map", m->path, path);
+  } else {
+    void *map = mmap(NULL, (size_t)d->weights_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      st = tcc_status_make(TCC_IO, "module '%s': cannot map weights file '%s': %s", m->path, path, strerror(errno));
+    } else {
+      m->weights = m->weights_map = map;
+      m->weights_map_bytes = d->weights_bytes;
+    }
+  }
+  if (fd >= 0) close(fd);
+  tcc_free(m->allocator, path);
+  return st;
+}
+
+/* ---- load / release ---- */
+
+static void destroy_module(tcc_rt_module_t *m) {
+  if (m->weights_map) munmap(m->weights_map, (size_t)m->weights_map_bytes);
+  if (m->dl_handle) dlclose(m->dl_handle);
+  tcc_free(m->allocator, m->symbol_input);
+  tcc_free(m->allocator, m->symbol_dim);
+  tcc_free(m->allocator, m->path);
+  tcc_free(m->allocator, m);
+}
+
+void tcc_rt_module_release(tcc_rt_module_t *m) {
+  if (m && atomic_fetch_sub(&m->refs, 1) == 1) destroy_module(m);
+}
+
+static tcc_rt_module_t *new_module(tcc_allocator_t a, const char *path) {
+  tcc_rt_module_t *m = tcc_alloc(a, sizeof *m);
+  if (!m) return NULL;
+  memset(m, 0, sizeof *m);
+  m->allocator = a;
+  atomic_init(&m->refs, 1);
+  size_t n = strlen(path) + 1;
+  m->path = tcc_alloc(a, n);
+  if (!m->path) {
+    tcc_free(a, m);
+    return NULL;
+  }
+  memcpy(m->path, path, n);
+  return m;
+}
+
+/* Checks the descriptor and prepares m; on failure the caller destroys m. */
+static tcc_status_t finish_module(tcc_rt_module_t *m, const char *weights_dir) {
+  /* The header is read before anything else: a module of another ABI may have another layout. */
+  const tcc_module_desc_t *d = m->desc;
+  if (d->magic == TCC_MODULE_MAGIC && d->abi_version == TCC_MODULE_ABI_VERSION && d->num_symbols > 0) {
+    m->symbol_input = tcc_alloc(m->allocator, sizeof(int32_t) * (size_t)d->num_symbols);
+    m->symbol_dim = tcc_alloc(m->allocator, sizeof(int32_t) * (size_t)d->num_symbols);
+    if (!m->symbol_input || !m->symbol_dim) return tcc_status_oom();
+  }
+  TCC_RETURN_IF_ERROR(check_desc(m));
+  return map_weights(m, weights_dir);
+}
+
+tcc_status_t tcc_rt_module_from_desc(const tcc_module_desc_t *desc, const char *weights_dir,
+                                     const tcc_allocator_t *allocator, tcc_rt_module_t **out) {
+  *out = NULL;
+  if (!desc) return tcc_status_make(TCC_INVALID_ARGUMENT, "tcc_rt_module_from_desc: no descriptor");
+  char label[96];
+  snprintf(label, sizeof label, "<%.80s>", desc->magic == TCC_MODULE_MAGIC && desc->abi_version == TCC_MODULE_ABI_VERSION && desc->name ? desc->name : "in-process module");
+  tcc_rt_module_t *m = new_module(allocator ? *allocator : tcc_allocator_system(), label);
+  if (!m) return tcc_status_oom();
+  m->desc = desc;
+  tcc_status_t st = finish_module(m, weights_dir ? weights_dir : ".");
+  if (st) {
+    destroy_module(m);
+    return st;
+  }
+  *out = m;
+  return NULL;
+}
+
+tcc_status_t tcc_rt_module_load(const char *path, const tcc_allocator_t *allocator, tcc_rt_module_t **out) {
+  *out = NULL;
+  if (!path || !*path) return tcc_status_make(TCC_INVALID_ARGUMENT, "tcc_rt_module_load: no path");
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return tcc_status_make(errno == ENOENT ? TCC_NOT_FOUND : TCC_IO, "cannot open module '%s': %s", path,
+                           strerror(errno));
+  tcc_rt_module_t *m = new_module(allocator ? *allocator : tcc_allocator_system(), path);
+  if (!m) return tcc_status_oom();
+  /* dlopen searches the library path for a name without '/': make it a path. */
+  char *dir = NULL, *file = NULL;
+  size_t n = strlen(path);
+  const char *slash = strrchr(path, '/');
+  tcc_status_t st = NULL;
+  file = tcc_alloc(m->allocator, n + 3);
+  dir = tcc_alloc(m->allocator, n + 2);
+  if (!file || !dir) {
+    st = tcc_status_oom();
+    goto done;
+  }
+  snprintf(file, n + 3, "%s%s", slash ? "" : "./", path);
+  if (!slash)
+    snprintf(dir, n + 2, ".");
+  else if (slash == path)
+    snprintf(dir, n + 2, "/");
+  else
+    snprintf(dir, n + 2, "%.*s", (int)(slash - path), path);
+
+  dlerror();
+  m->dl_handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+  if (!m->dl_handle) {
+    const char *err = dlerror();
+    st = tcc_status_make(TCC_INVALID_MODEL, "cannot load module '%s': %s", path, err ? err : "dlopen failed");
+    goto done;
+  }
+  dlerror();
+  tcc_module_query_fn_t query;
+  void *sym = dlsym(m->dl_handle, TCC_MODULE_QUERY_SYMBOL);
+  memcpy(&query, &sym, sizeof query);
+  if (!sym) {
+    st = tcc_status_make(TCC_INVALID_MODEL, "'%s' is not a tcc module: it has no symbol '%s'", path,
+                         TCC_MODULE_QUERY_SYMBOL);
+    goto done;
+  }
+  m->desc = query();
+  if (!m->desc) {
+    st = tcc_status_make(TCC_INVALID_MODEL, "module '%s': %s() returned no descriptor", path,
+                         TCC_MODULE_QUERY_SYMBOL);
+    goto done;
+  }
+  st = finish_module(m, dir);
+done:
+  tcc_free(m->allocator, file);
+  tcc_free(m->allocator, dir);
+  if (st) {
+    destroy_module(m);
+    return st;
+  }
+  *out = m;
+  return NULL;
+}
+
+/* ---- queries ---- */
+
+const char *tcc_rt_module_name(const tcc_rt_module_t *m) { return m->desc->name; }
+const char *tcc_rt_module_target(const tcc_rt_module_t *m) { return m->desc->target; }
+const tcc_module_desc_t *tcc_rt_module_desc(const tcc_rt_module_t *m) { return m->desc; }
+int tcc_rt_module_num_inputs(const tcc_rt_module_t *m) { return m->desc->num_inputs; }
+int tcc_rt_module_num_outputs(const tcc_rt_module_t *m) { return m->desc->num_outputs; }
+
+static void fill_info(const tcc_rt_module_t *m, const tcc_module_tensor_t *t, tcc_rt_tensor_info_t *info) {
+  memset(info, 0, sizeof *info);
+  info->name = t->name;
+  info->dtype = t->dtype;
+  info->rank = t->rank;
+  for (int i = 0; i < t->rank; i++) {
+    int32_t s = t->dims[i].symbol;
+    info->dims[i] = s >= 0 ? -1 : t->dims[i].value;
+    info->dim_symbols[i] = s >= 0 ? m->desc->symbols[s] : NULL;
+  }
+}
+
+bool tcc_rt_module_input(const tcc_rt_module_t *m, int i, tcc_rt_tensor_info_t *info) {
+  if (i < 0 || i >= m->desc->num_inputs) return false;
+  fill_info(m, &m->desc->inputs[i], info);
+  return true;
+}
+
+bool tcc_rt_module_output(const tcc_rt_module_t *m, int i, tcc_rt_tensor_info_t *info) {
+  if (i < 0 || i >= m->desc->num_outputs) return false;
+  fill_info(m, &m->desc->outputs[i], info);
+  return true;
+}
+
+static int find_tensor(const tcc_module_tensor_t *t, int n, const char *name) {
+  for (int i = 0; name && i < n; i++)
+    if (strcmp(t[i].name, name) == 0) return i;
+  return -1;
+}
+
+int tcc_rt_module_input_index(const tcc_rt_module_t *m, const char *name) {
+  return find_tensor(m->desc->inputs, m->desc->num_inputs, name);
+}
+
+int tcc_rt_module_output_index(const tcc_rt_module_t *m, const char *name) {
+  return find_tensor(m->desc->outputs, m->desc->num_outputs, name);
+}
