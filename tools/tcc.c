@@ -16,6 +16,8 @@ static void usage(FILE *out) {
           "  run MODEL.onnx [--input N=F] [--compare DIR] [--output-dir DIR]\n"
           "                                       evaluate with the reference evaluator\n"
           "                                       (--pipeline: optimized first)\n"
+          "  compile MODEL.onnx --emit llvm|asm|obj -target T -o FILE\n"
+          "                                       the model's kernels as one LLVM module (no .so yet)\n"
           "  ops [--markdown]                     the ONNX operators tcc imports\n"
           "  help                                 this text\n"
           "  version                              print the version\n"
@@ -32,6 +34,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "inspect") == 0) return tcc_cmd_inspect(argc - 1, argv + 1);
   if (strcmp(cmd, "run") == 0) return tcc_cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "ops") == 0) return tcc_cmd_ops(argc - 1, argv + 1);
+  if (strcmp(cmd, "compile") == 0) return tcc_cmd_compile(argc - 1, argv + 1);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     usage(stdout);
     return 0;

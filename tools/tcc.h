@@ -6,5 +6,6 @@
 int tcc_cmd_inspect(int argc, char **argv);
 int tcc_cmd_ops(int argc, char **argv);
 int tcc_cmd_run(int argc, char **argv);
+int tcc_cmd_compile(int argc, char **argv);
 
 #endif

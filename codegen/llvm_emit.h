@@ -1,0 +1,101 @@
+/* The LLVM emitter: kernel IR (ir/kernel.h) -> LLVM IR through the LLVM C API, then verified, optimized
+ * (new pass manager, "default<O3>") and written as LLVM IR, assembly or an object for a CPU target.
+ *
+ *   tcc_llvm_emitter_t *e;
+ *   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create("model", NULL, NULL, &e));
+ *   const char *sym;
+ *   TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, kernel, &sym));        // once per kernel
+ *   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_finish(e, "x86-64-v4", true));  // verify, target, O3
+ *   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_write(e, "x86-64-v4", TCC_EMIT_OBJ, "model.o"));
+ *   tcc_llvm_emitter_destroy(e);
+ *
+ * The kernel ABI. Each kernel becomes two external functions:
+ *   int32_t SYM(void *p0, ..., void *pN-1, const int64_t *syms);
+ *   int32_t SYM_packed(void *const *params, const int64_t *syms);   (params[i] = pi; for generic callers)
+ * p0.. are the kernel's parameters in order (inputs then outputs, as ir/compute.h builds them): dense,
+ * row-major, little-endian element arrays laid out exactly as tcc_kernel_eval takes them (4-bit types two
+ * per byte, low nibble first; bool one byte 0/1; f16/bf16 as their 16 bits; float8 one byte). Pointers
+ * need no alignment beyond the element's. Parameters are not marked noalias (memory planning may let an
+ * output reuse an input's block). syms holds the run-time values of the symbols that sizes use (`batch`):
+ * syms[i] is the symbol tcc_llvm_emitter_symbol(e, i) names; one table per LLVM module, shared by all its
+ * kernels; NULL is allowed when no kernel uses a symbol. Sizes are evaluated once per call, in i64.
+ *
+ * Semantics are those of the reference evaluator (ir/kernel_eval.h): integers wrap at their width (4-bit
+ * and bool values are LLVM i4 / i1); f32 and f64 arithmetic in that precision with no fast-math flags (no
+ * reassociation, no contraction into FMA), so results are bit-identical except where libm is called
+ * (exp, log, tanh, sin, pow ... call the C library's expf/exp etc., the very functions the evaluator
+ * calls); f16, bf16, float8 and float4 values are f32 in registers, rounded to nearest even by casts and
+ * stores with the evaluator's encodings (its NaN, infinity and saturation rules); float -> int casts
+ * truncate, with NaN and out-of-range giving the minimum (signed) or 0 (unsigned); 4-bit casts saturate.
+ * SELECT whose arms read memory or divide integers evaluates only the taken arm (as the evaluator does),
+ * otherwise it is an LLVM select. Loop kinds (parallel, vectorized, unrolled, GPU bindings) are emitted as
+ * serial loops for now; BARRIER is a no-op on CPUs.
+ *
+ * Errors are return values, never traps. The result is 0 or an OR of the TCC_KERNEL_ERR_* bits:
+ * - an integer division or modulo by zero gives 0 for that element and sets TCC_KERNEL_ERR_DIV_ZERO
+ *   (the evaluator stops with a status; compiled code finishes the kernel and reports);
+ * - with options.bounds_check, an index out of range sets TCC_KERNEL_ERR_BOUNDS, its load gives 0 and its
+ *   store is skipped (default off: compute definitions are verified against the evaluator, which checks);
+ * - temporaries (ALLOC) live on the stack up to 64 KiB with constant sizes, else are malloc'ed on entry
+ *   and freed on return; a failed malloc returns TCC_KERNEL_ERR_NOMEM before anything runs;
+ * - CALL calls the extern `int32_t callee(void *buf0, ..., int64_t s0, ...)` (declared, resolved at link
+ *   time); a nonzero result sets TCC_KERNEL_ERR_EXTERN and the kernel continues.
+ *
+ * Ownership and thread-safety: an emitter owns its LLVM module (and context, unless one is given); use it
+ * from one thread. Kernels are only read; they must outlive nothing (the emitter copies what it needs).
+ */
+#ifndef TCC_CODEGEN_LLVM_EMIT_H
+#define TCC_CODEGEN_LLVM_EMIT_H
+
+#include <stdbool.h>
+
+#include <llvm-c/Core.h>
+
+#include "base/status.h"
+#include "ir/kernel.h"
+
+enum {
+  TCC_KERNEL_ERR_DIV_ZERO = 1,
+  TCC_KERNEL_ERR_BOUNDS = 2,
+  TCC_KERNEL_ERR_NOMEM = 4,
+  TCC_KERNEL_ERR_EXTERN = 8,
+};
+
+typedef enum { TCC_EMIT_LLVM, TCC_EMIT_ASM, TCC_EMIT_OBJ } tcc_emit_kind_t;
+
+typedef struct {
+  bool bounds_check; /* check every index (see above) */
+} tcc_llvm_emit_options_t;
+
+typedef struct tcc_llvm_emitter tcc_llvm_emitter_t;
+
+/* Creates an emitter with an empty module called name. ctx: the LLVM context to build in (a JIT's
+ * thread-safe context), or NULL for a private one. options NULL: the defaults (all false). */
+TCC_MUST_USE tcc_status_t tcc_llvm_emitter_create(const char *name, LLVMContextRef ctx,
+                                                  const tcc_llvm_emit_options_t *options, tcc_llvm_emitter_t **out);
+void tcc_llvm_emitter_destroy(tcc_llvm_emitter_t *e);
+
+/* Verifies k (tcc_kernel_verify) and adds its functions to the module. *symbol (may be NULL) receives the
+ * function's name, owned by the emitter: k->name with characters outside [A-Za-z0-9_] replaced by '_',
+ * made unique in the module with a numeric suffix. TCC_UNSUPPORTED naming the kernel for what the emitter
+ * cannot express (string or complex dtypes); the module is unchanged then. */
+TCC_MUST_USE tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, const char **symbol);
+
+/* The run-time symbols the module's sizes use, in syms[] order. */
+int tcc_llvm_emitter_num_symbols(const tcc_llvm_emitter_t *e);
+const char *tcc_llvm_emitter_symbol(const tcc_llvm_emitter_t *e, int i);
+
+/* Sets the module's triple and data layout for the CPU target (codegen/target.h), runs LLVMVerifyModule
+ * (TCC_INTERNAL with LLVM's message on failure) and, when optimize, the "default<O3>" pipeline. */
+TCC_MUST_USE tcc_status_t tcc_llvm_emitter_finish(tcc_llvm_emitter_t *e, const char *target, bool optimize);
+
+/* Writes the module to path: LLVM IR text, assembly or an ELF object for the target (call finish first). */
+TCC_MUST_USE tcc_status_t tcc_llvm_emitter_write(tcc_llvm_emitter_t *e, const char *target, tcc_emit_kind_t kind,
+                                                 const char *path);
+
+/* The module, still owned by the emitter unless taken: tcc_llvm_emitter_take_module transfers it (a JIT
+ * takes it); the emitter must not be used for emission afterwards, only destroyed. */
+LLVMModuleRef tcc_llvm_emitter_module(tcc_llvm_emitter_t *e);
+LLVMModuleRef tcc_llvm_emitter_take_module(tcc_llvm_emitter_t *e);
+
+#endif

@@ -1,0 +1,39 @@
+/* CPU targets of code generation: the table of `-target` names and the LLVM target machines they give.
+ *
+ *   LLVMTargetMachineRef tm;
+ *   TCC_RETURN_IF_ERROR(tcc_target_machine_create("x86-64-v4", &tm));
+ *   ... LLVMTargetMachineEmitToFile(tm, module, path, LLVMObjectFile, &msg) ...
+ *   LLVMDisposeTargetMachine(tm);
+ *
+ * Every target is emitted from this host: AArch64 objects are cross-compiled. "native" is the host's
+ * triple, CPU and features as LLVM detects them. Machines are position independent (the kernels go into
+ * shared libraries) and optimize at the aggressive code generation level.
+ * Thread-safety: the first call initializes LLVM's X86 and AArch64 backends (guarded by pthread_once);
+ * target machines are independent objects afterwards.
+ */
+#ifndef TCC_CODEGEN_TARGET_H
+#define TCC_CODEGEN_TARGET_H
+
+#include <llvm-c/TargetMachine.h>
+
+#include "base/status.h"
+
+typedef struct {
+  const char *name;        /* the -target name */
+  const char *triple;      /* NULL: the host's */
+  const char *cpu;         /* NULL: the host's */
+  const char *features;    /* NULL: the host's */
+  const char *description;
+} tcc_cpu_target_t;
+
+/* The CPU target called name, or NULL (GPU targets such as sm_80 are not CPU targets). */
+const tcc_cpu_target_t *tcc_cpu_target_find(const char *name);
+/* The table, *count entries, in a stable order (for help texts and tests). */
+const tcc_cpu_target_t *tcc_cpu_targets(int *count);
+
+/* Creates the LLVM target machine of the CPU target called name; the caller disposes it with
+ * LLVMDisposeTargetMachine. TCC_INVALID_ARGUMENT naming the target (and listing the known ones) when
+ * unknown; TCC_UNSUPPORTED when this LLVM lacks the backend. */
+TCC_MUST_USE tcc_status_t tcc_target_machine_create(const char *name, LLVMTargetMachineRef *out);
+
+#endif
