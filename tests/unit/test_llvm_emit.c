@@ -182,7 +182,7 @@ static tcc_kernel_t *elementwise(tcc_module_t *m, const char *name, tcc_dtype_t 
   tcc_kernel_t *k = tcc_kernel_create(m, name);
   tcc_kbuf_t *x[3] = {NULL, NULL, NULL};
   for (int i = 0; i < arity; i++) {
-    char pname[8];
+    char pname[16];
     snprintf(pname, sizeof pname, "x%d", i);
     x[i] = tcc_kernel_add_param(k, tcc_module_strdup(m, pname), TCC_KBUF_INPUT, in, 1, dims);
   }
