@@ -426,7 +426,7 @@ typedef struct {
   LLVMValueRef fn;
   LLVMBuilderRef b, eb;
   LLVMBasicBlockRef entry, exit;
-  LLVMValueRef syms, err, nomem;
+  LLVMValueRef ctx, syms, err, nomem; /* ctx: the tcc_module_kernel_ctx_t; syms: ctx->symbols */
   LLVMValueRef *vars; /* by id */
   bufv_t *bufs;       /* by id */
   dimc_t *dims;
@@ -1277,8 +1277,10 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
   f.exit = new_block(&f, "exit");
   LLVMPositionBuilderAtEnd(f.eb, f.entry);
   LLVMPositionBuilderAtEnd(f.b, body);
-  f.syms = LLVMGetParam(f.fn, (unsigned)k->num_params);
-  LLVMSetValueName2(f.syms, "syms", 4);
+  f.ctx = LLVMGetParam(f.fn, (unsigned)k->num_params);
+  LLVMSetValueName2(f.ctx, "ctx", 3);
+  /* ctx->symbols is the context's first field */
+  f.syms = LLVMBuildLoad2(f.eb, e->ptr, f.ctx, "syms");
   f.err = LLVMBuildAlloca(f.eb, e->i32, "err");
   LLVMBuildStore(f.eb, ci(e->i32, 0), f.err);
   for (int i = 0; i < k->num_params; i++) {
@@ -1307,7 +1309,7 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
   }
   LLVMBuildRet(f.b, LLVMBuildLoad2(f.b, e->i32, f.err, ""));
 
-  /* SYM_packed(params, syms) */
+  /* SYM_packed(params, ctx) */
   if (!f.st) {
     char packed[600];
     snprintf(packed, sizeof packed, "%s_packed", name);
@@ -1349,6 +1351,38 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
     if (symbol) *symbol = name;
   }
   free_fn(&f);
+  return st;
+}
+
+/* ---- sizes for callers outside kernels (templates, the packager's plan functions) ---- */
+
+int tcc_llvm_emitter_add_symbol(tcc_llvm_emitter_t *e, const char *name) { return symbol_index(e, name); }
+
+tcc_status_t tcc_llvm_emit_dim(tcc_llvm_emitter_t *e, LLVMBuilderRef b, LLVMValueRef syms, const tcc_dim_t *dim,
+                               LLVMValueRef *out) {
+  fn_t f = {.e = e, .eb = b, .syms = syms};
+  *out = dim_value(&f, dim);
+  free(f.dims);
+  if (f.st) *out = NULL;
+  return f.st;
+}
+
+tcc_status_t tcc_llvm_emit_dims_fn(tcc_llvm_emitter_t *e, const char *name, int n, const tcc_dim_t *const *dims) {
+  if (e->taken) return tcc_status_make(TCC_INVALID_ARGUMENT, "the emitter's module was taken");
+  LLVMTypeRef pt[2] = {e->ptr, e->ptr};
+  LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), pt, 2, 0));
+  add_attr(e, fn, "nounwind");
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+  tcc_status_t st = NULL;
+  for (int i = 0; i < n && !st; i++) {
+    LLVMValueRef v, idx = ci(e->i64, i);
+    st = tcc_llvm_emit_dim(e, b, LLVMGetParam(fn, 0), dims[i], &v);
+    if (!st) LLVMBuildStore(b, v, LLVMBuildGEP2(b, e->i64, LLVMGetParam(fn, 1), &idx, 1, ""));
+  }
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  if (st) LLVMDeleteFunction(fn);
   return st;
 }
 

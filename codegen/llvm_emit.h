@@ -10,13 +10,14 @@
  *   tcc_llvm_emitter_destroy(e);
  *
  * The kernel ABI. Each kernel becomes two external functions:
- *   int32_t SYM(void *p0, ..., void *pN-1, const int64_t *syms);
- *   int32_t SYM_packed(void *const *params, const int64_t *syms);   (params[i] = pi; for generic callers)
+ *   int32_t SYM(void *p0, ..., void *pN-1, const tcc_module_kernel_ctx_t *ctx);
+ *   int32_t SYM_packed(void *const *params, const tcc_module_kernel_ctx_t *ctx);   (params[i] = pi)
+ * SYM_packed is a module kernel (runtime/module_abi.h's tcc_module_kernel_fn_t); ctx must not be NULL.
  * p0.. are the kernel's parameters in order (inputs then outputs, as ir/compute.h builds them): dense,
  * row-major, little-endian element arrays laid out exactly as tcc_kernel_eval takes them (4-bit types two
  * per byte, low nibble first; bool one byte 0/1; f16/bf16 as their 16 bits; float8 one byte). Pointers
  * need no alignment beyond the element's. Parameters are not marked noalias (memory planning may let an
- * output reuse an input's block). syms holds the run-time values of the symbols that sizes use (`batch`):
+ * output reuse an input's block). syms = ctx->symbols holds the run-time values of the symbols that sizes use (`batch`):
  * syms[i] is the symbol tcc_llvm_emitter_symbol(e, i) names; one table per LLVM module, shared by all its
  * kernels; NULL is allowed when no kernel uses a symbol. Sizes are evaluated once per call, in i64.
  *
@@ -53,6 +54,7 @@
 
 #include "base/status.h"
 #include "ir/kernel.h"
+#include "runtime/module_abi.h"
 
 enum {
   TCC_KERNEL_ERR_DIV_ZERO = 1,
@@ -84,6 +86,18 @@ TCC_MUST_USE tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_
 /* The run-time symbols the module's sizes use, in syms[] order. */
 int tcc_llvm_emitter_num_symbols(const tcc_llvm_emitter_t *e);
 const char *tcc_llvm_emitter_symbol(const tcc_llvm_emitter_t *e, int i);
+
+/* Registers a run-time symbol (an input's dim) so that it gets a slot in syms[] even when no size uses
+ * it; returns its index, or -1 when out of memory. */
+int tcc_llvm_emitter_add_symbol(tcc_llvm_emitter_t *e, const char *name);
+/* Builds the i64 value of dim at b's position from syms (a `const int64_t *` value); templates that
+ * build LLVM IR directly use it. */
+TCC_MUST_USE tcc_status_t tcc_llvm_emit_dim(tcc_llvm_emitter_t *e, LLVMBuilderRef b, LLVMValueRef syms,
+                                            const tcc_dim_t *dim, LLVMValueRef *out);
+/* Adds `void name(const int64_t *syms, int64_t *out)` that stores dims[i] into out[i] (the packager's
+ * per-shape sizes). */
+TCC_MUST_USE tcc_status_t tcc_llvm_emit_dims_fn(tcc_llvm_emitter_t *e, const char *name, int n,
+                                                const tcc_dim_t *const *dims);
 
 /* Sets the module's triple and data layout for the CPU target (codegen/target.h), runs LLVMVerifyModule
  * (TCC_INTERNAL with LLVM's message on failure) and, when optimize, the "default<O3>" pipeline. */

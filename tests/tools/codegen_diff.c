@@ -43,6 +43,7 @@
 #include "ir/host_ops.h"
 #include "ir/infer.h"
 #include "ir/kernel_eval.h"
+#include "tests/kernel_ctx.h"
 
 enum { MAX_TESTS = 8192, MAX_KERNELS = 4096 };
 
@@ -349,8 +350,9 @@ static void run_test(const char *dir, result_t *r) {
       r->differ++;
       continue;
     }
-    int32_t (*fn)(void *const *, const int64_t *) = (int32_t(*)(void *const *, const int64_t *))(uintptr_t)addr;
-    int32_t rc = fn(run->params, NULL);
+    tcc_module_kernel_fn_t fn = (tcc_module_kernel_fn_t)(uintptr_t)addr;
+    tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(NULL);
+    int32_t rc = fn(run->params, &kctx);
     int worst = rc ? 2 : 0;
     if (rc) note(r, "kernel of node '%s' returned error bits %s", run->node, rc == 1 ? "1 (division by zero)" : "!= 0");
     for (int p = run->first_output; p < run->k->num_params; p++) {

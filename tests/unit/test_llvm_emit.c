@@ -13,12 +13,13 @@
 
 #include "codegen/llvm_emit.h"
 #include "codegen/target.h"
+#include "tests/kernel_ctx.h"
 #include "ir/kernel_eval.h"
 #include "tests/test.h"
 
 enum { N = 96 };
 
-typedef int32_t (*packed_fn_t)(void *const *, const int64_t *);
+typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
 
 static const tcc_dtype_t DTYPES[] = {
     TCC_DTYPE_F32, TCC_DTYPE_F64, TCC_DTYPE_F16, TCC_DTYPE_BF16, TCC_DTYPE_F8E4M3FN, TCC_DTYPE_F8E4M3FNUZ,
@@ -161,7 +162,8 @@ static int run_cases(case_t *cases, int n, int arity, int *compared) {
     void *params[4];
     for (int p = 0; p < arity; p++) params[p] = c->bufs[p];
     params[arity] = c->got;
-    int32_t rc = fn(params, syms);
+    tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(syms);
+    int32_t rc = fn(params, &kctx);
     const tcc_kbuf_t *out = c->k->params[arity];
     (*compared)++;
     if (rc != 0 || !same(c->bufs[arity], c->got, out->dtype, N)) {
@@ -346,15 +348,16 @@ TEST(errors_are_returned_and_selects_are_lazy) {
   CHECK(jit_end_emission(&j));
   int32_t xs[8] = {7, -7, 9, INT32_MIN, 5, 6, 7, 8}, ds[8] = {2, 2, 0, -1, 1, 1, 1, 1}, ys[8];
   void *p3[3] = {xs, ds, ys};
+  tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(NULL);
   packed_fn_t f = jit_lookup(&j, s_div);
-  CHECK(f && f(p3, NULL) == TCC_KERNEL_ERR_DIV_ZERO);
+  CHECK(f && f(p3, &kctx) == TCC_KERNEL_ERR_DIV_ZERO);
   CHECK(ys[0] == 3 && ys[1] == -3 && ys[2] == 0 && ys[3] == INT32_MIN);
   void *p2[2] = {xs, ys};
   f = jit_lookup(&j, s_shift);
-  CHECK(f && f(p2, NULL) == 0);
+  CHECK(f && f(p2, &kctx) == 0);
   CHECK(ys[0] == -7 && ys[6] == 8 && ys[7] == -1);
   f = jit_lookup(&j, s_bad);
-  CHECK(f && f(p2, NULL) == TCC_KERNEL_ERR_BOUNDS);
+  CHECK(f && f(p2, &kctx) == TCC_KERNEL_ERR_BOUNDS);
   CHECK(ys[6] == 8);
   jit_free(&j);
   tcc_module_destroy(m);
@@ -404,7 +407,8 @@ TEST(temporaries_ifs_and_symbolic_sizes) {
   int64_t syms[1] = {N};
   void *params[2] = {xs, got};
   packed_fn_t f = jit_lookup(&jt, sym);
-  CHECK(f && f(params, syms) == 0);
+  tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(syms);
+  CHECK(f && f(params, &kctx) == 0);
   CHECK(memcmp(ref, got, sizeof(float) * ((2 * N + 1) / 3)) == 0);
   jit_free(&jt);
   tcc_module_destroy(m);
