@@ -1,11 +1,13 @@
-/* `tcc compile`: the kernels of a model, after the optimization pipeline, as one LLVM module written as
- * LLVM IR, assembly or an object for a CPU target (codegen/llvm_emit.h). Packaging into a .so (host plan,
- * weights, runtime) is the next step and not done here. */
+/* `tcc compile`: a model, after the optimization pipeline, as a loadable module (model.so + model.h,
+ * codegen/package.h), or its kernels as one LLVM module written as LLVM IR, assembly or an object for a
+ * CPU target (--emit, codegen/llvm_emit.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codegen/llvm_emit.h"
+#include "codegen/package.h"
 #include "codegen/target.h"
 #include "frontend/onnx_import.h"
 #include "ir/compute.h"
@@ -17,18 +19,28 @@ static void usage(FILE *out) {
   int n;
   const tcc_cpu_target_t *t = tcc_cpu_targets(&n);
   fprintf(out,
-          "usage: tcc compile MODEL.onnx --emit llvm|asm|obj [-target T] -o FILE [-O0] [--bounds-check]\n"
+          "usage: tcc compile MODEL.onnx [-target T] -o model.so [--name N] [--weights=external] [--emit K]\n"
+          "                  [-O0] [--bounds-check] [--keep-temps] [--verbose]\n"
           "\n"
-          "Runs the optimization pipeline for the target, lowers every kernel of the plan to LLVM IR and writes\n"
-          "one module holding them all. Packaging into a loadable .so comes next; --emit is required for now.\n"
+          "Runs the optimization pipeline for the target and packages the model as one self-contained module:\n"
+          "model.so (kernels, host plan, weights and the runtime; needs only libc, libm and libpthread) and\n"
+          "model.h beside it (the API: <name>_create, <name>_run, <name>_destroy). Load it with 'tcc run model.so'\n"
+          "or link it into an application (samples/README.md).\n"
           "\n"
-          "  --emit K        llvm (LLVM IR text), asm (assembly) or obj (ELF object)\n"
           "  -target T       CPU target (default native):\n");
   for (int i = 0; i < n; i++) fprintf(out, "                    %-16s %s\n", t[i].name, t[i].description);
   fprintf(out,
-          "  -o FILE         output file\n"
+          "  -o FILE         the module (model.so; the header is written beside it as model.h), or with --emit\n"
+          "                  the single output file\n"
+          "  --name N        the API prefix, a C identifier (default: the output file's name up to the first '.')\n"
+          "  --weights=external  write the weights to N.weights beside the module (mapped at load) instead of\n"
+          "                  embedding them\n"
+          "  --emit K        instead of a module, write the kernels as llvm (LLVM IR text), asm or obj (ELF object)\n"
           "  -O0             skip LLVM's optimization pipeline (default: default<O3>)\n"
-          "  --bounds-check  check every index at run time (slower; errors are returned)\n");
+          "  --bounds-check  check every index at run time (slower; errors are returned)\n"
+          "  --keep-temps    keep the generated C, weights and object files (the directory is printed)\n"
+          "  --verbose       print the kernels and the link command\n"
+          "Exit status: 0 built, 1 the model cannot be compiled (the message names the node), 2 usage.\n");
 }
 
 static bool is_control_or_sequence(tcc_op_t op) {
@@ -79,85 +91,112 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   return NULL;
 }
 
-int tcc_cmd_compile(int argc, char **argv) {
-  const char *model = NULL, *emit = NULL, *target = "native", *out = NULL;
-  bool optimize = true;
-  tcc_llvm_emit_options_t eo = {0};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    bool takes = strcmp(a, "--emit") == 0 || strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0 ||
-                 strcmp(a, "-o") == 0;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    }
-    if (takes && i + 1 >= argc) {
-      fprintf(stderr, "tcc compile: %s needs a value\n", a);
-      return 2;
-    }
-    if (strcmp(a, "--emit") == 0) emit = argv[++i];
-    else if (strncmp(a, "--emit=", 7) == 0) emit = a + 7;
-    else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) target = argv[++i];
-    else if (strncmp(a, "--target=", 9) == 0) target = a + 9;
-    else if (strcmp(a, "-o") == 0) out = argv[++i];
-    else if (strcmp(a, "-O0") == 0) optimize = false;
-    else if (strcmp(a, "--bounds-check") == 0) eo.bounds_check = true;
-    else if (a[0] == '-' || model) {
-      fprintf(stderr, "tcc compile: unexpected argument '%s'\n\n", a);
-      usage(stderr);
-      return 2;
-    } else model = a;
-  }
-  if (!model || !out) {
-    usage(stderr);
-    return 2;
-  }
-  tcc_emit_kind_t kind;
-  if (!emit) {
-    fprintf(stderr, "tcc compile: packaging into a .so is not implemented yet; use --emit llvm|asm|obj\n");
-    return 2;
-  }
-  if (strcmp(emit, "llvm") == 0) kind = TCC_EMIT_LLVM;
-  else if (strcmp(emit, "asm") == 0) kind = TCC_EMIT_ASM;
-  else if (strcmp(emit, "obj") == 0) kind = TCC_EMIT_OBJ;
-  else {
-    fprintf(stderr, "tcc compile: --emit takes llvm, asm or obj, not '%s'\n", emit);
-    return 2;
-  }
-  if (!tcc_cpu_target_find(target)) {
-    fprintf(stderr, "tcc compile: '%s' is not a CPU target (run 'tcc compile --help' for the list)\n", target);
-    return 2;
-  }
-  tcc_module_t *m = NULL;
+static tcc_status_t emit_kernels(tcc_graph_t *g, const tcc_plan_t *plan, const char *target, bool optimize,
+                                 const tcc_llvm_emit_options_t *eo, tcc_emit_kind_t kind, const char *out) {
   tcc_llvm_emitter_t *e = NULL;
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(g->name ? g->name : "model", NULL, eo, &e));
+  counts_t c = {0, 0};
+  tcc_status_t st = NULL;
+  printf("plan: %d kernels (target %s)\n", plan->num_kernels, target);
+  for (int i = 0; i < plan->num_kernels && !st; i++) st = emit_node(e, plan->kernels[i].node, plan->kernels[i].kind, &c);
+  if (!st) st = tcc_llvm_emitter_finish(e, target, optimize);
+  if (!st) st = tcc_llvm_emitter_write(e, target, kind, out);
+  if (!st) {
+    for (int i = 0; i < tcc_llvm_emitter_num_symbols(e); i++) printf("syms[%d] = %s\n", i, tcc_llvm_emitter_symbol(e, i));
+    printf("kernels emitted: %d, not emitted: %d\nwrote %s (%s)\n", c.emitted, c.skipped, out, target);
+    if (c.skipped) printf("note: the module is incomplete: the nodes marked 'not emitted' have no kernel yet\n");
+  }
+  tcc_llvm_emitter_destroy(e);
+  return st;
+}
+
+/* model.so -> model.h (the same path with its extension replaced, or .h appended). */
+static void header_path(const char *out, char *buf, size_t size) {
+  const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+  size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - out) : strlen(out);
+  snprintf(buf, size, "%.*s.h", (int)stem, out);
+}
+
+enum { MAX_DISABLED = 32 };
+
+int tcc_cmd_compile(int argc, char **argv) {
+  const char *model = NULL, *emit = NULL, *out = NULL, *disabled[MAX_DISABLED];
+  int num_disabled = 0;
+  char name[128] = "";
+  tcc_package_options_t po = tcc_package_defaults();
+  static const char *const with_value[] = {"--emit", "-target", "--target", "-o", "--name", "--weights", "--disable-pass", NULL};
+  for (int i = 1; i < argc; i++) {
+    char opt[64];
+    const char *a = argv[i], *value = NULL;
+    const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
+    if (eq && eq - a < (int)sizeof opt) { /* --opt=VALUE */
+      snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
+      a = opt, value = eq + 1;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
+    bool takes_value = false;
+    for (const char *const *w = with_value; *w; w++) takes_value |= strcmp(a, *w) == 0;
+    if (takes_value && !value) {
+      if (i + 1 >= argc) return fprintf(stderr, "tcc compile: %s needs a value\n", a), 2;
+      value = argv[++i];
+    }
+    if (!takes_value && value) return fprintf(stderr, "tcc compile: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
+    if (strcmp(a, "--emit") == 0) emit = value;
+    else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) po.target = value;
+    else if (strcmp(a, "-o") == 0) out = value;
+    else if (strcmp(a, "--name") == 0) snprintf(name, sizeof name, "%s", value);
+    else if (strcmp(a, "--weights") == 0 && strcmp(value, "external") == 0) po.external_weights = true;
+    else if (strcmp(a, "--weights") == 0 && strcmp(value, "embedded") == 0) po.external_weights = false;
+    else if (strcmp(a, "--disable-pass") == 0 && num_disabled < MAX_DISABLED) disabled[num_disabled++] = value;
+    else if (strcmp(a, "-O0") == 0) po.optimize = false;
+    else if (strcmp(a, "--bounds-check") == 0) po.bounds_check = true;
+    else if (strcmp(a, "--keep-temps") == 0) po.keep_temps = true;
+    else if (strcmp(a, "--verbose") == 0) po.verbose = true;
+    else if (a[0] == '-' || model) return fprintf(stderr, "tcc compile: unexpected argument '%s'\n\n", argv[i]), usage(stderr), 2;
+    else model = a;
+  }
+  if (!model || !out) return usage(stderr), 2;
+  tcc_emit_kind_t kind = TCC_EMIT_OBJ;
+  if (emit && strcmp(emit, "llvm") == 0) kind = TCC_EMIT_LLVM;
+  else if (emit && strcmp(emit, "asm") == 0) kind = TCC_EMIT_ASM;
+  else if (emit && strcmp(emit, "obj") != 0)
+    return fprintf(stderr, "tcc compile: --emit takes llvm, asm or obj, not '%s'\n", emit), 2;
+  if (!tcc_cpu_target_find(po.target))
+    return fprintf(stderr, "tcc compile: '%s' is not a CPU target (run 'tcc compile --help' for the list)\n", po.target), 2;
+  if (!name[0]) tcc_package_default_name(out, name, sizeof name);
+  po.name = name;
+
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  tcc_module_t *m = NULL;
   tcc_onnx_import_options_t io = {0};
   tcc_status_t st = tcc_onnx_import_file(model, &io, tcc_allocator_system(), &m);
   tcc_plan_t plan;
   if (!st) {
     tcc_pipeline_options_t o = tcc_pipeline_defaults();
-    o.context.target = target;
+    o.context.target = po.target;
+    o.disabled = disabled;
+    o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);
   }
-  if (!st) st = tcc_llvm_emitter_create(m->graph->name ? m->graph->name : "model", NULL, &eo, &e);
-  counts_t c = {0, 0};
-  if (!st) {
-    printf("plan: %d kernels (target %s)\n", plan.num_kernels, target);
-    for (int i = 0; i < plan.num_kernels && !st; i++) st = emit_node(e, plan.kernels[i].node, plan.kernels[i].kind, &c);
+  char header[4096];
+  header_path(out, header, sizeof header);
+  if (!st && emit) {
+    tcc_llvm_emit_options_t eo = {.bounds_check = po.bounds_check};
+    st = emit_kernels(m->graph, &plan, po.target, po.optimize, &eo, kind, out);
+  } else if (!st) {
+    st = tcc_package_build(m->graph, &po, out, header);
   }
-  if (!st) st = tcc_llvm_emitter_finish(e, target, optimize);
-  if (!st) st = tcc_llvm_emitter_write(e, target, kind, out);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
   int rc = 0;
   if (st) {
     fprintf(stderr, "tcc compile: %s: %s\n", tcc_status_code_name(tcc_status_code(st)), tcc_status_message(st));
     tcc_status_free(st);
     rc = 1;
-  } else {
-    for (int i = 0; i < tcc_llvm_emitter_num_symbols(e); i++)
-      printf("syms[%d] = %s\n", i, tcc_llvm_emitter_symbol(e, i));
-    printf("kernels emitted: %d, not emitted: %d\nwrote %s (%s, %s)\n", c.emitted, c.skipped, out, emit, target);
-    if (c.skipped) printf("note: the module is incomplete: the nodes marked 'not emitted' have no kernel yet\n");
+  } else if (!emit) {
+    printf("compiled %s for %s: %d kernels -> %s, %s (%.2f s)\n", model, po.target, plan.num_kernels, out, header,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
   }
-  tcc_llvm_emitter_destroy(e);
   tcc_module_destroy(m);
   return rc;
 }

@@ -1,4 +1,9 @@
-/* `tcc run`: evaluate a model with the reference evaluator, save or compare its outputs.
+/* `tcc run`: evaluate a model with the reference evaluator, or run a compiled module (model.so, through
+ * the runtime), save or compare its outputs, time it (--bench).
+ *
+ * A module's signature (runtime/include/tcc/runtime.h) is turned into a graph with typed inputs and
+ * outputs and no nodes, so both paths share how inputs are found (files, --compare's data sets, random
+ * values), printed, compared and written.
  *
  * Inputs and outputs are run-time values (ir/graph_eval.h): tensors, sequences and optionals. Test data
  * files are read as the model declares the input or output they belong to (frontend/tensor_io.h): a
@@ -18,6 +23,7 @@
 #include "ir/graph_eval.h"
 #include "passes/constant_folding.h"
 #include "passes/pipeline.h"
+#include "tcc/runtime.h"
 #include "tools/tcc.h"
 
 enum { MAX_ARGS = 64 };
@@ -35,14 +41,16 @@ typedef struct {
   const char *target, *precision, *dump_after;
   const char *disabled[MAX_ARGS]; /* --disable-pass */
   int num_disabled;
+  int bench;                   /* --bench N: timed runs of a module */
 } options_t;
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: tcc run MODEL.onnx [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
+          "usage: tcc run MODEL.onnx|MODULE.so [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
-          "                                      [--dump-after PASS|all]]\n"
+          "                                      [--dump-after PASS|all]] [--bench N]\n"
+          "MODEL.onnx runs on the reference evaluator; a module built by 'tcc compile' (a .so) runs compiled.\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
           "  --compare DIR      feed DIR/input_K.pb, compare the outputs with DIR/output_K.pb; exit 1 on a mismatch\n"
@@ -57,6 +65,7 @@ static void usage(FILE *out) {
           "  --precision P      fp32 (default), fp16 or bf16: the pipeline's compute precision\n"
           "  --disable-pass P   skip pipeline pass P (repeatable; ablations)\n"
           "  --dump-after P     print the IR after pipeline pass P (or after each, 'all') to stderr\n"
+          "  --bench N          (modules) after a warm-up run, time N runs and print median_ms: and min_ms:\n"
           "Options that take a value also accept --opt=VALUE.\n"
           "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
           "TensorProto is taken as bfloat16 bits (as the ONNX test suite stores them).\n");
@@ -305,7 +314,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
   *o = (options_t){.rtol = 1e-3, .atol = 1e-7};
   static const char *const with_value[] = {"--input", "--compare", "--output-dir", "--rtol", "--atol", "--dim",
                                            "--seed", "-target", "--target", "--precision", "--disable-pass",
-                                           "--dump-after", NULL};
+                                           "--dump-after", "--bench", NULL};
   for (int i = 1; i < argc; i++) {
     char opt[64];
     const char *a = argv[i], *value = NULL;
@@ -334,6 +343,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) o->target = value;
     else if (strcmp(a, "--precision") == 0) o->precision = value;
     else if (strcmp(a, "--dump-after") == 0) o->dump_after = value;
+    else if (strcmp(a, "--bench") == 0) o->bench = atoi(value);
     else if (strcmp(a, "--disable-pass") == 0 && o->num_disabled < MAX_ARGS) o->disabled[o->num_disabled++] = value;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
     else o->model = a;
@@ -343,6 +353,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     return fprintf(stderr, "tcc run: --precision must be fp32, fp16 or bf16, not '%s'\n", o->precision), 2;
   if (!o->pipeline && (o->target || o->precision || o->dump_after || o->num_disabled))
     return fprintf(stderr, "tcc run: -target, --precision, --disable-pass and --dump-after go with --pipeline\n"), 2;
+  if (o->bench < 0) return fprintf(stderr, "tcc run: --bench takes a positive count\n"), 2;
   return -1;
 }
 
@@ -366,22 +377,122 @@ static tcc_status_t run_pipeline(tcc_module_t *m, const options_t *o) {
   return NULL;
 }
 
+/* ---- compiled modules ---- */
+
+/* A module by its contents: an ELF shared object (anything else is taken for an ONNX model). */
+static bool is_module_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  unsigned char magic[4] = {0};
+  bool elf = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "\177ELF", 4) == 0;
+  if (f) fclose(f);
+  return elf;
+}
+
+static const tcc_dim_t *info_dim(tcc_module_t *m, const tcc_rt_tensor_info_t *t, int d) {
+  return t->dims[d] >= 0 ? tcc_dim_const(m, t->dims[d]) : tcc_dim_symbol(m, t->dim_symbols[d]);
+}
+
+static tcc_status_t typed_value(tcc_module_t *m, tcc_value_t *v, const tcc_rt_tensor_info_t *t) {
+  if (!v) return tcc_status_make(TCC_INVALID_MODEL, "the module names two tensors '%s'", t->name);
+  const tcc_dim_t **dims = tcc_module_alloc(m, ((size_t)t->rank + 1) * sizeof *dims);
+  if (!dims) return tcc_status_oom();
+  for (int d = 0; d < t->rank; d++) dims[d] = info_dim(m, t, d);
+  v->type = (tcc_type_t){TCC_TYPE_TENSOR, (tcc_dtype_t)t->dtype, t->rank, dims, NULL};
+  return tcc_module_check(m);
+}
+
+/* A graph with the module's signature: its inputs and outputs, typed, and no nodes. */
+static tcc_status_t signature_graph(const tcc_rt_module_t *rm, tcc_module_t **out) {
+  TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), out));
+  tcc_module_t *m = *out;
+  tcc_rt_tensor_info_t t;
+  for (int i = 0; tcc_rt_module_input(rm, i, &t); i++) TCC_RETURN_IF_ERROR(typed_value(m, tcc_graph_add_input(m->graph, t.name), &t));
+  for (int i = 0; tcc_rt_module_output(rm, i, &t); i++) {
+    tcc_value_t *v = tcc_graph_find(m->graph, t.name);
+    if (!v) TCC_RETURN_IF_ERROR(typed_value(m, v = tcc_graph_add_value(m->graph, t.name), &t));
+    if (!tcc_graph_add_output(m->graph, v)) return tcc_status_oom();
+  }
+  return NULL;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int compare_ms(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Runs the session on inputs, copies its outputs into data; with --bench, times o->bench more runs. */
+static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const tcc_eval_value_t **inputs,
+                               tcc_module_t *data, const tcc_eval_value_t **outputs, const options_t *o) {
+  int ni = (int)g->num_inputs, no = (int)g->num_outputs;
+  tcc_rt_tensor_t *in = tcc_module_alloc(data, (size_t)(ni + 1) * sizeof *in);
+  tcc_rt_tensor_t *out = tcc_module_alloc(data, (size_t)(no + 1) * sizeof *out);
+  double *times = tcc_module_alloc(data, (size_t)(o->bench + 1) * sizeof *times);
+  if (!in || !out || !times) return tcc_status_oom();
+  for (int i = 0; i < ni; i++) {
+    if (inputs[i]->kind != TCC_TYPE_TENSOR) return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' is not a tensor", g->inputs[i]->name);
+    const tcc_tensor_t *t = inputs[i]->tensor;
+    in[i] = tcc_rt_tensor(t->data, t->nbytes, t->dtype, t->rank, t->dims);
+  }
+  memset(out, 0, (size_t)no * sizeof *out);
+  double t0 = now_ms();
+  TCC_RETURN_IF_ERROR(tcc_rt_session_run(s, in, ni, out, no));
+  printf("time: %.3f ms (compiled module, first run)\n", now_ms() - t0);
+  for (int i = 0; i < no; i++) {
+    tcc_tensor_t *t = tcc_tensor_create(data, (tcc_dtype_t)out[i].dtype, out[i].rank, out[i].dims);
+    if (!t || !(outputs[i] = tcc_eval_value_tensor(data, t))) return tcc_status_oom();
+    if (t->nbytes) memcpy((void *)t->data, out[i].data, t->nbytes);
+  }
+  for (int r = 0; r < o->bench; r++) {
+    for (int i = 0; i < no; i++) out[i].data = NULL;
+    double start = now_ms();
+    TCC_RETURN_IF_ERROR(tcc_rt_session_run(s, in, ni, out, no));
+    times[r] = now_ms() - start;
+  }
+  if (o->bench) {
+    qsort(times, (size_t)o->bench, sizeof *times, compare_ms);
+    double median = o->bench % 2 ? times[o->bench / 2] : (times[o->bench / 2 - 1] + times[o->bench / 2]) / 2;
+    printf("runs: %d\nmedian_ms: %.4f\nmin_ms: %.4f\n", o->bench, median, times[0]);
+  }
+  return NULL;
+}
+
+/* Loads a module and makes its signature graph and a session. */
+static tcc_status_t open_module(const char *path, tcc_rt_module_t **rm, tcc_rt_session_t **rs, tcc_module_t **m) {
+  TCC_RETURN_IF_ERROR(tcc_rt_module_load(path, NULL, rm));
+  printf("module %s: model '%s', target %s\n", path, tcc_rt_module_name(*rm), tcc_rt_module_target(*rm));
+  TCC_RETURN_IF_ERROR(signature_graph(*rm, m));
+  return tcc_rt_session_create(*rm, NULL, rs);
+}
+
 int tcc_cmd_run(int argc, char **argv) {
   options_t o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
+  bool compiled = is_module_file(o.model);
+  if (compiled && (o.pipeline || o.fold_constants))
+    return fprintf(stderr, "tcc run: --pipeline and --fold-constants are for ONNX models, not compiled modules\n"), 2;
+  if (!compiled && o.bench)
+    return fprintf(stderr, "tcc run: --bench times compiled modules: 'tcc compile' the model first\n"), 2;
   tcc_onnx_import_options_t import_options = {0};
   tcc_module_t *m = NULL, *data = NULL;
-  tcc_status_t st = tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
+  tcc_rt_module_t *rm = NULL;
+  tcc_rt_session_t *rs = NULL;
+  tcc_status_t st = compiled ? open_module(o.model, &rm, &rs, &m)
+                             : tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
   int folded = 0;
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
     printf("constant folding: %d nodes folded\n", folded);
   if (!st && o.pipeline) st = run_pipeline(m, &o);
+  if (!st) st = tcc_module_create(tcc_allocator_system(), &data);
   if (st) {
-    tcc_module_destroy(m);
-    return fail(st, "");
-  }
-  if ((st = tcc_module_create(tcc_allocator_system(), &data))) {
+    tcc_rt_session_destroy(rs);
+    tcc_rt_module_release(rm);
     tcc_module_destroy(m);
     return fail(st, "");
   }
@@ -392,11 +503,12 @@ int tcc_cmd_run(int argc, char **argv) {
   if (!inputs || !outputs) st = tcc_status_oom();
   if (!st) st = gather_inputs(m, &o, data, inputs);
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (!st) st = tcc_graph_eval_values(g, inputs, data, outputs);
+  if (!st) st = compiled ? run_module(rs, g, inputs, data, outputs, &o) : tcc_graph_eval_values(g, inputs, data, outputs);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   rc = st ? fail(st, "") : 0;
   for (size_t i = 0; !rc && i < g->num_outputs; i++) print_value(g->outputs[i]->name, outputs[i]);
-  if (!rc) printf("time: %.1f ms (reference evaluator)\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+  if (!rc && !compiled)
+    printf("time: %.1f ms (reference evaluator)\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
   for (size_t i = 0; !rc && o.output_dir && i < g->num_outputs; i++) {
     char path[4096], name[1024];
     snprintf(name, sizeof name, "%s", g->outputs[i]->name);
@@ -420,6 +532,8 @@ int tcc_cmd_run(int argc, char **argv) {
     }
     if (!compare_value(g->outputs[i]->name, outputs[i], ref, &o)) rc = 1;
   }
+  tcc_rt_session_destroy(rs);
+  tcc_rt_module_release(rm);
   tcc_module_destroy(data);
   tcc_module_destroy(m);
   return rc;

@@ -4,7 +4,7 @@
 
 #include "tools/tcc.h"
 
-#define TCC_VERSION "0.1.0"
+#include "base/version.h"
 
 static void usage(FILE *out) {
   fprintf(out,

@@ -95,6 +95,16 @@ int tcc_rt_pool_num_threads(const tcc_rt_pool_t *pool);
  * once and from inside a body (a nested call never deadlocks). */
 int tcc_rt_parallel_for(tcc_rt_pool_t *pool, int64_t n, int64_t grain, tcc_rt_body_fn_t body, void *arg);
 
+/* ---- memory planning ---- */
+
+/* Places n buffers in one arena so that buffers live at the same time never overlap: buffer i holds
+ * sizes[i] bytes and lives from call first[i] to call last[i] (inclusive). Writes offsets[i] (multiples
+ * of alignment, a power of two) and the arena's size. Largest first, best fit: what modules whose sizes
+ * depend on symbols call from their plan function, once per shape. Returns 0, or -1 for a bad size or
+ * alignment, or when out of memory. Thread-safe. */
+int tcc_rt_plan_buffers(int n, const int64_t *sizes, const int32_t *first, const int32_t *last, int64_t alignment,
+                        int64_t *offsets, int64_t *arena_bytes);
+
 /* ---- modules ---- */
 
 typedef struct tcc_rt_module tcc_rt_module_t;

@@ -1,0 +1,52 @@
+/* Packaging: an optimized graph -> one self-contained model.so (kernels + host plan + weights + the
+ * runtime) and the model.h that applications include.
+ *
+ *   tcc_package_options_t o = tcc_package_defaults();
+ *   o.target = "x86-64-v4";
+ *   o.name = "resnet18";
+ *   TCC_RETURN_IF_ERROR(tcc_package_build(g, &o, "resnet18.so", "resnet18.h"));
+ *
+ * g has been through the pipeline (passes/pipeline.h) for o.target. Each kernel node becomes one call of
+ * the host plan: a template (GEMM, convolution) when one applies, else its compute definition scheduled
+ * for the CPU; views (Reshape ...) become offsets into their source. Activations get arena buffers placed
+ * per shape by the runtime (tcc_rt_plan_buffers over the calls' lifetimes). Constants go into one weights
+ * blob, embedded read-only or written beside the module (external). The module is linked by the system C
+ * compiler (cc, or TCC_CC; aarch64-linux-gnu-gcc for AArch64 targets) with the runtime archive built
+ * with tcc (lib/<arch>/libtcc_module_runtime.a beside the tcc executable, or TCC_RUNTIME_DIR), hidden
+ * visibility except tcc_module_query and the model's API, and needs only libc, libm and libpthread.
+ *
+ * What a module cannot hold yet is TCC_UNSUPPORTED naming the node: control flow and sequences, host
+ * operators (TopK, NonZero ...), shapes that depend on data, string tensors.
+ * Thread-safety: none (one build at a time per graph); builds of different graphs may run concurrently.
+ */
+#ifndef TCC_CODEGEN_PACKAGE_H
+#define TCC_CODEGEN_PACKAGE_H
+
+#include <stdbool.h>
+
+#include "base/status.h"
+#include "ir/graph.h"
+
+typedef struct {
+  const char *target;      /* CPU target (codegen/target.h); default "native" */
+  const char *name;        /* the API prefix, a C identifier; default "model" */
+  bool external_weights;   /* weights in OUT.weights beside the module instead of inside it */
+  bool optimize;           /* LLVM's default<O3> (default true) */
+  bool bounds_check;       /* check every kernel index at run time */
+  bool keep_temps;         /* keep the intermediate files (their directory is printed) */
+  bool verbose;            /* one line per kernel and the link command on stdout */
+} tcc_package_options_t;
+
+tcc_package_options_t tcc_package_defaults(void);
+
+/* Builds module_path (and header_path when not NULL). TCC_INVALID_ARGUMENT for a bad name or target,
+ * TCC_UNSUPPORTED naming the node for what modules cannot hold, TCC_IO when a file cannot be
+ * written or the linker fails (its output in the message). */
+TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_options_t *options,
+                                            const char *module_path, const char *header_path);
+
+/* The API prefix made from a file name: its base name up to the first '.', characters outside
+ * [A-Za-z0-9_] replaced by '_', prefixed by '_' when it starts with a digit (buf of size bytes). */
+void tcc_package_default_name(const char *path, char *buf, size_t size);
+
+#endif
