@@ -11,13 +11,16 @@
  * --output-dir writes each output back in the same form. A uint16 tensor where the model declares
  * bfloat16 is taken as bfloat16 bits (the ONNX test suite stores bfloat16 tensors so), for inputs and
  * for --compare's expected outputs alike. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "codegen/package.h"
 #include "frontend/onnx_import.h"
 #include "frontend/tensor_io.h"
 #include "ir/graph_eval.h"
@@ -38,6 +41,7 @@ typedef struct {
   unsigned long long seed;
   bool fold_constants;
   bool pipeline;               /* --pipeline: the optimization pipeline before evaluating */
+  bool compile;                /* --compile: the pipeline, then a module built and run in a temporary directory */
   const char *target, *precision, *dump_after;
   const char *disabled[MAX_ARGS]; /* --disable-pass */
   int num_disabled;
@@ -49,7 +53,7 @@ static void usage(FILE *out) {
           "usage: tcc run MODEL.onnx|MODULE.so [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
-          "                                      [--dump-after PASS|all]] [--bench N]\n"
+          "                                      [--dump-after PASS|all]] [--compile] [--bench N]\n"
           "MODEL.onnx runs on the reference evaluator; a module built by 'tcc compile' (a .so) runs compiled.\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
@@ -65,6 +69,8 @@ static void usage(FILE *out) {
           "  --precision P      fp32 (default), fp16 or bf16: the pipeline's compute precision\n"
           "  --disable-pass P   skip pipeline pass P (repeatable; ablations)\n"
           "  --dump-after P     print the IR after pipeline pass P (or after each, 'all') to stderr\n"
+          "  --compile          compile the model (the pipeline, then 'tcc compile' for -target, default native)\n"
+          "                     into a temporary module and run that instead of the evaluator\n"
           "  --bench N          (modules) after a warm-up run, time N runs and print median_ms: and min_ms:\n"
           "Options that take a value also accept --opt=VALUE.\n"
           "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
@@ -340,6 +346,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--seed") == 0) o->seed = strtoull(value, NULL, 10);
     else if (strcmp(a, "--fold-constants") == 0) o->fold_constants = true;
     else if (strcmp(a, "--pipeline") == 0) o->pipeline = true;
+    else if (strcmp(a, "--compile") == 0) o->compile = o->pipeline = true;
     else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) o->target = value;
     else if (strcmp(a, "--precision") == 0) o->precision = value;
     else if (strcmp(a, "--dump-after") == 0) o->dump_after = value;
@@ -470,6 +477,40 @@ static tcc_status_t open_module(const char *path, tcc_rt_module_t **rm, tcc_rt_s
   return tcc_rt_session_create(*rm, NULL, rs);
 }
 
+/* --compile: packages the optimized graph as DIR/model.so in a new temporary directory; *m is
+ * destroyed (the module's signature replaces it). */
+static tcc_status_t compile_to_temp(tcc_module_t **m, const options_t *o, char dir[64]) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(dir, 64, "%.40s/tcc-run-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+  if (!mkdtemp(dir)) {
+    dir[0] = 0;
+    return tcc_status_make(TCC_IO, "cannot create a temporary directory: %s", strerror(errno));
+  }
+  char so[128], h[128];
+  snprintf(so, sizeof so, "%s/model.so", dir);
+  snprintf(h, sizeof h, "%s/model.h", dir);
+  tcc_package_options_t po = tcc_package_defaults();
+  if (o->target) po.target = o->target;
+  tcc_status_t st = tcc_package_build((*m)->graph, &po, so, h);
+  tcc_module_destroy(*m);
+  *m = NULL;
+  return st;
+}
+
+static tcc_status_t open_module_at(const char *dir, tcc_rt_module_t **rm, tcc_rt_session_t **rs, tcc_module_t **m) {
+  char so[128];
+  snprintf(so, sizeof so, "%s/model.so", dir);
+  return open_module(so, rm, rs, m);
+}
+
+static void remove_temp(const char *dir) {
+  if (!dir[0]) return;
+  char path[128];
+  snprintf(path, sizeof path, "%s/model.so", dir), unlink(path);
+  snprintf(path, sizeof path, "%s/model.h", dir), unlink(path);
+  rmdir(dir);
+}
+
 int tcc_cmd_run(int argc, char **argv) {
   options_t o;
   int rc = parse_options(argc, argv, &o);
@@ -477,8 +518,8 @@ int tcc_cmd_run(int argc, char **argv) {
   bool compiled = is_module_file(o.model);
   if (compiled && (o.pipeline || o.fold_constants))
     return fprintf(stderr, "tcc run: --pipeline and --fold-constants are for ONNX models, not compiled modules\n"), 2;
-  if (!compiled && o.bench)
-    return fprintf(stderr, "tcc run: --bench times compiled modules: 'tcc compile' the model first\n"), 2;
+  if (!compiled && o.bench && !o.compile)
+    return fprintf(stderr, "tcc run: --bench times compiled modules: 'tcc compile' the model first, or --compile\n"), 2;
   tcc_onnx_import_options_t import_options = {0};
   tcc_module_t *m = NULL, *data = NULL;
   tcc_rt_module_t *rm = NULL;
@@ -489,11 +530,18 @@ int tcc_cmd_run(int argc, char **argv) {
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
     printf("constant folding: %d nodes folded\n", folded);
   if (!st && o.pipeline) st = run_pipeline(m, &o);
+  char temp_dir[64] = "";
+  if (!st && o.compile) {
+    compiled = true;
+    st = compile_to_temp(&m, &o, temp_dir);
+    if (!st) st = open_module_at(temp_dir, &rm, &rs, &m);
+  }
   if (!st) st = tcc_module_create(tcc_allocator_system(), &data);
   if (st) {
     tcc_rt_session_destroy(rs);
     tcc_rt_module_release(rm);
     tcc_module_destroy(m);
+    remove_temp(temp_dir);
     return fail(st, "");
   }
   const tcc_graph_t *g = m->graph;
@@ -536,5 +584,6 @@ int tcc_cmd_run(int argc, char **argv) {
   tcc_rt_module_release(rm);
   tcc_module_destroy(data);
   tcc_module_destroy(m);
+  remove_temp(temp_dir);
   return rc;
 }
