@@ -1,6 +1,7 @@
 /* The loader: opens a module (dlopen), finds its one query symbol, checks the ABI version and the
  * descriptor, maps external weights; plus the signature queries and the runtime's dtype table. */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -278,6 +279,45 @@ tcc_status_t tcc_rt_module_from_desc(const tcc_module_desc_t *desc, const char *
   return NULL;
 }
 
+/* dlopen trusts the file: a truncated one faults when a segment past its end is touched. Checks that
+ * it is a 64-bit ELF shared object for this machine whose headers and loaded segments lie inside it. */
+static tcc_status_t check_elf(const char *path, int64_t size) {
+#if defined(__x86_64__)
+  const int machine = EM_X86_64;
+  const char *host = "x86_64";
+#elif defined(__aarch64__)
+  const int machine = EM_AARCH64;
+  const char *host = "aarch64";
+#else
+  const int machine = -1;
+  const char *host = "this machine";
+#endif
+  FILE *f = fopen(path, "rb");
+  if (!f) return tcc_status_make(TCC_IO, "cannot open module '%s': %s", path, strerror(errno));
+  Elf64_Ehdr eh;
+  tcc_status_t st = NULL;
+  if (fread(&eh, sizeof eh, 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+    st = tcc_status_make(TCC_INVALID_MODEL, "'%s' is not a module: not an ELF file", path);
+  else if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN)
+    st = tcc_status_make(TCC_INVALID_MODEL, "'%s' is not a module: not a 64-bit shared object", path);
+  else if (machine >= 0 && eh.e_machine != machine)
+    st = tcc_status_make(TCC_UNSUPPORTED, "module '%s' is for another architecture (ELF machine %d), not %s", path,
+                         eh.e_machine, host);
+  else if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > (uint64_t)size ||
+           (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > (uint64_t)size - eh.e_phoff ||
+           (eh.e_shnum && (eh.e_shoff > (uint64_t)size || (uint64_t)eh.e_shnum * eh.e_shentsize > (uint64_t)size - eh.e_shoff)))
+    st = tcc_status_make(TCC_INVALID_MODEL, "module '%s' is truncated or corrupt (headers past its end)", path);
+  for (int i = 0; !st && i < eh.e_phnum; i++) {
+    Elf64_Phdr ph;
+    if (fseek(f, (long)(eh.e_phoff + (uint64_t)i * sizeof ph), SEEK_SET) != 0 || fread(&ph, sizeof ph, 1, f) != 1)
+      st = tcc_status_make(TCC_INVALID_MODEL, "module '%s': cannot read its program headers", path);
+    else if (ph.p_type == PT_LOAD && (ph.p_offset > (uint64_t)size || ph.p_filesz > (uint64_t)size - ph.p_offset))
+      st = tcc_status_make(TCC_INVALID_MODEL, "module '%s' is truncated or corrupt (a segment past its end)", path);
+  }
+  fclose(f);
+  return st;
+}
+
 tcc_status_t tcc_rt_module_load(const char *path, const tcc_allocator_t *allocator, tcc_rt_module_t **out) {
   *out = NULL;
   if (!path || !*path) return tcc_status_make(TCC_INVALID_ARGUMENT, "tcc_rt_module_load: no path");
@@ -285,6 +325,7 @@ tcc_status_t tcc_rt_module_load(const char *path, const tcc_allocator_t *allocat
   if (stat(path, &sb) != 0)
     return tcc_status_make(errno == ENOENT ? TCC_NOT_FOUND : TCC_IO, "cannot open module '%s': %s", path,
                            strerror(errno));
+  TCC_RETURN_IF_ERROR(check_elf(path, (int64_t)sb.st_size));
   tcc_rt_module_t *m = new_module(allocator ? *allocator : tcc_allocator_system(), path);
   if (!m) return tcc_status_oom();
   /* dlopen searches the library path for a name without '/': make it a path. */
