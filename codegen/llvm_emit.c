@@ -1,8 +1,11 @@
 /* Kernel IR -> LLVM IR (contract and kernel ABI in codegen/llvm_emit.h).
  *
- * One kernel becomes one function built with two builders: `eb` appends to the entry block (run-time
- * sizes, strides, small-float constants, temporaries: everything that depends only on syms), `b` follows
- * the statements. Values keep the evaluator's classes: integers at their own width (bool i1, 4-bit i4),
+ * One kernel becomes one function (plus one internal function per PARALLEL loop body, built the same way
+ * from an env struct) built with two builders: `eb` appends to the entry block (run-time sizes, strides,
+ * small-float constants, temporaries: everything that depends only on syms), `b` follows the statements.
+ * Inside a vector loop body (fn_t.vvar set) expressions evaluate to vectors of `lanes` values, or to
+ * scalars when they do not depend on the loop variable; what has no exact vector form is built lane by
+ * lane by the scalar code (unary_value, binary_value, cast_value take operand values for that). Values keep the evaluator's classes: integers at their own width (bool i1, 4-bit i4),
  * f32 for every float type but f64, f64. The conversions between f32 and the small float types are
  * internal always-inline helper functions of the module, written here in LLVM IR after the evaluator's
  * encodings (round to nearest even on the exponent/mantissa fields; ONNX's NaN, infinity and saturation
@@ -20,6 +23,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "codegen/schedule_cpu.h"
 #include "codegen/target.h"
 #include "ir/dim.h"
 
@@ -35,6 +39,8 @@ struct tcc_llvm_emitter {
   int num_syms, cap_syms;
   char **names; /* function names handed out */
   int num_names;
+  int lanes;       /* of VECTORIZED loops; 1: they are emitted as serial loops */
+  int num_bodies;  /* outlined PARALLEL loop bodies, for their names */
   LLVMTypeRef i1, i4, i8, i16, i32, i64, f32, f64, ptr;
 };
 
@@ -98,8 +104,27 @@ static LLVMTypeRef vtype(const tcc_llvm_emitter_t *e, tcc_dtype_t dt) {
 
 /* ---- small helpers over a builder ---- */
 
-static LLVMValueRef ci(LLVMTypeRef t, long long v) { return LLVMConstInt(t, (unsigned long long)v, v < 0); }
-static LLVMValueRef cf(LLVMTypeRef t, double v) { return LLVMConstReal(t, v); }
+static bool is_vector_type(LLVMTypeRef t) { return LLVMGetTypeKind(t) == LLVMVectorTypeKind; }
+static bool is_vector(LLVMValueRef v) { return is_vector_type(LLVMTypeOf(v)); }
+
+/* The constant c repeated over the lanes of the vector type t (t itself when scalar). */
+static LLVMValueRef const_like(LLVMTypeRef t, LLVMValueRef c) {
+  if (!is_vector_type(t)) return c;
+  unsigned n = LLVMGetVectorSize(t);
+  LLVMValueRef lanes[64];
+  for (unsigned i = 0; i < n && i < 64; i++) lanes[i] = c;
+  return LLVMConstVector(lanes, n < 64 ? n : 64);
+}
+
+static LLVMTypeRef scalar_type(LLVMTypeRef t) { return is_vector_type(t) ? LLVMGetElementType(t) : t; }
+
+/* Constants of a scalar type, or splatted over a vector type. */
+static LLVMValueRef ci(LLVMTypeRef t, long long v) {
+  return const_like(t, LLVMConstInt(scalar_type(t), (unsigned long long)v, v < 0));
+}
+static LLVMValueRef cf(LLVMTypeRef t, double v) { return const_like(t, LLVMConstReal(scalar_type(t), v)); }
+/* The bit width of an integer type or of its lanes. */
+static unsigned int_width(LLVMTypeRef t) { return LLVMGetIntTypeWidth(scalar_type(t)); }
 
 static LLVMValueRef intrinsic(tcc_llvm_emitter_t *e, LLVMBuilderRef b, const char *name, LLVMTypeRef *tys, int ntys,
                               LLVMValueRef *args, int nargs) {
@@ -433,6 +458,9 @@ typedef struct {
   int num_dims, cap_dims;
   LLVMValueRef *mallocs;
   int num_mallocs;
+  bool outlined;             /* the body of a PARALLEL loop: nested PARALLEL loops run serially */
+  const tcc_kvar_t *vvar;    /* inside a vector loop body: its variable (lanes vbase .. vbase + lanes - 1) */
+  LLVMValueRef vbase;
   tcc_status_t st;
 } fn_t;
 
@@ -760,7 +788,7 @@ static LLVMValueRef emit_load(fn_t *f, const tcc_kbuf_t *buf, const tcc_kexpr_t 
 }
 
 static LLVMValueRef ext64(fn_t *f, LLVMValueRef v, tcc_dtype_t dt) {
-  if (LLVMGetIntTypeWidth(LLVMTypeOf(v)) == 64) return v;
+  if (int_width(LLVMTypeOf(v)) == 64) return v;
   return is_unsigned(dt) ? LLVMBuildZExt(f->b, v, f->e->i64, "") : LLVMBuildSExt(f->b, v, f->e->i64, "");
 }
 
@@ -807,11 +835,11 @@ static LLVMValueRef int_to_int(fn_t *f, LLVMValueRef v, tcc_dtype_t from, tcc_dt
   return t == L ? x : LLVMBuildTrunc(b, x, t, "");
 }
 
-static LLVMValueRef emit_cast(fn_t *f, const tcc_kexpr_t *x) {
+/* The CAST x applied to the value v of its operand. */
+static LLVMValueRef cast_value(fn_t *f, const tcc_kexpr_t *x, LLVMValueRef v) {
   tcc_llvm_emitter_t *e = f->e;
   LLVMBuilderRef b = f->b;
   tcc_dtype_t from = x->a->dtype, to = x->dtype;
-  LLVMValueRef v = emit_expr(f, x->a);
   int fc = dclass(from), tc = dclass(to);
   if (fc == CLS_I) {
     if (tc == CLS_I) return int_to_int(f, v, from, to);
@@ -831,10 +859,10 @@ static LLVMValueRef emit_cast(fn_t *f, const tcc_kexpr_t *x) {
   return round_d(e, b, to, v, x->saturate);
 }
 
-static LLVMValueRef emit_unary(fn_t *f, const tcc_kexpr_t *x) {
+/* The UNARY x applied to the value a of its operand; vector-safe for the operators vector_native accepts. */
+static LLVMValueRef unary_value(fn_t *f, const tcc_kexpr_t *x, LLVMValueRef a) {
   tcc_llvm_emitter_t *e = f->e;
   LLVMBuilderRef b = f->b;
-  LLVMValueRef a = emit_expr(f, x->a);
   LLVMTypeRef t = LLVMTypeOf(a);
   int c = dclass(x->a->dtype);
   if (x->op == TCC_KOP_IS_NAN || x->op == TCC_KOP_IS_INF) {
@@ -906,7 +934,7 @@ static LLVMValueRef int_division(fn_t *f, tcc_kop_t op, LLVMValueRef a, LLVMValu
   LLVMValueRef bz = LLVMBuildICmp(b, LLVMIntEQ, bv, zero, "");
   set_err(f, bz, TCC_KERNEL_ERR_DIV_ZERO);
   LLVMValueRef r;
-  if (uns || LLVMGetIntTypeWidth(t) == 1) {
+  if (uns || int_width(t) == 1) {
     LLVMValueRef d = LLVMBuildSelect(b, bz, one, bv, "");
     r = op == TCC_KOP_DIV || op == TCC_KOP_FLOORDIV ? LLVMBuildUDiv(b, a, d, "") : LLVMBuildURem(b, a, d, "");
   } else {
@@ -934,10 +962,11 @@ static LLVMValueRef int_division(fn_t *f, tcc_kop_t op, LLVMValueRef a, LLVMValu
   return LLVMBuildSelect(b, bz, zero, r, "");
 }
 
-static LLVMValueRef emit_binary(fn_t *f, const tcc_kexpr_t *x) {
+/* The BINARY x applied to the values a and c of its operands; vector-safe for the operators vector_native
+ * accepts. */
+static LLVMValueRef binary_value(fn_t *f, const tcc_kexpr_t *x, LLVMValueRef a, LLVMValueRef c) {
   tcc_llvm_emitter_t *e = f->e;
   LLVMBuilderRef b = f->b;
-  LLVMValueRef a = emit_expr(f, x->a), c = emit_expr(f, x->b);
   LLVMTypeRef t = LLVMTypeOf(a);
   int cls = dclass(x->a->dtype);
   bool uns = cls == CLS_I && is_unsigned(x->a->dtype);
@@ -952,7 +981,7 @@ static LLVMValueRef emit_binary(fn_t *f, const tcc_kexpr_t *x) {
     return LLVMBuildFCmp(b, R[k], a, c, "");
   }
   if (cls == CLS_I) {
-    unsigned w = LLVMGetIntTypeWidth(t);
+    unsigned w = int_width(t);
     switch (x->op) {
       case TCC_KOP_ADD: return LLVMBuildAdd(b, a, c, "");
       case TCC_KOP_SUB: return LLVMBuildSub(b, a, c, "");
@@ -1004,9 +1033,9 @@ static LLVMValueRef emit_binary(fn_t *f, const tcc_kexpr_t *x) {
 }
 
 static LLVMValueRef as_cond(fn_t *f, LLVMValueRef v) {
-  LLVMTypeRef t = LLVMTypeOf(v);
-  if (t == f->e->i1) return v;
-  if (t == f->e->f32 || t == f->e->f64) return LLVMBuildFCmp(f->b, LLVMRealUNE, v, cf(t, 0), "");
+  LLVMTypeRef t = LLVMTypeOf(v), st = scalar_type(t);
+  if (st == f->e->i1) return v;
+  if (st == f->e->f32 || st == f->e->f64) return LLVMBuildFCmp(f->b, LLVMRealUNE, v, cf(t, 0), "");
   return LLVMBuildICmp(f->b, LLVMIntNE, v, LLVMConstNull(t), "");
 }
 
@@ -1062,10 +1091,13 @@ static LLVMValueRef emit_expr(fn_t *f, const tcc_kexpr_t *x) {
       return f->vars[x->var->id];
     case TCC_KEXPR_DIM: return dim_value(f, x->dim);
     case TCC_KEXPR_LOAD: return emit_load(f, x->buf, x->index);
-    case TCC_KEXPR_UNARY: return emit_unary(f, x);
-    case TCC_KEXPR_BINARY: return emit_binary(f, x);
+    case TCC_KEXPR_UNARY: return unary_value(f, x, emit_expr(f, x->a));
+    case TCC_KEXPR_BINARY: {
+      LLVMValueRef a = emit_expr(f, x->a);
+      return binary_value(f, x, a, emit_expr(f, x->b));
+    }
     case TCC_KEXPR_SELECT: return emit_select(f, x);
-    case TCC_KEXPR_CAST: return emit_cast(f, x);
+    case TCC_KEXPR_CAST: return cast_value(f, x, emit_expr(f, x->a));
     default:
       fail(f, tcc_status_make(TCC_INTERNAL, "kernel '%s': unknown expression kind %d", f->k->name, (int)x->kind));
       return ci(e->i64, 0);
@@ -1076,16 +1108,16 @@ static LLVMValueRef emit_expr(fn_t *f, const tcc_kexpr_t *x) {
 
 static void emit_block(fn_t *f, const tcc_kblock_t *blk);
 
-static void emit_for(fn_t *f, const tcc_kstmt_t *s) {
+/* A serial loop of s's body over [start, end). */
+static void emit_range(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef start, LLVMValueRef end) {
   tcc_llvm_emitter_t *e = f->e;
   LLVMBuilderRef b = f->b;
-  LLVMValueRef extent = emit_expr(f, s->extent);
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = new_block(f, s->var->name), body = new_block(f, "body"),
                     done = new_block(f, "done");
   LLVMBuildBr(b, head);
   LLVMPositionBuilderAtEnd(b, head);
   LLVMValueRef i = LLVMBuildPhi(b, e->i64, s->var->name);
-  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, extent, ""), body, done);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, end, ""), body, done);
   LLVMPositionBuilderAtEnd(b, body);
   f->vars[s->var->id] = i;
   emit_block(f, &s->body);
@@ -1093,10 +1125,417 @@ static void emit_for(fn_t *f, const tcc_kstmt_t *s) {
   LLVMValueRef next = LLVMBuildAdd(b, i, ci(e->i64, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
   LLVMBuildBr(b, head);
-  LLVMValueRef vals[2] = {ci(e->i64, 0), next};
+  LLVMValueRef vals[2] = {start, next};
   LLVMBasicBlockRef from[2] = {pre, latch};
   LLVMAddIncoming(i, vals, from, 2);
   LLVMPositionBuilderAtEnd(b, done);
+}
+
+/* ---- vector loops: lanes vbase + j of the loop variable, j < lanes ---- */
+
+static bool uses_var(const tcc_kexpr_t *x, const tcc_kvar_t *v) {
+  if (!x) return false;
+  if (x->kind == TCC_KEXPR_VAR) return x->var == v;
+  if (x->kind == TCC_KEXPR_LOAD)
+    for (int i = 0; i < x->buf->rank; i++)
+      if (uses_var(x->index[i], v)) return true;
+  return uses_var(x->a, v) || uses_var(x->b, v) || uses_var(x->c, v);
+}
+
+static LLVMTypeRef vec_of(fn_t *f, LLVMTypeRef t) { return LLVMVectorType(scalar_type(t), (unsigned)f->e->lanes); }
+
+static LLVMValueRef splat(fn_t *f, LLVMValueRef v) {
+  if (is_vector(v)) return v;
+  LLVMTypeRef vt = vec_of(f, LLVMTypeOf(v));
+  LLVMValueRef one = LLVMBuildInsertElement(f->b, LLVMGetPoison(vt), v, ci(f->e->i32, 0), "");
+  return LLVMBuildShuffleVector(f->b, one, LLVMGetPoison(vt), LLVMConstNull(vec_of(f, f->e->i32)), "");
+}
+
+static LLVMValueRef lane(fn_t *f, LLVMValueRef v, int j) {
+  return is_vector(v) ? LLVMBuildExtractElement(f->b, v, ci(f->e->i32, j), "") : v;
+}
+
+static LLVMValueRef set_lane(fn_t *f, LLVMValueRef vec, LLVMValueRef s, int j) {
+  if (!vec) vec = LLVMGetPoison(vec_of(f, LLVMTypeOf(s)));
+  return LLVMBuildInsertElement(f->b, vec, s, ci(f->e->i32, j), "");
+}
+
+/* x evaluated by the scalar emitter once per lane (gathers, lazy selects, what has no vector form). */
+static LLVMValueRef per_lane(fn_t *f, const tcc_kexpr_t *x) {
+  const tcc_kvar_t *v = f->vvar;
+  LLVMValueRef base = f->vbase, r = NULL;
+  f->vvar = NULL;
+  for (int j = 0; j < f->e->lanes && !f->st; j++) {
+    f->vars[v->id] = LLVMBuildAdd(f->b, base, ci(f->e->i64, j), "");
+    r = set_lane(f, r, emit_expr(f, x), j);
+  }
+  f->vars[v->id] = base;
+  f->vvar = v;
+  return r ? r : ci(f->e->i64, 0);
+}
+
+/* Operators whose scalar builders (unary_value, binary_value) are exact on vectors lane by lane. */
+static bool vector_native(const tcc_kexpr_t *x) {
+  int cls = dclass(x->a->dtype);
+  if (x->kind == TCC_KEXPR_UNARY) {
+    switch (x->op) {
+      case TCC_KOP_IS_NAN: case TCC_KOP_IS_INF: case TCC_KOP_NOT: case TCC_KOP_NEG: case TCC_KOP_ABS: case TCC_KOP_SIGN:
+        return true;
+      case TCC_KOP_BITNOT: return cls == CLS_I;
+      case TCC_KOP_SQRT: case TCC_KOP_RSQRT: case TCC_KOP_RECIPROCAL: case TCC_KOP_FLOOR: case TCC_KOP_CEIL:
+      case TCC_KOP_ROUND_EVEN:
+        return cls != CLS_I;
+      default: return false; /* libm calls */
+    }
+  }
+  if (tcc_kop_is_comparison(x->op)) return true;
+  switch (x->op) {
+    case TCC_KOP_ADD: case TCC_KOP_SUB: case TCC_KOP_MUL: case TCC_KOP_MIN: case TCC_KOP_MAX: return true;
+    case TCC_KOP_DIV: return cls != CLS_I;
+    case TCC_KOP_AND: case TCC_KOP_OR: case TCC_KOP_XOR: case TCC_KOP_SHL: case TCC_KOP_SHR: return cls == CLS_I;
+    default: return false;
+  }
+}
+
+static LLVMValueRef vector_expr(fn_t *f, const tcc_kexpr_t *x);
+
+/* Dtypes held in memory as their own LLVM element type, loaded and stored as whole vectors. */
+static bool plain_vector_dtype(tcc_dtype_t dt) {
+  if (dt == TCC_DTYPE_F32 || dt == TCC_DTYPE_F64) return true;
+  return tcc_dtype_is_int(dt) && tcc_dtype_bits(dt) >= 8;
+}
+
+/* Whether index (rank entries) is contiguous in v: the last entry v or u + v, the others free of v. */
+static bool contiguous(const tcc_kexpr_t *const *index, int rank, const tcc_kvar_t *v) {
+  if (rank < 1) return false;
+  for (int i = 0; i < rank - 1; i++)
+    if (uses_var(index[i], v)) return false;
+  const tcc_kexpr_t *last = index[rank - 1];
+  if (last->kind == TCC_KEXPR_VAR) return last->var == v;
+  if (last->kind != TCC_KEXPR_BINARY || last->op != TCC_KOP_ADD) return false;
+  return (last->a->kind == TCC_KEXPR_VAR && last->a->var == v && !uses_var(last->b, v)) ||
+         (last->b->kind == TCC_KEXPR_VAR && last->b->var == v && !uses_var(last->a, v));
+}
+
+static LLVMValueRef vector_load(fn_t *f, const tcc_kexpr_t *x) {
+  tcc_llvm_emitter_t *e = f->e;
+  tcc_dtype_t dt = x->buf->dtype;
+  bool half = dt == TCC_DTYPE_F16 || dt == TCC_DTYPE_BF16;
+  if (!contiguous(x->index, x->buf->rank, f->vvar) || !(plain_vector_dtype(dt) || half || dt == TCC_DTYPE_BOOL))
+    return per_lane(f, x);
+  LLVMValueRef ok, off = offset(f, x->buf, x->index, &ok); /* lane 0's element */
+  LLVMTypeRef mt = dt == TCC_DTYPE_BOOL ? e->i8 : half ? e->i16 : vtype(e, dt);
+  LLVMValueRef ld = LLVMBuildLoad2(f->b, vec_of(f, mt), gep(f, mt, x->buf, off), "");
+  LLVMSetAlignment(ld, (unsigned)(LLVMGetIntTypeWidth(mt == e->f32 ? e->i32 : mt == e->f64 ? e->i64 : mt) / 8));
+  if (dt == TCC_DTYPE_BOOL) return LLVMBuildICmp(f->b, LLVMIntNE, ld, LLVMConstNull(LLVMTypeOf(ld)), "");
+  if (dt == TCC_DTYPE_BF16) {
+    LLVMValueRef bits = LLVMBuildShl(f->b, LLVMBuildZExt(f->b, ld, vec_of(f, e->i32), ""), ci(vec_of(f, e->i32), 16), "");
+    return LLVMBuildBitCast(f->b, bits, vec_of(f, e->f32), "");
+  }
+  if (dt == TCC_DTYPE_F16) {
+    LLVMValueRef r = NULL, dec = f16_decode_fn(e);
+    for (int j = 0; j < e->lanes; j++) r = set_lane(f, r, call1(f->b, dec, lane(f, ld, j)), j);
+    return r;
+  }
+  return ld;
+}
+
+static LLVMValueRef vector_cast(fn_t *f, const tcc_kexpr_t *x, LLVMValueRef v) {
+  tcc_llvm_emitter_t *e = f->e;
+  tcc_dtype_t from = x->a->dtype, to = x->dtype;
+  if (from == to) return v;
+  v = splat(f, v);
+  if (from == TCC_DTYPE_F32 && to == TCC_DTYPE_F64) return LLVMBuildFPExt(f->b, v, vec_of(f, e->f64), "");
+  if (from == TCC_DTYPE_F64 && to == TCC_DTYPE_F32) return LLVMBuildFPTrunc(f->b, v, vec_of(f, e->f32), "");
+  if (dclass(from) == CLS_I && (to == TCC_DTYPE_F32 || to == TCC_DTYPE_F64)) {
+    bool uns = is_unsigned(from);
+    LLVMValueRef w = v;
+    if (int_width(LLVMTypeOf(v)) < 64)
+      w = uns ? LLVMBuildZExt(f->b, v, vec_of(f, e->i64), "") : LLVMBuildSExt(f->b, v, vec_of(f, e->i64), "");
+    LLVMTypeRef t = vec_of(f, to == TCC_DTYPE_F32 ? e->f32 : e->f64);
+    return uns ? LLVMBuildUIToFP(f->b, w, t, "") : LLVMBuildSIToFP(f->b, w, t, "");
+  }
+  LLVMValueRef r = NULL;
+  for (int j = 0; j < e->lanes && !f->st; j++) r = set_lane(f, r, cast_value(f, x, lane(f, v, j)), j);
+  return r;
+}
+
+/* x over the lanes: a vector, or a scalar when x does not depend on the loop variable. */
+static LLVMValueRef vector_expr(fn_t *f, const tcc_kexpr_t *x) {
+  tcc_llvm_emitter_t *e = f->e;
+  if (!uses_var(x, f->vvar) || f->st) return emit_expr(f, x);
+  switch (x->kind) {
+    case TCC_KEXPR_VAR: {
+      LLVMValueRef iota[64];
+      for (int j = 0; j < e->lanes; j++) iota[j] = ci(e->i64, j);
+      return LLVMBuildAdd(f->b, splat(f, f->vbase), LLVMConstVector(iota, (unsigned)e->lanes), "");
+    }
+    case TCC_KEXPR_LOAD: return vector_load(f, x);
+    case TCC_KEXPR_UNARY: {
+      LLVMValueRef a = vector_expr(f, x->a);
+      if (vector_native(x)) return splat(f, unary_value(f, x, splat(f, a)));
+      LLVMValueRef r = NULL;
+      for (int j = 0; j < e->lanes && !f->st; j++) r = set_lane(f, r, unary_value(f, x, lane(f, a, j)), j);
+      return r;
+    }
+    case TCC_KEXPR_BINARY: {
+      LLVMValueRef a = vector_expr(f, x->a), c = vector_expr(f, x->b);
+      if (vector_native(x)) return binary_value(f, x, splat(f, a), splat(f, c));
+      LLVMValueRef r = NULL;
+      for (int j = 0; j < e->lanes && !f->st; j++) r = set_lane(f, r, binary_value(f, x, lane(f, a, j), lane(f, c, j)), j);
+      return r;
+    }
+    case TCC_KEXPR_SELECT: {
+      if (needs_guard(x->b) || needs_guard(x->c)) return per_lane(f, x);
+      LLVMValueRef c = as_cond(f, vector_expr(f, x->a));
+      LLVMValueRef t = splat(f, vector_expr(f, x->b));
+      return LLVMBuildSelect(f->b, c, t, splat(f, vector_expr(f, x->c)), "");
+    }
+    case TCC_KEXPR_CAST: return vector_cast(f, x, vector_expr(f, x->a));
+    default: return per_lane(f, x);
+  }
+}
+
+static void vector_store(fn_t *f, const tcc_kstmt_t *s) {
+  tcc_llvm_emitter_t *e = f->e;
+  tcc_dtype_t dt = s->buf->dtype;
+  LLVMValueRef ok, off = offset(f, s->buf, s->index, &ok); /* lane 0's element */
+  LLVMValueRef v = splat(f, vector_expr(f, s->value));
+  if (f->st) return;
+  LLVMTypeRef mt = NULL;
+  if (plain_vector_dtype(dt)) {
+    mt = vtype(e, dt);
+  } else if (dt == TCC_DTYPE_BOOL) {
+    mt = e->i8, v = LLVMBuildZExt(f->b, v, vec_of(f, e->i8), "");
+  } else if (dt == TCC_DTYPE_F16 || dt == TCC_DTYPE_BF16) {
+    LLVMValueRef enc = dt == TCC_DTYPE_F16 ? f16_encode_fn(e) : bf16_encode_fn(e), r = NULL;
+    for (int j = 0; j < e->lanes; j++) r = set_lane(f, r, call1(f->b, enc, lane(f, v, j)), j);
+    mt = e->i16, v = r;
+  }
+  if (!mt) { /* element by element, in lane order (sub-byte and 8-bit float encodings) */
+    for (int j = 0; j < e->lanes; j++) store_elem(f, s->buf, LLVMBuildAdd(f->b, off, ci(e->i64, j), ""), lane(f, v, j));
+    return;
+  }
+  LLVMValueRef st = LLVMBuildStore(f->b, v, gep(f, mt, s->buf, off));
+  LLVMSetAlignment(st, (unsigned)(LLVMGetIntTypeWidth(mt == e->f32 ? e->i32 : mt == e->f64 ? e->i64 : mt) / 8));
+}
+
+/* Element types worth vectors: the others (float8, float4, e8m0, 4-bit integers) would expand into long
+ * lane-by-lane conversion code, so their loops stay serial. */
+static bool vector_dtype(tcc_dtype_t dt) {
+  return plain_vector_dtype(dt) || dt == TCC_DTYPE_BOOL || dt == TCC_DTYPE_F16 || dt == TCC_DTYPE_BF16;
+}
+
+static bool vector_friendly(const tcc_kexpr_t *x) {
+  if (!x) return true;
+  if (!vector_dtype(x->dtype)) return false;
+  if (x->kind == TCC_KEXPR_LOAD) {
+    if (!vector_dtype(x->buf->dtype)) return false;
+    for (int i = 0; i < x->buf->rank; i++)
+      if (!vector_friendly(x->index[i])) return false;
+  }
+  if (x->kind == TCC_KEXPR_BINARY && x->op == TCC_KOP_POW && dclass(x->dtype) == CLS_I) return false;
+  return vector_friendly(x->a) && vector_friendly(x->b) && vector_friendly(x->c);
+}
+
+/* Whether s (a VECTORIZED loop) can be emitted with vectors here; otherwise it runs as a serial loop. */
+static bool vector_loop_ok(fn_t *f, const tcc_kstmt_t *s) {
+  if (f->e->lanes < 2 || f->vvar || f->e->opt.bounds_check || !tcc_schedule_loop_vectorizable(s)) return false;
+  for (size_t n = 0; n < s->body.count; n++) {
+    const tcc_kstmt_t *st = s->body.stmts[n];
+    if (!vector_dtype(st->buf->dtype) || !vector_friendly(st->value)) return false;
+    for (int i = 0; i < st->buf->rank; i++)
+      if (!vector_friendly(st->index[i])) return false;
+  }
+  return true;
+}
+
+/* [start, end) in steps of `lanes` while whole vectors fit, then a scalar remainder loop. */
+static void emit_vector_loop(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef start, LLVMValueRef end) {
+  tcc_llvm_emitter_t *e = f->e;
+  LLVMBuilderRef b = f->b;
+  LLVMValueRef count = LLVMBuildSub(b, end, start, "");
+  count = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, count, ci(e->i64, 0), ""), ci(e->i64, 0), count, "");
+  LLVMValueRef vend = LLVMBuildAdd(b, start, LLVMBuildAnd(b, count, ci(e->i64, -(long long)e->lanes), ""), "vend");
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = new_block(f, "vloop"), body = new_block(f, "vbody"),
+                    done = new_block(f, "vdone");
+  LLVMBuildBr(b, head);
+  LLVMPositionBuilderAtEnd(b, head);
+  LLVMValueRef i = LLVMBuildPhi(b, e->i64, s->var->name);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, vend, ""), body, done);
+  LLVMPositionBuilderAtEnd(b, body);
+  f->vvar = s->var, f->vbase = i, f->vars[s->var->id] = i;
+  for (size_t n = 0; n < s->body.count && !f->st; n++) vector_store(f, s->body.stmts[n]);
+  f->vvar = NULL, f->vbase = NULL, f->vars[s->var->id] = NULL;
+  LLVMValueRef next = LLVMBuildAdd(b, i, ci(e->i64, e->lanes), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+  LLVMBuildBr(b, head);
+  LLVMValueRef vals[2] = {start, next};
+  LLVMBasicBlockRef from[2] = {pre, latch};
+  LLVMAddIncoming(i, vals, from, 2);
+  LLVMPositionBuilderAtEnd(b, done);
+  emit_range(f, s, vend, end);
+}
+
+/* ---- parallel loops: the body outlined into `int32_t body(void *env, int64_t begin, int64_t end)` ---- */
+
+static void fn_open(fn_t *f, LLVMBasicBlockRef *body);
+static LLVMValueRef fn_close(fn_t *f, LLVMBasicBlockRef body);
+static void setup_local(fn_t *f, const tcc_kbuf_t *buf);
+static void free_fn(fn_t *f);
+
+/* The LLVM type of tcc_module_kernel_ctx_t (runtime/module_abi.h). */
+static LLVMTypeRef kernel_ctx_type(tcc_llvm_emitter_t *e) {
+  LLVMTypeRef fields[4] = {e->ptr, e->ptr, e->ptr, e->i32};
+  return LLVMStructTypeInContext(e->ctx, fields, 4, 0);
+}
+
+static void collect_allocs(const tcc_kblock_t *blk, bool *inside) {
+  for (size_t i = 0; i < blk->count; i++) {
+    const tcc_kstmt_t *s = blk->stmts[i];
+    if (s->kind == TCC_KSTMT_ALLOC) inside[s->buf->id] = true;
+    if (s->kind == TCC_KSTMT_FOR || s->kind == TCC_KSTMT_IF) collect_allocs(&s->body, inside);
+    if (s->kind == TCC_KSTMT_IF) collect_allocs(&s->orelse, inside);
+  }
+}
+
+static void collect_loop_vars(const tcc_kblock_t *blk, bool *bound) {
+  for (size_t i = 0; i < blk->count; i++) {
+    const tcc_kstmt_t *s = blk->stmts[i];
+    if (s->kind == TCC_KSTMT_FOR) bound[s->var->id] = true, collect_loop_vars(&s->body, bound);
+    if (s->kind == TCC_KSTMT_IF) collect_loop_vars(&s->body, bound), collect_loop_vars(&s->orelse, bound);
+  }
+}
+
+/* Whether x can be evaluated before the loop: no loads, no variables bound inside it. */
+static bool closed(const tcc_kexpr_t *x, const bool *bound) {
+  if (!x) return true;
+  if (x->kind == TCC_KEXPR_LOAD) return false;
+  if (x->kind == TCC_KEXPR_VAR) return !bound[x->var->id];
+  return closed(x->a, bound) && closed(x->b, bound) && closed(x->c, bound);
+}
+
+/* Innermost iterations of one run of blk (i64, at least 1), counting loops whose extents are closed. */
+static LLVMValueRef block_work(fn_t *f, const tcc_kblock_t *blk, const bool *bound) {
+  LLVMTypeRef L = f->e->i64;
+  LLVMValueRef sum = ci(L, 0);
+  for (size_t i = 0; i < blk->count; i++) {
+    const tcc_kstmt_t *s = blk->stmts[i];
+    if (s->kind == TCC_KSTMT_FOR) {
+      LLVMValueRef n = closed(s->extent, bound) ? emit_expr(f, s->extent) : ci(L, 1);
+      n = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, n, ci(L, 1), ""), ci(L, 1), n, "");
+      sum = LLVMBuildAdd(f->b, sum, LLVMBuildMul(f->b, n, block_work(f, &s->body, bound), ""), "");
+    } else if (s->kind == TCC_KSTMT_IF) {
+      sum = LLVMBuildAdd(f->b, sum, block_work(f, &s->body, bound), "");
+      sum = LLVMBuildAdd(f->b, sum, block_work(f, &s->orelse, bound), "");
+    }
+  }
+  return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, sum, ci(L, 1), ""), ci(L, 1), sum, "");
+}
+
+enum { DEFAULT_PARALLEL_MIN_WORK = 8192 };
+
+static void emit_parallel(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef extent) {
+  tcc_llvm_emitter_t *e = f->e;
+  const tcc_kernel_t *k = f->k;
+  uint32_t nid = k->next_id;
+  bool *inside = calloc((size_t)nid + 1, sizeof *inside), *bound = calloc((size_t)nid + 1, sizeof *bound);
+  LLVMTypeRef *types = calloc(2 * (size_t)nid + 4, sizeof *types);
+  LLVMValueRef *vals = calloc(2 * (size_t)nid + 4, sizeof *vals);
+  uint32_t *ids = calloc(2 * (size_t)nid + 4, sizeof *ids); /* field -> buffer id, or nid + variable id */
+  fn_t g = {.e = e, .k = k, .outlined = true};
+  g.vars = calloc((size_t)nid + 1, sizeof *g.vars);
+  g.bufs = calloc((size_t)nid + 1, sizeof *g.bufs);
+  if (!inside || !bound || !types || !vals || !ids || !g.vars || !g.bufs) {
+    fail(f, tcc_status_oom());
+    goto done;
+  }
+  collect_allocs(&s->body, inside);
+  bound[s->var->id] = true;
+  collect_loop_vars(&s->body, bound);
+
+  /* env: error slot, ctx, then the buffers and loop variables the body sees from here */
+  int nf = 0;
+  LLVMValueRef slot = LLVMBuildAlloca(f->eb, e->i32, "par.err");
+  LLVMBuildStore(f->b, ci(e->i32, 0), slot);
+  types[nf] = e->ptr, vals[nf] = slot, ids[nf++] = UINT32_MAX;
+  types[nf] = e->ptr, vals[nf] = f->ctx, ids[nf++] = UINT32_MAX;
+  for (uint32_t id = 0; id < nid; id++)
+    if (f->bufs[id].base && !inside[id]) types[nf] = e->ptr, vals[nf] = f->bufs[id].base, ids[nf++] = id;
+  for (uint32_t id = 0; id < nid; id++)
+    if (f->vars[id]) types[nf] = e->i64, vals[nf] = f->vars[id], ids[nf++] = nid + id;
+  LLVMTypeRef env_t = LLVMStructTypeInContext(e->ctx, types, (unsigned)nf, 0);
+  LLVMValueRef env = LLVMBuildAlloca(f->eb, env_t, "env");
+  for (int i = 0; i < nf; i++) LLVMBuildStore(f->b, vals[i], LLVMBuildStructGEP2(f->b, env_t, env, (unsigned)i, ""));
+
+  /* the outlined body */
+  char name[640];
+  size_t len = 0;
+  const char *kname = LLVMGetValueName2(f->fn, &len);
+  snprintf(name, sizeof name, "%.*s.body%d", (int)(len < 600 ? len : 600), kname, e->num_bodies++);
+  LLVMTypeRef bt[3] = {e->ptr, e->i64, e->i64};
+  g.fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->i32, bt, 3, 0));
+  LLVMSetLinkage(g.fn, LLVMInternalLinkage);
+  add_attr(e, g.fn, "nounwind");
+  LLVMBasicBlockRef body;
+  fn_open(&g, &body);
+  LLVMValueRef genv = LLVMGetParam(g.fn, 0), gslot = NULL;
+  for (int i = 0; i < nf; i++) {
+    LLVMValueRef v = LLVMBuildLoad2(g.eb, types[i], LLVMBuildStructGEP2(g.eb, env_t, genv, (unsigned)i, ""), "");
+    if (i == 0) gslot = v;
+    else if (i == 1) g.ctx = v;
+    else if (ids[i] < nid) g.bufs[ids[i]].base = v;
+    else g.vars[ids[i] - nid] = v;
+  }
+  g.syms = LLVMBuildLoad2(g.eb, e->ptr, g.ctx, "syms");
+  for (int i = 0; i < k->num_locals && !g.st; i++)
+    if (inside[k->locals[i]->id]) setup_local(&g, k->locals[i]);
+  if (!g.st && vector_loop_ok(&g, s)) /* an innermost loop: each chunk runs with vectors */
+    emit_vector_loop(&g, s, LLVMGetParam(g.fn, 1), LLVMGetParam(g.fn, 2));
+  else if (!g.st)
+    emit_range(&g, s, LLVMGetParam(g.fn, 1), LLVMGetParam(g.fn, 2));
+  LLVMValueRef gerr = fn_close(&g, body);
+  LLVMBasicBlockRef report = LLVMAppendBasicBlockInContext(e->ctx, g.fn, "report"),
+                    ret = LLVMAppendBasicBlockInContext(e->ctx, g.fn, "ret");
+  LLVMBuildCondBr(g.b, LLVMBuildICmp(g.b, LLVMIntNE, gerr, ci(e->i32, 0), ""), report, ret);
+  LLVMPositionBuilderAtEnd(g.b, report);
+  LLVMBuildAtomicRMW(g.b, LLVMAtomicRMWBinOpOr, gslot, gerr, LLVMAtomicOrderingMonotonic, 0);
+  LLVMBuildBr(g.b, ret);
+  LLVMPositionBuilderAtEnd(g.b, ret);
+  LLVMBuildRet(g.b, ci(e->i32, 0));
+  if (g.st) {
+    fail(f, g.st);
+    g.st = NULL;
+    goto done;
+  }
+
+  /* here: ctx->parallel_for(ctx->pool, extent, grain, body, env) when extent > 0 */
+  LLVMValueRef min_work = ci(e->i64, e->opt.parallel_min_work > 0 ? e->opt.parallel_min_work : DEFAULT_PARALLEL_MIN_WORK);
+  LLVMValueRef work = block_work(f, &s->body, bound);
+  LLVMValueRef grain = LLVMBuildSDiv(f->b, LLVMBuildSub(f->b, LLVMBuildAdd(f->b, min_work, work, ""), ci(e->i64, 1), ""), work, "grain");
+  LLVMBasicBlockRef call = new_block(f, "par.call"), after = new_block(f, "par.done");
+  LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, extent, ci(e->i64, 0), ""), call, after);
+  LLVMPositionBuilderAtEnd(f->b, call);
+  LLVMTypeRef ctx_t = kernel_ctx_type(e);
+  LLVMValueRef pf = LLVMBuildLoad2(f->b, e->ptr, LLVMBuildStructGEP2(f->b, ctx_t, f->ctx, 1, ""), "parallel_for");
+  LLVMValueRef pool = LLVMBuildLoad2(f->b, e->ptr, LLVMBuildStructGEP2(f->b, ctx_t, f->ctx, 2, ""), "pool");
+  LLVMTypeRef pt[5] = {e->ptr, e->i64, e->i64, e->ptr, e->ptr};
+  LLVMValueRef args[5] = {pool, extent, grain, g.fn, env};
+  LLVMValueRef rc = LLVMBuildCall2(f->b, LLVMFunctionType(e->i32, pt, 5, 0), pf, args, 5, "");
+  LLVMValueRef bits = LLVMBuildOr(f->b, rc, LLVMBuildLoad2(f->b, e->i32, slot, ""), "");
+  LLVMBuildStore(f->b, LLVMBuildOr(f->b, LLVMBuildLoad2(f->b, e->i32, f->err, ""), bits, ""), f->err);
+  LLVMBuildBr(f->b, after);
+  LLVMPositionBuilderAtEnd(f->b, after);
+done:
+  free(inside), free(bound), free(types), free(vals), free(ids);
+  free_fn(&g);
+}
+
+static void emit_for(fn_t *f, const tcc_kstmt_t *s) {
+  LLVMValueRef extent = emit_expr(f, s->extent);
+  if (s->loop == TCC_KLOOP_PARALLEL && !f->outlined) emit_parallel(f, s, extent);
+  else if (s->loop == TCC_KLOOP_VECTORIZED && vector_loop_ok(f, s)) emit_vector_loop(f, s, ci(f->e->i64, 0), extent);
+  else emit_range(f, s, ci(f->e->i64, 0), extent);
 }
 
 static void emit_store(fn_t *f, const tcc_kstmt_t *s) {
@@ -1214,6 +1653,42 @@ static void setup_local(fn_t *f, const tcc_kbuf_t *buf) {
   f->mallocs[f->num_mallocs++] = p;
 }
 
+/* Starts f->fn: blocks entry (eb: sizes, temporaries), body (b: the statements) and exit; the error bits. */
+static void fn_open(fn_t *f, LLVMBasicBlockRef *body) {
+  f->b = LLVMCreateBuilderInContext(f->e->ctx);
+  f->eb = LLVMCreateBuilderInContext(f->e->ctx);
+  f->entry = new_block(f, "entry");
+  *body = new_block(f, "body");
+  f->exit = new_block(f, "exit");
+  LLVMPositionBuilderAtEnd(f->eb, f->entry);
+  LLVMPositionBuilderAtEnd(f->b, *body);
+  f->err = LLVMBuildAlloca(f->eb, f->e->i32, "err");
+  LLVMBuildStore(f->eb, ci(f->e->i32, 0), f->err);
+}
+
+/* Ends the statements of f->fn: the entry jumps to the body, or (a temporary's malloc failed) sets
+ * TCC_KERNEL_ERR_NOMEM and skips it; exit frees the temporaries. Returns the error bits, b in exit. */
+static LLVMValueRef fn_close(fn_t *f, LLVMBasicBlockRef body) {
+  tcc_llvm_emitter_t *e = f->e;
+  LLVMBuildBr(f->b, f->exit);
+  if (f->nomem) {
+    LLVMBasicBlockRef oom = new_block(f, "nomem");
+    LLVMBuildCondBr(f->eb, f->nomem, oom, body);
+    LLVMPositionBuilderAtEnd(f->b, oom);
+    LLVMBuildStore(f->b, ci(e->i32, TCC_KERNEL_ERR_NOMEM), f->err);
+    LLVMBuildBr(f->b, f->exit);
+  } else {
+    LLVMBuildBr(f->eb, body);
+  }
+  LLVMPositionBuilderAtEnd(f->b, f->exit);
+  if (f->num_mallocs) {
+    LLVMTypeRef fty;
+    LLVMValueRef freef = declare(e, "free", LLVMVoidTypeInContext(e->ctx), &e->ptr, 1, &fty);
+    for (int i = 0; i < f->num_mallocs; i++) LLVMBuildCall2(f->b, fty, freef, &f->mallocs[i], 1, "");
+  }
+  return LLVMBuildLoad2(f->b, e->i32, f->err, "");
+}
+
 static char *function_name(tcc_llvm_emitter_t *e, const char *kname) {
   size_t n = strlen(kname ? kname : "");
   char *name = malloc(n + 32);
@@ -1270,19 +1745,12 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
   for (int i = 0; i <= k->num_params; i++) ps[i] = e->ptr;
   f.fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(e->i32, ps, (unsigned)k->num_params + 1, 0));
   add_attr(e, f.fn, "nounwind");
-  f.b = LLVMCreateBuilderInContext(e->ctx);
-  f.eb = LLVMCreateBuilderInContext(e->ctx);
-  f.entry = new_block(&f, "entry");
-  LLVMBasicBlockRef body = new_block(&f, "body");
-  f.exit = new_block(&f, "exit");
-  LLVMPositionBuilderAtEnd(f.eb, f.entry);
-  LLVMPositionBuilderAtEnd(f.b, body);
+  LLVMBasicBlockRef body;
+  fn_open(&f, &body);
   f.ctx = LLVMGetParam(f.fn, (unsigned)k->num_params);
   LLVMSetValueName2(f.ctx, "ctx", 3);
   /* ctx->symbols is the context's first field */
   f.syms = LLVMBuildLoad2(f.eb, e->ptr, f.ctx, "syms");
-  f.err = LLVMBuildAlloca(f.eb, e->i32, "err");
-  LLVMBuildStore(f.eb, ci(e->i32, 0), f.err);
   for (int i = 0; i < k->num_params; i++) {
     LLVMValueRef p = LLVMGetParam(f.fn, (unsigned)i);
     LLVMSetValueName2(p, k->params[i]->name, strlen(k->params[i]->name));
@@ -1290,24 +1758,7 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
   }
   for (int i = 0; i < k->num_locals && !f.st; i++) setup_local(&f, k->locals[i]);
   if (!f.st) emit_block(&f, &k->body);
-  LLVMBuildBr(f.b, f.exit);
-  /* entry: out of memory for a temporary returns before anything runs */
-  if (f.nomem) {
-    LLVMBasicBlockRef oom = new_block(&f, "nomem");
-    LLVMBuildCondBr(f.eb, f.nomem, oom, body);
-    LLVMPositionBuilderAtEnd(f.b, oom);
-    LLVMBuildStore(f.b, ci(e->i32, TCC_KERNEL_ERR_NOMEM), f.err);
-    LLVMBuildBr(f.b, f.exit);
-  } else {
-    LLVMBuildBr(f.eb, body);
-  }
-  LLVMPositionBuilderAtEnd(f.b, f.exit);
-  if (f.num_mallocs) {
-    LLVMTypeRef fty;
-    LLVMValueRef freef = declare(e, "free", LLVMVoidTypeInContext(e->ctx), &e->ptr, 1, &fty);
-    for (int i = 0; i < f.num_mallocs; i++) LLVMBuildCall2(f.b, fty, freef, &f.mallocs[i], 1, "");
-  }
-  LLVMBuildRet(f.b, LLVMBuildLoad2(f.b, e->i32, f.err, ""));
+  LLVMBuildRet(f.b, fn_close(&f, body));
 
   /* SYM_packed(params, ctx) */
   if (!f.st) {
@@ -1388,6 +1839,17 @@ tcc_status_t tcc_llvm_emit_dims_fn(tcc_llvm_emitter_t *e, const char *name, int 
 
 /* ---- the emitter ---- */
 
+int tcc_llvm_target_vector_lanes(const char *target) {
+  if (!target) return 4;
+  if (strcmp(target, "x86-64-v4") == 0 || strcmp(target, "znver4") == 0) return 16;
+  if (strcmp(target, "x86-64-v3") == 0) return 8;
+  if (strcmp(target, "native") != 0) return 4;
+  char *features = LLVMGetHostCPUFeatures();
+  int lanes = features && strstr(features, "+avx512f") ? 16 : features && strstr(features, "+avx2") ? 8 : 4;
+  LLVMDisposeMessage(features);
+  return lanes;
+}
+
 tcc_status_t tcc_llvm_emitter_create(const char *name, LLVMContextRef ctx, const tcc_llvm_emit_options_t *options,
                                      tcc_llvm_emitter_t **out) {
   *out = NULL;
@@ -1397,6 +1859,12 @@ tcc_status_t tcc_llvm_emitter_create(const char *name, LLVMContextRef ctx, const
   e->ctx = ctx ? ctx : LLVMContextCreate();
   e->mod = LLVMModuleCreateWithNameInContext(name ? name : "tcc", e->ctx);
   if (options) e->opt = *options;
+  e->opt.target = NULL; /* not kept: the caller's string */
+  int lanes = options && options->vector_lanes > 0 ? options->vector_lanes
+              : options && options->target        ? tcc_llvm_target_vector_lanes(options->target)
+                                                   : 4;
+  e->lanes = 1;
+  while (e->lanes * 2 <= lanes && e->lanes < 64) e->lanes *= 2;
   e->i1 = LLVMInt1TypeInContext(e->ctx);
   e->i4 = LLVMIntTypeInContext(e->ctx, 4);
   e->i8 = LLVMInt8TypeInContext(e->ctx);

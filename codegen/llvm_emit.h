@@ -29,8 +29,29 @@
  * stores with the evaluator's encodings (its NaN, infinity and saturation rules); float -> int casts
  * truncate, with NaN and out-of-range giving the minimum (signed) or 0 (unsigned); 4-bit casts saturate.
  * SELECT whose arms read memory or divide integers evaluates only the taken arm (as the evaluator does),
- * otherwise it is an LLVM select. Loop kinds (parallel, vectorized, unrolled, GPU bindings) are emitted as
- * serial loops for now; BARRIER is a no-op on CPUs.
+ * otherwise it is an LLVM select. BARRIER is a no-op on CPUs; UNROLLED and GPU loop kinds are serial loops.
+ *
+ * PARALLEL loops. The loop body becomes an internal function `int32_t body(void *env, int64_t begin,
+ * int64_t end)` running iterations [begin, end); env is a stack struct of what the body sees from the
+ * enclosing function (ctx, parameter and shared temporary pointers, enclosing loop variables), sizes and
+ * strides are recomputed from ctx->symbols inside. The kernel calls ctx->parallel_for(ctx->pool, extent,
+ * grain, body, env) (nothing when extent <= 0). A body ORs its error bits into a slot of env (atomically)
+ * and returns 0, so every chunk runs, as in a serial loop; the slot and parallel_for's result are OR'ed into
+ * the kernel's result. Temporaries allocated (ALLOC) inside the loop are private to each chunk (and zeroed
+ * at their ALLOC as always); those allocated outside are shared: the schedule (codegen/schedule_cpu.h)
+ * marks only loops whose iterations write disjoint elements. A PARALLEL loop inside an outlined body runs
+ * serially.
+ *
+ * VECTORIZED loops, when tcc_schedule_loop_vectorizable holds (the body is stores whose indices are
+ * contiguous in the loop variable, no element read back from another iteration), bounds_check is off and
+ * every value and buffer is f32, f64, bool, f16, bf16 or an integer of 8 bits or more: the loop runs
+ * `lanes` iterations at a time with LLVM vectors, then a scalar remainder loop. Contiguous loads and stores
+ * are vector memory operations (f16/bf16 converted lane by lane); values that do not depend on the loop
+ * variable are broadcast; other loads (gathers), lazy selects, libm calls, float <-> int conversions and
+ * integer division are computed lane by lane with the scalar code, in lane order. Lanes are independent
+ * elements and no fast-math flag is added, so results are the serial loop's bit for bit. Otherwise (float8,
+ * float4, 4-bit integers, ...) the loop is emitted serially. A PARALLEL loop that passes the same test (an
+ * innermost loop) runs each of its chunks that way.
  *
  * Errors are return values, never traps. The result is 0 or an OR of the TCC_KERNEL_ERR_* bits:
  * - an integer division or modulo by zero gives 0 for that element and sets TCC_KERNEL_ERR_DIV_ZERO
@@ -66,8 +87,21 @@ enum {
 typedef enum { TCC_EMIT_LLVM, TCC_EMIT_ASM, TCC_EMIT_OBJ } tcc_emit_kind_t;
 
 typedef struct {
-  bool bounds_check; /* check every index (see above) */
+  bool bounds_check; /* check every index (see above); VECTORIZED loops then run as serial loops */
+  /* VECTORIZED loops: lanes per vector (a power of two up to 64; 1: serial loops); 0: the lanes of
+   * `target` (tcc_llvm_target_vector_lanes), or 4 when target is NULL. */
+  int vector_lanes;
+  const char *target;
+  /* PARALLEL loops: the innermost iterations a parallel_for chunk should hold at least (the grain passed
+   * is this divided by the iterations of one step of the loop, counting loops whose extents are known
+   * before it starts); 0: 8192. */
+  int64_t parallel_min_work;
 } tcc_llvm_emit_options_t;
+
+/* Lanes of 32-bit elements in the widest vector registers of the CPU target (codegen/target.h):
+ * 16 for x86-64-v4 and znver4 (AVX-512), 8 for x86-64-v3 (AVX2), 4 for AArch64 (NEON); "native" asks
+ * LLVM about the host; 4 for unknown names. */
+int tcc_llvm_target_vector_lanes(const char *target);
 
 typedef struct tcc_llvm_emitter tcc_llvm_emitter_t;
 

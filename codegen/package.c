@@ -17,7 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "codegen/cpu_conv.h"
+#include "codegen/cpu_gemm.h"
 #include "codegen/llvm_emit.h"
+#include "codegen/schedule_cpu.h"
 #include "codegen/target.h"
 #include "ir/compute.h"
 #include "passes/passes.h"
@@ -125,10 +128,25 @@ static tcc_status_t new_buffer(pack_t *p, const tcc_value_t *v, int32_t at) {
 
 /* ---- kernels ---- */
 
-static tcc_status_t emit_kernel(pack_t *p, const tcc_node_t *n, const char **symbol) {
-  tcc_kernel_t *k = NULL;
-  TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
-  return tcc_llvm_emit_kernel(p->e, k, symbol);
+tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target, bool verbose,
+                                     const char **symbol) {
+  bool applied = false;
+  const char *how = "template gemm";
+  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_emit(e, n, target, NULL, symbol, &applied));
+  if (!applied) {
+    how = "template conv";
+    TCC_RETURN_IF_ERROR(tcc_cpu_conv_emit(e, n, target, NULL, symbol, &applied));
+  }
+  if (!applied) {
+    how = "generic";
+    tcc_kernel_t *k = NULL;
+    TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
+    tcc_cpu_schedule_options_t so = tcc_cpu_schedule_defaults(target);
+    TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, symbol));
+  }
+  if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", *symbol, how, n->name, tcc_node_kernel_kind(n));
+  return NULL;
 }
 
 static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
@@ -146,7 +164,10 @@ static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
     TCC_RETURN_IF_ERROR(new_buffer(p, n->outputs[i], at));
     c->args[c->num_args++] = p->place[n->outputs[i]->id];
   }
-  return emit_kernel(p, n, &c->symbol);
+  const char *symbol = NULL;
+  TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(p->e, n, p->o->target, p->o->verbose, &symbol));
+  /* the name may live in the LLVM module: keep a copy */
+  return (c->symbol = strdup(symbol)) ? NULL : tcc_status_oom();
 }
 
 /* A node that is not a kernel: a view shares its input's place; nothing else is expected here. */
@@ -480,7 +501,7 @@ static tcc_status_t write_header(pack_t *p, const char *path) {
 static tcc_status_t runtime_dir(char *buf, size_t size) {
   const char *env = getenv("TCC_RUNTIME_DIR");
   if (env && *env) return snprintf(buf, size, "%s", env), NULL;
-  char exe[4096];
+  char exe[3900]; /* with "/lib", within the caller's 4096 */
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return tcc_status_make(TCC_NOT_FOUND, "cannot find tcc's own path to locate its runtime (set TCC_RUNTIME_DIR)");
   exe[n] = 0;
@@ -533,7 +554,7 @@ static tcc_status_t link_module(pack_t *p, const char *out) {
 #else
   if (!cc || !*cc) cc = arm ? "aarch64-linux-gnu-gcc" : "cc";
 #endif
-  char rt[4096], include[4200], archive[4300], src[128], wasm[128], obj[128], log[128];
+  char rt[4096], include[4200], archive[4300], src[128], wasm[128], obj[128], log[128], soname[4200];
   TCC_RETURN_IF_ERROR(runtime_dir(rt, sizeof rt));
   snprintf(include, sizeof include, "-I%s/include", rt);
   snprintf(archive, sizeof archive, "%s/%s/libtcc_module_runtime.a", rt, arm ? "aarch64" : "x86_64");
@@ -549,6 +570,10 @@ static tcc_status_t link_module(pack_t *p, const char *out) {
   argv[n++] = (char *)cc;
   argv[n++] = "-shared", argv[n++] = "-fPIC", argv[n++] = "-O2", argv[n++] = "-fvisibility=hidden";
   argv[n++] = "-std=gnu17", argv[n++] = include;
+  /* the soname is the file's name: an application linked with it finds it through its rpath */
+  const char *base = strrchr(out, '/');
+  snprintf(soname, sizeof soname, "-Wl,-soname,%s", base ? base + 1 : out);
+  argv[n++] = soname;
   argv[n++] = "-o", argv[n++] = (char *)out, argv[n++] = src;
   if (!p->o->external_weights && p->weights_bytes) argv[n++] = wasm;
   argv[n++] = obj, argv[n++] = archive;
@@ -576,7 +601,7 @@ static void remove_dir(const char *dir) {
 }
 
 static tcc_status_t build(pack_t *p, const char *module_path, const char *header_path) {
-  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &(tcc_llvm_emit_options_t){.bounds_check = p->o->bounds_check}, &p->e));
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &(tcc_llvm_emit_options_t){.bounds_check = p->o->bounds_check, .target = p->o->target}, &p->e));
   TCC_RETURN_IF_ERROR(plan_calls(p));
   /* per-shape sizes of the arena buffers */
   const tcc_dim_t **numel = calloc((size_t)p->num_buffers + 1, sizeof *numel);
@@ -631,7 +656,7 @@ tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_options_t *opti
   if (!st && o.keep_temps) printf("intermediate files kept in %s\n", p.dir);
   else if (p.dir[0] && !strstr(p.dir, "XXXXXX")) remove_dir(p.dir);
   tcc_llvm_emitter_destroy(p.e);
-  for (int i = 0; i < p.num_calls; i++) free(p.calls[i].args);
+  for (int i = 0; i < p.num_calls; i++) free(p.calls[i].args), free((char *)p.calls[i].symbol);
   free(p.calls), free(p.buffers), free(p.weights), free(p.weight_offset), free(p.place), free(p.inputs);
   return st;
 }

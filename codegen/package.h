@@ -25,6 +25,7 @@
 #include <stdbool.h>
 
 #include "base/status.h"
+#include "codegen/llvm_emit.h"
 #include "ir/graph.h"
 
 typedef struct {
@@ -44,6 +45,13 @@ tcc_package_options_t tcc_package_defaults(void);
  * written or the linker fails (its output in the message). */
 TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_options_t *options,
                                             const char *module_path, const char *header_path);
+
+/* Emits the kernel of one plan node into e: a template when one applies (codegen/cpu_gemm.h,
+ * codegen/cpu_conv.h; knobs from autotune/spaces/), else the node's compute definition — one kernel for a
+ * fused group — with the generic CPU schedule (codegen/schedule_cpu.h). *symbol: the function's name
+ * (SYM_packed is the module kernel). verbose: one line naming the kernel and how it was made. */
+TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
+                                                  bool verbose, const char **symbol);
 
 /* The API prefix made from a file name: its base name up to the first '.', characters outside
  * [A-Za-z0-9_] replaced by '_', prefixed by '_' when it starts with a digit (buf of size bytes). */

@@ -77,3 +77,15 @@ tcc_status_t tcc_target_machine_create(const char *name, LLVMTargetMachineRef *o
   LLVMDisposeMessage(host_features);
   return st;
 }
+
+const char *tcc_cpu_target_class(const char *name) {
+  if (!name || strcmp(name, "native") != 0) return name;
+  char *triple = LLVMGetDefaultTargetTriple(), *features = LLVMGetHostCPUFeatures();
+  const char *cls = "native";
+  if (triple && strncmp(triple, "aarch64", 7) == 0) cls = "aarch64";
+  else if (features && strstr(features, "+avx512f")) cls = "x86-64-v4";
+  else if (features && strstr(features, "+avx2") && strstr(features, "+fma")) cls = "x86-64-v3";
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(features);
+  return cls;
+}

@@ -31,6 +31,11 @@ const tcc_cpu_target_t *tcc_cpu_target_find(const char *name);
 /* The table, *count entries, in a stable order (for help texts and tests). */
 const tcc_cpu_target_t *tcc_cpu_targets(int *count);
 
+/* The named target the graph passes plan for (layouts, vector blocks): name itself, except "native",
+ * which is the host's class — "x86-64-v4" with AVX-512, "x86-64-v3" with AVX2 + FMA, "aarch64" on AArch64
+ * hosts — or "native" for other hosts. */
+const char *tcc_cpu_target_class(const char *name);
+
 /* Creates the LLVM target machine of the CPU target called name; the caller disposes it with
  * LLVMDisposeTargetMachine. TCC_INVALID_ARGUMENT naming the target (and listing the known ones) when
  * unknown; TCC_UNSUPPORTED when this LLVM lacks the backend. */

@@ -14,6 +14,7 @@ static const tcc_compute_entry_t *const families[] = {
 };
 
 static tcc_compute_fn_t find(tcc_op_t op) {
+  if (op == TCC_OP_FUSED) return tcc_compute_fused;
   for (size_t f = 0; f < sizeof families / sizeof *families; f++)
     for (const tcc_compute_entry_t *e = families[f]; e->fn; e++)
       if (e->op == op) return e->fn;

@@ -28,6 +28,11 @@ typedef tcc_status_t (*tcc_compute_fn_t)(tcc_kernel_t *k, const tcc_node_t *node
 TCC_MUST_USE tcc_status_t tcc_compute_build(const tcc_node_t *node, tcc_kernel_t **out);
 /* Whether op has a compute definition. */
 bool tcc_compute_has(tcc_op_t op);
+/* The definition of a fused node (TCC_OP_FUSED, ir/compute_fused.c): one kernel computing its whole body —
+ * epilogues applied at the anchor's final store, elementwise chains as one loop nest, other nodes in sequence
+ * over temporaries — with the results of evaluating the body node by node. Reached through tcc_compute_build. */
+TCC_MUST_USE tcc_status_t tcc_compute_fused(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t *const *in,
+                                            tcc_kbuf_t *const *out);
 
 /* Helpers for definitions. */
 /* Loops over every index of `shape` (rank dims), appended to block; returns the innermost block and the

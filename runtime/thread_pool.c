@@ -5,18 +5,40 @@
  * own job too, then unlinks it and waits only for the workers still inside one of its chunks. Because a
  * caller never waits for work that nobody has started, concurrent callers and nested calls (a body that
  * calls parallel_for) cannot deadlock, even on a pool of one thread.
+ *
+ * Waking a sleeping thread takes tens of microseconds, as long as a small kernel runs: a worker that runs
+ * out of jobs spins for SPIN_NS, watching the count of posted jobs, before it sleeps on the condition
+ * variable, and a caller spins as long for its workers to leave its job, so back-to-back kernels find
+ * their threads awake. A spinning thread uses its core, and only while it would otherwise have just
+ * gone to sleep.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
 #include "runtime/runtime_internal.h"
 
 #define MAX_THREADS 1024
+#define SPIN_NS 200000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 typedef struct job {
   struct job *next;
@@ -25,7 +47,8 @@ typedef struct job {
   int64_t n, chunk, num_chunks;
   atomic_int_fast64_t next_chunk;
   atomic_int error;  /* the first nonzero body result */
-  int active;        /* workers inside a chunk of this job (under the pool's lock) */
+  atomic_int active; /* workers inside this job (incremented under the pool's lock; a worker touches the
+                      * job no more once it has decremented it) */
   bool listed;
 } job_t;
 
@@ -39,7 +62,19 @@ struct tcc_rt_pool {
   pthread_cond_t idle;  /* a worker left a job */
   job_t *jobs;
   bool shutdown;
+  atomic_uint_fast64_t posted; /* jobs listed so far: what spinning workers watch */
+  int sleepers;                /* workers waiting on `work` (under the lock) */
 };
+
+/* Spins until the pool has posted a job other than `seen`, for at most SPIN_NS; whether it did. */
+static bool spin_for_work(tcc_rt_pool_t *p, uint_fast64_t seen) {
+  int64_t deadline = now_ns() + SPIN_NS;
+  for (int i = 0;; i++) {
+    if (atomic_load_explicit(&p->posted, memory_order_acquire) != seen) return true;
+    if ((i & 63) == 63 && now_ns() > deadline) return false;
+    cpu_relax();
+  }
+}
 
 /* Runs chunks of j until none are left or a body failed. */
 static void run_chunks(job_t *j) {
@@ -88,15 +123,22 @@ static void *worker_main(void *arg) {
         unlink_job(p, k);
       }
       if (j) break;
+      uint_fast64_t seen = atomic_load(&p->posted);
+      pthread_mutex_unlock(&p->lock);
+      bool posted = spin_for_work(p, seen);
+      pthread_mutex_lock(&p->lock);
+      if (posted || p->shutdown || atomic_load(&p->posted) != seen) continue;
+      p->sleepers++;
       pthread_cond_wait(&p->work, &p->lock);
+      p->sleepers--;
     }
     if (!j) break;
-    j->active++;
+    atomic_fetch_add(&j->active, 1);
     pthread_mutex_unlock(&p->lock);
     run_chunks(j);
     pthread_mutex_lock(&p->lock);
     unlink_job(p, j);
-    if (--j->active == 0) pthread_cond_broadcast(&p->idle);
+    if (atomic_fetch_sub(&j->active, 1) == 1) pthread_cond_broadcast(&p->idle);
   }
   pthread_mutex_unlock(&p->lock);
   return NULL;
@@ -190,24 +232,35 @@ int tcc_rt_parallel_for(tcc_rt_pool_t *p, int64_t n, int64_t grain, tcc_rt_body_
   j.num_chunks = (n - 1) / chunk + 1;
   atomic_init(&j.next_chunk, 0);
   atomic_init(&j.error, 0);
+  atomic_init(&j.active, 0);
   if (j.num_chunks == 1) return body(arg, 0, n);
 
   pthread_mutex_lock(&p->lock);
   j.next = p->jobs;
   p->jobs = &j;
   j.listed = true;
-  if (j.num_chunks > 2)
+  atomic_fetch_add_explicit(&p->posted, 1, memory_order_release);
+  if (p->sleepers > 1 && j.num_chunks > 2)
     pthread_cond_broadcast(&p->work);
-  else
+  else if (p->sleepers > 0)
     pthread_cond_signal(&p->work);
   pthread_mutex_unlock(&p->lock);
 
   run_chunks(&j);
 
   pthread_mutex_lock(&p->lock);
-  unlink_job(p, &j);
-  while (j.active > 0) pthread_cond_wait(&p->idle, &p->lock);
+  unlink_job(p, &j); /* no worker enters j from now on */
   pthread_mutex_unlock(&p->lock);
+  int64_t deadline = now_ns() + SPIN_NS;
+  for (int i = 0; atomic_load_explicit(&j.active, memory_order_acquire) > 0; i++) {
+    if ((i & 63) == 63 && now_ns() > deadline) {
+      pthread_mutex_lock(&p->lock);
+      while (atomic_load(&j.active) > 0) pthread_cond_wait(&p->idle, &p->lock);
+      pthread_mutex_unlock(&p->lock);
+      break;
+    }
+    cpu_relax();
+  }
   return atomic_load(&j.error);
 }
 

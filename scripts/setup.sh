@@ -9,7 +9,9 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev               # ONNX protobuf
   liblua5.4-dev                                       # scheduling scripts
   libsqlite3-dev                                      # tuning database
+  libopenblas-dev                                     # the GEMM peer of bench/sgemm.c
   python3 python3-onnx python3-numpy                  # test-model generators
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # AArch64 modules: cross linker, sysroot, emulator (docs/cross.md)
 )
 
 missing=()

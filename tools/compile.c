@@ -57,36 +57,18 @@ typedef struct {
   int emitted, skipped;
 } counts_t;
 
-/* Emits the kernel of one node (a fused node: one kernel per node of its body, for now). */
-static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *kind, counts_t *c) {
-  if (node->op == TCC_OP_FUSED) {
-    const tcc_attr_t *body = tcc_node_attr(node, "body");
-    if (!body || body->kind != TCC_ATTR_GRAPH || !body->g)
-      return tcc_status_make(TCC_INTERNAL, "fused node '%s' has no body", node->name);
-    printf("  fused %-24s %s: one kernel per body node (fused lowering comes later)\n", kind, node->name);
-    for (size_t i = 0; i < body->g->num_nodes; i++) TCC_RETURN_IF_ERROR(emit_node(e, body->g->nodes[i], "", c));
-    return NULL;
-  }
-  if (is_control_or_sequence(node->op)) {
-    printf("  not emitted  %-20s %s: control flow / sequences are not kernels the emitter handles yet\n",
-           node->op_type, node->name);
+/* Emits the kernel of one plan node as `tcc compile` does for a module; control flow, sequences and host
+ * operators are listed as not emitted. */
+static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target, counts_t *c) {
+  if (is_control_or_sequence(node->op) || (!tcc_compute_has(node->op) && tcc_host_op_find(node->op))) {
+    printf("  not emitted  %-20s %s: %s\n", node->op_type, node->name,
+           is_control_or_sequence(node->op) ? "control flow / sequences are not kernels yet"
+                                            : "host operator (ir/host_ops.h), not in modules yet");
     c->skipped++;
     return NULL;
   }
-  tcc_kernel_t *k = NULL;
-  tcc_status_t st = tcc_compute_build(node, &k);
-  if (st && tcc_status_code(st) == TCC_UNSUPPORTED && tcc_host_op_find(node->op)) {
-    printf("  not emitted  %-20s %s: host operator (ir/host_ops.h), to be called by the runtime\n", node->op_type,
-           node->name);
-    tcc_status_free(st);
-    c->skipped++;
-    return NULL;
-  }
-  if (st) return tcc_status_annotate(st, "node '%s' (%s): ", node->name, node->op_type);
   const char *sym;
-  st = tcc_llvm_emit_kernel(e, k, &sym);
-  if (st) return tcc_status_annotate(st, "node '%s' (%s): ", node->name, node->op_type);
-  printf("  kernel %-28s <- %s (%s)\n", sym, node->name, node->op_type);
+  TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(e, node, target, true, &sym));
   c->emitted++;
   return NULL;
 }
@@ -94,11 +76,13 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
 static tcc_status_t emit_kernels(tcc_graph_t *g, const tcc_plan_t *plan, const char *target, bool optimize,
                                  const tcc_llvm_emit_options_t *eo, tcc_emit_kind_t kind, const char *out) {
   tcc_llvm_emitter_t *e = NULL;
-  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(g->name ? g->name : "model", NULL, eo, &e));
+  tcc_llvm_emit_options_t options = *eo;
+  options.target = target;
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(g->name ? g->name : "model", NULL, &options, &e));
   counts_t c = {0, 0};
   tcc_status_t st = NULL;
   printf("plan: %d kernels (target %s)\n", plan->num_kernels, target);
-  for (int i = 0; i < plan->num_kernels && !st; i++) st = emit_node(e, plan->kernels[i].node, plan->kernels[i].kind, &c);
+  for (int i = 0; i < plan->num_kernels && !st; i++) st = emit_node(e, plan->kernels[i].node, target, &c);
   if (!st) st = tcc_llvm_emitter_finish(e, target, optimize);
   if (!st) st = tcc_llvm_emitter_write(e, target, kind, out);
   if (!st) {
@@ -126,21 +110,10 @@ int tcc_cmd_compile(int argc, char **argv) {
   tcc_package_options_t po = tcc_package_defaults();
   static const char *const with_value[] = {"--emit", "-target", "--target", "-o", "--name", "--weights", "--disable-pass", NULL};
   for (int i = 1; i < argc; i++) {
-    char opt[64];
-    const char *a = argv[i], *value = NULL;
-    const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
-    if (eq && eq - a < (int)sizeof opt) { /* --opt=VALUE */
-      snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
-      a = opt, value = eq + 1;
-    }
+    tcc_cli_option_t opt;
+    if (tcc_cli_option(&opt, "compile", argc, argv, &i, with_value)) return usage(stderr), 2;
+    const char *a = opt.name, *value = opt.value;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
-    bool takes_value = false;
-    for (const char *const *w = with_value; *w; w++) takes_value |= strcmp(a, *w) == 0;
-    if (takes_value && !value) {
-      if (i + 1 >= argc) return fprintf(stderr, "tcc compile: %s needs a value\n", a), 2;
-      value = argv[++i];
-    }
-    if (!takes_value && value) return fprintf(stderr, "tcc compile: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
     if (strcmp(a, "--emit") == 0) emit = value;
     else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) po.target = value;
     else if (strcmp(a, "-o") == 0) out = value;
@@ -174,7 +147,7 @@ int tcc_cmd_compile(int argc, char **argv) {
   tcc_plan_t plan;
   if (!st) {
     tcc_pipeline_options_t o = tcc_pipeline_defaults();
-    o.context.target = po.target;
+    o.context.target = tcc_cpu_target_class(po.target);
     o.disabled = disabled;
     o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);

@@ -11,16 +11,20 @@
  * --output-dir writes each output back in the same form. A uint16 tensor where the model declares
  * bfloat16 is taken as bfloat16 bits (the ONNX test suite stores bfloat16 tensors so), for inputs and
  * for --compare's expected outputs alike. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "codegen/package.h"
+#include "codegen/target.h"
 #include "frontend/onnx_import.h"
 #include "frontend/tensor_io.h"
 #include "ir/graph_eval.h"
@@ -46,6 +50,7 @@ typedef struct {
   const char *disabled[MAX_ARGS]; /* --disable-pass */
   int num_disabled;
   int bench;                   /* --bench N: timed runs of a module */
+  const char *runner;          /* --runner CMD: run the module through this program (tools/module_runner.c) */
 } options_t;
 
 static void usage(FILE *out) {
@@ -53,7 +58,7 @@ static void usage(FILE *out) {
           "usage: tcc run MODEL.onnx|MODULE.so [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
-          "                                      [--dump-after PASS|all]] [--compile] [--bench N]\n"
+          "                                      [--dump-after PASS|all]] [--compile] [--bench N] [--runner CMD]\n"
           "MODEL.onnx runs on the reference evaluator; a module built by 'tcc compile' (a .so) runs compiled.\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
@@ -72,6 +77,9 @@ static void usage(FILE *out) {
           "  --compile          compile the model (the pipeline, then 'tcc compile' for -target, default native)\n"
           "                     into a temporary module and run that instead of the evaluator\n"
           "  --bench N          (modules) after a warm-up run, time N runs and print median_ms: and min_ms:\n"
+          "  --runner CMD       (modules) run the module with CMD, a tcc-module-runner command split on spaces,\n"
+          "                     e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu build/lib/aarch64/tcc-module-runner\"\n"
+          "                     for an aarch64 module; inputs and outputs go through raw files (docs/cross.md)\n"
           "Options that take a value also accept --opt=VALUE.\n"
           "Files are read as the model declares each input and output; where it declares bfloat16, a uint16\n"
           "TensorProto is taken as bfloat16 bits (as the ONNX test suite stores them).\n");
@@ -320,23 +328,12 @@ static int parse_options(int argc, char **argv, options_t *o) {
   *o = (options_t){.rtol = 1e-3, .atol = 1e-7};
   static const char *const with_value[] = {"--input", "--compare", "--output-dir", "--rtol", "--atol", "--dim",
                                            "--seed", "-target", "--target", "--precision", "--disable-pass",
-                                           "--dump-after", "--bench", NULL};
+                                           "--dump-after", "--bench", "--runner", NULL};
   for (int i = 1; i < argc; i++) {
-    char opt[64];
-    const char *a = argv[i], *value = NULL;
-    const char *eq = a[0] == '-' ? strchr(a, '=') : NULL;
-    if (eq && eq - a < (int)sizeof opt) { /* --opt=VALUE */
-      snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
-      a = opt, value = eq + 1;
-    }
+    tcc_cli_option_t opt;
+    if (tcc_cli_option(&opt, "run", argc, argv, &i, with_value)) return usage(stderr), 2;
+    const char *a = opt.name, *value = opt.value;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout), 0;
-    bool takes_value = false;
-    for (const char *const *w = with_value; *w; w++) takes_value |= strcmp(a, *w) == 0;
-    if (takes_value && !value) {
-      if (i + 1 >= argc) return fprintf(stderr, "tcc run: %s needs a value\n", a), 2;
-      value = argv[++i];
-    }
-    if (!takes_value && value) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", argv[i]), usage(stderr), 2;
     if (strcmp(a, "--input") == 0 && o->num_inputs < MAX_ARGS) o->inputs[o->num_inputs++] = value;
     else if (strcmp(a, "--dim") == 0 && o->num_dims < MAX_ARGS) o->dims[o->num_dims++] = value;
     else if (strcmp(a, "--compare") == 0) o->compare_dir = value;
@@ -351,6 +348,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--precision") == 0) o->precision = value;
     else if (strcmp(a, "--dump-after") == 0) o->dump_after = value;
     else if (strcmp(a, "--bench") == 0) o->bench = atoi(value);
+    else if (strcmp(a, "--runner") == 0) o->runner = value;
     else if (strcmp(a, "--disable-pass") == 0 && o->num_disabled < MAX_ARGS) o->disabled[o->num_disabled++] = value;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
     else o->model = a;
@@ -372,6 +370,7 @@ static bool pipeline_dim(void *ctx, const char *symbol, int64_t *value) {
 static tcc_status_t run_pipeline(tcc_module_t *m, const options_t *o) {
   tcc_pipeline_options_t p = tcc_pipeline_defaults();
   if (o->target) p.context.target = o->target;
+  if (o->compile) p.context.target = tcc_cpu_target_class(o->target ? o->target : "native");
   if (o->precision) p.context.precision = tcc_pipeline_parse_precision(o->precision);
   p.context.dim_lookup = pipeline_dim;
   p.context.dim_ctx = (void *)o;
@@ -511,6 +510,244 @@ static void remove_temp(const char *dir) {
   rmdir(dir);
 }
 
+/* ---- --runner: a module run by another program ----
+ *
+ * For a module this process cannot load (another architecture: an aarch64 module under qemu-aarch64),
+ * `--runner CMD` speaks the protocol of tools/module_runner.c (its header comment): `CMD MODULE.so
+ * --signature` gives the signature as text, turned into the same signature graph as a loaded module's;
+ * a run writes each input as a raw file into a temporary directory, runs `CMD MODULE.so
+ * DTYPE:D0,D1,...:FILE... -o DIR` and reads DIR/output_K.bin back as described by DIR/output_K.txt. */
+
+enum { RUNNER_MAX_WORDS = 32 };
+
+typedef struct {
+  char module[4096]; /* the module file given to the runner */
+  char dir[64];      /* the temporary directory of inputs, outputs and the runner's messages; "" if none */
+} runner_t;
+
+/* Decodes the %XX escapes of a runner token into buf (size bytes). */
+static void runner_decode(const char *token, char *buf, size_t size) {
+  size_t n = 0;
+  for (const char *p = token; *p && n + 1 < size; p++) {
+    unsigned hex = 0;
+    if (p[0] == '%' && p[1] && p[2] && sscanf(p + 1, "%2x", &hex) == 1) buf[n++] = (char)hex, p += 2;
+    else buf[n++] = *p;
+  }
+  buf[n] = 0;
+}
+
+static int32_t runner_dtype(const char *name) {
+  for (int32_t code = 1; code < 256 && strcmp(tcc_rt_dtype_name(code), "?") != 0; code++)
+    if (strcmp(tcc_rt_dtype_name(code), name) == 0) return code;
+  return -1;
+}
+
+/* Parses "KIND NAME DTYPE [DIM,...]" into *t (name and symbols decoded into the given buffers). */
+static bool runner_parse_tensor(char *line, char *kind, size_t kind_size, tcc_rt_tensor_info_t *t, char *name,
+                                size_t name_size, char (*symbols)[256]) {
+  char *save = NULL;
+  const char *k = strtok_r(line, " \t\r\n", &save), *n = strtok_r(NULL, " \t\r\n", &save);
+  const char *dt = strtok_r(NULL, " \t\r\n", &save);
+  char *dims = strtok_r(NULL, " \t\r\n", &save);
+  if (!k || !n || !dt || !dims || dims[0] != '[' || dims[strlen(dims) - 1] != ']') return false;
+  snprintf(kind, kind_size, "%s", k);
+  runner_decode(n, name, name_size);
+  memset(t, 0, sizeof *t);
+  t->name = name;
+  if ((t->dtype = runner_dtype(dt)) < 0) return false;
+  dims[strlen(dims) - 1] = 0;
+  char *dsave = NULL;
+  for (char *d = strtok_r(dims + 1, ",", &dsave); d; d = strtok_r(NULL, ",", &dsave)) {
+    if (t->rank == TCC_RT_MAX_RANK) return false;
+    if ((d[0] >= '0' && d[0] <= '9')) {
+      t->dims[t->rank] = strtoll(d, NULL, 10);
+    } else {
+      runner_decode(d, symbols[t->rank], 256);
+      t->dims[t->rank] = -1;
+      t->dim_symbols[t->rank] = symbols[t->rank];
+    }
+    t->rank++;
+  }
+  return true;
+}
+
+static char *read_text_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *text = malloc(cap);
+  for (size_t got; text && (got = fread(text + n, 1, cap - n - 1, f)) > 0;) {
+    n += got;
+    if (n + 1 == cap) {
+      char *bigger = realloc(text, cap *= 2);
+      if (!bigger) free(text);
+      text = bigger;
+    }
+  }
+  fclose(f);
+  if (text) text[n] = 0;
+  return text;
+}
+
+/* Runs the runner command with `args` appended, its stdout into dir/runner.out and its stderr into
+ * dir/runner.err; TCC_IO with the command and its stderr when it cannot start or fails. */
+static tcc_status_t runner_exec(const options_t *o, const runner_t *r, const char *const *args, int num_args) {
+  char words[4096], out_path[128], err_path[128];
+  snprintf(words, sizeof words, "%s", o->runner);
+  char *argv[RUNNER_MAX_WORDS + 1] = {0}, *save = NULL;
+  int argc = 0;
+  for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+    if (argc < RUNNER_MAX_WORDS) argv[argc++] = w;
+  if (argc == 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "--runner is empty");
+  char **full = calloc((size_t)(argc + num_args + 1), sizeof *full);
+  if (!full) return tcc_status_oom();
+  memcpy(full, argv, (size_t)argc * sizeof *full);
+  for (int i = 0; i < num_args; i++) full[argc + i] = (char *)args[i];
+  snprintf(out_path, sizeof out_path, "%s/runner.out", r->dir);
+  snprintf(err_path, sizeof err_path, "%s/runner.err", r->dir);
+  fflush(stdout), fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(126);
+    execvp(full[0], full);
+    fprintf(stderr, "cannot run '%s': %s\n", full[0], strerror(errno));
+    _exit(127);
+  }
+  free(full);
+  if (pid < 0) return tcc_status_make(TCC_IO, "cannot start the runner '%s': %s", o->runner, strerror(errno));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return NULL;
+  char *err = read_text_file(err_path);
+  const char *tail = err ? err : "";
+  size_t length = strlen(tail);
+  while (length && tail[length - 1] == '\n') err[--length] = 0;
+  if (length > 4000) tail += length - 4000;
+  tcc_status_t st = tcc_status_make(TCC_IO, "the runner '%s' failed (%s %d):\n%s", o->runner,
+                                    WIFEXITED(status) ? "exit status" : "signal",
+                                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), tail);
+  free(err);
+  return st;
+}
+
+/* Makes the temporary directory, asks the runner for the module's signature and builds its graph. */
+static tcc_status_t runner_open(const options_t *o, const char *module, runner_t *r, tcc_module_t **out) {
+  snprintf(r->module, sizeof r->module, "%s", module);
+  const char *tmp = getenv("TMPDIR");
+  snprintf(r->dir, sizeof r->dir, "%.40s/tcc-runner-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+  if (!mkdtemp(r->dir)) {
+    r->dir[0] = 0;
+    return tcc_status_make(TCC_IO, "cannot create a temporary directory: %s", strerror(errno));
+  }
+  const char *args[] = {r->module, "--signature"};
+  TCC_RETURN_IF_ERROR(runner_exec(o, r, args, 2));
+  char path[128];
+  snprintf(path, sizeof path, "%s/runner.out", r->dir);
+  char *text = read_text_file(path);
+  if (!text) return tcc_status_make(TCC_IO, "cannot read the runner's signature '%s'", path);
+  tcc_status_t st = tcc_module_create(tcc_allocator_system(), out);
+  char model[256] = "?", target[256] = "?";
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); !st && line; line = strtok_r(NULL, "\n", &save)) {
+    char kind[16], name[1024], symbols[TCC_RT_MAX_RANK][256], value[256];
+    tcc_rt_tensor_info_t t;
+    if (sscanf(line, "model %255s", value) == 1) runner_decode(value, model, sizeof model);
+    else if (sscanf(line, "target %255s", value) == 1) runner_decode(value, target, sizeof target);
+    else if (!runner_parse_tensor(line, kind, sizeof kind, &t, name, sizeof name, symbols))
+      st = tcc_status_make(TCC_INVALID_MODEL, "the runner's signature has a bad line '%s'", line);
+    else if (strcmp(kind, "input") == 0)
+      st = typed_value(*out, tcc_graph_add_input((*out)->graph, t.name), &t);
+    else if (strcmp(kind, "output") == 0) {
+      tcc_value_t *v = tcc_graph_find((*out)->graph, t.name);
+      if (!v) st = typed_value(*out, v = tcc_graph_add_value((*out)->graph, t.name), &t);
+      if (!st && !tcc_graph_add_output((*out)->graph, v)) st = tcc_status_oom();
+    }
+  }
+  free(text);
+  if (!st) printf("module %s: model '%s', target %s (through the runner)\n", module, model, target);
+  return st;
+}
+
+/* One run through the runner: inputs written as raw files, outputs read back into data. */
+static tcc_status_t runner_run(const options_t *o, const runner_t *r, const tcc_graph_t *g,
+                               const tcc_eval_value_t **inputs, tcc_module_t *data, const tcc_eval_value_t **outputs) {
+  int ni = (int)g->num_inputs, no = (int)g->num_outputs;
+  const char **args = tcc_module_alloc(data, (size_t)(ni + 6) * sizeof *args);
+  char *out_dir = tcc_module_alloc(data, 128), *bench = tcc_module_alloc(data, 32);
+  if (!args || !out_dir || !bench) return tcc_status_oom();
+  int n = 0;
+  args[n++] = r->module;
+  for (int i = 0; i < ni; i++) {
+    if (inputs[i]->kind != TCC_TYPE_TENSOR)
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' is not a tensor", g->inputs[i]->name);
+    const tcc_tensor_t *t = inputs[i]->tensor;
+    size_t size = 128 + (size_t)t->rank * 24;
+    char *spec = tcc_module_alloc(data, size);
+    if (!spec) return tcc_status_oom();
+    int used = snprintf(spec, size, "%s:", tcc_rt_dtype_name((int32_t)t->dtype));
+    for (int d = 0; d < t->rank; d++) used += snprintf(spec + used, size - (size_t)used, "%s%lld", d ? "," : "", (long long)t->dims[d]);
+    char *path = spec + used + 1; /* the file name, also written after the ':' below */
+    snprintf(path, size - (size_t)used - 1, "%s/input_%d.bin", r->dir, i);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && (t->nbytes == 0 || fwrite(t->data, t->nbytes, 1, f) == 1);
+    if (f) ok = fclose(f) == 0 && ok;
+    if (!ok) return tcc_status_make(TCC_IO, "cannot write the runner's input '%s'", path);
+    spec[used] = ':';
+    args[n++] = spec;
+  }
+  snprintf(out_dir, 128, "%s/out", r->dir);
+  args[n++] = "-o", args[n++] = out_dir;
+  if (o->bench) snprintf(bench, 32, "%d", o->bench), args[n++] = "--bench", args[n++] = bench;
+  TCC_RETURN_IF_ERROR(runner_exec(o, r, args, n));
+  char path[256];
+  snprintf(path, sizeof path, "%s/runner.out", r->dir);
+  char *said = read_text_file(path);
+  if (said) fputs(said, stdout);
+  free(said);
+  for (int k = 0; k < no; k++) {
+    snprintf(path, sizeof path, "%s/output_%d.txt", out_dir, k);
+    char *line = read_text_file(path);
+    char kind[16], name[1024], symbols[TCC_RT_MAX_RANK][256];
+    tcc_rt_tensor_info_t info;
+    bool ok = line && runner_parse_tensor(line, kind, sizeof kind, &info, name, sizeof name, symbols);
+    free(line);
+    for (int d = 0; ok && d < info.rank; d++) ok = info.dims[d] >= 0;
+    if (!ok) return tcc_status_make(TCC_IO, "the runner wrote no valid '%s'", path);
+    tcc_tensor_t *t = tcc_tensor_create(data, (tcc_dtype_t)info.dtype, info.rank, info.dims);
+    if (!t || !(outputs[k] = tcc_eval_value_tensor(data, t))) return tcc_status_oom();
+    snprintf(path, sizeof path, "%s/output_%d.bin", out_dir, k);
+    FILE *f = fopen(path, "rb");
+    struct stat st = {0};
+    ok = f && fstat(fileno(f), &st) == 0 && (size_t)st.st_size == t->nbytes &&
+         (t->nbytes == 0 || fread((void *)t->data, t->nbytes, 1, f) == 1);
+    if (f) fclose(f);
+    if (!ok) return tcc_status_make(TCC_IO, "the runner's output '%s' is missing or not %zu bytes", path, t->nbytes);
+  }
+  return NULL;
+}
+
+/* Removes the temporary directory and everything in it (only what the runner protocol puts there). */
+static void runner_remove(runner_t *r) {
+  if (!r->dir[0]) return;
+  char sub[128];
+  snprintf(sub, sizeof sub, "%s/out", r->dir);
+  const char *dirs[] = {sub, r->dir};
+  for (int i = 0; i < 2; i++) {
+    DIR *d = opendir(dirs[i]);
+    for (struct dirent *e; d && (e = readdir(d));) {
+      char path[512];
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "out") == 0) continue;
+      snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
+      unlink(path);
+    }
+    if (d) closedir(d);
+    rmdir(dirs[i]);
+  }
+  r->dir[0] = 0;
+}
+
 int tcc_cmd_run(int argc, char **argv) {
   options_t o;
   int rc = parse_options(argc, argv, &o);
@@ -520,12 +757,16 @@ int tcc_cmd_run(int argc, char **argv) {
     return fprintf(stderr, "tcc run: --pipeline and --fold-constants are for ONNX models, not compiled modules\n"), 2;
   if (!compiled && o.bench && !o.compile)
     return fprintf(stderr, "tcc run: --bench times compiled modules: 'tcc compile' the model first, or --compile\n"), 2;
+  if (!compiled && o.runner && !o.compile)
+    return fprintf(stderr, "tcc run: --runner runs compiled modules: 'tcc compile' the model first, or --compile\n"), 2;
+  runner_t runner = {.dir = ""};
   tcc_onnx_import_options_t import_options = {0};
   tcc_module_t *m = NULL, *data = NULL;
   tcc_rt_module_t *rm = NULL;
   tcc_rt_session_t *rs = NULL;
-  tcc_status_t st = compiled ? open_module(o.model, &rm, &rs, &m)
-                             : tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
+  tcc_status_t st = compiled && o.runner ? runner_open(&o, o.model, &runner, &m)
+                    : compiled           ? open_module(o.model, &rm, &rs, &m)
+                                         : tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
   int folded = 0;
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
     printf("constant folding: %d nodes folded\n", folded);
@@ -534,7 +775,9 @@ int tcc_cmd_run(int argc, char **argv) {
   if (!st && o.compile) {
     compiled = true;
     st = compile_to_temp(&m, &o, temp_dir);
-    if (!st) st = open_module_at(temp_dir, &rm, &rs, &m);
+    char temp_module[128];
+    snprintf(temp_module, sizeof temp_module, "%s/model.so", temp_dir);
+    if (!st) st = o.runner ? runner_open(&o, temp_module, &runner, &m) : open_module_at(temp_dir, &rm, &rs, &m);
   }
   if (!st) st = tcc_module_create(tcc_allocator_system(), &data);
   if (st) {
@@ -542,6 +785,7 @@ int tcc_cmd_run(int argc, char **argv) {
     tcc_rt_module_release(rm);
     tcc_module_destroy(m);
     remove_temp(temp_dir);
+    runner_remove(&runner);
     return fail(st, "");
   }
   const tcc_graph_t *g = m->graph;
@@ -551,7 +795,10 @@ int tcc_cmd_run(int argc, char **argv) {
   if (!inputs || !outputs) st = tcc_status_oom();
   if (!st) st = gather_inputs(m, &o, data, inputs);
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (!st) st = compiled ? run_module(rs, g, inputs, data, outputs, &o) : tcc_graph_eval_values(g, inputs, data, outputs);
+  if (!st)
+    st = !compiled  ? tcc_graph_eval_values(g, inputs, data, outputs)
+         : o.runner ? runner_run(&o, &runner, g, inputs, data, outputs)
+                    : run_module(rs, g, inputs, data, outputs, &o);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   rc = st ? fail(st, "") : 0;
   for (size_t i = 0; !rc && i < g->num_outputs; i++) print_value(g->outputs[i]->name, outputs[i]);
@@ -585,5 +832,6 @@ int tcc_cmd_run(int argc, char **argv) {
   tcc_module_destroy(data);
   tcc_module_destroy(m);
   remove_temp(temp_dir);
+  runner_remove(&runner);
   return rc;
 }

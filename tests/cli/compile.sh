@@ -5,22 +5,10 @@
 # usage: compile.sh TCC_BINARY CC
 set -u
 tcc=$1 cc=${2:-cc}
-passed=0 failed=0
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-expect() { # expect NAME EXIT_CODE PATTERN -- command...
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s: exit %s (want %s), pattern /%s/\n%s\n' "$name" "$rc" "$code" "$pattern" "$out" | head -40
-  fi
-}
+. "$(dirname "$0")/expect.sh"
 
 expect compile 0 'compiled samples/tiny_cnn.onnx for native: [0-9]+ kernels' -- "$tcc" compile samples/tiny_cnn.onnx -o "$dir/tiny_cnn.so"
 expect header 0 'int tiny_cnn_run\(tiny_cnn_t \*m' -- cat "$dir/tiny_cnn.h"
@@ -58,5 +46,4 @@ expect no-model 1 'tcc compile: ' -- "$tcc" compile "$dir/none.onnx" -o "$dir/x.
 expect usage 2 'usage: tcc compile' -- "$tcc" compile samples/tiny_cnn.onnx
 head -c 3000 "$dir/tiny_cnn.so" > "$dir/corrupt.so"
 expect corrupt-module 4 'truncated or corrupt' -- "$tcc" run "$dir/corrupt.so"
-echo "compile.sh: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "compile.sh: "

@@ -3,20 +3,8 @@
 # usage: inspect.sh TCC_BINARY MODELS_DIR
 set -u
 tcc=$1 models=$2
-passed=0 failed=0
 
-expect() { # expect NAME EXIT_CODE PATTERN -- command...
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s: exit %s (want %s), pattern /%s/\n%s\n' "$name" "$rc" "$code" "$pattern" "$out" | head -40
-  fi
-}
+. "$(dirname "$0")/expect.sh"
 
 expect sample-input 0 'image +f32\[batch, 3, 32, 32\]' -- "$tcc" inspect samples/tiny_cnn.onnx
 expect sample-output 0 'probs +f32\[batch, 10\]' -- "$tcc" inspect samples/tiny_cnn.onnx
@@ -67,5 +55,4 @@ if [ -d "$models/bert_mini" ]; then
 else
   echo "shared models not found at $models: model checks skipped"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish ""

@@ -4,22 +4,10 @@
 # usage: run.sh TCC_BINARY
 set -u
 tcc=$1
-passed=0 failed=0
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-expect() { # expect NAME EXIT_CODE PATTERN -- command...
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s: exit %s (want %s), pattern /%s/\n%s\n' "$name" "$rc" "$code" "$pattern" "$out" | head -40
-  fi
-}
+. "$(dirname "$0")/expect.sh"
 
 expect random-inputs 0 'probs: f32\[2, 10\]  min ' -- "$tcc" run samples/tiny_cnn.onnx --dim batch=2
 mkdir -p "$dir/set" && "$tcc" run samples/tiny_cnn.onnx --dim batch=3 --output-dir "$dir/set" >/dev/null
@@ -55,5 +43,4 @@ if [ -d "$node/test_loop16_seq_none" ]; then
 else
   echo "note: $node absent (set TCC_ONNX_TESTS): skipping the sequence, optional and bfloat16 file cases"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish ""

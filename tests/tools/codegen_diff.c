@@ -1,6 +1,7 @@
 /* codegen_diff: the differential test of code generation against the reference evaluator.
  *
  *   codegen_diff NODE_DIR --tests node.pass --expected codegen.pass [--write-expected FILE] [--only TEST] [-v]
+ *                [--schedule]
  *
  * For each ONNX node test listed in --tests (the ones the evaluator passes), the model's nodes are
  * evaluated in order exactly as ir/graph_eval.c does (each node re-inferred with its actual inputs as
@@ -18,7 +19,12 @@
  * child process (a crash or hang of generated code is that test's failure, not the harness's). Tests on
  * the --expected list that do not pass are regressions (exit 1); tests that pass but are not listed are
  * reported so the list can be extended (--write-expected writes the passing tests). Exit 77 when NODE_DIR
- * does not exist (../shared is optional). */
+ * does not exist (../shared is optional).
+ *
+ * --schedule: every kernel first goes through the generic CPU schedule (codegen/schedule_cpu.h, the host's
+ * defaults but planning for 2 threads, tasks of any size and 4-lane vectors, so the small shapes of the node
+ * tests get PARALLEL and VECTORIZED loops, with remainders, too), is emitted with 4-lane vectors and parallel
+ * chunks of any size, and runs on a real 2-thread pool (tcc/runtime.h); the summary counts the loops marked. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -43,12 +49,17 @@
 #include "ir/host_ops.h"
 #include "ir/infer.h"
 #include "ir/kernel_eval.h"
+#include "codegen/schedule_cpu.h"
+#include "tcc/runtime.h"
 #include "tests/kernel_ctx.h"
 
 enum { MAX_TESTS = 8192, MAX_KERNELS = 4096 };
 
+static bool schedule; /* --schedule */
+
 typedef struct {
   int kernels, equal, close, differ, unsupported, host;
+  int parallel_loops, vector_loops; /* --schedule: loops marked */
   bool stopped; /* control flow, sequences or an evaluator failure ended the walk early */
   char note[512];
 } result_t;
@@ -148,6 +159,20 @@ typedef struct {
   int num_runs;
 } walk_t;
 
+static void count_marks(const tcc_kblock_t *blk, result_t *r) {
+  for (size_t i = 0; i < blk->count; i++) {
+    const tcc_kstmt_t *s = blk->stmts[i];
+    r->parallel_loops += s->kind == TCC_KSTMT_FOR && s->loop == TCC_KLOOP_PARALLEL;
+    r->vector_loops += s->kind == TCC_KSTMT_FOR && s->loop == TCC_KLOOP_VECTORIZED;
+    count_marks(&s->body, r);
+    count_marks(&s->orelse, r);
+  }
+}
+
+static int pool_for(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
+  return tcc_rt_parallel_for(pool, n, grain, body, arg);
+}
+
 /* Evaluates one node as graph_eval's eval_kernel does; records its kernel for compilation. */
 static tcc_status_t walk_node(walk_t *w, const tcc_node_t *node, result_t *r) {
   tcc_module_t *s;
@@ -230,6 +255,12 @@ static tcc_status_t walk_node(walk_t *w, const tcc_node_t *node, result_t *r) {
     if (node->outputs[i]) w->values[node->outputs[i]->id] = ref;
   }
   TCC_RETURN_IF_ERROR(tcc_kernel_eval(k, ref_buffers, NULL, NULL));
+  if (schedule) {
+    tcc_cpu_schedule_options_t so = tcc_cpu_schedule_defaults("native");
+    so.threads = 2, so.min_task_elements = 1, so.vector_lanes = 4;
+    TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
+    count_marks(&k->body, r);
+  }
   tcc_status_t st = tcc_llvm_emit_kernel(w->emitter, k, &run->symbol);
   if (st) {
     r->unsupported++;
@@ -279,7 +310,10 @@ static void run_test(const char *dir, result_t *r) {
   walk_t w = {0};
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
   if (!st) st = tcc_module_create(tcc_allocator_system(), &w.data);
-  if (!st) st = tcc_llvm_emitter_create("diff", LLVMOrcThreadSafeContextGetContext(tsc), NULL, &w.emitter);
+  tcc_llvm_emit_options_t eo = {.vector_lanes = 4, .parallel_min_work = 1};
+  if (!st) st = tcc_llvm_emitter_create("diff", LLVMOrcThreadSafeContextGetContext(tsc), schedule ? &eo : NULL, &w.emitter);
+  tcc_rt_pool_t *pool = NULL;
+  if (!st && schedule) st = tcc_rt_pool_create(2, NULL, &pool);
   const tcc_graph_t *g = m ? m->graph : NULL;
   if (!st) {
     tcc_strmap_init(&w.symbols, &w.data->arena);
@@ -352,6 +386,7 @@ static void run_test(const char *dir, result_t *r) {
     }
     tcc_module_kernel_fn_t fn = (tcc_module_kernel_fn_t)(uintptr_t)addr;
     tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(NULL);
+    if (pool) kctx.parallel_for = pool_for, kctx.pool = pool, kctx.num_threads = 2;
     int32_t rc = fn(run->params, &kctx);
     int worst = rc ? 2 : 0;
     if (rc) note(r, "kernel of node '%s' returned error bits %s", run->node, rc == 1 ? "1 (division by zero)" : "!= 0");
@@ -370,6 +405,7 @@ static void run_test(const char *dir, result_t *r) {
     else r->differ++;
   }
   if (jit) LLVMOrcDisposeLLJIT(jit);
+  tcc_rt_pool_destroy(pool);
   tcc_llvm_emitter_destroy(w.emitter); /* its module (when not taken) lives in tsc's context */
   LLVMOrcDisposeThreadSafeContext(tsc);
   for (int i = 0; i < w.num_scratch; i++) tcc_module_destroy(w.scratch[i]);
@@ -444,10 +480,11 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
     else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atoi(argv[++i]);
     else if (strcmp(argv[i], "-v") == 0) verbose = true;
+    else if (strcmp(argv[i], "--schedule") == 0) schedule = true;
     else if (argv[i][0] != '-' && !node_dir) node_dir = argv[i];
     else {
       fprintf(stderr, "usage: codegen_diff NODE_DIR --tests LIST [--expected LIST] [--write-expected FILE] "
-                      "[--only TEST] [--timeout S] [-v]\n");
+                      "[--only TEST] [--timeout S] [-v] [--schedule]\n");
       return 2;
     }
   }
@@ -484,6 +521,7 @@ int main(int argc, char **argv) {
     tests_run++;
     total.kernels += r.kernels, total.equal += r.equal, total.close += r.close, total.differ += r.differ;
     total.unsupported += r.unsupported, total.host += r.host;
+    total.parallel_loops += r.parallel_loops, total.vector_loops += r.vector_loops;
     stopped += r.stopped;
     bool pass = r.kernels > 0 && r.differ == 0 && r.unsupported == 0;
     no_kernel += r.kernels == 0 && r.differ == 0;
@@ -509,6 +547,8 @@ int main(int argc, char **argv) {
   printf("kernels compiled and run: %d: equal %d, close (<= 2 ulp) %d, differing %d; unsupported by the emitter: "
          "%d; host operators (not compiled): %d\n", total.kernels, total.equal, total.close, total.differ,
          total.unsupported, total.host);
+  if (schedule)
+    printf("scheduled (--schedule): %d PARALLEL loops, %d VECTORIZED loops\n", total.parallel_loops, total.vector_loops);
   printf("expected list: %d tests, %d regressions, %d new passes; %.1f s\n", nwant, regressions, new_passes,
          (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
   return regressions ? 1 : 0;

@@ -1,8 +1,10 @@
 /* The LLVM emitter (codegen/llvm_emit.h) against the reference evaluator, without ../shared: every scalar
  * operator over every dtype the verifier accepts, every cast between numeric dtypes (saturating or not),
- * on random bits and special values, JIT-compiled for the host; run-time sizes through syms; the error
- * bits (division by zero, bounds checks); lazy selects; temporaries on the stack and on the heap; objects
- * for every CPU target (AArch64 cross-compiled). */
+ * on random bits and special values, JIT-compiled for the host, as PARALLEL loops run on a real thread pool
+ * and again as VECTORIZED loops (sizes that leave a remainder); run-time sizes through syms; the error
+ * bits (division by zero, bounds checks), also from inside parallel bodies; lazy selects; temporaries on
+ * the stack and on the heap, shared or private to parallel chunks; objects for every CPU target (AArch64
+ * cross-compiled). */
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,12 +14,32 @@
 #include <llvm-c/Orc.h>
 
 #include "codegen/llvm_emit.h"
+#include "codegen/schedule_cpu.h"
 #include "codegen/target.h"
 #include "tests/kernel_ctx.h"
 #include "ir/kernel_eval.h"
+#include "tcc/runtime.h"
 #include "tests/test.h"
 
-enum { N = 96 };
+enum { N = 101 }; /* not a multiple of any vector width */
+
+/* A kernel context over a real pool of 2 threads (created once). */
+static int pool_for(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
+  return tcc_rt_parallel_for(pool, n, grain, body, arg);
+}
+
+static tcc_module_kernel_ctx_t pool_ctx(const int64_t *syms) {
+  static tcc_rt_pool_t *pool;
+  if (!pool) CHECK_OK(tcc_rt_pool_create(2, NULL, &pool));
+  return (tcc_module_kernel_ctx_t){.symbols = syms, .parallel_for = pool_for, .pool = pool, .num_threads = 2};
+}
+
+/* Emitter options of the JIT tests: the host's vectors; parallel chunks of any size. */
+static const tcc_llvm_emit_options_t JIT_OPTIONS = {.target = "native", .parallel_min_work = 1};
+
+/* The loop kind of the kernels elementwise() builds, and the options run_cases emits them with. */
+static tcc_kloop_kind_t elementwise_kind = TCC_KLOOP_PARALLEL;
+static const tcc_llvm_emit_options_t *case_options = &JIT_OPTIONS;
 
 typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
 
@@ -71,6 +93,12 @@ static bool same(const void *a, const void *b, tcc_dtype_t dt, int64_t n) {
     return true;
   }
   return memcmp(a, b, (size_t)tcc_dtype_storage_bytes(dt, n)) == 0;
+}
+
+static bool lookup_rc(void *ctx, const char *symbol, int64_t *value) {
+  if (strcmp(symbol, "r") != 0 && strcmp(symbol, "c") != 0) return false;
+  *value = symbol[0] == 'r' ? 37 : 45;
+  return true;
 }
 
 static bool lookup_n(void *ctx, const char *symbol, int64_t *value) {
@@ -142,7 +170,7 @@ typedef struct {
 
 static int run_cases(case_t *cases, int n, int arity, int *compared) {
   jit_t j;
-  jit_begin(&j, NULL);
+  jit_begin(&j, case_options);
   for (int i = 0; i < n; i++) CHECK_OK(tcc_llvm_emit_kernel(j.e, cases[i].k, &cases[i].sym));
   int bad = 0;
   if (!jit_end_emission(&j)) {
@@ -162,7 +190,7 @@ static int run_cases(case_t *cases, int n, int arity, int *compared) {
     void *params[4];
     for (int p = 0; p < arity; p++) params[p] = c->bufs[p];
     params[arity] = c->got;
-    tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(syms);
+    tcc_module_kernel_ctx_t kctx = pool_ctx(syms);
     int32_t rc = fn(params, &kctx);
     const tcc_kbuf_t *out = c->k->params[arity];
     (*compared)++;
@@ -190,7 +218,9 @@ static tcc_kernel_t *elementwise(tcc_module_t *m, const char *name, tcc_dtype_t 
   }
   tcc_kbuf_t *y = tcc_kernel_add_param(k, "y", TCC_KBUF_OUTPUT, out, 1, dims);
   const tcc_kvar_t *i;
-  tcc_kblock_t *b = tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_dim(k, dims[0]), TCC_KLOOP_PARALLEL, &i);
+  /* parallel chunks must not share bytes: 4-bit outputs stay serial, as the schedule keeps them */
+  tcc_kloop_kind_t kind = elementwise_kind == TCC_KLOOP_PARALLEL && tcc_dtype_bits(out) < 8 ? TCC_KLOOP_SERIAL : elementwise_kind;
+  tcc_kblock_t *b = tcc_k_for(k, tcc_kernel_body(k), "i", tcc_k_dim(k, dims[0]), kind, &i);
   const tcc_kexpr_t *ix[1] = {tcc_k_var(k, i)};
   const tcc_kexpr_t *a = tcc_k_load(k, x[0], ix), *c = arity > 1 ? tcc_k_load(k, x[1], ix) : NULL;
   tcc_k_store(k, b, y, ix, body(k, a, c, ctx));
@@ -252,7 +282,7 @@ static void free_cases(case_t *cases, int n) {
   free(cases);
 }
 
-TEST(every_operator_and_dtype_matches_the_evaluator) {
+static void check_every_operator(void) {
   tcc_module_t *m;
   CHECK_OK(tcc_module_create(tcc_allocator_system(), &m));
   case_t *cases = calloc((size_t)TCC_KOP_COUNT * NUM_DTYPES + 1, sizeof *cases);
@@ -286,7 +316,7 @@ TEST(every_operator_and_dtype_matches_the_evaluator) {
   tcc_module_destroy(m);
 }
 
-TEST(every_cast_matches_the_evaluator) {
+static void check_every_cast(void) {
   tcc_module_t *m;
   CHECK_OK(tcc_module_create(tcc_allocator_system(), &m));
   case_t *cases = calloc(2 * NUM_DTYPES * NUM_DTYPES + 1, sizeof *cases);
@@ -307,6 +337,97 @@ TEST(every_cast_matches_the_evaluator) {
   CHECK(bad == 0);
   free_cases(cases, n);
   free(how);
+  tcc_module_destroy(m);
+}
+
+TEST(every_operator_and_dtype_matches_the_evaluator) {
+  elementwise_kind = TCC_KLOOP_PARALLEL;
+  check_every_operator();
+}
+
+TEST(every_cast_matches_the_evaluator) {
+  elementwise_kind = TCC_KLOOP_PARALLEL;
+  check_every_cast();
+}
+
+/* The PARALLEL loops above are innermost, so their chunks already run with the host's vectors. The
+ * operators again as VECTORIZED loops of the kernel itself, 4 lanes: vector memory operations, lane-by-lane
+ * libm calls and divisions, and a scalar remainder (N is not a multiple of the lanes). */
+TEST(vectorized_operators_match_the_evaluator) {
+  static const tcc_llvm_emit_options_t four = {.vector_lanes = 4};
+  elementwise_kind = TCC_KLOOP_VECTORIZED, case_options = &four;
+  check_every_operator();
+  elementwise_kind = TCC_KLOOP_PARALLEL, case_options = &JIT_OPTIONS;
+}
+
+/* y[i, j] = x[i, j] / d[j] (i32) over symbolic [r, c]: rows PARALLEL on the pool, columns VECTORIZED;
+ * zero divisors inside the parallel bodies give DIV_ZERO with every other element computed. Also a shared
+ * temporary (written by one loop, read by a parallel one) and a private one (allocated inside). */
+TEST(parallel_bodies_report_errors_and_share_temporaries) {
+  tcc_module_t *m;
+  CHECK_OK(tcc_module_create(tcc_allocator_system(), &m));
+  const tcc_dim_t *r = tcc_dim_symbol(m, "r"), *c = tcc_dim_symbol(m, "c");
+  const tcc_dim_t *drc[2] = {r, c}, *dc[1] = {c}, *d1[1] = {tcc_dim_const(m, 1)};
+  tcc_kernel_t *k = tcc_kernel_create(m, "pdiv");
+  tcc_kbuf_t *x = tcc_kernel_add_param(k, "x", TCC_KBUF_INPUT, TCC_DTYPE_I32, 2, drc);
+  tcc_kbuf_t *d = tcc_kernel_add_param(k, "d", TCC_KBUF_INPUT, TCC_DTYPE_I32, 1, dc);
+  tcc_kbuf_t *y = tcc_kernel_add_param(k, "y", TCC_KBUF_OUTPUT, TCC_DTYPE_I32, 2, drc);
+  tcc_kbuf_t *z = tcc_kernel_add_param(k, "z", TCC_KBUF_OUTPUT, TCC_DTYPE_I32, 2, drc);
+  tcc_kbuf_t *shared = tcc_kernel_add_local(k, "shared", TCC_KBUF_LOCAL, TCC_DTYPE_I32, 1, dc);
+  tcc_kbuf_t *priv = tcc_kernel_add_local(k, "priv", TCC_KBUF_REGISTER, TCC_DTYPE_I32, 1, d1);
+  tcc_kblock_t *body = tcc_kernel_body(k);
+  tcc_k_alloc(k, body, shared);
+  const tcc_kvar_t *i, *j, *t;
+  tcc_kblock_t *b = tcc_k_for(k, body, "t", tcc_k_dim(k, c), TCC_KLOOP_VECTORIZED, &t);
+  const tcc_kexpr_t *tx[1] = {tcc_k_var(k, t)}, *z0[1] = {tcc_k_int(k, 0)};
+  tcc_k_store(k, b, shared, tx, tcc_k_binary(k, TCC_KOP_MUL, tcc_k_load(k, d, tx), tcc_k_const(k, TCC_DTYPE_I32, 3)));
+  b = tcc_k_for(k, body, "i", tcc_k_dim(k, r), TCC_KLOOP_PARALLEL, &i);
+  tcc_k_alloc(k, b, priv);
+  tcc_k_store(k, b, priv, z0, tcc_k_cast(k, TCC_DTYPE_I32, tcc_k_var(k, i), false));
+  tcc_kblock_t *inner = tcc_k_for(k, b, "j", tcc_k_dim(k, c), TCC_KLOOP_VECTORIZED, &j);
+  const tcc_kexpr_t *ij[2] = {tcc_k_var(k, i), tcc_k_var(k, j)}, *jx[1] = {tcc_k_var(k, j)};
+  tcc_k_store(k, inner, y, ij, tcc_k_binary(k, TCC_KOP_DIV, tcc_k_load(k, x, ij), tcc_k_load(k, d, jx)));
+  tcc_k_store(k, inner, z, ij, tcc_k_binary(k, TCC_KOP_ADD, tcc_k_load(k, shared, jx), tcc_k_load(k, priv, z0)));
+  CHECK_OK(tcc_kernel_verify(k));
+  CHECK(tcc_schedule_loop_vectorizable(b->stmts[b->count - 1]));
+
+  enum { R = 37, C = 45 };
+  static int32_t xs[R * C], ds[C], ys[R * C], zs[R * C];
+  for (int a = 0; a < R * C; a++) xs[a] = (int32_t)(next_random() % 20001) - 10000;
+  for (int a = 0; a < C; a++) {
+    ds[a] = (int32_t)(next_random() % 13) - 6;
+    if (a % 11 == 5) ds[a] = 0;
+    else if (ds[a] == 0) ds[a] = 7;
+  }
+  jit_t jt;
+  jit_begin(&jt, &JIT_OPTIONS);
+  const char *sym;
+  CHECK_OK(tcc_llvm_emit_kernel(jt.e, k, &sym));
+  CHECK(jit_end_emission(&jt));
+  int64_t syms[2] = {0, 0};
+  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.e); s++)
+    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.e, s), "r") == 0 ? R : C;
+  packed_fn_t f = jit_lookup(&jt, sym);
+  void *params[4] = {xs, ds, ys, zs};
+  tcc_module_kernel_ctx_t kctx = pool_ctx(syms);
+  CHECK(f && f(params, &kctx) == TCC_KERNEL_ERR_DIV_ZERO);
+  int bad = 0;
+  for (int a = 0; a < R * C; a++) {
+    int32_t dv = ds[a % C];
+    if (ys[a] != (dv ? xs[a] / dv : 0) || zs[a] != dv * 3 + a / C) bad++;
+  }
+  CHECK(bad == 0);
+  /* no zero divisor: 0, and the same results as the evaluator */
+  for (int a = 0; a < C; a++) ds[a] = ds[a] ? ds[a] : 1;
+  static int32_t ry[R * C], rz[R * C];
+  void *ref[4] = {xs, ds, ry, rz};
+  syms[0] = R, syms[1] = C;
+  CHECK_OK(tcc_kernel_eval(k, ref, lookup_rc, NULL));
+  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.e); s++)
+    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.e, s), "r") == 0 ? R : C;
+  CHECK(f && f(params, &kctx) == 0);
+  CHECK(memcmp(ry, ys, sizeof ys) == 0 && memcmp(rz, zs, sizeof zs) == 0);
+  jit_free(&jt);
   tcc_module_destroy(m);
 }
 
@@ -398,7 +519,7 @@ TEST(temporaries_ifs_and_symbolic_sizes) {
   void *bufs[2] = {xs, ref};
   CHECK_OK(tcc_kernel_eval(k, bufs, lookup_n, NULL));
   jit_t jt;
-  jit_begin(&jt, NULL);
+  jit_begin(&jt, &JIT_OPTIONS);
   const char *sym;
   CHECK_OK(tcc_llvm_emit_kernel(jt.e, k, &sym));
   CHECK(tcc_llvm_emitter_num_symbols(jt.e) == 1);
@@ -407,7 +528,11 @@ TEST(temporaries_ifs_and_symbolic_sizes) {
   int64_t syms[1] = {N};
   void *params[2] = {xs, got};
   packed_fn_t f = jit_lookup(&jt, sym);
-  tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(syms);
+  tcc_module_kernel_ctx_t kctx = pool_ctx(syms);
+  CHECK(f && f(params, &kctx) == 0);
+  CHECK(memcmp(ref, got, sizeof(float) * ((2 * N + 1) / 3)) == 0);
+  kctx = tcc_test_kernel_ctx(syms); /* the same with a serial parallel_for */
+  memset(got, 0, sizeof got);
   CHECK(f && f(params, &kctx) == 0);
   CHECK(memcmp(ref, got, sizeof(float) * ((2 * N + 1) / 3)) == 0);
   jit_free(&jt);
@@ -447,5 +572,6 @@ TEST(objects_for_every_cpu_target) {
 }
 
 RUN_TESTS(T(every_operator_and_dtype_matches_the_evaluator), T(every_cast_matches_the_evaluator),
+          T(vectorized_operators_match_the_evaluator), T(parallel_bodies_report_errors_and_share_temporaries),
           T(errors_are_returned_and_selects_are_lazy), T(temporaries_ifs_and_symbolic_sizes),
           T(objects_for_every_cpu_target))

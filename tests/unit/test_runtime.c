@@ -187,7 +187,15 @@ TEST(not_a_module) {
              "no_such_module.so");
   const char *text = TCC_TEST_MODULE_DIR "/rt_not_elf.so";
   CHECK_OK(write_file(text, "hello\n", 6));
-  CHECK_FAIL(tcc_rt_module_load(text, NULL, &m), TCC_INVALID_MODEL, "cannot load module", "rt_not_elf.so");
+  CHECK_FAIL(tcc_rt_module_load(text, NULL, &m), TCC_INVALID_MODEL, "not an ELF file", "rt_not_elf.so");
+  /* a truncated module: its segments past the end of the file would fault inside dlopen */
+  FILE *f = fopen(MODULE("noquery"), "rb");
+  char head[2048];
+  size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+  if (f) fclose(f);
+  CHECK(got == sizeof head);
+  CHECK_OK(write_file(text, head, got));
+  CHECK_FAIL(tcc_rt_module_load(text, NULL, &m), TCC_INVALID_MODEL, "truncated or corrupt", "rt_not_elf.so");
   unlink(text);
   CHECK(m == NULL);
 }
