@@ -316,30 +316,38 @@ static void sort_names(int count, char (*names)[TCC_SPACE_NAME_MAX], void *paylo
     }
 }
 
-/* Iterates the table at the top of the stack; calls each(key, value index) for string keys. */
-static tcc_status_t table_key(script_t *s, int line, const char *fn, const char **key) {
+/* Checks that fn() returned a table (of what) at the top of the stack and starts iterating it: lua_next(L, -2)
+ * then gives each entry. */
+static tcc_status_t begin_table(script_t *s, int line, const char *fn, const char *what) {
+  if (!lua_istable(s->L, -1))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned %s, not a table of %s", s->path, line, fn,
+                           luaL_typename(s->L, -1), what);
+  lua_pushnil(s->L);
+  return NULL;
+}
+
+/* The knob name of the table entry at the top of the stack (its key at -2), when it is a string short enough
+ * and count (the knobs read so far) leaves room for it. */
+static tcc_status_t table_key(script_t *s, int line, const char *fn, int count, const char **key) {
   if (lua_type(s->L, -2) != LUA_TSTRING)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned a table with a non-string key", s->path, line,
                            fn);
   *key = lua_tostring(s->L, -2);
   if (strlen(*key) >= TCC_SPACE_NAME_MAX)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s(): knob name '%s' is too long", s->path, line, fn, *key);
+  if (count == TCC_SPACE_MAX_KNOBS)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned more than %d knobs", s->path, line, fn,
+                           TCC_SPACE_MAX_KNOBS);
   return NULL;
 }
 
 static tcc_status_t read_knobs(script_t *s, int line, const char *fn, tcc_space_knobs_t *out) {
   lua_State *L = s->L;
   memset(out, 0, sizeof *out);
-  if (!lua_istable(L, -1))
-    return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned %s, not a table of knobs", s->path, line, fn,
-                           luaL_typename(L, -1));
-  lua_pushnil(L);
+  TCC_RETURN_IF_ERROR(begin_table(s, line, fn, "knobs"));
   while (lua_next(L, -2)) {
     const char *key = NULL;
-    tcc_status_t st = table_key(s, line, fn, &key);
-    if (!st && out->count == TCC_SPACE_MAX_KNOBS)
-      st = tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned more than %d knobs", s->path, line, fn,
-                           TCC_SPACE_MAX_KNOBS);
+    tcc_status_t st = table_key(s, line, fn, out->count, &key);
     int64_t v = 0;
     if (!st) st = to_integer(s, line, fn, key, -1, &v);
     if (st) return st;
@@ -354,16 +362,10 @@ static tcc_status_t read_knobs(script_t *s, int line, const char *fn, tcc_space_
 static tcc_status_t read_domains(script_t *s, int line, const char *fn, tcc_space_domains_t *out) {
   lua_State *L = s->L;
   memset(out, 0, sizeof *out);
-  if (!lua_istable(L, -1))
-    return tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned %s, not a table of domains", s->path, line, fn,
-                           luaL_typename(L, -1));
-  lua_pushnil(L);
+  TCC_RETURN_IF_ERROR(begin_table(s, line, fn, "domains"));
   while (lua_next(L, -2)) {
     const char *key = NULL;
-    tcc_status_t st = table_key(s, line, fn, &key);
-    if (!st && out->count == TCC_SPACE_MAX_KNOBS)
-      st = tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s() returned more than %d knobs", s->path, line, fn,
-                           TCC_SPACE_MAX_KNOBS);
+    tcc_status_t st = table_key(s, line, fn, out->count, &key);
     if (!st && !lua_istable(L, -1))
       st = tcc_status_make(TCC_INVALID_ARGUMENT, "%s:%d: %s(): the domain of '%s' is %s, not a list", s->path, line,
                            fn, key, luaL_typename(L, -1));
@@ -401,14 +403,22 @@ static tcc_status_t read_domains(script_t *s, int line, const char *fn, tcc_spac
 
 /* ---- the three calls ---- */
 
+/* Opens the script (chunkname, source) and calls fn(q[, knobs]), its result left on the stack; *line and
+ * *absent as call_function sets them. Close s afterwards whatever this returns. */
+static tcc_status_t open_and_call(script_t *s, const char *chunkname, const char *source, const char *fn,
+                                  const tcc_space_query_t *q, const tcc_space_knobs_t *knobs, int *line, bool *absent) {
+  *line = 0, *absent = false;
+  TCC_RETURN_IF_ERROR(script_open(s, chunkname, source));
+  return call_function(s, fn, q, knobs, line, absent);
+}
+
 tcc_status_t tcc_space_defaults_source(const char *chunkname, const char *source, const tcc_space_query_t *q,
                                        tcc_space_knobs_t *out) {
   memset(out, 0, sizeof *out);
   script_t s;
-  TCC_RETURN_IF_ERROR(script_open(&s, chunkname, source));
   int line = 0;
   bool absent = false;
-  tcc_status_t st = call_function(&s, "defaults", q, NULL, &line, &absent);
+  tcc_status_t st = open_and_call(&s, chunkname, source, "defaults", q, NULL, &line, &absent);
   if (!st && absent) st = tcc_status_make(TCC_INVALID_ARGUMENT, "%s: defines no function defaults(query)", chunkname);
   if (!st) st = read_knobs(&s, line, "defaults", out);
   script_close(&s);
@@ -420,10 +430,9 @@ tcc_status_t tcc_space_domains_source(const char *chunkname, const char *source,
                                       tcc_space_domains_t *out) {
   memset(out, 0, sizeof *out);
   script_t s;
-  TCC_RETURN_IF_ERROR(script_open(&s, chunkname, source));
   int line = 0;
   bool absent = false;
-  tcc_status_t st = call_function(&s, "knobs", q, NULL, &line, &absent);
+  tcc_status_t st = open_and_call(&s, chunkname, source, "knobs", q, NULL, &line, &absent);
   if (!st && !absent) st = read_domains(&s, line, "knobs", out);
   script_close(&s);
   if (st) memset(out, 0, sizeof *out);
@@ -434,10 +443,9 @@ tcc_status_t tcc_space_valid_source(const char *chunkname, const char *source, c
                                     const tcc_space_knobs_t *knobs, bool *out) {
   *out = false;
   script_t s;
-  TCC_RETURN_IF_ERROR(script_open(&s, chunkname, source));
   int line = 0;
   bool absent = false;
-  tcc_status_t st = call_function(&s, "valid", q, knobs, &line, &absent);
+  tcc_status_t st = open_and_call(&s, chunkname, source, "valid", q, knobs, &line, &absent);
   if (!st && absent) *out = true;
   if (!st && !absent) {
     if (lua_isboolean(s.L, -1)) *out = lua_toboolean(s.L, -1);

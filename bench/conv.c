@@ -14,22 +14,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "codegen/cpu_conv.h"
 #include "codegen/schedule_cpu.h"
 #include "frontend/onnx_import.h"
 #include "ir/compute.h"
 #include "passes/pipeline.h"
 #include "tcc/runtime.h"
-
-typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
-
-static int pool_for(void *p, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(p, n, grain, body, arg);
-}
+#include "tests/jit.h"
 
 static double now(void) {
   struct timespec ts;
@@ -58,38 +49,26 @@ static int64_t numel(const tcc_value_t *v) {
 
 /* The two kernels of one plan node in one JIT. */
 typedef struct {
-  LLVMOrcThreadSafeContextRef tsc;
-  tcc_llvm_emitter_t *e;
-  LLVMOrcLLJITRef jit;
-  packed_fn_t tmpl, generic;
+  tcc_test_jit_t jit;
+  tcc_module_kernel_fn_t tmpl, generic;
   int64_t syms[8];
 } jit_t;
 
-static packed_fn_t lookup(jit_t *j, const char *sym) {
-  char name[600];
-  snprintf(name, sizeof name, "%s_packed", sym);
-  LLVMOrcJITTargetAddress addr = 0;
-  LLVMErrorRef err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-  if (err) {
-    char *m = LLVMGetErrorMessage(err);
-    fprintf(stderr, "bench_conv: jit lookup %s: %s\n", name, m);
-    LLVMDisposeErrorMessage(m);
-    return NULL;
-  }
-  return (packed_fn_t)(uintptr_t)addr;
+static tcc_module_kernel_fn_t lookup(jit_t *j, const char *sym) {
+  tcc_module_kernel_fn_t fn = NULL;
+  return fail(tcc_test_jit_lookup(&j->jit, sym, &fn), "jit") ? NULL : fn;
 }
 
 static tcc_cpu_conv_knobs_t knobs; /* 0: defaults */
 
 static bool jit_build(jit_t *j, const tcc_node_t *node, int threads, bool with_generic) {
   memset(j, 0, sizeof *j);
-  j->tsc = LLVMOrcCreateNewThreadSafeContext();
   tcc_llvm_emit_options_t eo = {.target = "x86-64-v4"};
-  if (fail(tcc_llvm_emitter_create("bench", LLVMOrcThreadSafeContextGetContext(j->tsc), &eo, &j->e), "emitter"))
-    return false;
+  if (fail(tcc_test_jit_begin(&j->jit, "bench", &eo), "emitter")) return false;
+  tcc_llvm_emitter_t *e = j->jit.emitter;
   const char *tsym = NULL, *gsym = NULL;
   bool applied = false;
-  if (fail(tcc_cpu_conv_emit(j->e, node, "x86-64-v4", &knobs, &tsym, &applied), "template") || !applied) return false;
+  if (fail(tcc_cpu_conv_emit(e, node, "x86-64-v4", &knobs, &tsym, &applied), "template") || !applied) return false;
   if (with_generic) {
     tcc_kernel_t *k = NULL;
     tcc_status_t st = tcc_compute_build(node, &k);
@@ -101,41 +80,20 @@ static bool jit_build(jit_t *j, const tcc_node_t *node, int threads, bool with_g
     tcc_cpu_schedule_options_t so = tcc_cpu_schedule_defaults("x86-64-v4");
     so.threads = threads;
     if (!st) st = tcc_schedule_cpu(k, &so);
-    if (!st) st = tcc_llvm_emit_kernel(j->e, k, &gsym);
+    if (!st) st = tcc_llvm_emit_kernel(e, k, &gsym);
     if (fail(st, "generic kernel")) gsym = NULL;
   }
-  for (int i = 0; i < tcc_llvm_emitter_num_symbols(j->e) && i < 8; i++) j->syms[i] = 1;
-  if (fail(tcc_llvm_emitter_finish(j->e, "x86-64-v4", true), "finish")) return false;
-  LLVMModuleRef mod = tcc_llvm_emitter_take_module(j->e);
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, NULL);
-  LLVMOrcDefinitionGeneratorRef gen;
-  if (!err)
-    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL);
-  if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
-  if (!err)
-    err = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit),
-                                      LLVMOrcCreateNewThreadSafeModule(mod, j->tsc));
-  if (err) {
-    char *m = LLVMGetErrorMessage(err);
-    fprintf(stderr, "bench_conv: jit: %s\n", m);
-    LLVMDisposeErrorMessage(m);
-    return false;
-  }
+  for (int i = 0; i < tcc_llvm_emitter_num_symbols(e) && i < 8; i++) j->syms[i] = 1;
+  if (fail(tcc_test_jit_finish(&j->jit, "x86-64-v4"), "finish")) return false;
   j->tmpl = lookup(j, tsym);
   if (gsym) j->generic = lookup(j, gsym);
   return j->tmpl != NULL;
 }
 
-static void jit_free(jit_t *j) {
-  if (j->jit) LLVMOrcDisposeLLJIT(j->jit);
-  tcc_llvm_emitter_destroy(j->e);
-  LLVMOrcDisposeThreadSafeContext(j->tsc);
-}
-
 static bool report_best; /* --best: the fastest run instead of the median (a loaded machine) */
 
 /* Median (or best) seconds of runs calls (after one warm-up). */
-static double time_kernel(packed_fn_t fn, void *const *params, const tcc_module_kernel_ctx_t *ctx, int runs) {
+static double time_kernel(tcc_module_kernel_fn_t fn, void *const *params, const tcc_module_kernel_ctx_t *ctx, int runs) {
   double t[64];
   if (runs > 64) runs = 64;
   fn(params, ctx);
@@ -218,7 +176,7 @@ int main(int argc, char **argv) {
     jit_t j;
     if (!jit_build(&j, node, threads, with_generic)) {
       printf("| %s | %s | declined or failed | | | | | | | |\n", cv->name, plan.kernels[k].kind);
-      jit_free(&j);
+      tcc_test_jit_free(&j.jit);
       continue;
     }
     void *params[32];
@@ -237,7 +195,7 @@ int main(int argc, char **argv) {
     }
     int64_t ny = numel(node->outputs[0]);
     float *yt = calloc((size_t)ny + 16, sizeof *yt), *yg = calloc((size_t)ny + 16, sizeof *yg);
-    tcc_module_kernel_ctx_t ctx = {.symbols = j.syms, .parallel_for = pool_for, .pool = pool, .num_threads = threads};
+    tcc_module_kernel_ctx_t ctx = tcc_test_pool_ctx(pool, threads, j.syms);
     params[np] = yt;
     double tt = time_kernel(j.tmpl, params, &ctx, runs), tg = 0, diff = 0;
     if (j.generic) {
@@ -261,7 +219,7 @@ int main(int argc, char **argv) {
       if (node->inputs[i] && !node->inputs[i]->constant) free(params[p++]);
       else if (node->inputs[i]) p++;
     free(yt), free(yg);
-    jit_free(&j);
+    tcc_test_jit_free(&j.jit);
   }
   printf("| all conv layers | | | %.1f | %.3f | %.1f |", total_flops / 1e6, total_t * 1e3, total_flops / total_t / 1e9);
   if (all_generic && total_g > 0)

@@ -19,17 +19,13 @@
 #include <time.h>
 
 #include <cblas.h>
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
 
 #include "codegen/cpu_gemm.h"
 #include "ir/infer.h"
 #include "tcc/runtime.h"
+#include "tests/jit.h"
 
 void openblas_set_num_threads(int num_threads);
-
-typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
 
 typedef struct {
   const char *label;
@@ -56,9 +52,6 @@ static int compare_doubles(const void *a, const void *b) {
 }
 
 static tcc_rt_pool_t *pool;
-static int pool_for(void *p, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(p, n, grain, body, arg);
-}
 
 static bool fail(tcc_status_t st, const char *what) {
   if (!st) return false;
@@ -69,9 +62,8 @@ static bool fail(tcc_status_t st, const char *what) {
 
 /* A JIT-compiled GEMM for one shape. */
 typedef struct {
-  LLVMOrcThreadSafeContextRef tsc;
-  LLVMOrcLLJITRef jit;
-  packed_fn_t fn;
+  tcc_test_jit_t jit;
+  tcc_module_kernel_fn_t fn;
   tcc_cpu_gemm_knobs_t knobs;
 } compiled_t;
 
@@ -111,43 +103,17 @@ static bool compile_gemm(const shape_t *s, const char *target, const tcc_space_k
   tcc_space_target_t caps;
   if (ok) ok = !fail(tcc_space_target_caps(target, &caps), "target");
   if (ok && overrides) ok = !fail(tcc_cpu_gemm_knobs_from_space(overrides, caps.lanes, &c->knobs), "--knobs");
-  tcc_llvm_emitter_t *e = NULL;
-  c->tsc = LLVMOrcCreateNewThreadSafeContext();
-  if (ok) ok = !fail(tcc_llvm_emitter_create("sgemm", LLVMOrcThreadSafeContextGetContext(c->tsc), NULL, &e), "emitter");
+  if (ok) ok = !fail(tcc_test_jit_begin(&c->jit, "sgemm", NULL), "emitter");
   const char *sym = NULL;
   bool applied = false;
-  char name[300] = "";
-  if (ok) ok = !fail(tcc_cpu_gemm_emit(e, mm, target, &c->knobs, &sym, &applied), "emit") && applied;
-  if (ok) snprintf(name, sizeof name, "%.200s_packed", sym);
-  if (ok) ok = !fail(tcc_llvm_emitter_finish(e, target, true), "finish");
-  if (ok) {
-    LLVMModuleRef mod = tcc_llvm_emitter_take_module(e);
-    LLVMErrorRef err = LLVMOrcCreateLLJIT(&c->jit, NULL);
-    if (!err) err = LLVMOrcLLJITAddLLVMIRModule(c->jit, LLVMOrcLLJITGetMainJITDylib(c->jit),
-                                                LLVMOrcCreateNewThreadSafeModule(mod, c->tsc));
-    LLVMOrcDefinitionGeneratorRef gen;
-    if (!err)
-      err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(c->jit), NULL, NULL);
-    if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(c->jit), gen);
-    LLVMOrcJITTargetAddress addr = 0;
-    if (!err) err = LLVMOrcLLJITLookup(c->jit, &addr, name);
-    if (err) {
-      char *msg = LLVMGetErrorMessage(err);
-      fprintf(stderr, "bench_sgemm: jit: %s\n", msg);
-      LLVMDisposeErrorMessage(msg);
-      ok = false;
-    }
-    c->fn = (packed_fn_t)(uintptr_t)addr;
-  }
-  tcc_llvm_emitter_destroy(e);
+  if (ok) ok = !fail(tcc_cpu_gemm_emit(c->jit.emitter, mm, target, &c->knobs, &sym, &applied), "emit") && applied;
+  if (ok) ok = !fail(tcc_test_jit_finish(&c->jit, target), "finish");
+  if (ok) ok = !fail(tcc_test_jit_lookup(&c->jit, sym, &c->fn), "jit");
   tcc_module_destroy(m);
   return ok && c->fn;
 }
 
-static void release(compiled_t *c) {
-  if (c->jit) LLVMOrcDisposeLLJIT(c->jit);
-  if (c->tsc) LLVMOrcDisposeThreadSafeContext(c->tsc);
-}
+static void release(compiled_t *c) { tcc_test_jit_free(&c->jit); }
 
 typedef struct {
   compiled_t *c;
@@ -227,7 +193,7 @@ int main(int argc, char **argv) {
       else b[i - na] = v;
     }
     run_t rt = {.c = &c, .params = {a, b, c_tcc}, .a = a, .b = b, .out = c_tcc, .m = s->m, .n = s->n, .k = s->k};
-    rt.ctx = (tcc_module_kernel_ctx_t){.symbols = NULL, .parallel_for = pool_for, .pool = pool, .num_threads = threads};
+    rt.ctx = tcc_test_pool_ctx(pool, threads, NULL);
     run_t rb = rt;
     rb.out = c_blas;
     run_tcc(&rt);

@@ -1108,39 +1108,49 @@ static LLVMValueRef emit_expr(fn_t *f, const tcc_kexpr_t *x) {
 
 static void emit_block(fn_t *f, const tcc_kblock_t *blk);
 
+/* A counted loop: i from start while i < end; loop_open leaves the builder in the body (blocks named head,
+ * body, done; i named var), loop_close (after the body) steps i by step, branches back and leaves the builder
+ * after the loop. */
+typedef struct {
+  LLVMBasicBlockRef pre, head, done;
+  LLVMValueRef start, i;
+} counted_loop_t;
+
+static counted_loop_t loop_open(fn_t *f, LLVMValueRef start, LLVMValueRef end, const char *var, const char *head,
+                                const char *body, const char *done) {
+  LLVMBuilderRef b = f->b;
+  counted_loop_t l = {.pre = LLVMGetInsertBlock(b), .head = new_block(f, head), .start = start};
+  LLVMBasicBlockRef body_block = new_block(f, body);
+  l.done = new_block(f, done);
+  LLVMBuildBr(b, l.head);
+  LLVMPositionBuilderAtEnd(b, l.head);
+  l.i = LLVMBuildPhi(b, f->e->i64, var);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, l.i, end, ""), body_block, l.done);
+  LLVMPositionBuilderAtEnd(b, body_block);
+  return l;
+}
+
+static void loop_close(fn_t *f, const counted_loop_t *l, int64_t step) {
+  LLVMBuilderRef b = f->b;
+  LLVMValueRef next = LLVMBuildAdd(b, l->i, ci(f->e->i64, step), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+  LLVMBuildBr(b, l->head);
+  LLVMValueRef vals[2] = {l->start, next};
+  LLVMBasicBlockRef from[2] = {l->pre, latch};
+  LLVMAddIncoming(l->i, vals, from, 2);
+  LLVMPositionBuilderAtEnd(b, l->done);
+}
+
 /* A serial loop of s's body over [start, end). */
 static void emit_range(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef start, LLVMValueRef end) {
-  tcc_llvm_emitter_t *e = f->e;
-  LLVMBuilderRef b = f->b;
-  LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = new_block(f, s->var->name), body = new_block(f, "body"),
-                    done = new_block(f, "done");
-  LLVMBuildBr(b, head);
-  LLVMPositionBuilderAtEnd(b, head);
-  LLVMValueRef i = LLVMBuildPhi(b, e->i64, s->var->name);
-  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, end, ""), body, done);
-  LLVMPositionBuilderAtEnd(b, body);
-  f->vars[s->var->id] = i;
+  counted_loop_t l = loop_open(f, start, end, s->var->name, s->var->name, "body", "done");
+  f->vars[s->var->id] = l.i;
   emit_block(f, &s->body);
   f->vars[s->var->id] = NULL;
-  LLVMValueRef next = LLVMBuildAdd(b, i, ci(e->i64, 1), "");
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-  LLVMBuildBr(b, head);
-  LLVMValueRef vals[2] = {start, next};
-  LLVMBasicBlockRef from[2] = {pre, latch};
-  LLVMAddIncoming(i, vals, from, 2);
-  LLVMPositionBuilderAtEnd(b, done);
+  loop_close(f, &l, 1);
 }
 
 /* ---- vector loops: lanes vbase + j of the loop variable, j < lanes ---- */
-
-static bool uses_var(const tcc_kexpr_t *x, const tcc_kvar_t *v) {
-  if (!x) return false;
-  if (x->kind == TCC_KEXPR_VAR) return x->var == v;
-  if (x->kind == TCC_KEXPR_LOAD)
-    for (int i = 0; i < x->buf->rank; i++)
-      if (uses_var(x->index[i], v)) return true;
-  return uses_var(x->a, v) || uses_var(x->b, v) || uses_var(x->c, v);
-}
 
 static LLVMTypeRef vec_of(fn_t *f, LLVMTypeRef t) { return LLVMVectorType(scalar_type(t), (unsigned)f->e->lanes); }
 
@@ -1205,23 +1215,12 @@ static bool plain_vector_dtype(tcc_dtype_t dt) {
   return tcc_dtype_is_int(dt) && tcc_dtype_bits(dt) >= 8;
 }
 
-/* Whether index (rank entries) is contiguous in v: the last entry v or u + v, the others free of v. */
-static bool contiguous(const tcc_kexpr_t *const *index, int rank, const tcc_kvar_t *v) {
-  if (rank < 1) return false;
-  for (int i = 0; i < rank - 1; i++)
-    if (uses_var(index[i], v)) return false;
-  const tcc_kexpr_t *last = index[rank - 1];
-  if (last->kind == TCC_KEXPR_VAR) return last->var == v;
-  if (last->kind != TCC_KEXPR_BINARY || last->op != TCC_KOP_ADD) return false;
-  return (last->a->kind == TCC_KEXPR_VAR && last->a->var == v && !uses_var(last->b, v)) ||
-         (last->b->kind == TCC_KEXPR_VAR && last->b->var == v && !uses_var(last->a, v));
-}
-
 static LLVMValueRef vector_load(fn_t *f, const tcc_kexpr_t *x) {
   tcc_llvm_emitter_t *e = f->e;
   tcc_dtype_t dt = x->buf->dtype;
   bool half = dt == TCC_DTYPE_F16 || dt == TCC_DTYPE_BF16;
-  if (!contiguous(x->index, x->buf->rank, f->vvar) || !(plain_vector_dtype(dt) || half || dt == TCC_DTYPE_BOOL))
+  if (!tcc_kindex_contiguous(x->index, x->buf->rank, f->vvar) ||
+      !(plain_vector_dtype(dt) || half || dt == TCC_DTYPE_BOOL))
     return per_lane(f, x);
   LLVMValueRef ok, off = offset(f, x->buf, x->index, &ok); /* lane 0's element */
   LLVMTypeRef mt = dt == TCC_DTYPE_BOOL ? e->i8 : half ? e->i16 : vtype(e, dt);
@@ -1263,7 +1262,7 @@ static LLVMValueRef vector_cast(fn_t *f, const tcc_kexpr_t *x, LLVMValueRef v) {
 /* x over the lanes: a vector, or a scalar when x does not depend on the loop variable. */
 static LLVMValueRef vector_expr(fn_t *f, const tcc_kexpr_t *x) {
   tcc_llvm_emitter_t *e = f->e;
-  if (!uses_var(x, f->vvar) || f->st) return emit_expr(f, x);
+  if (!tcc_kexpr_uses_var(x, f->vvar) || f->st) return emit_expr(f, x);
   switch (x->kind) {
     case TCC_KEXPR_VAR: {
       LLVMValueRef iota[64];
@@ -1357,23 +1356,11 @@ static void emit_vector_loop(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef start, 
   LLVMValueRef count = LLVMBuildSub(b, end, start, "");
   count = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, count, ci(e->i64, 0), ""), ci(e->i64, 0), count, "");
   LLVMValueRef vend = LLVMBuildAdd(b, start, LLVMBuildAnd(b, count, ci(e->i64, -(long long)e->lanes), ""), "vend");
-  LLVMBasicBlockRef pre = LLVMGetInsertBlock(b), head = new_block(f, "vloop"), body = new_block(f, "vbody"),
-                    done = new_block(f, "vdone");
-  LLVMBuildBr(b, head);
-  LLVMPositionBuilderAtEnd(b, head);
-  LLVMValueRef i = LLVMBuildPhi(b, e->i64, s->var->name);
-  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i, vend, ""), body, done);
-  LLVMPositionBuilderAtEnd(b, body);
-  f->vvar = s->var, f->vbase = i, f->vars[s->var->id] = i;
+  counted_loop_t l = loop_open(f, start, vend, s->var->name, "vloop", "vbody", "vdone");
+  f->vvar = s->var, f->vbase = l.i, f->vars[s->var->id] = l.i;
   for (size_t n = 0; n < s->body.count && !f->st; n++) vector_store(f, s->body.stmts[n]);
   f->vvar = NULL, f->vbase = NULL, f->vars[s->var->id] = NULL;
-  LLVMValueRef next = LLVMBuildAdd(b, i, ci(e->i64, e->lanes), "");
-  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-  LLVMBuildBr(b, head);
-  LLVMValueRef vals[2] = {start, next};
-  LLVMBasicBlockRef from[2] = {pre, latch};
-  LLVMAddIncoming(i, vals, from, 2);
-  LLVMPositionBuilderAtEnd(b, done);
+  loop_close(f, &l, e->lanes);
   emit_range(f, s, vend, end);
 }
 

@@ -19,44 +19,6 @@ tcc_cpu_schedule_options_t tcc_cpu_schedule_defaults(const char *target) {
 
 /* ---- expressions ---- */
 
-static bool expr_equal(const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
-  if (a == b) return true;
-  if (!a || !b || a->kind != b->kind || a->dtype != b->dtype) return false;
-  switch (a->kind) {
-    case TCC_KEXPR_INT: return a->i == b->i;
-    case TCC_KEXPR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
-    case TCC_KEXPR_VAR: return a->var == b->var;
-    case TCC_KEXPR_DIM: return a->dim == b->dim;
-    case TCC_KEXPR_LOAD:
-      if (a->buf != b->buf) return false;
-      for (int i = 0; i < a->buf->rank; i++)
-        if (!expr_equal(a->index[i], b->index[i])) return false;
-      return true;
-    case TCC_KEXPR_UNARY:
-    case TCC_KEXPR_BINARY:
-    case TCC_KEXPR_SELECT:
-    case TCC_KEXPR_CAST:
-      return a->op == b->op && a->saturate == b->saturate && expr_equal(a->a, b->a) && expr_equal(a->b, b->b) &&
-             expr_equal(a->c, b->c);
-    default: return false;
-  }
-}
-
-static bool index_equal(const tcc_kexpr_t *const *a, const tcc_kexpr_t *const *b, int rank) {
-  for (int i = 0; i < rank; i++)
-    if (!expr_equal(a[i], b[i])) return false;
-  return true;
-}
-
-static bool uses_var(const tcc_kexpr_t *x, const tcc_kvar_t *v) {
-  if (!x) return false;
-  if (x->kind == TCC_KEXPR_VAR) return x->var == v;
-  if (x->kind == TCC_KEXPR_LOAD)
-    for (int i = 0; i < x->buf->rank; i++)
-      if (uses_var(x->index[i], v)) return true;
-  return uses_var(x->a, v) || uses_var(x->b, v) || uses_var(x->c, v);
-}
-
 /* Free of loads and of the variables marked in bound. */
 static bool invariant(const tcc_kexpr_t *x, const bool *bound) {
   if (!x) return true;
@@ -84,17 +46,26 @@ typedef struct {
   bool oom;
 } access_t;
 
+/* items (count used of *cap, each size bytes) with room for one more: the same array or a larger one (*cap
+ * updated); NULL when out of memory (items is left as it was). */
+static void *room_for_one(void *items, int count, int *cap, size_t size) {
+  if (count < *cap) return items;
+  int grown = *cap ? 2 * *cap : 16;
+  void *larger = realloc(items, (size_t)grown * size);
+  if (larger) *cap = grown;
+  return larger;
+}
+
 static void add_load(access_t *a, const tcc_kexpr_t *x) {
-  if (a->num_loads == a->cap_loads) {
-    int cap = a->cap_loads ? 2 * a->cap_loads : 16;
-    const tcc_kexpr_t **n = realloc(a->loads, (size_t)cap * sizeof *n);
-    if (!n) {
-      a->oom = true;
-      return;
-    }
-    a->loads = n, a->cap_loads = cap;
-  }
-  a->loads[a->num_loads++] = x;
+  const tcc_kexpr_t **loads = room_for_one(a->loads, a->num_loads, &a->cap_loads, sizeof *loads);
+  if (loads) a->loads = loads, a->loads[a->num_loads++] = x;
+  else a->oom = true;
+}
+
+static void add_store(access_t *a, const tcc_kstmt_t *s) {
+  const tcc_kstmt_t **stores = room_for_one(a->stores, a->num_stores, &a->cap_stores, sizeof *stores);
+  if (stores) a->stores = stores, a->stores[a->num_stores++] = s;
+  else a->oom = true;
 }
 
 static void expr_loads(access_t *a, const tcc_kexpr_t *x) {
@@ -115,16 +86,7 @@ static void block_accesses(access_t *a, const tcc_kblock_t *blk) {
         block_accesses(a, &s->body);
         break;
       case TCC_KSTMT_STORE:
-        if (a->num_stores == a->cap_stores) {
-          int cap = a->cap_stores ? 2 * a->cap_stores : 16;
-          const tcc_kstmt_t **m = realloc(a->stores, (size_t)cap * sizeof *m);
-          if (!m) {
-            a->oom = true;
-            return;
-          }
-          a->stores = m, a->cap_stores = cap;
-        }
-        a->stores[a->num_stores++] = s;
+        add_store(a, s);
         for (int i = 0; i < s->buf->rank; i++) expr_loads(a, s->index[i]);
         expr_loads(a, s->value);
         break;
@@ -224,9 +186,9 @@ bool tcc_schedule_loop_parallelizable(const tcc_kernel_t *k, const tcc_kstmt_t *
       if (!shifted_var(key, loop->var, bound)) continue;
       bool all = true;
       for (int m = n + 1; m < a.num_stores && all; m++)
-        if (a.stores[m]->buf == buf && !expr_equal(a.stores[m]->index[d], key)) all = false;
+        if (a.stores[m]->buf == buf && !tcc_kexpr_equal(a.stores[m]->index[d], key)) all = false;
       for (int m = 0; m < a.num_loads && all; m++)
-        if (a.loads[m]->buf == buf && !expr_equal(a.loads[m]->index[d], key)) all = false;
+        if (a.loads[m]->buf == buf && !tcc_kexpr_equal(a.loads[m]->index[d], key)) all = false;
       found = all;
     }
     ok = found;
@@ -236,22 +198,11 @@ bool tcc_schedule_loop_parallelizable(const tcc_kernel_t *k, const tcc_kstmt_t *
   return ok;
 }
 
-static bool contiguous(const tcc_kexpr_t *const *index, int rank, const tcc_kvar_t *v) {
-  if (rank < 1) return false;
-  for (int i = 0; i < rank - 1; i++)
-    if (uses_var(index[i], v)) return false;
-  const tcc_kexpr_t *last = index[rank - 1];
-  if (last->kind == TCC_KEXPR_VAR) return last->var == v;
-  if (last->kind != TCC_KEXPR_BINARY || last->op != TCC_KOP_ADD) return false;
-  return (last->a->kind == TCC_KEXPR_VAR && last->a->var == v && !uses_var(last->b, v)) ||
-         (last->b->kind == TCC_KEXPR_VAR && last->b->var == v && !uses_var(last->a, v));
-}
-
 bool tcc_schedule_loop_vectorizable(const tcc_kstmt_t *loop) {
   if (!loop || loop->kind != TCC_KSTMT_FOR || loop->body.count == 0) return false;
   for (size_t n = 0; n < loop->body.count; n++) {
     const tcc_kstmt_t *s = loop->body.stmts[n];
-    if (s->kind != TCC_KSTMT_STORE || !contiguous(s->index, s->buf->rank, loop->var)) return false;
+    if (s->kind != TCC_KSTMT_STORE || !tcc_kindex_contiguous(s->index, s->buf->rank, loop->var)) return false;
   }
   access_t a = {0};
   block_accesses(&a, &loop->body);
@@ -259,9 +210,9 @@ bool tcc_schedule_loop_vectorizable(const tcc_kstmt_t *loop) {
   for (int n = 0; ok && n < a.num_stores; n++) {
     const tcc_kstmt_t *s = a.stores[n];
     for (int m = 0; m < a.num_stores && ok; m++)
-      if (a.stores[m]->buf == s->buf && !index_equal(a.stores[m]->index, s->index, s->buf->rank)) ok = false;
+      if (a.stores[m]->buf == s->buf && !tcc_kindex_equal(a.stores[m]->index, s->index, s->buf->rank)) ok = false;
     for (int m = 0; m < a.num_loads && ok; m++)
-      if (a.loads[m]->buf == s->buf && !index_equal(a.loads[m]->index, s->index, s->buf->rank)) ok = false;
+      if (a.loads[m]->buf == s->buf && !tcc_kindex_equal(a.loads[m]->index, s->index, s->buf->rank)) ok = false;
   }
   access_free(&a);
   return ok;

@@ -112,32 +112,6 @@ static tcc_status_t internal(const tcc_node_t *node, const char *what) {
 
 /* ---- expressions ---------------------------------------------------------------------------------- */
 
-static bool expr_equal(expr_t a, expr_t b);
-
-static bool index_equal(const expr_t *a, const expr_t *b, int n) {
-  for (int d = 0; d < n; d++)
-    if (!expr_equal(a[d], b[d])) return false;
-  return true;
-}
-
-/* Structural equality (the same computation on the same operands). */
-static bool expr_equal(expr_t a, expr_t b) {
-  if (a == b) return true;
-  if (!a || !b || a->kind != b->kind || a->dtype != b->dtype) return false;
-  switch (a->kind) {
-    case TCC_KEXPR_INT: return a->i == b->i;
-    case TCC_KEXPR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
-    case TCC_KEXPR_VAR: return a->var == b->var;
-    case TCC_KEXPR_DIM: return a->dim == b->dim;
-    case TCC_KEXPR_LOAD: return a->buf == b->buf && index_equal(a->index, b->index, a->buf->rank);
-    case TCC_KEXPR_UNARY: return a->op == b->op && expr_equal(a->a, b->a);
-    case TCC_KEXPR_BINARY: return a->op == b->op && expr_equal(a->a, b->a) && expr_equal(a->b, b->b);
-    case TCC_KEXPR_SELECT: return expr_equal(a->a, b->a) && expr_equal(a->b, b->b) && expr_equal(a->c, b->c);
-    case TCC_KEXPR_CAST: return a->saturate == b->saturate && expr_equal(a->a, b->a);
-    default: return false;
-  }
-}
-
 /* Whether e loads from buf. */
 static bool reads(expr_t e, const tcc_kbuf_t *buf) {
   if (!e) return false;
@@ -363,7 +337,7 @@ static void memo_reset(fuse_t *f, tcc_kblock_t *block) {
 
 static expr_t memo_find(const fuse_t *f, const tcc_value_t *v, const expr_t *index, int rank) {
   for (size_t i = 0; i < f->num_memo; i++)
-    if (f->memo[i].value == v->id && f->memo[i].rank == rank && index_equal(f->memo[i].index, index, rank))
+    if (f->memo[i].value == v->id && f->memo[i].rank == rank && tcc_kindex_equal(f->memo[i].index, index, rank))
       return f->memo[i].expr;
   return NULL;
 }
@@ -421,7 +395,7 @@ static expr_t instantiate(fuse_t *f, const tcc_value_t *v, const expr_t *index, 
     case SRC_BUFFER: return tcc_k_load(f->k, s->buf, index);
     case SRC_CONSTANT: return s->expr;
     case SRC_SITE:
-      if (rank != f->site_rank || !index_equal(index, f->site_index, rank))
+      if (rank != f->site_rank || !tcc_kindex_equal(index, f->site_index, rank))
         return fail(f, internal(f->fused, "an epilogue reads the anchor at another element"));
       return s->expr;
     case SRC_INLINE: {

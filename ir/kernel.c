@@ -110,6 +110,53 @@ const tcc_kexpr_t *tcc_k_dim(tcc_kernel_t *k, const tcc_dim_t *dim) {
   return e;
 }
 
+bool tcc_kexpr_equal(const tcc_kexpr_t *a, const tcc_kexpr_t *b) {
+  if (a == b) return true;
+  if (!a || !b || a->kind != b->kind || a->dtype != b->dtype) return false;
+  switch (a->kind) {
+    case TCC_KEXPR_INT: return a->i == b->i;
+    case TCC_KEXPR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
+    case TCC_KEXPR_VAR: return a->var == b->var;
+    case TCC_KEXPR_DIM: return a->dim == b->dim;
+    case TCC_KEXPR_LOAD: return a->buf == b->buf && tcc_kindex_equal(a->index, b->index, a->buf->rank);
+    case TCC_KEXPR_UNARY: return a->op == b->op && tcc_kexpr_equal(a->a, b->a);
+    case TCC_KEXPR_BINARY: return a->op == b->op && tcc_kexpr_equal(a->a, b->a) && tcc_kexpr_equal(a->b, b->b);
+    case TCC_KEXPR_SELECT:
+      return tcc_kexpr_equal(a->a, b->a) && tcc_kexpr_equal(a->b, b->b) && tcc_kexpr_equal(a->c, b->c);
+    case TCC_KEXPR_CAST: return a->saturate == b->saturate && tcc_kexpr_equal(a->a, b->a);
+    default: return false;
+  }
+}
+
+bool tcc_kindex_equal(const tcc_kexpr_t *const *a, const tcc_kexpr_t *const *b, int rank) {
+  for (int i = 0; i < rank; i++)
+    if (!tcc_kexpr_equal(a[i], b[i])) return false;
+  return true;
+}
+
+bool tcc_kexpr_uses_var(const tcc_kexpr_t *x, const tcc_kvar_t *v) {
+  if (!x) return false;
+  if (x->kind == TCC_KEXPR_VAR) return x->var == v;
+  if (x->kind == TCC_KEXPR_LOAD)
+    for (int i = 0; i < x->buf->rank; i++)
+      if (tcc_kexpr_uses_var(x->index[i], v)) return true;
+  return tcc_kexpr_uses_var(x->a, v) || tcc_kexpr_uses_var(x->b, v) || tcc_kexpr_uses_var(x->c, v);
+}
+
+/* x is the variable v */
+static bool is_var(const tcc_kexpr_t *x, const tcc_kvar_t *v) { return x->kind == TCC_KEXPR_VAR && x->var == v; }
+
+bool tcc_kindex_contiguous(const tcc_kexpr_t *const *index, int rank, const tcc_kvar_t *v) {
+  if (rank < 1) return false;
+  for (int i = 0; i < rank - 1; i++)
+    if (tcc_kexpr_uses_var(index[i], v)) return false;
+  const tcc_kexpr_t *last = index[rank - 1];
+  if (last->kind == TCC_KEXPR_VAR) return last->var == v;
+  if (last->kind != TCC_KEXPR_BINARY || last->op != TCC_KOP_ADD) return false;
+  return (is_var(last->a, v) && !tcc_kexpr_uses_var(last->b, v)) ||
+         (is_var(last->b, v) && !tcc_kexpr_uses_var(last->a, v));
+}
+
 static bool all_present(const tcc_kexpr_t *const *xs, int n) {
   for (int i = 0; i < n; i++)
     if (!xs[i]) return false;
@@ -224,6 +271,16 @@ tcc_kblock_t *tcc_k_if(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kexpr_t *
   if (!s) return NULL;
   s->cond = cond;
   return &s->body;
+}
+
+int tcc_kblock_count_loops(const tcc_kblock_t *blk, tcc_kloop_kind_t kind) {
+  int n = 0;
+  for (size_t i = 0; i < blk->count; i++) {
+    const tcc_kstmt_t *s = blk->stmts[i];
+    n += s->kind == TCC_KSTMT_FOR && s->loop == kind;
+    n += tcc_kblock_count_loops(&s->body, kind) + tcc_kblock_count_loops(&s->orelse, kind);
+  }
+  return n;
 }
 
 tcc_kstmt_t *tcc_k_alloc(tcc_kernel_t *k, tcc_kblock_t *block, const tcc_kbuf_t *buf) {

@@ -168,6 +168,19 @@ tcc_kstmt_t *tcc_k_barrier(tcc_kernel_t *k, tcc_kblock_t *block);
 tcc_kstmt_t *tcc_k_call(tcc_kernel_t *k, tcc_kblock_t *block, const char *callee, const tcc_kbuf_t *const *args,
                         int num_args, const tcc_kexpr_t *const *scalars, int num_scalars);
 
+/* Expression queries. tcc_kexpr_equal: structural equality (the same computation on the same operands; NULL
+ * equals only NULL); tcc_kindex_equal: the same for two indices of rank entries. tcc_kexpr_uses_var: whether
+ * x (NULL: no) reads variable v, loads' indices included. tcc_kindex_contiguous: whether an index of rank
+ * entries walks memory with unit stride in v: its last entry is v or u + v (either order) with u free of v,
+ * and the other entries are free of v. */
+bool tcc_kexpr_equal(const tcc_kexpr_t *a, const tcc_kexpr_t *b);
+bool tcc_kindex_equal(const tcc_kexpr_t *const *a, const tcc_kexpr_t *const *b, int rank);
+bool tcc_kexpr_uses_var(const tcc_kexpr_t *x, const tcc_kvar_t *v);
+bool tcc_kindex_contiguous(const tcc_kexpr_t *const *index, int rank, const tcc_kvar_t *v);
+
+/* The number of FOR loops of the given kind in blk, nested ones included. */
+int tcc_kblock_count_loops(const tcc_kblock_t *blk, tcc_kloop_kind_t kind);
+
 const char *tcc_kloop_kind_name(tcc_kloop_kind_t kind);
 const char *tcc_kbuf_scope_name(tcc_kbuf_scope_t scope);
 

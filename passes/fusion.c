@@ -1054,18 +1054,24 @@ static tcc_status_t cleanup(fusion_t *f) {
   return NULL;
 }
 
+/* CPU targets have no attention kernel: there the two batched matmuls take the GEMM template
+ * (codegen/cpu_gemm.h), faster than the attention op's loop nest. */
+static bool attention_kernel(const char *target) {
+  return !target || strcmp(target, "generic") == 0 || strncmp(target, "sm_", 3) == 0;
+}
+
 tcc_status_t tcc_pass_fusion(tcc_graph_t *g, const tcc_pass_context_t *ctx, const tcc_fusion_options_t *options,
                              bool *changed) {
-  (void)ctx;
   tcc_fusion_options_t defaults = TCC_FUSION_DEFAULTS;
   if (!options) options = &defaults;
+  bool attention = options->attention && attention_kernel(ctx ? ctx->target : NULL);
   *changed = false;
   fusion_t f = {.g = g};
   tcc_status_t st = uses_build(&f);
   if (!st && options->reductions) st = sweep(&f, at_erf, false);
   if (!st && options->reductions) st = sweep(&f, at_tanh, false);
   if (!st && options->reductions) st = sweep(&f, at_norm, false);
-  if (!st && options->attention) st = sweep(&f, at_matmul, false);
+  if (!st && attention) st = sweep(&f, at_matmul, false);
   if (!st && options->epilogues) st = sweep(&f, try_epilogue, false);
   if (!st && options->elementwise) st = sweep(&f, try_elementwise, true);
   if (!st && f.rewrites) st = cleanup(&f);

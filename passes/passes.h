@@ -106,7 +106,8 @@ typedef struct {
   bool elementwise;  /* chains of elementwise ops into one kernel */
   bool epilogues;    /* conv/matmul + bias + activation + residual add */
   bool reductions;   /* LayerNorm / RMSNorm / GELU patterns into their ops */
-  bool attention;    /* MatMul -> (scale, mask, causal) -> Softmax -> MatMul into one attention op */
+  bool attention;    /* MatMul -> (scale, mask, causal) -> Softmax -> MatMul into one attention op (generic and
+                      * GPU targets: CPU targets run the two matmuls with the GEMM template) */
 } tcc_fusion_options_t;
 #define TCC_FUSION_DEFAULTS {.elementwise = true, .epilogues = true, .reductions = true, .attention = true}
 /* Operator fusion: recognized patterns become their canonical ops (gelu, layer_normalization,

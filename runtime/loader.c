@@ -249,6 +249,26 @@ static tcc_rt_module_t *new_module(tcc_allocator_t a, const char *path) {
 }
 
 /* Checks the descriptor and prepares m; on failure the caller destroys m. */
+/* A module built for a named x86-64 level runs only where the CPU has its instructions (a "native" module
+ * trusts the machine it was built on). */
+static tcc_status_t check_cpu(const tcc_rt_module_t *m) {
+#if defined(__x86_64__)
+  const char *t = m->desc->target ? m->desc->target : "";
+  bool v4 = strcmp(t, "x86-64-v4") == 0 || strcmp(t, "znver4") == 0, v3 = v4 || strcmp(t, "x86-64-v3") == 0;
+  __builtin_cpu_init();
+  if (v4 && !(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
+    return tcc_status_make(TCC_UNSUPPORTED, "module '%s' is built for %s, which needs AVX-512 (F, BW, DQ, VL): this CPU "
+                           "lacks it (compile for x86-64-v3 or native)", m->path, t);
+  if (v3 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+    return tcc_status_make(TCC_UNSUPPORTED, "module '%s' is built for %s, which needs AVX2 and FMA: this CPU lacks them",
+                           m->path, t);
+#else
+  (void)m;
+#endif
+  return NULL;
+}
+
 static tcc_status_t finish_module(tcc_rt_module_t *m, const char *weights_dir) {
   /* The header is read before anything else: a module of another ABI may have another layout. */
   const tcc_module_desc_t *d = m->desc;
@@ -258,6 +278,7 @@ static tcc_status_t finish_module(tcc_rt_module_t *m, const char *weights_dir) {
     if (!m->symbol_input || !m->symbol_dim) return tcc_status_oom();
   }
   TCC_RETURN_IF_ERROR(check_desc(m));
+  TCC_RETURN_IF_ERROR(check_cpu(m));
   return map_weights(m, weights_dir);
 }
 

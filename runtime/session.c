@@ -2,6 +2,7 @@
  * calls in order, hand the outputs out. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/runtime_internal.h"
 
@@ -17,7 +18,15 @@ struct tcc_rt_session {
   int32_t *bound_dim;
   void **args;          /* max_args pointers */
   int64_t *out_bytes;   /* num_outputs */
+  int64_t *call_ns;     /* num_calls, when profiling */
+  int64_t profiled_runs;
 };
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 tcc_status_t tcc_rt_session_create(tcc_rt_module_t *m, const tcc_rt_session_options_t *options,
                                    tcc_rt_session_t **out) {
@@ -40,7 +49,12 @@ tcc_status_t tcc_rt_session_create(tcc_rt_module_t *m, const tcc_rt_session_opti
   s->bound_dim = tcc_alloc(a, sizeof(int32_t) * ns);
   s->args = tcc_alloc(a, sizeof(void *) * (size_t)m->max_args);
   s->out_bytes = tcc_alloc(a, sizeof(int64_t) * (size_t)d->num_outputs);
-  if (!s->symbols || !s->last || !s->bound_by || !s->bound_dim || !s->args || !s->out_bytes) {
+  if (options && options->profile) {
+    s->call_ns = tcc_alloc(a, sizeof(int64_t) * ((size_t)d->num_calls + 1));
+    if (s->call_ns) memset(s->call_ns, 0, sizeof(int64_t) * ((size_t)d->num_calls + 1));
+  }
+  if (!s->symbols || !s->last || !s->bound_by || !s->bound_dim || !s->args || !s->out_bytes ||
+      (options && options->profile && !s->call_ns)) {
     tcc_rt_session_destroy(s);
     return tcc_status_make(TCC_OUT_OF_MEMORY, "module '%s': cannot allocate a session", d->name);
   }
@@ -58,6 +72,7 @@ void tcc_rt_session_destroy(tcc_rt_session_t *s) {
   tcc_free(a, s->last);
   tcc_free(a, s->bound_by);
   tcc_free(a, s->bound_dim);
+  tcc_free(a, s->call_ns);
   tcc_free(a, s->args);
   tcc_free(a, s->out_bytes);
   tcc_rt_module_t *m = s->module;
@@ -251,7 +266,9 @@ tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_tensor_t *inpu
       snprintf(what, sizeof what, "kernel '%.60s' argument %d", call->name ? call->name : "?", a);
       TCC_RETURN_IF_ERROR(resolve(s, plan, inputs, &call->args[a], 0, what, &s->args[a]));
     }
+    int64_t start = s->call_ns ? now_ns() : 0;
     int rc = call->fn(s->args, &ctx);
+    if (s->call_ns) s->call_ns[c] += now_ns() - start;
     if (rc)
       return tcc_status_make(TCC_INVALID_ARGUMENT, "model '%s': kernel '%s' (call %d of %d) failed with code %d",
                              d->name, call->name ? call->name : "?", c + 1, (int)d->num_calls, rc);
@@ -275,6 +292,7 @@ tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_tensor_t *inpu
   }
   if (d->num_symbols) memcpy(s->last, s->symbols, sizeof(int64_t) * (size_t)d->num_symbols);
   s->have_last = true;
+  s->profiled_runs += s->call_ns != NULL;
   return NULL;
 }
 
@@ -287,6 +305,15 @@ bool tcc_rt_session_symbol(const tcc_rt_session_t *s, const char *symbol, int64_
       return true;
     }
   return false;
+}
+
+bool tcc_rt_session_call_profile(const tcc_rt_session_t *s, int i, const char **name, double *total_ms, int64_t *runs) {
+  const tcc_module_desc_t *d = s->module->desc;
+  if (!s->call_ns || i < 0 || i >= d->num_calls) return false;
+  *name = d->calls[i].name ? d->calls[i].name : "?";
+  *total_ms = (double)s->call_ns[i] / 1e6;
+  *runs = s->profiled_runs;
+  return true;
 }
 
 int64_t tcc_rt_session_plans_computed(const tcc_rt_session_t *s) { return s->arena.plans_computed; }

@@ -50,6 +50,7 @@ typedef struct {
   const char *disabled[MAX_ARGS]; /* --disable-pass */
   int num_disabled;
   int bench;                   /* --bench N: timed runs of a module */
+  bool profile;                /* --profile: per-kernel times of a module */
   const char *runner;          /* --runner CMD: run the module through this program (tools/module_runner.c) */
 } options_t;
 
@@ -58,7 +59,8 @@ static void usage(FILE *out) {
           "usage: tcc run MODEL.onnx|MODULE.so [--input NAME=FILE]... [--compare DIR] [--output-dir DIR]\n"
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
-          "                                      [--dump-after PASS|all]] [--compile] [--bench N] [--runner CMD]\n"
+          "                                      [--dump-after PASS|all]] [--compile] [--bench N] [--profile]\n"
+          "                                      [--runner CMD]\n"
           "MODEL.onnx runs on the reference evaluator; a module built by 'tcc compile' (a .so) runs compiled.\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
@@ -77,6 +79,7 @@ static void usage(FILE *out) {
           "  --compile          compile the model (the pipeline, then 'tcc compile' for -target, default native)\n"
           "                     into a temporary module and run that instead of the evaluator\n"
           "  --bench N          (modules) after a warm-up run, time N runs and print median_ms: and min_ms:\n"
+          "  --profile          (modules) time every kernel call and print the kernels by total time\n"
           "  --runner CMD       (modules) run the module with CMD, a tcc-module-runner command split on spaces,\n"
           "                     e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu build/lib/aarch64/tcc-module-runner\"\n"
           "                     for an aarch64 module; inputs and outputs go through raw files (docs/cross.md)\n"
@@ -348,6 +351,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--precision") == 0) o->precision = value;
     else if (strcmp(a, "--dump-after") == 0) o->dump_after = value;
     else if (strcmp(a, "--bench") == 0) o->bench = atoi(value);
+    else if (strcmp(a, "--profile") == 0) o->profile = true;
     else if (strcmp(a, "--runner") == 0) o->runner = value;
     else if (strcmp(a, "--disable-pass") == 0 && o->num_disabled < MAX_ARGS) o->disabled[o->num_disabled++] = value;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
@@ -432,6 +436,41 @@ static int compare_ms(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+typedef struct {
+  const char *name;
+  double ms;
+} call_time_t;
+
+static int by_time_desc(const void *a, const void *b) {
+  double x = ((const call_time_t *)a)->ms, y = ((const call_time_t *)b)->ms;
+  return x > y ? -1 : x < y;
+}
+
+/* --profile: the kernels by their share of the time, the costliest first. */
+static void print_profile(const tcc_rt_session_t *s) {
+  int n = 0;
+  const char *name;
+  double ms, total = 0;
+  int64_t runs = 0;
+  while (tcc_rt_session_call_profile(s, n, &name, &ms, &runs)) n++;
+  call_time_t *t = calloc((size_t)n + 1, sizeof *t);
+  if (!t || runs == 0) return free(t);
+  for (int i = 0; i < n; i++) {
+    if (!tcc_rt_session_call_profile(s, i, &t[i].name, &t[i].ms, &runs)) t[i] = (call_time_t){"?", 0};
+    t[i].ms /= (double)runs;
+    total += t[i].ms;
+  }
+  qsort(t, (size_t)n, sizeof *t, by_time_desc);
+  printf("profile: %d kernels, %.4f ms per run (mean of %lld runs)\n", n, total, (long long)runs);
+  enum { SHOWN = 20 };
+  double rest = 0;
+  for (int i = 0; i < n; i++)
+    if (i < SHOWN) printf("  %9.4f ms %5.1f%%  %s\n", t[i].ms, total > 0 ? 100 * t[i].ms / total : 0, t[i].name);
+    else rest += t[i].ms;
+  if (n > SHOWN) printf("  %9.4f ms %5.1f%%  (%d more kernels)\n", rest, total > 0 ? 100 * rest / total : 0, n - SHOWN);
+  free(t);
+}
+
 /* Runs the session on inputs, copies its outputs into data; with --bench, times o->bench more runs. */
 static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const tcc_eval_value_t **inputs,
                                tcc_module_t *data, const tcc_eval_value_t **outputs, const options_t *o) {
@@ -465,15 +504,18 @@ static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const 
     double median = o->bench % 2 ? times[o->bench / 2] : (times[o->bench / 2 - 1] + times[o->bench / 2]) / 2;
     printf("runs: %d\nmedian_ms: %.4f\nmin_ms: %.4f\n", o->bench, median, times[0]);
   }
+  if (o->profile) print_profile(s);
   return NULL;
 }
 
 /* Loads a module and makes its signature graph and a session. */
-static tcc_status_t open_module(const char *path, tcc_rt_module_t **rm, tcc_rt_session_t **rs, tcc_module_t **m) {
+static tcc_status_t open_module(const char *path, bool profile, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
+                                tcc_module_t **m) {
   TCC_RETURN_IF_ERROR(tcc_rt_module_load(path, NULL, rm));
   printf("module %s: model '%s', target %s\n", path, tcc_rt_module_name(*rm), tcc_rt_module_target(*rm));
   TCC_RETURN_IF_ERROR(signature_graph(*rm, m));
-  return tcc_rt_session_create(*rm, NULL, rs);
+  tcc_rt_session_options_t so = {.profile = profile};
+  return tcc_rt_session_create(*rm, &so, rs);
 }
 
 /* --compile: packages the optimized graph as DIR/model.so in a new temporary directory; *m is
@@ -496,10 +538,11 @@ static tcc_status_t compile_to_temp(tcc_module_t **m, const options_t *o, char d
   return st;
 }
 
-static tcc_status_t open_module_at(const char *dir, tcc_rt_module_t **rm, tcc_rt_session_t **rs, tcc_module_t **m) {
+static tcc_status_t open_module_at(const char *dir, bool profile, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
+                                   tcc_module_t **m) {
   char so[128];
   snprintf(so, sizeof so, "%s/model.so", dir);
-  return open_module(so, rm, rs, m);
+  return open_module(so, profile, rm, rs, m);
 }
 
 static void remove_temp(const char *dir) {
@@ -765,7 +808,7 @@ int tcc_cmd_run(int argc, char **argv) {
   tcc_rt_module_t *rm = NULL;
   tcc_rt_session_t *rs = NULL;
   tcc_status_t st = compiled && o.runner ? runner_open(&o, o.model, &runner, &m)
-                    : compiled           ? open_module(o.model, &rm, &rs, &m)
+                    : compiled           ? open_module(o.model, o.profile, &rm, &rs, &m)
                                          : tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
   int folded = 0;
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
@@ -777,7 +820,7 @@ int tcc_cmd_run(int argc, char **argv) {
     st = compile_to_temp(&m, &o, temp_dir);
     char temp_module[128];
     snprintf(temp_module, sizeof temp_module, "%s/model.so", temp_dir);
-    if (!st) st = o.runner ? runner_open(&o, temp_module, &runner, &m) : open_module_at(temp_dir, &rm, &rs, &m);
+    if (!st) st = o.runner ? runner_open(&o, temp_module, &runner, &m) : open_module_at(temp_dir, o.profile, &rm, &rs, &m);
   }
   if (!st) st = tcc_module_create(tcc_allocator_system(), &data);
   if (st) {

@@ -36,11 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <llvm-c/Core.h>
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "base/hash.h"
 #include "codegen/llvm_emit.h"
 #include "frontend/onnx_import.h"
@@ -51,6 +46,7 @@
 #include "ir/kernel_eval.h"
 #include "codegen/schedule_cpu.h"
 #include "tcc/runtime.h"
+#include "tests/jit.h"
 #include "tests/kernel_ctx.h"
 
 enum { MAX_TESTS = 8192, MAX_KERNELS = 4096 };
@@ -159,20 +155,6 @@ typedef struct {
   int num_runs;
 } walk_t;
 
-static void count_marks(const tcc_kblock_t *blk, result_t *r) {
-  for (size_t i = 0; i < blk->count; i++) {
-    const tcc_kstmt_t *s = blk->stmts[i];
-    r->parallel_loops += s->kind == TCC_KSTMT_FOR && s->loop == TCC_KLOOP_PARALLEL;
-    r->vector_loops += s->kind == TCC_KSTMT_FOR && s->loop == TCC_KLOOP_VECTORIZED;
-    count_marks(&s->body, r);
-    count_marks(&s->orelse, r);
-  }
-}
-
-static int pool_for(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(pool, n, grain, body, arg);
-}
-
 /* Evaluates one node as graph_eval's eval_kernel does; records its kernel for compilation. */
 static tcc_status_t walk_node(walk_t *w, const tcc_node_t *node, result_t *r) {
   tcc_module_t *s;
@@ -259,7 +241,8 @@ static tcc_status_t walk_node(walk_t *w, const tcc_node_t *node, result_t *r) {
     tcc_cpu_schedule_options_t so = tcc_cpu_schedule_defaults("native");
     so.threads = 2, so.min_task_elements = 1, so.vector_lanes = 4;
     TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
-    count_marks(&k->body, r);
+    r->parallel_loops += tcc_kblock_count_loops(&k->body, TCC_KLOOP_PARALLEL);
+    r->vector_loops += tcc_kblock_count_loops(&k->body, TCC_KLOOP_VECTORIZED);
   }
   tcc_status_t st = tcc_llvm_emit_kernel(w->emitter, k, &run->symbol);
   if (st) {
@@ -308,10 +291,11 @@ static void run_test(const char *dir, result_t *r) {
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   tcc_status_t st = tcc_onnx_import_file(path, &io, tcc_allocator_system(), &m);
   walk_t w = {0};
-  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+  tcc_test_jit_t jit = {0};
   if (!st) st = tcc_module_create(tcc_allocator_system(), &w.data);
   tcc_llvm_emit_options_t eo = {.vector_lanes = 4, .parallel_min_work = 1};
-  if (!st) st = tcc_llvm_emitter_create("diff", LLVMOrcThreadSafeContextGetContext(tsc), schedule ? &eo : NULL, &w.emitter);
+  if (!st) st = tcc_test_jit_begin(&jit, "diff", schedule ? &eo : NULL);
+  w.emitter = jit.emitter;
   tcc_rt_pool_t *pool = NULL;
   if (!st && schedule) st = tcc_rt_pool_create(2, NULL, &pool);
   const tcc_graph_t *g = m ? m->graph : NULL;
@@ -342,26 +326,8 @@ static void run_test(const char *dir, result_t *r) {
   }
   int compiled = 0;
   for (int i = 0; i < w.num_runs; i++) compiled += w.runs[i].symbol != NULL;
-  LLVMOrcLLJITRef jit = NULL;
   if (compiled) {
-    st = tcc_llvm_emitter_finish(w.emitter, "native", true);
-    if (!st) {
-      LLVMModuleRef mod = tcc_llvm_emitter_take_module(w.emitter);
-      LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, NULL);
-      if (!err) {
-        LLVMOrcDefinitionGeneratorRef gen;
-        err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
-        if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
-      }
-      if (!err)
-        err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), LLVMOrcCreateNewThreadSafeModule(mod, tsc));
-      else LLVMDisposeModule(mod);
-      if (err) {
-        char *msg = LLVMGetErrorMessage(err);
-        st = tcc_status_make(TCC_INTERNAL, "JIT: %s", msg);
-        LLVMDisposeErrorMessage(msg);
-      }
-    }
+    st = tcc_test_jit_finish(&jit, "native");
     if (st) {
       r->differ += compiled;
       note(r, "%s%s", tcc_status_message(st), "");
@@ -373,20 +339,16 @@ static void run_test(const char *dir, result_t *r) {
     run_t *run = &w.runs[i];
     if (!run->symbol) continue;
     r->kernels++;
-    char name[1024];
-    snprintf(name, sizeof name, "%s_packed", run->symbol);
-    LLVMOrcJITTargetAddress addr = 0;
-    LLVMErrorRef err = LLVMOrcLLJITLookup(jit, &addr, name);
-    if (err) {
-      char *msg = LLVMGetErrorMessage(err);
-      note(r, "JIT lookup of '%s': %s", name, msg);
-      LLVMDisposeErrorMessage(msg);
+    tcc_module_kernel_fn_t fn = NULL;
+    st = tcc_test_jit_lookup(&jit, run->symbol, &fn);
+    if (st) {
+      note(r, "%s%s", tcc_status_message(st), "");
+      tcc_status_free(st);
+      st = NULL;
       r->differ++;
       continue;
     }
-    tcc_module_kernel_fn_t fn = (tcc_module_kernel_fn_t)(uintptr_t)addr;
-    tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(NULL);
-    if (pool) kctx.parallel_for = pool_for, kctx.pool = pool, kctx.num_threads = 2;
+    tcc_module_kernel_ctx_t kctx = pool ? tcc_test_pool_ctx(pool, 2, NULL) : tcc_test_kernel_ctx(NULL);
     int32_t rc = fn(run->params, &kctx);
     int worst = rc ? 2 : 0;
     if (rc) note(r, "kernel of node '%s' returned error bits %s", run->node, rc == 1 ? "1 (division by zero)" : "!= 0");
@@ -404,10 +366,8 @@ static void run_test(const char *dir, result_t *r) {
     else if (worst == 1) r->close++;
     else r->differ++;
   }
-  if (jit) LLVMOrcDisposeLLJIT(jit);
   tcc_rt_pool_destroy(pool);
-  tcc_llvm_emitter_destroy(w.emitter); /* its module (when not taken) lives in tsc's context */
-  LLVMOrcDisposeThreadSafeContext(tsc);
+  tcc_test_jit_free(&jit);
   for (int i = 0; i < w.num_scratch; i++) tcc_module_destroy(w.scratch[i]);
   free(w.scratch);
   free(w.runs);

@@ -2,7 +2,8 @@
  * and reports pass / fail (wrong numbers, errors, crashes, timeouts) / unsupported, with a per-op table.
  *
  *   conformance TCC_BINARY SUITE_DIR [--expected FILE] [--write-expected FILE] [--filter SUBSTRING]
- *                                    [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]
+ *                                    [--every N] [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]
+ * --every N runs every Nth test (by name order; a quick mode of a slow configuration, e.g. under qemu).
  *
  * Each test data set runs in its own `tcc run` process under a timeout, so a crash or a hang is a
  * failure of that test, never of the runner. Options after `--` are passed on to `tcc run` (e.g. --atol 1e-4). --expected names a file listing the tests that must pass
@@ -109,11 +110,11 @@ static bool listed(char **list, int n, const char *name) {
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: conformance TCC_BINARY SUITE_DIR [--expected FILE] [--write-expected FILE] "
-                    "[--filter S] [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]\n");
+                    "[--filter S] [--every N] [--timeout SECONDS] [--verbose] [-- TCC_RUN_OPTIONS...]\n");
     return 2;
   }
   const char *tcc = argv[1], *suite = argv[2], *expected = NULL, *write_expected = NULL, *filter = NULL;
-  int timeout = 60;
+  int timeout = 60, every = 1;
   bool verbose = false;
   char **extra = NULL;
   int num_extra = 0;
@@ -126,6 +127,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--write-expected") == 0 && i + 1 < argc) write_expected = argv[++i];
     else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) filter = argv[++i];
     else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--every") == 0 && i + 1 < argc && (every = atoi(argv[++i])) < 1) every = 1;
     else if (strcmp(argv[i], "--verbose") == 0) verbose = true;
   }
   DIR *d = opendir(suite);
@@ -153,7 +155,7 @@ int main(int argc, char **argv) {
   if (ef) fclose(ef);
   FILE *wf = write_expected ? fopen(write_expected, "w") : NULL;
   int counts[OUTCOME_COUNT] = {0}, regressions = 0, cases = 0;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n; i += every) {
     char model[4096], dir[4096], why[2048] = "", ops[4096];
     snprintf(model, sizeof model, "%s/%s/model.onnx", suite, names[i]);
     struct stat st;

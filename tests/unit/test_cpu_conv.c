@@ -12,18 +12,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "codegen/cpu_conv.h"
 #include "frontend/onnx_import.h"
 #include "ir/kernel_eval.h"
 #include "passes/pipeline.h"
 #include "tcc/runtime.h"
 #include "tests/graph_builder.h"
-
-typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
+#include "tests/jit.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static float uniform(void) { /* [-1, 1) */
@@ -32,10 +27,6 @@ static float uniform(void) { /* [-1, 1) */
 }
 
 static tcc_rt_pool_t *pool;
-
-static int pool_for(void *p, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(p, n, grain, body, arg);
-}
 
 static bool lookup_batch(void *ctx, const char *symbol, int64_t *value) {
   if (strcmp(symbol, "batch") != 0) return false;
@@ -108,69 +99,41 @@ static bool reference(const tcc_node_t *node, void *const *params, int64_t batch
 /* ---- the template, JIT-compiled ---- */
 
 typedef struct {
-  LLVMOrcThreadSafeContextRef tsc;
-  tcc_llvm_emitter_t *e;
-  LLVMOrcLLJITRef jit;
-  packed_fn_t fn;
+  tcc_test_jit_t jit;
+  tcc_module_kernel_fn_t fn;
   int64_t syms[4];
-} jit_t;
-
-static void jit_free(jit_t *j) {
-  if (j->jit) LLVMOrcDisposeLLJIT(j->jit);
-  tcc_llvm_emitter_destroy(j->e);
-  LLVMOrcDisposeThreadSafeContext(j->tsc);
-}
+} conv_jit_t;
 
 /* Emits node with the template; false (nothing to run) when declined or on an error. */
 static const char *target = "x86-64-v4"; /* of the plans and the emitted kernels (run on the host) */
 
-static bool jit_conv(jit_t *j, const tcc_node_t *node, const tcc_cpu_conv_knobs_t *knobs, int64_t batch) {
+static bool jit_conv(conv_jit_t *j, const tcc_node_t *node, const tcc_cpu_conv_knobs_t *knobs, int64_t batch) {
   memset(j, 0, sizeof *j);
-  j->tsc = LLVMOrcCreateNewThreadSafeContext();
-  CHECK_OK(tcc_llvm_emitter_create("conv", LLVMOrcThreadSafeContextGetContext(j->tsc), NULL, &j->e));
+  CHECK_OK(tcc_test_jit_begin(&j->jit, "conv", NULL));
+  tcc_llvm_emitter_t *e = j->jit.emitter;
   const char *sym = NULL;
   bool applied = false;
-  CHECK_OK(tcc_cpu_conv_emit(j->e, node, target, knobs, &sym, &applied));
+  CHECK_OK(tcc_cpu_conv_emit(e, node, target, knobs, &sym, &applied));
   if (!applied) return false;
-  char name[512];
-  snprintf(name, sizeof name, "%s_packed", sym);
-  for (int i = 0; i < tcc_llvm_emitter_num_symbols(j->e) && i < 4; i++) {
-    CHECK_STR(tcc_llvm_emitter_symbol(j->e, i), "batch");
+  for (int i = 0; i < tcc_llvm_emitter_num_symbols(e) && i < 4; i++) {
+    CHECK_STR(tcc_llvm_emitter_symbol(e, i), "batch");
     j->syms[i] = batch;
   }
   /* AArch64 kernels (NEON-sized tiles) run here as x86 code of the same IR */
-  tcc_status_t st = tcc_llvm_emitter_finish(j->e, strncmp(target, "aarch64", 7) ? target : "x86-64-v3", true);
-  if (st) {
-    fprintf(stderr, "finish: %s\n", tcc_status_message(st));
-    tcc_status_free(st);
-    CHECK(false);
-    return false;
-  }
-  LLVMModuleRef mod = tcc_llvm_emitter_take_module(j->e);
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, NULL);
-  if (!err)
-    err = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit),
-                                      LLVMOrcCreateNewThreadSafeModule(mod, j->tsc));
-  LLVMOrcJITTargetAddress addr = 0;
-  if (!err) err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-  if (err) {
-    char *m = LLVMGetErrorMessage(err);
-    fprintf(stderr, "jit: %s\n", m);
-    LLVMDisposeErrorMessage(m);
-    CHECK(false);
-    return false;
-  }
-  j->fn = (packed_fn_t)(uintptr_t)addr;
-  return true;
+  tcc_status_t st = tcc_test_jit_finish(&j->jit, strncmp(target, "aarch64", 7) ? target : "x86-64-v3");
+  if (!st) st = tcc_test_jit_lookup(&j->jit, sym, &j->fn);
+  bool compiled = tcc_test_jit_ok(st, "jit");
+  CHECK(compiled);
+  return compiled;
 }
 
 /* Runs node through the template and the evaluator on random inputs (constants keep their data);
  * returns whether the template applied. */
 static bool check_node(const tcc_node_t *node, const tcc_cpu_conv_knobs_t *knobs, int64_t batch) {
-  jit_t j;
+  conv_jit_t j;
   bool applied = jit_conv(&j, node, knobs, batch);
   if (!applied || !j.fn) {
-    jit_free(&j);
+    tcc_test_jit_free(&j.jit);
     return applied;
   }
   void *params[32], *got = NULL;
@@ -195,7 +158,7 @@ static bool check_node(const tcc_node_t *node, const tcc_cpu_conv_knobs_t *knobs
   bool ref_ok = reference(node, params, batch);
   CHECK(ref_ok);
   params[np] = got;
-  tcc_module_kernel_ctx_t ctx = {.symbols = j.syms, .parallel_for = pool_for, .pool = pool, .num_threads = 2};
+  tcc_module_kernel_ctx_t ctx = tcc_test_pool_ctx(pool, 2, j.syms);
   CHECK(j.fn(params, &ctx) == 0);
   double maxabs = 0, maxerr = 0;
   for (int64_t e = 0; e < ny; e++) maxabs = fmax(maxabs, fabs(ref[e]));
@@ -213,7 +176,7 @@ static bool check_node(const tcc_node_t *node, const tcc_cpu_conv_knobs_t *knobs
     if (node->inputs[i] && !node->inputs[i]->constant) free(params[np++]);
     else if (node->inputs[i]) np++;
   free(ref), free(got);
-  jit_free(&j);
+  tcc_test_jit_free(&j.jit);
   return true;
 }
 

@@ -9,19 +9,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "autotune/space.h"
 #include "codegen/cpu_gemm.h"
 #include "codegen/target.h"
 #include "passes/pipeline.h"
 #include "tcc/runtime.h"
 #include "tests/graph_builder.h"
+#include "tests/jit.h"
 #include "tests/kernel_ctx.h"
-
-typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static float next_float(void) {
@@ -43,9 +38,6 @@ static bool lookup(void *ctx, const char *symbol, int64_t *value) {
 }
 
 static tcc_rt_pool_t *pool;
-static int pool_for(void *p, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(p, n, grain, body, arg);
-}
 
 /* ---- a model: MatMul(A, B) then epilogue nodes ---- */
 
@@ -88,60 +80,6 @@ static const tcc_node_t *model_finish(model_t *t, bool fuse) {
     if (t->g->nodes[i]->op == TCC_OP_MATMUL || t->g->nodes[i]->op == TCC_OP_FUSED) return t->g->nodes[i];
   CHECK(false);
   return NULL;
-}
-
-/* ---- JIT ---- */
-
-typedef struct {
-  LLVMOrcThreadSafeContextRef tsc;
-  tcc_llvm_emitter_t *e;
-  LLVMOrcLLJITRef jit;
-} jit_t;
-
-static void jit_begin(jit_t *j) {
-  j->tsc = LLVMOrcCreateNewThreadSafeContext();
-  j->jit = NULL;
-  CHECK_OK(tcc_llvm_emitter_create("gemm", LLVMOrcThreadSafeContextGetContext(j->tsc), NULL, &j->e));
-}
-
-static bool jit_end(jit_t *j) {
-  tcc_status_t st = tcc_llvm_emitter_finish(j->e, "native", true);
-  if (st) {
-    fprintf(stderr, "finish: %s\n", tcc_status_message(st));
-    tcc_status_free(st);
-    return false;
-  }
-  LLVMModuleRef mod = tcc_llvm_emitter_take_module(j->e);
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, NULL);
-  LLVMOrcDefinitionGeneratorRef gen;
-  if (!err) err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL);
-  if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
-  if (!err) err = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), LLVMOrcCreateNewThreadSafeModule(mod, j->tsc));
-  if (err) {
-    char *msg = LLVMGetErrorMessage(err);
-    fprintf(stderr, "jit: %s\n", msg);
-    LLVMDisposeErrorMessage(msg);
-    return false;
-  }
-  return true;
-}
-
-static packed_fn_t jit_lookup(jit_t *j, const char *sym) {
-  char name[300];
-  snprintf(name, sizeof name, "%.200s_packed", sym);
-  LLVMOrcJITTargetAddress addr = 0;
-  LLVMErrorRef err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-  if (err) {
-    LLVMConsumeError(err);
-    return NULL;
-  }
-  return (packed_fn_t)(uintptr_t)addr;
-}
-
-static void jit_free(jit_t *j) {
-  if (j->jit) LLVMOrcDisposeLLJIT(j->jit);
-  tcc_llvm_emitter_destroy(j->e);
-  LLVMOrcDisposeThreadSafeContext(j->tsc);
 }
 
 /* ---- running a case ---- */
@@ -212,32 +150,31 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
 
   variant_t vs[MAX_VARIANTS];
   int nv = variants(vs);
-  jit_t j;
-  jit_begin(&j);
+  tcc_test_jit_t j;
+  CHECK_OK(tcc_test_jit_begin(&j, "gemm", NULL));
   char syms[MAX_VARIANTS][256];
   bool ok = true;
   for (int i = 0; i < nv; i++) {
     const char *sym = NULL;
     bool applied = false;
-    CHECK_OK(tcc_cpu_gemm_emit(j.e, kn, vs[i].target, vs[i].has_knobs ? &vs[i].knobs : NULL, &sym, &applied));
+    CHECK_OK(tcc_cpu_gemm_emit(j.emitter, kn, vs[i].target, vs[i].has_knobs ? &vs[i].knobs : NULL, &sym, &applied));
     CHECK(applied && sym);
     snprintf(syms[i], sizeof syms[i], "%s", sym ? sym : "");
     if (!applied) ok = false;
   }
   int64_t symvals[8] = {0};
-  int nsyms = tcc_llvm_emitter_num_symbols(j.e);
-  for (int s = 0; s < nsyms && s < 8; s++) CHECK(lookup(NULL, tcc_llvm_emitter_symbol(j.e, s), &symvals[s]));
-  if (ok && jit_end(&j)) {
+  int nsyms = tcc_llvm_emitter_num_symbols(j.emitter);
+  for (int s = 0; s < nsyms && s < 8; s++) CHECK(lookup(NULL, tcc_llvm_emitter_symbol(j.emitter, s), &symvals[s]));
+  if (ok && tcc_test_jit_ok(tcc_test_jit_finish(&j, "native"), "jit")) {
     for (int i = 0; i < nv && ok; i++) {
-      packed_fn_t fn = jit_lookup(&j, syms[i]);
-      CHECK(fn != NULL);
+      tcc_module_kernel_fn_t fn = NULL;
+      CHECK_OK(tcc_test_jit_lookup(&j, syms[i], &fn));
       if (!fn) {
         ok = false;
         break;
       }
       for (int mode = 0; mode < 2 && ok; mode++) {
-        tcc_module_kernel_ctx_t ctx = tcc_test_kernel_ctx(symvals);
-        if (mode == 0) ctx.parallel_for = pool_for, ctx.pool = pool, ctx.num_threads = 2;
+        tcc_module_kernel_ctx_t ctx = mode == 0 ? tcc_test_pool_ctx(pool, 2, symvals) : tcc_test_kernel_ctx(symvals);
         for (int64_t e = 0; e < ref->numel; e++) got[e] = NAN;
         int32_t rc = fn(params, &ctx);
         CHECK(rc == 0);
@@ -266,7 +203,7 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
     ok = false;
   }
   CHECK(ok);
-  jit_free(&j);
+  tcc_test_jit_free(&j);
   free(got);
   tcc_module_destroy(results);
   return ok;

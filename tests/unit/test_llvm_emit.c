@@ -9,29 +9,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/target.h"
-#include "tests/kernel_ctx.h"
 #include "ir/kernel_eval.h"
 #include "tcc/runtime.h"
+#include "tests/jit.h"
+#include "tests/kernel_ctx.h"
 #include "tests/test.h"
 
 enum { N = 101 }; /* not a multiple of any vector width */
 
 /* A kernel context over a real pool of 2 threads (created once). */
-static int pool_for(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(pool, n, grain, body, arg);
-}
-
 static tcc_module_kernel_ctx_t pool_ctx(const int64_t *syms) {
   static tcc_rt_pool_t *pool;
   if (!pool) CHECK_OK(tcc_rt_pool_create(2, NULL, &pool));
-  return (tcc_module_kernel_ctx_t){.symbols = syms, .parallel_for = pool_for, .pool = pool, .num_threads = 2};
+  return tcc_test_pool_ctx(pool, 2, syms);
 }
 
 /* Emitter options of the JIT tests: the host's vectors; parallel chunks of any size. */
@@ -40,8 +33,6 @@ static const tcc_llvm_emit_options_t JIT_OPTIONS = {.target = "native", .paralle
 /* The loop kind of the kernels elementwise() builds, and the options run_cases emits them with. */
 static tcc_kloop_kind_t elementwise_kind = TCC_KLOOP_PARALLEL;
 static const tcc_llvm_emit_options_t *case_options = &JIT_OPTIONS;
-
-typedef int32_t (*packed_fn_t)(void *const *, const tcc_module_kernel_ctx_t *);
 
 static const tcc_dtype_t DTYPES[] = {
     TCC_DTYPE_F32, TCC_DTYPE_F64, TCC_DTYPE_F16, TCC_DTYPE_BF16, TCC_DTYPE_F8E4M3FN, TCC_DTYPE_F8E4M3FNUZ,
@@ -107,57 +98,19 @@ static bool lookup_n(void *ctx, const char *symbol, int64_t *value) {
   return true;
 }
 
-/* A JIT over one emitter's module. */
-typedef struct {
-  LLVMOrcThreadSafeContextRef tsc;
-  tcc_llvm_emitter_t *e;
-  LLVMOrcLLJITRef jit;
-} jit_t;
-
-static void jit_begin(jit_t *j, const tcc_llvm_emit_options_t *o) {
-  j->tsc = LLVMOrcCreateNewThreadSafeContext();
-  j->jit = NULL;
-  CHECK_OK(tcc_llvm_emitter_create("unit", LLVMOrcThreadSafeContextGetContext(j->tsc), o, &j->e));
+/* Starts a JIT of the tests' emitter, with options o. */
+static void jit_begin(tcc_test_jit_t *j, const tcc_llvm_emit_options_t *o) {
+  CHECK_OK(tcc_test_jit_begin(j, "unit", o));
 }
 
-static bool jit_end_emission(jit_t *j) {
-  tcc_status_t st = tcc_llvm_emitter_finish(j->e, "native", true);
-  if (st) {
-    fprintf(stderr, "finish: %s\n", tcc_status_message(st));
-    tcc_status_free(st);
-    return false;
-  }
-  LLVMModuleRef mod = tcc_llvm_emitter_take_module(j->e);
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, NULL);
-  LLVMOrcDefinitionGeneratorRef gen;
-  if (!err) err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL);
-  if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
-  if (!err) err = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), LLVMOrcCreateNewThreadSafeModule(mod, j->tsc));
-  if (err) {
-    char *m = LLVMGetErrorMessage(err);
-    fprintf(stderr, "jit: %s\n", m);
-    LLVMDisposeErrorMessage(m);
-    return false;
-  }
-  return true;
-}
+/* Compiles what was emitted for the host; false (reported) on an error. */
+static bool jit_end_emission(tcc_test_jit_t *j) { return tcc_test_jit_ok(tcc_test_jit_finish(j, "native"), "jit"); }
 
-static packed_fn_t jit_lookup(jit_t *j, const char *sym) {
-  char name[512];
-  snprintf(name, sizeof name, "%s_packed", sym);
-  LLVMOrcJITTargetAddress addr = 0;
-  LLVMErrorRef err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-  if (err) {
-    LLVMConsumeError(err);
-    return NULL;
-  }
-  return (packed_fn_t)(uintptr_t)addr;
-}
-
-static void jit_free(jit_t *j) {
-  if (j->jit) LLVMOrcDisposeLLJIT(j->jit);
-  tcc_llvm_emitter_destroy(j->e);
-  LLVMOrcDisposeThreadSafeContext(j->tsc);
+/* The packed entry point of kernel sym, NULL (reported) when missing. */
+static tcc_module_kernel_fn_t jit_lookup(tcc_test_jit_t *j, const char *sym) {
+  tcc_module_kernel_fn_t fn = NULL;
+  tcc_test_jit_ok(tcc_test_jit_lookup(j, sym, &fn), "jit");
+  return fn;
 }
 
 /* Runs kernels (each with `arity` inputs and one output of n elements) through the evaluator and the JIT. */
@@ -169,22 +122,22 @@ typedef struct {
 } case_t;
 
 static int run_cases(case_t *cases, int n, int arity, int *compared) {
-  jit_t j;
+  tcc_test_jit_t j;
   jit_begin(&j, case_options);
-  for (int i = 0; i < n; i++) CHECK_OK(tcc_llvm_emit_kernel(j.e, cases[i].k, &cases[i].sym));
+  for (int i = 0; i < n; i++) CHECK_OK(tcc_llvm_emit_kernel(j.emitter, cases[i].k, &cases[i].sym));
   int bad = 0;
   if (!jit_end_emission(&j)) {
-    jit_free(&j);
+    tcc_test_jit_free(&j);
     CHECK(false);
     return 1;
   }
-  int nsym = tcc_llvm_emitter_num_symbols(j.e);
+  int nsym = tcc_llvm_emitter_num_symbols(j.emitter);
   int64_t syms[4] = {N, N, N, N};
   CHECK(nsym <= 1);
   for (int i = 0; i < n; i++) {
     case_t *c = &cases[i];
     if (!c->eval_ok || !c->sym) continue;
-    packed_fn_t fn = jit_lookup(&j, c->sym);
+    tcc_module_kernel_fn_t fn = jit_lookup(&j, c->sym);
     CHECK(fn != NULL);
     if (!fn) continue;
     void *params[4];
@@ -201,7 +154,7 @@ static int run_cases(case_t *cases, int n, int arity, int *compared) {
       }
     }
   }
-  jit_free(&j);
+  tcc_test_jit_free(&j);
   return bad;
 }
 
@@ -399,15 +352,15 @@ TEST(parallel_bodies_report_errors_and_share_temporaries) {
     if (a % 11 == 5) ds[a] = 0;
     else if (ds[a] == 0) ds[a] = 7;
   }
-  jit_t jt;
+  tcc_test_jit_t jt;
   jit_begin(&jt, &JIT_OPTIONS);
   const char *sym;
-  CHECK_OK(tcc_llvm_emit_kernel(jt.e, k, &sym));
+  CHECK_OK(tcc_llvm_emit_kernel(jt.emitter, k, &sym));
   CHECK(jit_end_emission(&jt));
   int64_t syms[2] = {0, 0};
-  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.e); s++)
-    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.e, s), "r") == 0 ? R : C;
-  packed_fn_t f = jit_lookup(&jt, sym);
+  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.emitter); s++)
+    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.emitter, s), "r") == 0 ? R : C;
+  tcc_module_kernel_fn_t f = jit_lookup(&jt, sym);
   void *params[4] = {xs, ds, ys, zs};
   tcc_module_kernel_ctx_t kctx = pool_ctx(syms);
   CHECK(f && f(params, &kctx) == TCC_KERNEL_ERR_DIV_ZERO);
@@ -423,11 +376,11 @@ TEST(parallel_bodies_report_errors_and_share_temporaries) {
   void *ref[4] = {xs, ds, ry, rz};
   syms[0] = R, syms[1] = C;
   CHECK_OK(tcc_kernel_eval(k, ref, lookup_rc, NULL));
-  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.e); s++)
-    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.e, s), "r") == 0 ? R : C;
+  for (int s = 0; s < tcc_llvm_emitter_num_symbols(jt.emitter); s++)
+    syms[s] = strcmp(tcc_llvm_emitter_symbol(jt.emitter, s), "r") == 0 ? R : C;
   CHECK(f && f(params, &kctx) == 0);
   CHECK(memcmp(ry, ys, sizeof ys) == 0 && memcmp(rz, zs, sizeof zs) == 0);
-  jit_free(&jt);
+  tcc_test_jit_free(&jt);
   tcc_module_destroy(m);
 }
 
@@ -459,18 +412,18 @@ TEST(errors_are_returned_and_selects_are_lazy) {
     if (!v) val = tcc_k_select(k, tcc_k_binary(k, TCC_KOP_LT, j1[0], tcc_k_int(k, 8)), val, tcc_k_const(k, TCC_DTYPE_I32, -1));
     tcc_k_store(k, kb, ky, jx, val);
   }
-  jit_t j;
+  tcc_test_jit_t j;
   tcc_llvm_emit_options_t o = {.bounds_check = true};
   jit_begin(&j, &o);
   const char *s_div, *s_shift, *s_bad;
-  CHECK_OK(tcc_llvm_emit_kernel(j.e, div, &s_div));
-  CHECK_OK(tcc_llvm_emit_kernel(j.e, ks[0], &s_shift));
-  CHECK_OK(tcc_llvm_emit_kernel(j.e, ks[1], &s_bad));
+  CHECK_OK(tcc_llvm_emit_kernel(j.emitter, div, &s_div));
+  CHECK_OK(tcc_llvm_emit_kernel(j.emitter, ks[0], &s_shift));
+  CHECK_OK(tcc_llvm_emit_kernel(j.emitter, ks[1], &s_bad));
   CHECK(jit_end_emission(&j));
   int32_t xs[8] = {7, -7, 9, INT32_MIN, 5, 6, 7, 8}, ds[8] = {2, 2, 0, -1, 1, 1, 1, 1}, ys[8];
   void *p3[3] = {xs, ds, ys};
   tcc_module_kernel_ctx_t kctx = tcc_test_kernel_ctx(NULL);
-  packed_fn_t f = jit_lookup(&j, s_div);
+  tcc_module_kernel_fn_t f = jit_lookup(&j, s_div);
   CHECK(f && f(p3, &kctx) == TCC_KERNEL_ERR_DIV_ZERO);
   CHECK(ys[0] == 3 && ys[1] == -3 && ys[2] == 0 && ys[3] == INT32_MIN);
   void *p2[2] = {xs, ys};
@@ -480,7 +433,7 @@ TEST(errors_are_returned_and_selects_are_lazy) {
   f = jit_lookup(&j, s_bad);
   CHECK(f && f(p2, &kctx) == TCC_KERNEL_ERR_BOUNDS);
   CHECK(ys[6] == 8);
-  jit_free(&j);
+  tcc_test_jit_free(&j);
   tcc_module_destroy(m);
 }
 
@@ -518,16 +471,16 @@ TEST(temporaries_ifs_and_symbolic_sizes) {
   for (int a = 0; a < N; a++) xs[a] = isfinite(xs[a]) ? xs[a] : 1.5f;
   void *bufs[2] = {xs, ref};
   CHECK_OK(tcc_kernel_eval(k, bufs, lookup_n, NULL));
-  jit_t jt;
+  tcc_test_jit_t jt;
   jit_begin(&jt, &JIT_OPTIONS);
   const char *sym;
-  CHECK_OK(tcc_llvm_emit_kernel(jt.e, k, &sym));
-  CHECK(tcc_llvm_emitter_num_symbols(jt.e) == 1);
-  CHECK_STR(tcc_llvm_emitter_symbol(jt.e, 0), "n");
+  CHECK_OK(tcc_llvm_emit_kernel(jt.emitter, k, &sym));
+  CHECK(tcc_llvm_emitter_num_symbols(jt.emitter) == 1);
+  CHECK_STR(tcc_llvm_emitter_symbol(jt.emitter, 0), "n");
   CHECK(jit_end_emission(&jt));
   int64_t syms[1] = {N};
   void *params[2] = {xs, got};
-  packed_fn_t f = jit_lookup(&jt, sym);
+  tcc_module_kernel_fn_t f = jit_lookup(&jt, sym);
   tcc_module_kernel_ctx_t kctx = pool_ctx(syms);
   CHECK(f && f(params, &kctx) == 0);
   CHECK(memcmp(ref, got, sizeof(float) * ((2 * N + 1) / 3)) == 0);
@@ -535,7 +488,7 @@ TEST(temporaries_ifs_and_symbolic_sizes) {
   memset(got, 0, sizeof got);
   CHECK(f && f(params, &kctx) == 0);
   CHECK(memcmp(ref, got, sizeof(float) * ((2 * N + 1) / 3)) == 0);
-  jit_free(&jt);
+  tcc_test_jit_free(&jt);
   tcc_module_destroy(m);
 }
 

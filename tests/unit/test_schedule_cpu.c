@@ -5,15 +5,12 @@
  * f16) scheduled, JIT-compiled for the host and run on a 2-thread pool, bit-identical to the evaluator. */
 #include <stdlib.h>
 
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
 #include "ir/kernel_eval.h"
 #include "tcc/runtime.h"
 #include "tests/graph_builder.h"
+#include "tests/jit.h"
 #include "tests/test.h"
 
 /* ---- hand-built kernels ---- */
@@ -166,24 +163,10 @@ TEST(dependences_calls_and_temporaries_decide_parallel_loops) {
 
 /* ---- compute definitions, scheduled and run ---- */
 
-static int pool_for(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg) {
-  return tcc_rt_parallel_for(pool, n, grain, body, arg);
-}
-
 static bool lookup_r(void *ctx, const char *symbol, int64_t *value) {
   if (strcmp(symbol, "r") != 0) return false;
   *value = *(const int64_t *)ctx;
   return true;
-}
-
-static int count_kind(const tcc_kblock_t *blk, tcc_kloop_kind_t kind) {
-  int n = 0;
-  for (size_t i = 0; i < blk->count; i++) {
-    const tcc_kstmt_t *s = blk->stmts[i];
-    n += s->kind == TCC_KSTMT_FOR && s->loop == kind;
-    n += count_kind(&s->body, kind) + count_kind(&s->orelse, kind);
-  }
-  return n;
 }
 
 /* Builds node's kernel, schedules it, runs evaluator and JIT (2-thread pool) on random inputs with
@@ -195,7 +178,8 @@ static bool scheduled_matches(tcc_node_t *n, int64_t rows, int want_parallel, in
   if (!k) return false;
   tcc_cpu_schedule_options_t o = small_tasks();
   CHECK_OK(tcc_schedule_cpu(k, &o));
-  int par = count_kind(&k->body, TCC_KLOOP_PARALLEL), vec = count_kind(&k->body, TCC_KLOOP_VECTORIZED);
+  int par = tcc_kblock_count_loops(&k->body, TCC_KLOOP_PARALLEL);
+  int vec = tcc_kblock_count_loops(&k->body, TCC_KLOOP_VECTORIZED);
   if (par != want_parallel || vec != want_vector) {
     fprintf(stderr, "%s: %d parallel and %d vectorized loops, expected %d and %d\n", k->name, par, vec, want_parallel,
             want_vector);
@@ -223,38 +207,22 @@ static bool scheduled_matches(tcc_node_t *n, int64_t rows, int want_parallel, in
   }
   CHECK_OK(tcc_kernel_eval(k, ref, lookup_r, &rows));
 
-  LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-  tcc_llvm_emitter_t *e = NULL;
+  tcc_test_jit_t jit;
   tcc_llvm_emit_options_t eo = {.target = "native", .parallel_min_work = 64};
-  CHECK_OK(tcc_llvm_emitter_create("sched", LLVMOrcThreadSafeContextGetContext(tsc), &eo, &e));
+  CHECK_OK(tcc_test_jit_begin(&jit, "sched", &eo));
   const char *sym = NULL;
-  CHECK_OK(tcc_llvm_emit_kernel(e, k, &sym));
-  CHECK_OK(tcc_llvm_emitter_finish(e, "native", true));
+  CHECK_OK(tcc_llvm_emit_kernel(jit.emitter, k, &sym));
   int64_t syms[4] = {rows, rows, rows, rows};
-  CHECK(tcc_llvm_emitter_num_symbols(e) <= 1);
-  LLVMOrcLLJITRef jit = NULL;
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, NULL);
-  LLVMOrcDefinitionGeneratorRef gen;
-  if (!err) err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
-  if (!err) LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
-  if (!err)
-    err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit),
-                                      LLVMOrcCreateNewThreadSafeModule(tcc_llvm_emitter_take_module(e), tsc));
-  char name[512];
-  snprintf(name, sizeof name, "%s_packed", sym ? sym : "");
-  LLVMOrcJITTargetAddress addr = 0;
-  if (!err) err = LLVMOrcLLJITLookup(jit, &addr, name);
-  if (err) {
-    char *msg = LLVMGetErrorMessage(err);
-    fprintf(stderr, "jit: %s\n", msg);
-    LLVMDisposeErrorMessage(msg);
-  }
+  CHECK(tcc_llvm_emitter_num_symbols(jit.emitter) <= 1);
+  tcc_module_kernel_fn_t fn = NULL;
+  tcc_status_t st = tcc_test_jit_finish(&jit, "native");
+  if (!st) st = tcc_test_jit_lookup(&jit, sym ? sym : "", &fn);
+  CHECK_OK(st);
   bool same = false;
-  if (addr) {
+  if (fn) {
     tcc_rt_pool_t *pool = NULL;
     CHECK_OK(tcc_rt_pool_create(2, NULL, &pool));
-    tcc_module_kernel_ctx_t ctx = {.symbols = syms, .parallel_for = pool_for, .pool = pool, .num_threads = 2};
-    tcc_module_kernel_fn_t fn = (tcc_module_kernel_fn_t)(uintptr_t)addr;
+    tcc_module_kernel_ctx_t ctx = tcc_test_pool_ctx(pool, 2, syms);
     CHECK(fn(got, &ctx) == 0);
     same = true;
     for (int p = 0; p < k->num_params && p < 8; p++)
@@ -264,9 +232,7 @@ static bool scheduled_matches(tcc_node_t *n, int64_t rows, int want_parallel, in
       }
     tcc_rt_pool_destroy(pool);
   }
-  if (jit) LLVMOrcDisposeLLJIT(jit);
-  tcc_llvm_emitter_destroy(e);
-  LLVMOrcDisposeThreadSafeContext(tsc);
+  tcc_test_jit_free(&jit);
   for (int p = 0; p < 8; p++) free(ref[p]), free(got[p]);
   return same;
 }

@@ -149,6 +149,7 @@ typedef struct tcc_rt_session tcc_rt_session_t;
 typedef struct {
   const tcc_allocator_t *allocator; /* NULL: the system allocator */
   tcc_rt_pool_t *pool;              /* NULL: tcc_rt_pool_default(); must outlive the session */
+  bool profile;                     /* time every kernel call (tcc_rt_session_call_profile) */
 } tcc_rt_session_options_t;
 
 /* A session: the arena and per-shape plans of one stream of runs. Holds a reference to m. options NULL:
@@ -162,6 +163,10 @@ TCC_MUST_USE tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_t
                                              tcc_rt_tensor_t *outputs, int num_outputs);
 /* The value a symbol had in the last successful run; false when unknown or not yet bound. */
 bool tcc_rt_session_symbol(const tcc_rt_session_t *s, const char *symbol, int64_t *value);
+/* With options.profile: call i of the host plan (0 <= i < the module's calls) — its kernel's name, the
+ * wall time its calls took over all runs so far, and how many times it ran; false when out of range or
+ * not profiling. */
+bool tcc_rt_session_call_profile(const tcc_rt_session_t *s, int i, const char **name, double *total_ms, int64_t *runs);
 /* Statistics: plans computed (cache misses) and the arena's current size in bytes. */
 int64_t tcc_rt_session_plans_computed(const tcc_rt_session_t *s);
 int64_t tcc_rt_session_arena_bytes(const tcc_rt_session_t *s);
