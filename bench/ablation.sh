@@ -122,6 +122,7 @@ for model in "${models[@]}"; do
   rm -f "$work/$model".*.so "$work/$model".*.h
 done
 
+echo "load average at the end (1, 5, 15 min; other processes share the cores): $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n%-14s %-26s %12s %12s  %s\n' model configuration median_ms min_ms "slowdown (median / all passes)"
 for row in "${rows[@]}"; do
   IFS='|' read -r m c ms min ratio <<<"$row"

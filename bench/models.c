@@ -5,14 +5,17 @@
  * --no-compile), loads it with the runtime (tcc/runtime.h) on a pool of --threads threads, loads the same
  * model into ONNX Runtime through its C API (libonnxruntime.so opened with dlopen: intra-op threads =
  * --threads, inter-op 1, all graph optimizations), feeds both the model's test_data_set_0 inputs, checks
- * that their outputs agree (|tcc - ort| <= atol + rtol |ort| per element), warms both up, then times
- * --runs runs of each, alternating between the two (the order flips every run), and prints per model the
+ * that their outputs agree (|tcc - ort| <= atol + rtol |ort| per element), then times --runs runs of each
+ * in blocks — tcc's warm-up and runs, then ONNX Runtime's — so that each runs in its steady state without
+ * the other's idle threads spinning on the same cores (with --alternate the two alternate run by run, the
+ * order flipping every run, which evens out drifting load instead), and prints per model the
  * median and min milliseconds of each and the ratios ORT / tcc of the medians and of the minimums (> 1: tcc
  * is faster; the minimums are the less sensitive to other load on the machine).
  *
  *   bench_models [--all] [--models a,b,...] [--runs N] [--warmup N] [--threads N] [--target T]
  *                [--models-dir DIR] [--module-dir DIR] [--tcc PATH] [--ort-lib PATH] [--no-compile]
- *                [--compile-flag ARG]... [--tcc-only] [--rtol R] [--atol A] [--markdown]
+ *                [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--alternate] [--rtol R] [--atol A]
+ *                [--markdown]
  *
  * Models come from --models-dir, else TCC_MODELS, else ../shared/models (relative to the working
  * directory, then to the source tree). libonnxruntime.so comes from --ort-lib, else TCC_ORT_LIB, else
@@ -23,7 +26,7 @@
  *
  * ONNX Runtime ships no C header in the npm package, so the few entries of its C API used here are
  * declared below at their positions in the function table (struct OrtApi of onnxruntime_c_api.h), which
- * only ever grows at the end: the layout of these first 101 entries is that of every release since 1.0.
+ * only ever grows at the end: the layout of these first 131 entries is that of every release since 1.13.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -115,6 +118,8 @@ typedef struct {
   ort_unused_fn_t unused_97_98[2];
   void (*ReleaseTensorTypeAndShapeInfo)(ort_shape_info_t *info); /* 99 */
   void (*ReleaseSessionOptions)(ort_session_options_t *options); /* 100 */
+  ort_unused_fn_t unused_101_129[29];
+  ort_status_t *(*AddSessionConfigEntry)(ort_session_options_t *options, const char *key, const char *value); /* 130 */
 } ort_api_t;
 
 #define ORT_SLOT(field, index) _Static_assert(offsetof(ort_api_t, field) == (index) * sizeof(void *), #field)
@@ -133,6 +138,7 @@ ORT_SLOT(CreateCpuMemoryInfo, 69);
 ORT_SLOT(ReleaseEnv, 92);
 ORT_SLOT(ReleaseValue, 96);
 ORT_SLOT(ReleaseSessionOptions, 100);
+ORT_SLOT(AddSessionConfigEntry, 130);
 
 typedef struct {
   const ort_api_t *(*GetApi)(uint32_t version);
@@ -157,7 +163,7 @@ typedef struct {
   const char *target, *models_dir, *module_dir, *tcc, *ort_lib;
   const char *compile_flags[MAX_FLAGS];
   int num_compile_flags;
-  bool no_compile, tcc_only, markdown;
+  bool no_compile, tcc_only, markdown, ort_no_spin, alternate;
   double rtol, atol;
 } options_t;
 
@@ -175,7 +181,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: bench_models [--all] [--models a,b,...] [--runs N] [--warmup N] [--threads N] [--target T]\n"
           "                    [--models-dir DIR] [--module-dir DIR] [--tcc PATH] [--ort-lib PATH] [--no-compile]\n"
-          "                    [--compile-flag ARG]... [--tcc-only] [--rtol R] [--atol A] [--markdown]\n"
+          "                    [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--alternate] [--rtol R] [--atol A]\n"
+          "                    [--markdown]\n"
           "Times compiled tcc modules against ONNX Runtime (CPU) on the same inputs, in one process.\n"
           "  --all              also squeezenet1_1, convnet3x3 and mlp (default: resnet18, mobilenet_v2,\n"
           "                     bert_mini, gpt_mini)\n"
@@ -191,6 +198,8 @@ static void usage(FILE *out) {
           "  --no-compile       use the modules already in --module-dir\n"
           "  --compile-flag A   pass A to tcc compile (repeatable), e.g. --compile-flag=--disable-pass=fusion\n"
           "  --tcc-only         time tcc alone (no ONNX Runtime, no output check)\n"
+          "  --ort-no-spin      ONNX Runtime's intra-op threads block when idle instead of spinning a while\n"
+          "  --alternate        alternate the two run by run (default: tcc's runs, then ORT's, each after its warm-up)\n"
           "  --rtol, --atol     tolerance of the output check (defaults 1e-3, 1e-4)\n"
           "  --markdown         print the table in Markdown too\n");
 }
@@ -219,6 +228,8 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--no-compile") == 0) o->no_compile = true;
     else if (strcmp(a, "--tcc-only") == 0) o->tcc_only = true;
     else if (strcmp(a, "--markdown") == 0) o->markdown = true;
+    else if (strcmp(a, "--ort-no-spin") == 0) o->ort_no_spin = true;
+    else if (strcmp(a, "--alternate") == 0) o->alternate = true;
     else if (strcmp(a, "--models") == 0) {
       char *list = strdup(value), *save = NULL;
       if (!list) return fprintf(stderr, "bench_models: out of memory\n"), 2;
@@ -489,6 +500,8 @@ static bool ort_model_open(const ort_t *ort, const options_t *o, const char *pat
   bool ok = !ort_failed(ort, api->SetIntraOpNumThreads(so, o->threads), r, "intra-op threads") &&
             !ort_failed(ort, api->SetInterOpNumThreads(so, 1), r, "inter-op threads") &&
             !ort_failed(ort, api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL), r, "optimization level") &&
+            !(o->ort_no_spin &&
+              ort_failed(ort, api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning", "0"), r, "spinning")) &&
             !ort_failed(ort, api->CreateSession(ort->env, path, so, &om->session), r, "session");
   api->ReleaseSessionOptions(so);
   if (!ok) return false;
@@ -672,11 +685,20 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
   if (!tcc_model_run(s, tin, ni, tout, no, r)) goto done;
   if (with_ort && (!ort_model_run(ort, &om, &in, r) || !outputs_agree(ort, o, tout, &om, r))) goto done;
 
-  for (int w = 0; w < o->warmup; w++) {
+  for (int side = 0; !o->alternate && side < 2; side++) { /* blocks: each side warms up, then runs */
+    if (side == 1 && !with_ort) break;
+    usleep(20000); /* the other side's threads go idle */
+    for (int i = -o->warmup; i < o->runs; i++) {
+      double start = now_ms();
+      if (side == 0 ? !tcc_model_run(s, tin, ni, tout, no, r) : !ort_model_run(ort, &om, &in, r)) goto done;
+      if (i >= 0) (side == 0 ? tcc_ms : ort_ms)[i] = now_ms() - start;
+    }
+  }
+  for (int w = 0; o->alternate && w < o->warmup; w++) {
     if (!tcc_model_run(s, tin, ni, tout, no, r)) goto done;
     if (with_ort && !ort_model_run(ort, &om, &in, r)) goto done;
   }
-  for (int i = 0; i < o->runs; i++) {
+  for (int i = 0; o->alternate && i < o->runs; i++) {
     for (int side = 0; side < 2; side++) {
       bool tcc_turn = (side == 0) == (i % 2 == 0);
       usleep(2000); /* lets the other side's worker threads go idle (ONNX Runtime's spin a while) */
@@ -769,9 +791,9 @@ int main(int argc, char **argv) {
   printf("tcc: target %s, %d threads; ", o.target, o.threads);
   if (o.tcc_only) printf("onnxruntime: not run\n");
   else printf("onnxruntime %s: intra-op %d threads, inter-op 1, all graph optimizations\n", ort.version, o.threads);
-  printf("runs: %d timed per side (alternating), after %d warm-up; times in ms; ort/tcc (of the medians, and of\n"
+  printf("runs: %d timed per side (%s), after %d warm-up; times in ms; ort/tcc (of the medians, and of\n"
          "the fastest runs) > 1: tcc faster\n",
-         o.runs, o.warmup);
+         o.runs, o.alternate ? "alternating" : "in blocks", o.warmup);
   fflush(stdout);
 
   result_t results[MAX_MODELS];
@@ -784,6 +806,11 @@ int main(int argc, char **argv) {
     if (r->failure[0]) fprintf(stderr, "%s: %s\n", r->name, r->failure);
     else fprintf(stderr, "%s: tcc %.3f ms, onnxruntime %.3f ms\n", r->name, r->tcc_median, r->ort_median);
   }
+  char load[64] = "";
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f && fgets(load, sizeof load, f)) load[strcspn(load, "\n")] = 0;
+  if (f) fclose(f);
+  printf("load average at the end (1, 5, 15 min; other processes share the cores): %.14s\n", load);
   print_table(&o, results, o.num_models, false);
   if (o.markdown) print_table(&o, results, o.num_models, true);
   tcc_rt_pool_destroy(pool);

@@ -257,32 +257,45 @@ static bool has_loop(const tcc_kblock_t *blk) {
   return false;
 }
 
-static void schedule_block(const tcc_kernel_t *k, tcc_kblock_t *blk, const tcc_cpu_schedule_options_t *o,
-                           bool in_parallel) {
+/* Marks blk's loops; returns whether it marked a PARALLEL loop. known_only: an enclosing loop of unknown
+ * extent waits for the answer, so only loops of known extent may be marked here. */
+static bool schedule_block(const tcc_kernel_t *k, tcc_kblock_t *blk, const tcc_cpu_schedule_options_t *o,
+                           bool in_parallel, bool known_only) {
+  bool marked = false;
   for (size_t n = 0; n < blk->count; n++) {
     tcc_kstmt_t *s = blk->stmts[n];
     if (s->kind == TCC_KSTMT_IF) {
-      schedule_block(k, &s->body, o, in_parallel);
-      schedule_block(k, &s->orelse, o, in_parallel);
+      marked |= schedule_block(k, &s->body, o, in_parallel, known_only);
+      marked |= schedule_block(k, &s->orelse, o, in_parallel, known_only);
       continue;
     }
     if (s->kind != TCC_KSTMT_FOR) continue;
-    bool inside = in_parallel;
-    if (s->loop == TCC_KLOOP_SERIAL && !in_parallel && o->parallel) {
+    bool candidate = false, known = extent_known(s->extent);
+    if (s->loop == TCC_KLOOP_SERIAL && !in_parallel && o->parallel && (known || !known_only)) {
       int64_t ext = extent_estimate(s->extent);
       int64_t work = saturating_mul(ext, block_work(&s->body));
-      bool worth = (!extent_known(s->extent) || ext >= o->threads) &&
-                   work >= saturating_mul(o->threads, o->min_task_elements > 0 ? o->min_task_elements : 1);
-      if (worth && tcc_schedule_loop_parallelizable(k, s)) s->loop = TCC_KLOOP_PARALLEL, inside = true;
+      /* under a loop of unknown extent, any known extent of 2 or more beats a batch of 1 */
+      candidate = (!known || ext >= (known_only ? 2 : o->threads)) &&
+                  work >= saturating_mul(o->threads, o->min_task_elements > 0 ? o->min_task_elements : 1) &&
+                  tcc_schedule_loop_parallelizable(k, s);
     }
-    if (s->kind == TCC_KSTMT_FOR && has_loop(&s->body)) {
-      schedule_block(k, &s->body, o, inside);
+    /* A loop of known extent is taken at once. One whose extent is a symbol (often a batch of 1) is taken
+     * only when no loop of known extent inside it can be: those run in parallel whatever its value. */
+    if (candidate && known) s->loop = TCC_KLOOP_PARALLEL;
+    if (has_loop(&s->body)) {
+      bool inner = schedule_block(k, &s->body, o, in_parallel || s->loop == TCC_KLOOP_PARALLEL,
+                                  known_only || (candidate && !known));
+      if (candidate && !known && !inner) s->loop = TCC_KLOOP_PARALLEL;
+      marked |= inner || s->loop == TCC_KLOOP_PARALLEL;
       continue;
     }
+    if (candidate && !known) s->loop = TCC_KLOOP_PARALLEL;
+    marked |= s->loop == TCC_KLOOP_PARALLEL;
     if (s->loop == TCC_KLOOP_SERIAL && o->vectorize && o->vector_lanes > 1 &&
-        (!extent_known(s->extent) || extent_estimate(s->extent) >= o->vector_lanes) && tcc_schedule_loop_vectorizable(s))
+        (!known || extent_estimate(s->extent) >= o->vector_lanes) && tcc_schedule_loop_vectorizable(s))
       s->loop = TCC_KLOOP_VECTORIZED;
   }
+  return marked;
 }
 
 tcc_status_t tcc_schedule_cpu(tcc_kernel_t *k, const tcc_cpu_schedule_options_t *o) {
@@ -290,6 +303,6 @@ tcc_status_t tcc_schedule_cpu(tcc_kernel_t *k, const tcc_cpu_schedule_options_t 
   if (o->threads < 1 || o->vector_lanes < 1 || o->min_task_elements < 0)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "kernel '%s': schedule options need threads >= 1, vector_lanes >= 1 "
                            "and min_task_elements >= 0", k->name);
-  schedule_block(k, &k->body, o, false);
+  (void)schedule_block(k, &k->body, o, false, false);
   return NULL;
 }

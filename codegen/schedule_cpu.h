@@ -12,7 +12,10 @@
  *   (a) are parallelizable (tcc_schedule_loop_parallelizable below), and
  *   (b) are worth it: L's extent is unknown at compile time or at least `threads`, and the innermost
  *       iterations under L (unknown extents counted as large) are at least threads * min_task_elements.
- *   Loops inside a PARALLEL loop get no PARALLEL mark; a loop that fails (a) or (b) is looked into.
+ *   Loops inside a PARALLEL loop get no PARALLEL mark; a loop that fails (a) or (b) is looked into. A
+ *   loop whose extent is unknown (a symbol: often a batch of 1 at run time) is marked only when no loop
+ *   inside it is: an inner loop of known extent (at least 2 there) runs in parallel whatever the symbol's
+ *   value.
  * - VECTORIZED: each innermost loop (no loop inside) that is still SERIAL, passes
  *   tcc_schedule_loop_vectorizable, and whose extent is unknown or at least vector_lanes. A loop that
  *   would be both (a one-loop kernel) is PARALLEL; the emitter then runs each of its chunks with vectors.

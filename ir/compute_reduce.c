@@ -566,11 +566,17 @@ static tcc_status_t softmax(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t 
     reg_update(k, m.body, m.acc, TCC_KOP_MAX, xm);
   }
   const tcc_kexpr_t *max = reg_get(k, m.acc), *sum = NULL;
+  /* softmax with an output of the accumulation type keeps exp(x - max) in y for the division (one exp
+   * per element); otherwise the exponential is computed again there, rounded once at the store */
+  bool keep_exp = node->op == TCC_OP_SOFTMAX && y->dtype == dt;
   if (!arg) {
     reduce_t s = reduce_begin(k, body, "sum", kc(k, dt, 0), 1, ext);
     if (!s.r) return tcc_status_oom();
-    const tcc_kexpr_t *xs = kload(k, x, fill_index(k, x->rank, outer, s.r), dt);
-    reg_update(k, s.body, s.acc, TCC_KOP_ADD, kun(k, TCC_KOP_EXP, ksub(k, xs, max)));
+    const tcc_kexpr_t **si = fill_index(k, x->rank, outer, s.r);
+    if (!si) return tcc_status_oom();
+    const tcc_kexpr_t *e = kun(k, TCC_KOP_EXP, ksub(k, kload(k, x, si, dt), max));
+    if (keep_exp) tcc_k_store(k, s.body, y, si, e), e = kload(k, y, si, dt);
+    reg_update(k, s.body, s.acc, TCC_KOP_ADD, e);
     sum = reg_get(k, s.acc);
   }
   const tcc_kexpr_t *j[1];
@@ -578,6 +584,8 @@ static tcc_status_t softmax(tcc_kernel_t *k, const tcc_node_t *node, tcc_kbuf_t 
   const tcc_kexpr_t **yi = fill_index(k, x->rank, outer, j), *v;
   if (!yi) return tcc_status_oom();
   if (arg) v = ksel(k, kbin(k, TCC_KOP_EQ, j[0], reg_get(k, arg)), kc(k, dt, 1), kc(k, dt, 0));
+  else if (keep_exp)
+    v = kbin(k, TCC_KOP_DIV, kload(k, y, yi, dt), sum);
   else if (node->op == TCC_OP_SOFTMAX)
     v = kbin(k, TCC_KOP_DIV, kun(k, TCC_KOP_EXP, ksub(k, kload(k, x, yi, dt), max)), sum);
   else
