@@ -56,9 +56,10 @@ function defaults(q)
   mc = math.min(mc, round_up(m_est, mr))
   local nc = round_down((t.l3 // (4 * math.max(1, t.cores))) // (kc * 4), nr)
   nc = round_down(math.min(nc, 1024, round_up(n, nr)), nr)
-  -- tasks: one for small products (waking a worker costs more than it saves), else enough for the cores
+  -- tasks: one for tiny products (below 2^18 flops a worker costs more than it saves; the pool's workers
+  -- spin a while between kernels, so from there two tasks pay), else enough for the cores
   local flops = 2 * m_est * n * k * batch
-  local want = (flops <= (1 << 22)) and 1 or 2 * t.cores
+  local want = (flops <= (1 << 18)) and 1 or 2 * t.cores
   local function tasks() return batch * ceil_div(m_est, mc) * ceil_div(n, nc) end
   if want == 1 and batch == 1 then
     mc, nc = round_up(m_est, mr), round_up(n, nr)
