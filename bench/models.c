@@ -47,6 +47,7 @@
 #include "frontend/tensor_io.h"
 #include "ir/graph.h"
 #include "tcc/runtime.h"
+#include "tools/timing.h"
 
 #ifndef TCC_BENCH_TCC_PATH
 #define TCC_BENCH_TCC_PATH "tcc"
@@ -262,21 +263,6 @@ static int parse_options(int argc, char **argv, options_t *o) {
 
 /* ---- small helpers ---- */
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int compare_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median_of(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, compare_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static bool is_dir(const char *path) {
   struct stat st;
@@ -636,7 +622,7 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
   if (o->no_compile) {
     snprintf(r->plan, sizeof r->plan, "prebuilt");
   } else {
-    double start = now_ms();
+    double start = tcc_now_ms();
     int rc = compile_module(o, model, so, NULL, error, sizeof error);
     if (rc != 0 && o->num_compile_flags == 0) {
       fprintf(stderr, "%s: tcc compile failed (%s); again with --disable-pass fusion\n", r->name, error);
@@ -647,7 +633,7 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
       set_failure(r, "tcc compile: %s", error);
       return;
     }
-    fprintf(stderr, "%s: compiled in %.1f s (%s)\n", r->name, (now_ms() - start) / 1e3, r->plan);
+    fprintf(stderr, "%s: compiled in %.1f s (%s)\n", r->name, (tcc_now_ms() - start) / 1e3, r->plan);
   }
 
   tcc_module_t *arena = NULL;
@@ -689,9 +675,9 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
     if (side == 1 && !with_ort) break;
     usleep(20000); /* the other side's threads go idle */
     for (int i = -o->warmup; i < o->runs; i++) {
-      double start = now_ms();
+      double start = tcc_now_ms();
       if (side == 0 ? !tcc_model_run(s, tin, ni, tout, no, r) : !ort_model_run(ort, &om, &in, r)) goto done;
-      if (i >= 0) (side == 0 ? tcc_ms : ort_ms)[i] = now_ms() - start;
+      if (i >= 0) (side == 0 ? tcc_ms : ort_ms)[i] = tcc_now_ms() - start;
     }
   }
   for (int w = 0; o->alternate && w < o->warmup; w++) {
@@ -702,18 +688,18 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
     for (int side = 0; side < 2; side++) {
       bool tcc_turn = (side == 0) == (i % 2 == 0);
       usleep(2000); /* lets the other side's worker threads go idle (ONNX Runtime's spin a while) */
-      double start = now_ms();
+      double start = tcc_now_ms();
       if (tcc_turn) {
         if (!tcc_model_run(s, tin, ni, tout, no, r)) goto done;
-        tcc_ms[i] = now_ms() - start;
+        tcc_ms[i] = tcc_now_ms() - start;
       } else if (with_ort) {
         if (!ort_model_run(ort, &om, &in, r)) goto done;
-        ort_ms[i] = now_ms() - start;
+        ort_ms[i] = tcc_now_ms() - start;
       }
     }
   }
-  r->tcc_median = median_of(tcc_ms, o->runs), r->tcc_min = tcc_ms[0];
-  if (with_ort) r->ort_median = median_of(ort_ms, o->runs), r->ort_min = ort_ms[0];
+  r->tcc_median = tcc_sorted_median(tcc_ms, o->runs), r->tcc_min = tcc_ms[0];
+  if (with_ort) r->ort_median = tcc_sorted_median(ort_ms, o->runs), r->ort_min = ort_ms[0];
 
 done:
   if (with_ort && ort) ort_model_close(ort, &om);

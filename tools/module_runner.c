@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "tcc/runtime.h"
+#include "tools/timing.h"
 
 enum { MAX_INPUTS = 256, ALIGNMENT = 64 };
 
@@ -162,17 +163,6 @@ static tcc_status_t read_input(const char *spec, int index, tcc_rt_tensor_t *out
 
 /* ---- running and outputs ---- */
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int compare_ms(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static tcc_status_t write_output(const tcc_rt_module_t *m, const char *dir, int k, const tcc_rt_tensor_t *t) {
   char path[4200];
   int64_t numel = 1;
@@ -211,19 +201,17 @@ static tcc_status_t run(tcc_rt_module_t *m, tcc_rt_pool_t *pool, const options_t
                            o->num_specs == 1 ? "" : "s", ni, ni == 1 ? "" : "s");
   tcc_rt_session_t *s = NULL;
   TCC_RETURN_IF_ERROR(tcc_rt_session_create(m, &(tcc_rt_session_options_t){.pool = pool}, &s));
-  double start = now_ms();
+  double start = tcc_now_ms();
   tcc_status_t st = tcc_rt_session_run(s, in, ni, out, no);
-  if (!st) printf("time: %.3f ms (first run)\n", now_ms() - start);
+  if (!st) printf("time: %.3f ms (first run)\n", tcc_now_ms() - start);
   for (int r = 0; !st && r < o->bench; r++) {
     for (int i = 0; i < no; i++) out[i].data = NULL;
-    start = now_ms();
+    start = tcc_now_ms();
     st = tcc_rt_session_run(s, in, ni, out, no);
-    times[r] = now_ms() - start;
+    times[r] = tcc_now_ms() - start;
   }
   if (!st && o->bench) {
-    qsort(times, (size_t)o->bench, sizeof *times, compare_ms);
-    double median = o->bench % 2 ? times[o->bench / 2] : (times[o->bench / 2 - 1] + times[o->bench / 2]) / 2;
-    printf("runs: %d\nmedian_ms: %.4f\nmin_ms: %.4f\n", o->bench, median, times[0]);
+    tcc_print_bench(times, o->bench);
   }
   if (!st && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
     st = tcc_status_make(TCC_IO, "cannot create '%s': %s", o->out_dir, strerror(errno));

@@ -32,6 +32,7 @@
 #include "passes/pipeline.h"
 #include "tcc/runtime.h"
 #include "tools/tcc.h"
+#include "tools/timing.h"
 
 enum { MAX_ARGS = 64 };
 
@@ -425,17 +426,6 @@ static tcc_status_t signature_graph(const tcc_rt_module_t *rm, tcc_module_t **ou
   return NULL;
 }
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int compare_ms(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 typedef struct {
   const char *name;
   double ms;
@@ -485,9 +475,9 @@ static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const 
     in[i] = tcc_rt_tensor(t->data, t->nbytes, t->dtype, t->rank, t->dims);
   }
   memset(out, 0, (size_t)no * sizeof *out);
-  double t0 = now_ms();
+  double t0 = tcc_now_ms();
   TCC_RETURN_IF_ERROR(tcc_rt_session_run(s, in, ni, out, no));
-  printf("time: %.3f ms (compiled module, first run)\n", now_ms() - t0);
+  printf("time: %.3f ms (compiled module, first run)\n", tcc_now_ms() - t0);
   for (int i = 0; i < no; i++) {
     tcc_tensor_t *t = tcc_tensor_create(data, (tcc_dtype_t)out[i].dtype, out[i].rank, out[i].dims);
     if (!t || !(outputs[i] = tcc_eval_value_tensor(data, t))) return tcc_status_oom();
@@ -495,14 +485,12 @@ static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const 
   }
   for (int r = 0; r < o->bench; r++) {
     for (int i = 0; i < no; i++) out[i].data = NULL;
-    double start = now_ms();
+    double start = tcc_now_ms();
     TCC_RETURN_IF_ERROR(tcc_rt_session_run(s, in, ni, out, no));
-    times[r] = now_ms() - start;
+    times[r] = tcc_now_ms() - start;
   }
   if (o->bench) {
-    qsort(times, (size_t)o->bench, sizeof *times, compare_ms);
-    double median = o->bench % 2 ? times[o->bench / 2] : (times[o->bench / 2 - 1] + times[o->bench / 2]) / 2;
-    printf("runs: %d\nmedian_ms: %.4f\nmin_ms: %.4f\n", o->bench, median, times[0]);
+    tcc_print_bench(times, o->bench);
   }
   if (o->profile) print_profile(s);
   return NULL;
