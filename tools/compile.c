@@ -1,10 +1,12 @@
 /* `tcc compile`: a model, after the optimization pipeline, as a loadable module (model.so + model.h,
  * codegen/package.h), or its kernels as one LLVM module written as LLVM IR, assembly or an object for a
  * CPU target (--emit, codegen/llvm_emit.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codegen/llvm_emit.h"
 #include "codegen/package.h"
@@ -136,6 +138,12 @@ int tcc_cmd_compile(int argc, char **argv) {
     return fprintf(stderr, "tcc compile: --emit takes llvm, asm or obj, not '%s'\n", emit), 2;
   if (!tcc_cpu_target_find(po.target))
     return fprintf(stderr, "tcc compile: '%s' is not a CPU target (run 'tcc compile --help' for the list)\n", po.target), 2;
+  char out_dir[4096];
+  snprintf(out_dir, sizeof out_dir, "%s", out);
+  char *slash = strrchr(out_dir, '/');
+  if (slash) *slash = 0;
+  if (slash && out_dir[0] && access(out_dir, W_OK) != 0)
+    return fprintf(stderr, "tcc compile: cannot write into '%s' (the directory of -o): %s\n", out_dir, strerror(errno)), 1;
   if (!name[0]) tcc_package_default_name(out, name, sizeof name);
   po.name = name;
 

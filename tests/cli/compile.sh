@@ -42,6 +42,7 @@ expect app-runs 0 'image 1: class [0-9] \(p = 0\.[0-9]+\).*wrong input refused: 
 # errors
 expect bad-target 2 "'sm_99' is not a CPU target" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_99 -o "$dir/x.so"
 expect bad-name 1 "not a C identifier" -- "$tcc" compile samples/tiny_cnn.onnx --name 9lives -o "$dir/x.so"
+expect no-out-dir 1 "cannot write into '$dir/none'" -- "$tcc" compile samples/tiny_cnn.onnx -o "$dir/none/x.so"
 expect no-model 1 'tcc compile: ' -- "$tcc" compile "$dir/none.onnx" -o "$dir/x.so"
 expect usage 2 'usage: tcc compile' -- "$tcc" compile samples/tiny_cnn.onnx
 head -c 3000 "$dir/tiny_cnn.so" > "$dir/corrupt.so"
