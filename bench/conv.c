@@ -21,17 +21,10 @@
 #include "passes/pipeline.h"
 #include "tcc/runtime.h"
 #include "tests/jit.h"
+#include "tools/timing.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+/* Seconds on the monotonic clock. */
+static double now(void) { return tcc_now_ms() / 1e3; }
 
 static bool fail(tcc_status_t st, const char *what) {
   if (!st) return false;
@@ -102,7 +95,7 @@ static double time_kernel(tcc_module_kernel_fn_t fn, void *const *params, const 
     fn(params, ctx);
     t[r] = now() - t0;
   }
-  qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+  qsort(t, (size_t)runs, sizeof t[0], tcc_compare_double);
   return report_best ? t[0] : t[runs / 2];
 }
 

@@ -24,6 +24,7 @@
 #include "ir/infer.h"
 #include "tcc/runtime.h"
 #include "tests/jit.h"
+#include "tools/timing.h"
 
 void openblas_set_num_threads(int num_threads);
 
@@ -40,16 +41,8 @@ static const shape_t DEFAULT_SHAPES[] = {
     {"mlp fc2", 8, 256, 512},       {"mlp fc3", 8, 10, 256},
 };
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+/* Seconds on the monotonic clock. */
+static double now(void) { return tcc_now_ms() / 1e3; }
 
 static tcc_rt_pool_t *pool;
 
@@ -229,7 +222,7 @@ int main(int argc, char **argv) {
       }
       double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k, gf[2], best[2];
       for (int side = 0; side < 2; side++) {
-        qsort(times[side], (size_t)runs[side], sizeof(double), compare_doubles);
+        qsort(times[side], (size_t)runs[side], sizeof(double), tcc_compare_double);
         gf[side] = flops / times[side][runs[side] / 2] * 1e-9;
         best[side] = flops / times[side][0] * 1e-9;
       }

@@ -261,16 +261,22 @@ static tcc_status_t write_weights(pack_t *p, const char *path) {
   return ok ? NULL : tcc_status_make(TCC_IO, "cannot write '%s'", path);
 }
 
+/* The index of the module symbol that dim is, or -1 (a constant, or an expression of symbols). */
+static int symbol_of(pack_t *p, const tcc_dim_t *dim) {
+  if (tcc_dim_is_const(dim)) return -1;
+  char text[256];
+  tcc_dim_format(dim, text, sizeof text);
+  for (int s = 0; s < tcc_llvm_emitter_num_symbols(p->e); s++)
+    if (strcmp(tcc_llvm_emitter_symbol(p->e, s), text) == 0) return s;
+  return -1;
+}
+
 static void write_dims(FILE *f, const char *label, const tcc_value_t *v, pack_t *p) {
   fprintf(f, "static const tcc_module_dim_t %s[] = {", label);
   for (int d = 0; d < v->type.rank; d++) {
     const tcc_dim_t *dim = v->type.dims[d];
-    int sym = -1;
-    char text[256];
-    tcc_dim_format(dim, text, sizeof text);
-    for (int s = 0; s < tcc_llvm_emitter_num_symbols(p->e); s++)
-      if (!tcc_dim_is_const(dim) && strcmp(tcc_llvm_emitter_symbol(p->e, s), text) == 0) sym = s;
-    fprintf(f, "%s{%lld, %d}", d ? ", " : "", tcc_dim_is_const(dim) ? (long long)tcc_dim_value(dim) : 0LL, sym);
+    fprintf(f, "%s{%lld, %d}", d ? ", " : "", tcc_dim_is_const(dim) ? (long long)tcc_dim_value(dim) : 0LL,
+            symbol_of(p, dim));
   }
   fprintf(f, "%s};\n", v->type.rank ? "" : "{0, -1}");
 }
@@ -290,10 +296,7 @@ static tcc_status_t check_output_dims(pack_t *p, const tcc_value_t *v) {
     const tcc_dim_t *dim = v->type.dims[d];
     char text[256];
     tcc_dim_format(dim, text, sizeof text);
-    bool named = tcc_dim_is_const(dim);
-    for (int s = 0; !named && s < tcc_llvm_emitter_num_symbols(p->e); s++)
-      named = strcmp(tcc_llvm_emitter_symbol(p->e, s), text) == 0;
-    if (!named)
+    if (!tcc_dim_is_const(dim) && symbol_of(p, dim) < 0)
       return tcc_status_make(TCC_UNSUPPORTED, "output '%s': dim %d is '%s'; module outputs take constants or input symbols",
                              v->name, d, text);
   }
