@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codegen/target.h"
+#include "codegen/template_ir.h"
 #include "ir/dim.h"
 
 enum { MAX_OPS = 16, MAX_OPERANDS = 16, MAX_RANK = 8, MAX_MR = 16, MAX_NV = 8 };
@@ -231,7 +232,7 @@ tcc_status_t tcc_cpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, int l
   int nr = out->nv * lanes;
   if (out->mr < 1 || out->mr > MAX_MR || out->nv < 1 || out->nv > MAX_NV || out->kc < 1 || out->kc > (1 << 16) ||
       out->mc < out->mr || out->mc % out->mr || out->mc > (1 << 16) || out->nc < nr || out->nc % nr ||
-      out->nc > (1 << 20) || out->ku < 1 || out->ku > 16 || (out->pack_a & ~1) || (out->pack_b & ~1))
+      out->nc > (1 << 20) || out->ku < 1 || out->ku > 16 || (out->pack_a & ~1) || out->pack_b < 0 || out->pack_b > 2)
     return tcc_status_make(TCC_INVALID_ARGUMENT,
                            "invalid GEMM knobs: mr=%d nv=%d kc=%d mc=%d nc=%d pack_a=%d pack_b=%d ku=%d (lanes %d)",
                            out->mr, out->nv, out->kc, out->mc, out->nc, out->pack_a, out->pack_b, out->ku, lanes);
@@ -253,272 +254,98 @@ tcc_status_t tcc_cpu_gemm_default_knobs(const tcc_cpu_gemm_shape_t *shape, const
   return tcc_cpu_gemm_knobs_from_space(&knobs, q.target.lanes, out);
 }
 
-/* ---- IR building helpers ---- */
+/* ---- B packed at compile time ---- */
+
+/* pack_b = 2 applies to a B that is a 2-D f32 constant of the node (its dims are then known). */
+static bool b_prepackable(const plan_t *p) {
+  const tcc_tensor_t *t = p->b->constant;
+  return t && p->rb == 2 && t->rank == 2 && t->dtype == TCC_DTYPE_F32;
+}
+
+tcc_status_t tcc_cpu_gemm_node_knobs(const tcc_node_t *node, const char *target, tcc_cpu_gemm_knobs_t *out,
+                                     bool *handled) {
+  tcc_cpu_gemm_shape_t shape;
+  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_shape(node, &shape, handled));
+  if (!*handled) return NULL;
+  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_default_knobs(&shape, target, out));
+  plan_t p;
+  if (plan_node(node, &p) && b_prepackable(&p)) out->pack_b = 2;
+  return NULL;
+}
+
+tcc_status_t tcc_cpu_gemm_pack_b(tcc_module_t *m, const tcc_node_t *node, const char *target,
+                                 const tcc_cpu_gemm_knobs_t *knobs, int *input, tcc_tensor_t **packed) {
+  plan_t p;
+  if (!plan_node(node, &p) || !b_prepackable(&p))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GEMM's B is not a 2-D f32 constant", node->name);
+  tcc_space_target_t caps;
+  TCC_RETURN_IF_ERROR(tcc_space_target_caps(target, &caps));
+  const tcc_tensor_t *b = p.b->constant;
+  int64_t k = b->dims[0], n = b->dims[1], nr = (int64_t)knobs->nv * caps.lanes;
+  int64_t dims[3] = {(n + nr - 1) / nr, k, nr};
+  tcc_tensor_t *t = tcc_tensor_create(m, TCC_DTYPE_F32, 3, dims);
+  if (!t) return tcc_status_oom();
+  float *dst = (float *)t->data;
+  const char *src = b->data;
+  for (int64_t panel = 0; panel < dims[0]; panel++) {
+    int64_t col = panel * nr, width = n - col < nr ? n - col : nr;
+    for (int64_t kk = 0; kk < k; kk++)
+      memcpy(dst + (panel * k + kk) * nr, src + (size_t)(kk * n + col) * 4, (size_t)width * 4);
+  }
+  for (*input = 0; *input < node->num_inputs; ++*input)
+    if (node->inputs[*input] && param_of_input(node, *input) == p.param_b) break;
+  *packed = t;
+  return NULL;
+}
+
+/* ---- IR building ---- */
 
 typedef struct {
-  tcc_llvm_emitter_t *e;
-  LLVMContextRef ctx;
-  LLVMModuleRef mod;
-  LLVMBuilderRef b;
-  LLVMValueRef fn;
-  LLVMBasicBlockRef entry;
-  LLVMTypeRef i32, i64, f32, ptr, vf, vi, void_t;
-  int lanes;
+  tcc_tir_t t;
   tcc_cpu_gemm_knobs_t k;
-  const tcc_cpu_target_t *target;
   plan_t *p;
 } gen_t;
 
-static LLVMValueRef i64c(gen_t *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, v < 0); }
-static LLVMValueRef i32c(gen_t *g, int32_t v) { return LLVMConstInt(g->i32, (unsigned long long)(int64_t)v, v < 0); }
-static LLVMValueRef f32c(gen_t *g, double v) { return LLVMConstReal(g->f32, v); }
-
-static LLVMValueRef splat(gen_t *g, LLVMValueRef scalar) {
-  if (LLVMIsConstant(scalar) && LLVMTypeOf(scalar) == g->f32) {
-    LLVMValueRef elems[64];
-    for (int i = 0; i < g->lanes; i++) elems[i] = scalar;
-    return LLVMConstVector(elems, (unsigned)g->lanes);
-  }
-  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(scalar), (unsigned)g->lanes);
-  LLVMValueRef one = LLVMBuildInsertElement(g->b, LLVMGetPoison(vt), scalar, i32c(g, 0), "");
-  return LLVMBuildShuffleVector(g->b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->lanes)),
-                                "splat");
-}
-static LLVMValueRef vc(gen_t *g, double v) { return splat(g, f32c(g, v)); }
-
-static LLVMValueRef intrinsic(gen_t *g, const char *name, LLVMTypeRef *tys, int ntys, LLVMValueRef *args, int nargs) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->mod, id, tys, (size_t)ntys);
-  LLVMTypeRef fty = LLVMIntrinsicGetType(g->ctx, id, tys, (size_t)ntys);
-  return LLVMBuildCall2(g->b, fty, fn, args, (unsigned)nargs, "");
-}
-static LLVMValueRef vcall1(gen_t *g, const char *name, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMTypeOf(x);
-  return intrinsic(g, name, &t, 1, &x, 1);
-}
-static LLVMValueRef vcall2(gen_t *g, const char *name, LLVMValueRef x, LLVMValueRef y) {
-  LLVMTypeRef t = LLVMTypeOf(x);
-  LLVMValueRef a[2] = {x, y};
-  return intrinsic(g, name, &t, 1, a, 2);
-}
-static LLVMValueRef fma3(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-  LLVMTypeRef t = LLVMTypeOf(a);
-  LLVMValueRef args[3] = {a, b, c};
-  return intrinsic(g, "llvm.fma", &t, 1, args, 3);
-}
-
-static LLVMValueRef gep_f32(gen_t *g, LLVMValueRef base, LLVMValueRef index) {
-  return LLVMBuildGEP2(g->b, g->f32, base, &index, 1, "");
-}
-static LLVMValueRef load_aligned(gen_t *g, LLVMTypeRef t, LLVMValueRef p, unsigned align) {
-  LLVMValueRef v = LLVMBuildLoad2(g->b, t, p, "");
-  LLVMSetAlignment(v, align);
-  return v;
-}
-static void store_aligned(gen_t *g, LLVMValueRef v, LLVMValueRef p, unsigned align) {
-  LLVMSetAlignment(LLVMBuildStore(g->b, v, p), align);
-}
-static LLVMValueRef masked_load(gen_t *g, LLVMValueRef p, LLVMValueRef mask) {
-  LLVMTypeRef tys[2] = {g->vf, g->ptr};
-  LLVMValueRef args[4] = {p, i32c(g, 4), mask, LLVMConstNull(g->vf)};
-  return intrinsic(g, "llvm.masked.load", tys, 2, args, 4);
-}
-static void masked_store(gen_t *g, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
-  LLVMTypeRef tys[2] = {g->vf, g->ptr};
-  LLVMValueRef args[4] = {v, p, i32c(g, 4), mask};
-  intrinsic(g, "llvm.masked.store", tys, 2, args, 4);
-}
-/* Lanes [0, count) of a vector: iota < count (count may be negative or above the width). */
-static LLVMValueRef lane_mask(gen_t *g, LLVMValueRef count64) {
-  LLVMValueRef c = LLVMBuildTrunc(g->b, vcall2(g, "llvm.smin", vcall2(g, "llvm.smax", count64, i64c(g, 0)),
-                                                  i64c(g, g->lanes)), g->i32, "");
-  LLVMValueRef iota[64];
-  for (int i = 0; i < g->lanes; i++) iota[i] = i32c(g, i);
-  return LLVMBuildICmp(g->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)g->lanes), splat(g, c), "mask");
-}
-static LLVMValueRef smin(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return vcall2(g, "llvm.smin", a, b); }
-
-static LLVMValueRef entry_alloca(gen_t *g, LLVMTypeRef t, const char *name) {
-  LLVMBuilderRef eb = LLVMCreateBuilderInContext(g->ctx);
-  LLVMValueRef first = LLVMGetFirstInstruction(g->entry);
-  if (first) LLVMPositionBuilderBefore(eb, first);
-  else LLVMPositionBuilderAtEnd(eb, g->entry);
-  LLVMValueRef a = LLVMBuildAlloca(eb, t, name);
-  LLVMDisposeBuilder(eb);
-  return a;
-}
-
-static LLVMBasicBlockRef block(gen_t *g, const char *name) { return LLVMAppendBasicBlockInContext(g->ctx, g->fn, name); }
-
-/* for (var = start; var < end; var += step) — the builder is left in the body; loop_end closes it. */
-typedef struct {
-  LLVMValueRef var, step;
-  LLVMBasicBlockRef cond, exit;
-} loop_t;
-
-static LLVMValueRef loop_begin(gen_t *g, loop_t *l, LLVMValueRef start, LLVMValueRef end, LLVMValueRef step,
-                               const char *name) {
-  l->var = entry_alloca(g, g->i64, name);
-  l->step = step;
-  LLVMBuildStore(g->b, start, l->var);
-  l->cond = block(g, name);
-  LLVMBasicBlockRef body = block(g, "body");
-  l->exit = block(g, "done");
-  LLVMBuildBr(g->b, l->cond);
-  LLVMPositionBuilderAtEnd(g->b, l->cond);
-  LLVMValueRef iv = LLVMBuildLoad2(g->b, g->i64, l->var, name);
-  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, iv, end, ""), body, l->exit);
-  LLVMPositionBuilderAtEnd(g->b, body);
-  return iv;
-}
-static void loop_end(gen_t *g, loop_t *l) {
-  LLVMValueRef iv = LLVMBuildLoad2(g->b, g->i64, l->var, "");
-  LLVMBuildStore(g->b, LLVMBuildAdd(g->b, iv, l->step, ""), l->var);
-  LLVMBuildBr(g->b, l->cond);
-  LLVMPositionBuilderAtEnd(g->b, l->exit);
-}
-
-/* if (cond) { ... } — if_end joins. */
-static LLVMBasicBlockRef if_begin(gen_t *g, LLVMValueRef cond) {
-  LLVMBasicBlockRef then = block(g, "then"), join = block(g, "join");
-  LLVMBuildCondBr(g->b, cond, then, join);
-  LLVMPositionBuilderAtEnd(g->b, then);
-  return join;
-}
-static void if_end(gen_t *g, LLVMBasicBlockRef join) {
-  LLVMBuildBr(g->b, join);
-  LLVMPositionBuilderAtEnd(g->b, join);
-}
-
-static LLVMValueRef new_function(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n,
-                                 bool internal) {
-  LLVMValueRef fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
-  if (internal) LLVMSetLinkage(fn, LLVMInternalLinkage);
-  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(g->ctx, nounwind, 0));
-  char width[16];
-  snprintf(width, sizeof width, "%d", g->lanes * 32);
-  const char *attrs[][2] = {{"min-legal-vector-width", width}, {"prefer-vector-width", width},
-                            {"target-cpu", g->target && g->target->cpu ? g->target->cpu : NULL},
-                            {"target-features", g->target && g->target->features && *g->target->features
-                                                    ? g->target->features : NULL}};
-  for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
-    if (attrs[i][1])
-      LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                              LLVMCreateStringAttribute(g->ctx, attrs[i][0], (unsigned)strlen(attrs[i][0]), attrs[i][1],
-                                                        (unsigned)strlen(attrs[i][1])));
-  return fn;
-}
-
-static void begin_function(gen_t *g, LLVMValueRef fn) {
-  g->fn = fn;
-  g->entry = LLVMAppendBasicBlockInContext(g->ctx, fn, "entry");
-  LLVMBasicBlockRef start = block(g, "start");
-  LLVMPositionBuilderAtEnd(g->b, g->entry);
-  LLVMBuildBr(g->b, start);
-  LLVMPositionBuilderAtEnd(g->b, start);
-}
-
-static LLVMValueRef libc_function(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n,
-                                  LLVMTypeRef *fty) {
-  *fty = LLVMFunctionType(ret, params, (unsigned)n, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
-  return fn ? fn : LLVMAddFunction(g->mod, name, *fty);
-}
-
-/* ---- vector math for the epilogue ---- */
-
-static LLVMValueRef vadd(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(g->b, a, b, ""); }
-static LLVMValueRef vsub(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(g->b, a, b, ""); }
-static LLVMValueRef vmul(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(g->b, a, b, ""); }
-static LLVMValueRef vdiv(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(g->b, a, b, ""); }
-static LLVMValueRef fsel(gen_t *g, LLVMRealPredicate pred, LLVMValueRef x, LLVMValueRef y, LLVMValueRef then,
-                         LLVMValueRef otherwise) {
-  return LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, pred, x, y, ""), then, otherwise, "");
-}
-static LLVMValueRef fmax_(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return vcall2(g, "llvm.maxnum", a, b); }
-static LLVMValueRef fmin_(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return vcall2(g, "llvm.minnum", a, b); }
-static LLVMValueRef clamp01(gen_t *g, LLVMValueRef x) { return fmin_(g, fmax_(g, x, vc(g, 0)), vc(g, 1)); }
-
-/* exp: range reduction by ln 2 (Cody-Waite), a degree-6 polynomial, scaling through the exponent bits. */
-static LLVMValueRef vexp(gen_t *g, LLVMValueRef x) {
-  x = fmin_(g, fmax_(g, x, vc(g, -87.3365447504)), vc(g, 88.3762626647949));
-  LLVMValueRef n = vcall1(g, "llvm.roundeven", vmul(g, x, vc(g, 1.44269504088896341)));
-  LLVMValueRef r = fma3(g, n, vc(g, -0.693359375), x);
-  r = fma3(g, n, vc(g, 2.12194440e-4), r);
-  static const double coef[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
-                                1.6666665459e-1, 5.0000001201e-1};
-  LLVMValueRef poly = vc(g, coef[0]);
-  for (size_t i = 1; i < sizeof coef / sizeof coef[0]; i++) poly = fma3(g, poly, r, vc(g, coef[i]));
-  LLVMValueRef y = vadd(g, fma3(g, poly, vmul(g, r, r), r), vc(g, 1));
-  LLVMValueRef ni = LLVMBuildFPToSI(g->b, n, g->vi, "");
-  LLVMValueRef bits = LLVMBuildShl(g->b, LLVMBuildAdd(g->b, ni, splat(g, i32c(g, 127)), ""), splat(g, i32c(g, 23)), "");
-  return vmul(g, y, LLVMBuildBitCast(g->b, bits, g->vf, ""));
-}
-
-static LLVMValueRef vtanh(gen_t *g, LLVMValueRef x) {
-  LLVMValueRef ax = vcall1(g, "llvm.fabs", x);
-  /* |x| >= 0.625: 1 - 2 / (exp(2|x|) + 1), with the sign of x */
-  LLVMValueRef e2 = vexp(g, vmul(g, fmin_(g, ax, vc(g, 10)), vc(g, 2)));
-  LLVMValueRef big = vcall2(g, "llvm.copysign", vsub(g, vc(g, 1), vdiv(g, vc(g, 2), vadd(g, e2, vc(g, 1)))), x);
-  /* |x| < 0.625: x + x^3 P(x^2) */
-  LLVMValueRef z = vmul(g, x, x);
-  static const double coef[] = {-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
-                                -3.33332819422e-1};
-  LLVMValueRef poly = vc(g, coef[0]);
-  for (size_t i = 1; i < sizeof coef / sizeof coef[0]; i++) poly = fma3(g, poly, z, vc(g, coef[i]));
-  LLVMValueRef small = fma3(g, vmul(g, poly, z), x, x);
-  return fsel(g, LLVMRealOLT, ax, vc(g, 0.625), small, big);
-}
-
-/* erf (Abramowitz and Stegun 7.1.26, absolute error below 1.5e-7). */
-static LLVMValueRef verf(gen_t *g, LLVMValueRef x) {
-  LLVMValueRef ax = vcall1(g, "llvm.fabs", x);
-  LLVMValueRef t = vdiv(g, vc(g, 1), fma3(g, ax, vc(g, 0.3275911), vc(g, 1)));
-  static const double coef[] = {1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592};
-  LLVMValueRef poly = vc(g, coef[0]);
-  for (size_t i = 1; i < sizeof coef / sizeof coef[0]; i++) poly = fma3(g, poly, t, vc(g, coef[i]));
-  LLVMValueRef e = vexp(g, LLVMBuildFNeg(g->b, vmul(g, ax, ax), ""));
-  LLVMValueRef y = vsub(g, vc(g, 1), vmul(g, vmul(g, poly, t), e));
-  return vcall2(g, "llvm.copysign", y, x);
+static LLVMValueRef clamp01(gen_t *g, LLVMValueRef x) {
+  return tcc_tir_fmin(&g->t, tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, 0)), tcc_tir_vc(&g->t, 1));
 }
 
 static LLVMValueRef vexpm1_times(gen_t *g, LLVMValueRef x, double alpha) {
-  return vmul(g, vc(g, alpha), vsub(g, vexp(g, x), vc(g, 1)));
+  return tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, alpha), tcc_tir_vsub(&g->t, tcc_tir_vexp(&g->t, x), tcc_tir_vc(&g->t, 1)));
 }
 
 static LLVMValueRef apply_op(gen_t *g, const ep_op_t *op, LLVMValueRef x, LLVMValueRef o) {
   switch (op->kind) {
-    case EP_ADD: return op->operand_left ? vadd(g, o, x) : vadd(g, x, o);
-    case EP_SUB: return op->operand_left ? vsub(g, o, x) : vsub(g, x, o);
-    case EP_MUL: return op->operand_left ? vmul(g, o, x) : vmul(g, x, o);
-    case EP_DIV: return op->operand_left ? vdiv(g, o, x) : vdiv(g, x, o);
-    case EP_RELU: return fmax_(g, x, vc(g, 0));
+    case EP_ADD: return op->operand_left ? tcc_tir_vadd(&g->t, o, x) : tcc_tir_vadd(&g->t, x, o);
+    case EP_SUB: return op->operand_left ? tcc_tir_vsub(&g->t, o, x) : tcc_tir_vsub(&g->t, x, o);
+    case EP_MUL: return op->operand_left ? tcc_tir_vmul(&g->t, o, x) : tcc_tir_vmul(&g->t, x, o);
+    case EP_DIV: return op->operand_left ? tcc_tir_vdiv(&g->t, o, x) : tcc_tir_vdiv(&g->t, x, o);
+    case EP_RELU: return tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, 0));
     case EP_CLIP: {
-      if (op->alpha != -INFINITY) x = fmax_(g, x, vc(g, op->alpha));
-      if (op->beta != INFINITY) x = fmin_(g, x, vc(g, op->beta));
+      if (op->alpha != -INFINITY) x = tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, op->alpha));
+      if (op->beta != INFINITY) x = tcc_tir_fmin(&g->t, x, tcc_tir_vc(&g->t, op->beta));
       return x;
     }
-    case EP_LEAKY_RELU: return fsel(g, LLVMRealOLT, x, vc(g, 0), vmul(g, vc(g, op->alpha), x), x);
-    case EP_SIGMOID: return vdiv(g, vc(g, 1), vadd(g, vc(g, 1), vexp(g, LLVMBuildFNeg(g->b, x, ""))));
-    case EP_TANH: return vtanh(g, x);
+    case EP_LEAKY_RELU: return tcc_tir_fsel(&g->t, LLVMRealOLT, x, tcc_tir_vc(&g->t, 0), tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->alpha), x), x);
+    case EP_SIGMOID: return tcc_tir_vdiv(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vexp(&g->t, LLVMBuildFNeg(g->t.b, x, ""))));
+    case EP_TANH: return tcc_tir_vtanh(&g->t, x);
     case EP_GELU_ERF:
-      return vmul(g, vmul(g, vc(g, 0.5), x), vadd(g, vc(g, 1), verf(g, vmul(g, x, vc(g, 0.70710678118654752440)))));
+      return tcc_tir_vmul(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.5), x), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_verf(&g->t, tcc_tir_vmul(&g->t, x, tcc_tir_vc(&g->t, 0.70710678118654752440)))));
     case EP_GELU_TANH: {
-      LLVMValueRef cube = vmul(g, x, vmul(g, x, x));
-      LLVMValueRef inner = vmul(g, vc(g, 0.79788456080286535588), vadd(g, x, vmul(g, vc(g, 0.044715), cube)));
-      return vmul(g, vmul(g, vc(g, 0.5), x), vadd(g, vc(g, 1), vtanh(g, inner)));
+      LLVMValueRef cube = tcc_tir_vmul(&g->t, x, tcc_tir_vmul(&g->t, x, x));
+      LLVMValueRef inner = tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.79788456080286535588), tcc_tir_vadd(&g->t, x, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.044715), cube)));
+      return tcc_tir_vmul(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.5), x), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vtanh(&g->t, inner)));
     }
-    case EP_ELU: return fsel(g, LLVMRealOLT, x, vc(g, 0), vexpm1_times(g, x, op->alpha), x);
-    case EP_SELU: return vmul(g, vc(g, op->beta), fsel(g, LLVMRealOLE, x, vc(g, 0), vexpm1_times(g, x, op->alpha), x));
+    case EP_ELU: return tcc_tir_fsel(&g->t, LLVMRealOLT, x, tcc_tir_vc(&g->t, 0), vexpm1_times(g, x, op->alpha), x);
+    case EP_SELU: return tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->beta), tcc_tir_fsel(&g->t, LLVMRealOLE, x, tcc_tir_vc(&g->t, 0), vexpm1_times(g, x, op->alpha), x));
     case EP_CELU: {
-      LLVMValueRef neg = vexpm1_times(g, vdiv(g, x, vc(g, op->alpha)), op->alpha);
-      return vadd(g, fmax_(g, x, vc(g, 0)), fmin_(g, neg, vc(g, 0)));
+      LLVMValueRef neg = vexpm1_times(g, tcc_tir_vdiv(&g->t, x, tcc_tir_vc(&g->t, op->alpha)), op->alpha);
+      return tcc_tir_vadd(&g->t, tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, 0)), tcc_tir_fmin(&g->t, neg, tcc_tir_vc(&g->t, 0)));
     }
-    case EP_HARD_SIGMOID: return clamp01(g, vadd(g, vmul(g, vc(g, op->alpha), x), vc(g, op->beta)));
-    case EP_HARD_SWISH: return vmul(g, x, clamp01(g, vadd(g, vmul(g, vc(g, 1.0 / 6), x), vc(g, 0.5))));
-    case EP_NEG: return LLVMBuildFNeg(g->b, x, "");
-    case EP_ABS: return vcall1(g, "llvm.fabs", x);
+    case EP_HARD_SIGMOID: return clamp01(g, tcc_tir_vadd(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->alpha), x), tcc_tir_vc(&g->t, op->beta)));
+    case EP_HARD_SWISH: return tcc_tir_vmul(&g->t, x, clamp01(g, tcc_tir_vadd(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 1.0 / 6), x), tcc_tir_vc(&g->t, 0.5))));
+    case EP_NEG: return LLVMBuildFNeg(g->t.b, x, "");
+    case EP_ABS: return tcc_tir_vcall1(&g->t, "llvm.fabs", x);
   }
   return x;
 }
@@ -538,11 +365,11 @@ static int slot_operand(const plan_t *p, int q, int which) {
 static int num_slots(const plan_t *p) { return slot_operand(p, p->num_operands, 0); }
 
 static LLVMValueRef slot_ptr(gen_t *g, LLVMValueRef args, int slot) {
-  LLVMValueRef idx = i64c(g, slot);
-  return LLVMBuildGEP2(g->b, g->i64, args, &idx, 1, "");
+  LLVMValueRef idx = tcc_tir_i64c(&g->t, slot);
+  return LLVMBuildGEP2(g->t.b, g->t.i64, args, &idx, 1, "");
 }
 static LLVMValueRef load_slot(gen_t *g, LLVMValueRef args, int slot, LLVMTypeRef t) {
-  return LLVMBuildLoad2(g->b, t, slot_ptr(g, args, slot), "");
+  return LLVMBuildLoad2(g->t.b, t, slot_ptr(g, args, slot), "");
 }
 
 static bool dim_is_one(const tcc_dim_t *d) { return tcc_dim_is_const(d) && tcc_dim_value(d) == 1; }
@@ -550,14 +377,14 @@ static bool dim_is_one(const tcc_dim_t *d) { return tcc_dim_is_const(d) && tcc_d
 /* The element stride of axis `axis` of value v (0 when that dim is a broadcast 1), from suffix products. */
 static tcc_status_t axis_stride(gen_t *g, LLVMValueRef syms, const tcc_value_t *v, int axis, LLVMValueRef *out) {
   if (dim_is_one(v->type.dims[axis])) {
-    *out = i64c(g, 0);
+    *out = tcc_tir_i64c(&g->t, 0);
     return NULL;
   }
-  LLVMValueRef s = i64c(g, 1);
+  LLVMValueRef s = tcc_tir_i64c(&g->t, 1);
   for (int j = axis + 1; j < v->type.rank; j++) {
     LLVMValueRef d;
-    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->e, g->b, syms, v->type.dims[j], &d));
-    s = LLVMBuildMul(g->b, s, d, "");
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, v->type.dims[j], &d));
+    s = LLVMBuildMul(g->t.b, s, d, "");
   }
   *out = s;
   return NULL;
@@ -583,20 +410,20 @@ typedef struct {
 
 /* acc[r][v] += A[r, k] * B[k, v * lanes ...] for every r, v. */
 static void k_step(gen_t *g, const micro_state_t *ms, LLVMValueRef k) {
-  int mr = g->k.mr, nv = g->k.nv, L = g->lanes;
-  LLVMValueRef brow = gep_f32(g, ms->b, LLVMBuildMul(g->b, k, g->k.pack_b ? i64c(g, nv * L) : ms->ldb, ""));
+  int mr = g->k.mr, nv = g->k.nv, L = g->t.lanes;
+  LLVMValueRef brow = tcc_tir_gep_f32(&g->t, ms->b, LLVMBuildMul(g->t.b, k, g->k.pack_b ? tcc_tir_i64c(&g->t, nv * L) : ms->ldb, ""));
   LLVMValueRef bv[MAX_NV];
   for (int v = 0; v < nv; v++) {
-    LLVMValueRef ptr = gep_f32(g, brow, i64c(g, v * L));
-    bv[v] = ms->masked_b ? masked_load(g, ptr, ms->bmask[v]) : load_aligned(g, g->vf, ptr, ms->b_align);
+    LLVMValueRef ptr = tcc_tir_gep_f32(&g->t, brow, tcc_tir_i64c(&g->t, v * L));
+    bv[v] = ms->masked_b ? tcc_tir_masked_load(&g->t, ptr, ms->bmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, ptr, ms->b_align);
   }
   for (int r = 0; r < mr; r++) {
     LLVMValueRef ap = g->k.pack_a
-                          ? gep_f32(g, ms->a, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, k, i64c(g, mr), ""), i64c(g, r), ""))
-                          : gep_f32(g, ms->arow[r], k);
-    LLVMValueRef av = splat(g, load_aligned(g, g->f32, ap, 4));
+                          ? tcc_tir_gep_f32(&g->t, ms->a, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, k, tcc_tir_i64c(&g->t, mr), ""), tcc_tir_i64c(&g->t, r), ""))
+                          : tcc_tir_gep_f32(&g->t, ms->arow[r], k);
+    LLVMValueRef av = tcc_tir_splat(&g->t, tcc_tir_load_aligned(&g->t, g->t.f32, ap, 4));
     for (int v = 0; v < nv; v++)
-      LLVMBuildStore(g->b, fma3(g, av, bv[v], LLVMBuildLoad2(g->b, g->vf, ms->acc[r][v], "")), ms->acc[r][v]);
+      LLVMBuildStore(g->t.b, tcc_tir_fma3(&g->t, av, bv[v], LLVMBuildLoad2(g->t.b, g->t.vf, ms->acc[r][v], "")), ms->acc[r][v]);
   }
 }
 
@@ -606,10 +433,10 @@ static void k_step(gen_t *g, const micro_state_t *ms, LLVMValueRef k) {
  * operand, its pointer at this tile and its row stride. masked_b: B columns beyond nrem are not read. */
 static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
   const plan_t *p = g->p;
-  int mr = g->k.mr, nv = g->k.nv, L = g->lanes, nr = nv * L;
-  LLVMTypeRef params[11] = {g->ptr, g->ptr, g->ptr, g->i64, g->i64, g->i64, g->i32, g->i64, g->i64, g->i64, g->ptr};
-  LLVMValueRef fn = new_function(g, name, g->void_t, params, 11, true);
-  begin_function(g, fn);
+  int mr = g->k.mr, nv = g->k.nv, L = g->t.lanes, nr = nv * L;
+  LLVMTypeRef params[11] = {g->t.ptr, g->t.ptr, g->t.ptr, g->t.i64, g->t.i64, g->t.i64, g->t.i32, g->t.i64, g->t.i64, g->t.i64, g->t.ptr};
+  LLVMValueRef fn = tcc_tir_function(&g->t, name, g->t.void_t, params, 11, true);
+  tcc_tir_begin(&g->t, fn);
   LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2);
   LLVMValueRef kcur = LLVMGetParam(fn, 3), mrem = LLVMGetParam(fn, 4), nrem = LLVMGetParam(fn, 5);
   LLVMValueRef flags = LLVMGetParam(fn, 6), lda = LLVMGetParam(fn, 7), ldb = LLVMGetParam(fn, 8);
@@ -619,61 +446,61 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
   ms.b_align = g->k.pack_b ? (unsigned)(L * 4 > 64 ? 64 : L * 4) : 4;
   for (int r = 0; r < mr; r++)
     for (int v = 0; v < nv; v++) {
-      ms.acc[r][v] = entry_alloca(g, g->vf, "acc");
-      LLVMBuildStore(g->b, vc(g, 0), ms.acc[r][v]);
+      ms.acc[r][v] = tcc_tir_alloca(&g->t, g->t.vf, "acc");
+      LLVMBuildStore(g->t.b, tcc_tir_vc(&g->t, 0), ms.acc[r][v]);
     }
   if (!g->k.pack_a)
     for (int r = 0; r < mr; r++) {
-      LLVMValueRef row = smin(g, i64c(g, r), LLVMBuildSub(g->b, mrem, i64c(g, 1), ""));
-      ms.arow[r] = gep_f32(g, a, LLVMBuildMul(g->b, row, lda, ""));
+      LLVMValueRef row = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, r), LLVMBuildSub(g->t.b, mrem, tcc_tir_i64c(&g->t, 1), ""));
+      ms.arow[r] = tcc_tir_gep_f32(&g->t, a, LLVMBuildMul(g->t.b, row, lda, ""));
     }
   if (masked_b)
-    for (int v = 0; v < nv; v++) ms.bmask[v] = lane_mask(g, LLVMBuildSub(g->b, nrem, i64c(g, v * L), ""));
+    for (int v = 0; v < nv; v++) ms.bmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
 
   int ku = g->k.ku;
-  LLVMValueRef kmain = LLVMBuildSub(g->b, kcur, LLVMBuildSRem(g->b, kcur, i64c(g, ku), ""), "");
-  loop_t lk;
-  LLVMValueRef k0 = loop_begin(g, &lk, i64c(g, 0), kmain, i64c(g, ku), "k");
-  for (int u = 0; u < ku; u++) k_step(g, &ms, LLVMBuildAdd(g->b, k0, i64c(g, u), ""));
-  loop_end(g, &lk);
+  LLVMValueRef kmain = LLVMBuildSub(g->t.b, kcur, LLVMBuildSRem(g->t.b, kcur, tcc_tir_i64c(&g->t, ku), ""), "");
+  tcc_tir_loop_t lk;
+  LLVMValueRef k0 = tcc_tir_loop_begin(&g->t, &lk, tcc_tir_i64c(&g->t, 0), kmain, tcc_tir_i64c(&g->t, ku), "k");
+  for (int u = 0; u < ku; u++) k_step(g, &ms, LLVMBuildAdd(g->t.b, k0, tcc_tir_i64c(&g->t, u), ""));
+  tcc_tir_loop_end(&g->t, &lk);
   if (ku > 1) {
-    loop_t lr;
-    LLVMValueRef k1 = loop_begin(g, &lr, kmain, kcur, i64c(g, 1), "krem");
+    tcc_tir_loop_t lr;
+    LLVMValueRef k1 = tcc_tir_loop_begin(&g->t, &lr, kmain, kcur, tcc_tir_i64c(&g->t, 1), "krem");
     k_step(g, &ms, k1);
-    loop_end(g, &lr);
+    tcc_tir_loop_end(&g->t, &lr);
   }
 
-  LLVMValueRef first = LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, i32c(g, 1), ""), i32c(g, 0), "first");
-  LLVMValueRef last = LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, flags, i32c(g, 2), ""), i32c(g, 0), "last");
-  LLVMValueRef full = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, mrem, i64c(g, mr), ""),
-                                   LLVMBuildICmp(g->b, LLVMIntEQ, nrem, i64c(g, nr), ""), "full");
+  LLVMValueRef first = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 1), ""), tcc_tir_i32c(&g->t, 0), "first");
+  LLVMValueRef last = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 2), ""), tcc_tir_i32c(&g->t, 0), "last");
+  LLVMValueRef full = LLVMBuildAnd(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, mrem, tcc_tir_i64c(&g->t, mr), ""),
+                                   LLVMBuildICmp(g->t.b, LLVMIntEQ, nrem, tcc_tir_i64c(&g->t, nr), ""), "full");
   /* the operands' pointers and row strides at this tile */
   LLVMValueRef optr[MAX_OPERANDS] = {0}, ors[MAX_OPERANDS] = {0};
   for (int q = 0; q < p->num_operands; q++) {
     if (p->operands[q].param < 0) continue;
-    optr[q] = load_slot(g, epi, 2 * q, g->ptr);
-    ors[q] = load_slot(g, epi, 2 * q + 1, g->i64);
+    optr[q] = load_slot(g, epi, 2 * q, g->t.ptr);
+    ors[q] = load_slot(g, epi, 2 * q + 1, g->t.i64);
   }
-  LLVMBasicBlockRef full_bb = block(g, "full"), edge_bb = block(g, "edge"), done = block(g, "ret");
-  LLVMBuildCondBr(g->b, full, full_bb, edge_bb);
+  LLVMBasicBlockRef full_bb = tcc_tir_block(&g->t, "full"), edge_bb = tcc_tir_block(&g->t, "edge"), done = tcc_tir_block(&g->t, "ret");
+  LLVMBuildCondBr(g->t.b, full, full_bb, edge_bb);
   for (int edge = 0; edge < 2; edge++) {
-    LLVMPositionBuilderAtEnd(g->b, edge ? edge_bb : full_bb);
+    LLVMPositionBuilderAtEnd(g->t.b, edge ? edge_bb : full_bb);
     LLVMValueRef cmask[MAX_NV] = {0};
     if (edge)
-      for (int v = 0; v < nv; v++) cmask[v] = lane_mask(g, LLVMBuildSub(g->b, nrem, i64c(g, v * L), ""));
+      for (int v = 0; v < nv; v++) cmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
     for (int phase = 0; phase < 3; phase++) { /* accumulate C, epilogue, store */
       LLVMBasicBlockRef phase_join = NULL;
-      if (phase == 0) phase_join = if_begin(g, LLVMBuildNot(g->b, first, ""));
-      if (phase == 1) phase_join = if_begin(g, last);
+      if (phase == 0) phase_join = tcc_tir_if_begin(&g->t, LLVMBuildNot(g->t.b, first, ""));
+      if (phase == 1) phase_join = tcc_tir_if_begin(&g->t, last);
       for (int r = 0; r < mr; r++) {
-        LLVMBasicBlockRef row_join = edge ? if_begin(g, LLVMBuildICmp(g->b, LLVMIntSLT, i64c(g, r), mrem, "")) : NULL;
-        LLVMValueRef crow = gep_f32(g, c, LLVMBuildMul(g->b, i64c(g, r), ldc, ""));
+        LLVMBasicBlockRef row_join = edge ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntSLT, tcc_tir_i64c(&g->t, r), mrem, "")) : NULL;
+        LLVMValueRef crow = tcc_tir_gep_f32(&g->t, c, LLVMBuildMul(g->t.b, tcc_tir_i64c(&g->t, r), ldc, ""));
         for (int v = 0; v < nv; v++) {
-          LLVMValueRef cptr = gep_f32(g, crow, i64c(g, v * L));
-          LLVMValueRef x = LLVMBuildLoad2(g->b, g->vf, ms.acc[r][v], "");
+          LLVMValueRef cptr = tcc_tir_gep_f32(&g->t, crow, tcc_tir_i64c(&g->t, v * L));
+          LLVMValueRef x = LLVMBuildLoad2(g->t.b, g->t.vf, ms.acc[r][v], "");
           if (phase == 0) {
-            LLVMValueRef old = edge ? masked_load(g, cptr, cmask[v]) : load_aligned(g, g->vf, cptr, 4);
-            LLVMBuildStore(g->b, vadd(g, x, old), ms.acc[r][v]);
+            LLVMValueRef old = edge ? tcc_tir_masked_load(&g->t, cptr, cmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, cptr, 4);
+            LLVMBuildStore(g->t.b, tcc_tir_vadd(&g->t, x, old), ms.acc[r][v]);
           } else if (phase == 1) {
             for (int i = 0; i < p->num_ops; i++) {
               const ep_op_t *op = &p->ops[i];
@@ -681,205 +508,211 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
               if (op->operand >= 0) {
                 const operand_t *od = &p->operands[op->operand];
                 if (od->param < 0) {
-                  o = vc(g, od->value);
+                  o = tcc_tir_vc(&g->t, od->value);
                 } else {
-                  LLVMValueRef rowp = gep_f32(g, optr[op->operand], LLVMBuildMul(g->b, i64c(g, r), ors[op->operand], ""));
+                  LLVMValueRef rowp = tcc_tir_gep_f32(&g->t, optr[op->operand], LLVMBuildMul(g->t.b, tcc_tir_i64c(&g->t, r), ors[op->operand], ""));
                   if (operand_cols(p, od)) {
-                    LLVMValueRef vp = gep_f32(g, rowp, i64c(g, v * L));
-                    o = edge ? masked_load(g, vp, cmask[v]) : load_aligned(g, g->vf, vp, 4);
+                    LLVMValueRef vp = tcc_tir_gep_f32(&g->t, rowp, tcc_tir_i64c(&g->t, v * L));
+                    o = edge ? tcc_tir_masked_load(&g->t, vp, cmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, vp, 4);
                   } else {
-                    o = splat(g, load_aligned(g, g->f32, rowp, 4));
+                    o = tcc_tir_splat(&g->t, tcc_tir_load_aligned(&g->t, g->t.f32, rowp, 4));
                   }
                 }
               }
               x = apply_op(g, op, x, o);
             }
-            LLVMBuildStore(g->b, x, ms.acc[r][v]);
+            LLVMBuildStore(g->t.b, x, ms.acc[r][v]);
           } else {
-            if (edge) masked_store(g, x, cptr, cmask[v]);
-            else store_aligned(g, x, cptr, 4);
+            if (edge) tcc_tir_masked_store(&g->t, x, cptr, cmask[v]);
+            else tcc_tir_store_aligned(&g->t, x, cptr, 4);
           }
         }
-        if (row_join) if_end(g, row_join);
+        if (row_join) tcc_tir_if_end(&g->t, row_join);
       }
-      if (phase_join) if_end(g, phase_join);
+      if (phase_join) tcc_tir_if_end(&g->t, phase_join);
     }
-    LLVMBuildBr(g->b, done);
+    LLVMBuildBr(g->t.b, done);
   }
-  LLVMPositionBuilderAtEnd(g->b, done);
-  LLVMBuildRetVoid(g->b);
+  LLVMPositionBuilderAtEnd(g->t.b, done);
+  LLVMBuildRetVoid(g->t.b);
   return fn;
 }
 
 /* ---- the task body ---- */
 
 static LLVMValueRef ceil_div(gen_t *g, LLVMValueRef a, int64_t b) {
-  return LLVMBuildSDiv(g->b, LLVMBuildAdd(g->b, a, i64c(g, b - 1), ""), i64c(g, b), "");
+  return LLVMBuildSDiv(g->t.b, LLVMBuildAdd(g->t.b, a, tcc_tir_i64c(&g->t, b - 1), ""), tcc_tir_i64c(&g->t, b), "");
 }
 
 /* body(args, begin, end): tasks [begin, end) of batch x mblocks x nblocks (m fastest). */
 static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LLVMValueRef micro_masked) {
   const plan_t *p = g->p;
-  int mr = g->k.mr, L = g->lanes, nr = g->k.nv * L;
+  int mr = g->k.mr, L = g->t.lanes, nr = g->k.nv * L;
   int64_t kc = g->k.kc, mc = g->k.mc, nc = g->k.nc;
-  LLVMTypeRef params[3] = {g->ptr, g->i64, g->i64};
-  LLVMValueRef fn = new_function(g, name, g->i32, params, 3, true);
-  begin_function(g, fn);
+  LLVMTypeRef params[3] = {g->t.ptr, g->t.i64, g->t.i64};
+  LLVMValueRef fn = tcc_tir_function(&g->t, name, g->t.i32, params, 3, true);
+  tcc_tir_begin(&g->t, fn);
   LLVMValueRef args = LLVMGetParam(fn, 0), begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
-  LLVMValueRef A = load_slot(g, args, S_A, g->ptr), B = load_slot(g, args, S_B, g->ptr);
-  LLVMValueRef Y = load_slot(g, args, S_Y, g->ptr);
-  LLVMValueRef M = load_slot(g, args, S_M, g->i64), N = load_slot(g, args, S_N, g->i64);
-  LLVMValueRef K = load_slot(g, args, S_K, g->i64);
-  LLVMValueRef mblocks = load_slot(g, args, S_MBLOCKS, g->i64), nblocks = load_slot(g, args, S_NBLOCKS, g->i64);
+  LLVMValueRef A = load_slot(g, args, S_A, g->t.ptr), B = load_slot(g, args, S_B, g->t.ptr);
+  LLVMValueRef Y = load_slot(g, args, S_Y, g->t.ptr);
+  LLVMValueRef M = load_slot(g, args, S_M, g->t.i64), N = load_slot(g, args, S_N, g->t.i64);
+  LLVMValueRef K = load_slot(g, args, S_K, g->t.i64);
+  LLVMValueRef mblocks = load_slot(g, args, S_MBLOCKS, g->t.i64), nblocks = load_slot(g, args, S_NBLOCKS, g->t.i64);
 
   /* packing buffers: A block mc x kc, then B block kc x nc, 64-byte aligned */
   int64_t a_bytes = g->k.pack_a ? ((mc * kc * 4 + 63) & ~(int64_t)63) : 0;
-  int64_t b_bytes = g->k.pack_b ? kc * (int64_t)((nc + nr - 1) / nr) * nr * 4 : 0;
+  int64_t b_bytes = g->k.pack_b == 1 ? kc * (int64_t)((nc + nr - 1) / nr) * nr * 4 : 0;
   LLVMValueRef raw = NULL, Ap = NULL, Bp = NULL;
   LLVMTypeRef malloc_ty, free_ty;
-  LLVMValueRef malloc_fn = libc_function(g, "malloc", g->ptr, &g->i64, 1, &malloc_ty);
-  LLVMValueRef free_fn = libc_function(g, "free", g->void_t, &g->ptr, 1, &free_ty);
+  LLVMValueRef malloc_fn = tcc_tir_libc(&g->t, "malloc", g->t.ptr, &g->t.i64, 1, &malloc_ty);
+  LLVMValueRef free_fn = tcc_tir_libc(&g->t, "free", g->t.void_t, &g->t.ptr, 1, &free_ty);
   if (a_bytes + b_bytes > 0) {
-    LLVMValueRef size = i64c(g, a_bytes + b_bytes + 64);
-    raw = LLVMBuildCall2(g->b, malloc_ty, malloc_fn, &size, 1, "buffers");
-    LLVMBasicBlockRef oom = block(g, "nomem"), ok = block(g, "alloc_ok");
-    LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, raw, ""), oom, ok);
-    LLVMPositionBuilderAtEnd(g->b, oom);
-    LLVMBuildRet(g->b, i32c(g, TCC_KERNEL_ERR_NOMEM));
-    LLVMPositionBuilderAtEnd(g->b, ok);
-    LLVMValueRef addr = LLVMBuildPtrToInt(g->b, raw, g->i64, "");
-    addr = LLVMBuildAnd(g->b, LLVMBuildAdd(g->b, addr, i64c(g, 63), ""), i64c(g, ~(int64_t)63), "");
-    Ap = LLVMBuildIntToPtr(g->b, addr, g->ptr, "Ap");
-    Bp = gep_f32(g, Ap, i64c(g, a_bytes / 4));
+    LLVMValueRef size = tcc_tir_i64c(&g->t, a_bytes + b_bytes + 64);
+    raw = LLVMBuildCall2(g->t.b, malloc_ty, malloc_fn, &size, 1, "buffers");
+    LLVMBasicBlockRef oom = tcc_tir_block(&g->t, "nomem"), ok = tcc_tir_block(&g->t, "alloc_ok");
+    LLVMBuildCondBr(g->t.b, LLVMBuildIsNull(g->t.b, raw, ""), oom, ok);
+    LLVMPositionBuilderAtEnd(g->t.b, oom);
+    LLVMBuildRet(g->t.b, tcc_tir_i32c(&g->t, TCC_KERNEL_ERR_NOMEM));
+    LLVMPositionBuilderAtEnd(g->t.b, ok);
+    LLVMValueRef addr = LLVMBuildPtrToInt(g->t.b, raw, g->t.i64, "");
+    addr = LLVMBuildAnd(g->t.b, LLVMBuildAdd(g->t.b, addr, tcc_tir_i64c(&g->t, 63), ""), tcc_tir_i64c(&g->t, ~(int64_t)63), "");
+    Ap = LLVMBuildIntToPtr(g->t.b, addr, g->t.ptr, "Ap");
+    Bp = tcc_tir_gep_f32(&g->t, Ap, tcc_tir_i64c(&g->t, a_bytes / 4));
   }
-  LLVMValueRef epi = entry_alloca(g, LLVMArrayType(g->i64, (unsigned)(2 * p->num_operands + 1)), "epi");
+  LLVMValueRef epi = tcc_tir_alloca(&g->t, LLVMArrayType(g->t.i64, (unsigned)(2 * p->num_operands + 1)), "epi");
 
-  loop_t lt;
-  LLVMValueRef t = loop_begin(g, &lt, begin, end, i64c(g, 1), "task");
-  LLVMValueRef mb = LLVMBuildSRem(g->b, t, mblocks, "");
-  LLVMValueRef rest = LLVMBuildSDiv(g->b, t, mblocks, "");
-  LLVMValueRef nbk = LLVMBuildSRem(g->b, rest, nblocks, "");
-  LLVMValueRef bi = LLVMBuildSDiv(g->b, rest, nblocks, "bi");
-  LLVMValueRef m0 = LLVMBuildMul(g->b, mb, i64c(g, mc), "m0"), n0 = LLVMBuildMul(g->b, nbk, i64c(g, nc), "n0");
-  LLVMValueRef mcur = smin(g, i64c(g, mc), LLVMBuildSub(g->b, M, m0, ""));
-  LLVMValueRef ncur = smin(g, i64c(g, nc), LLVMBuildSub(g->b, N, n0, ""));
+  tcc_tir_loop_t lt;
+  LLVMValueRef t = tcc_tir_loop_begin(&g->t, &lt, begin, end, tcc_tir_i64c(&g->t, 1), "task");
+  LLVMValueRef mb = LLVMBuildSRem(g->t.b, t, mblocks, "");
+  LLVMValueRef rest = LLVMBuildSDiv(g->t.b, t, mblocks, "");
+  LLVMValueRef nbk = LLVMBuildSRem(g->t.b, rest, nblocks, "");
+  LLVMValueRef bi = LLVMBuildSDiv(g->t.b, rest, nblocks, "bi");
+  LLVMValueRef m0 = LLVMBuildMul(g->t.b, mb, tcc_tir_i64c(&g->t, mc), "m0"), n0 = LLVMBuildMul(g->t.b, nbk, tcc_tir_i64c(&g->t, nc), "n0");
+  LLVMValueRef mcur = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, mc), LLVMBuildSub(g->t.b, M, m0, ""));
+  LLVMValueRef ncur = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, nc), LLVMBuildSub(g->t.b, N, n0, ""));
   /* batch offsets */
-  LLVMValueRef offA = i64c(g, 0), offB = i64c(g, 0), offO[MAX_OPERANDS];
-  for (int q = 0; q < p->num_operands; q++) offO[q] = i64c(g, 0);
+  LLVMValueRef offA = tcc_tir_i64c(&g->t, 0), offB = tcc_tir_i64c(&g->t, 0), offO[MAX_OPERANDS];
+  for (int q = 0; q < p->num_operands; q++) offO[q] = tcc_tir_i64c(&g->t, 0);
   LLVMValueRef rem = bi;
   for (int d = p->nb - 1; d >= 0; d--) {
-    LLVMValueRef size = load_slot(g, args, slot_batch(p, d, 0), g->i64);
-    LLVMValueRef idx = LLVMBuildSRem(g->b, rem, size, "");
-    rem = LLVMBuildSDiv(g->b, rem, size, "");
-    offA = LLVMBuildAdd(g->b, offA, LLVMBuildMul(g->b, idx, load_slot(g, args, slot_batch(p, d, 1), g->i64), ""), "");
-    offB = LLVMBuildAdd(g->b, offB, LLVMBuildMul(g->b, idx, load_slot(g, args, slot_batch(p, d, 2), g->i64), ""), "");
+    LLVMValueRef size = load_slot(g, args, slot_batch(p, d, 0), g->t.i64);
+    LLVMValueRef idx = LLVMBuildSRem(g->t.b, rem, size, "");
+    rem = LLVMBuildSDiv(g->t.b, rem, size, "");
+    offA = LLVMBuildAdd(g->t.b, offA, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 1), g->t.i64), ""), "");
+    offB = LLVMBuildAdd(g->t.b, offB, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 2), g->t.i64), ""), "");
     for (int q = 0; q < p->num_operands; q++)
       if (p->operands[q].param >= 0)
-        offO[q] = LLVMBuildAdd(g->b, offO[q],
-                               LLVMBuildMul(g->b, idx, load_slot(g, args, slot_operand_batch(p, q, d), g->i64), ""), "");
+        offO[q] = LLVMBuildAdd(g->t.b, offO[q],
+                               LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_operand_batch(p, q, d), g->t.i64), ""), "");
   }
-  LLVMValueRef Ab = gep_f32(g, A, offA), Bb = gep_f32(g, B, offB);
-  LLVMValueRef Yb = gep_f32(g, Y, LLVMBuildMul(g->b, bi, LLVMBuildMul(g->b, M, N, ""), ""));
+  LLVMValueRef Ab = tcc_tir_gep_f32(&g->t, A, offA), Bb = tcc_tir_gep_f32(&g->t, B, offB);
+  LLVMValueRef Yb = tcc_tir_gep_f32(&g->t, Y, LLVMBuildMul(g->t.b, bi, LLVMBuildMul(g->t.b, M, N, ""), ""));
 
   /* K slices: at least one, so that K == 0 still writes epilogue(0) */
-  loop_t lp;
-  LLVMValueRef kslices = vcall2(g, "llvm.smax", ceil_div(g, K, kc), i64c(g, 1));
-  LLVMValueRef ps = loop_begin(g, &lp, i64c(g, 0), kslices, i64c(g, 1), "slice");
-  LLVMValueRef pc = LLVMBuildMul(g->b, ps, i64c(g, kc), "pc");
-  LLVMValueRef kcur = smin(g, i64c(g, kc), LLVMBuildSub(g->b, K, pc, ""));
-  kcur = vcall2(g, "llvm.smax", kcur, i64c(g, 0));
+  tcc_tir_loop_t lp;
+  LLVMValueRef kslices = tcc_tir_vcall2(&g->t, "llvm.smax", ceil_div(g, K, kc), tcc_tir_i64c(&g->t, 1));
+  LLVMValueRef ps = tcc_tir_loop_begin(&g->t, &lp, tcc_tir_i64c(&g->t, 0), kslices, tcc_tir_i64c(&g->t, 1), "slice");
+  LLVMValueRef pc = LLVMBuildMul(g->t.b, ps, tcc_tir_i64c(&g->t, kc), "pc");
+  LLVMValueRef kcur = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, kc), LLVMBuildSub(g->t.b, K, pc, ""));
+  kcur = tcc_tir_vcall2(&g->t, "llvm.smax", kcur, tcc_tir_i64c(&g->t, 0));
   LLVMValueRef flags = LLVMBuildOr(
-      g->b, LLVMBuildZExt(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, ps, i64c(g, 0), ""), g->i32, ""),
-      LLVMBuildShl(g->b, LLVMBuildZExt(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, ps, LLVMBuildSub(g->b, kslices, i64c(g, 1), ""), ""),
-                                       g->i32, ""),
-                   i32c(g, 1), ""),
+      g->t.b, LLVMBuildZExt(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, ps, tcc_tir_i64c(&g->t, 0), ""), g->t.i32, ""),
+      LLVMBuildShl(g->t.b, LLVMBuildZExt(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, ps, LLVMBuildSub(g->t.b, kslices, tcc_tir_i64c(&g->t, 1), ""), ""),
+                                       g->t.i32, ""),
+                   tcc_tir_i32c(&g->t, 1), ""),
       "flags");
-  if (g->k.pack_b) {
+  if (g->k.pack_b == 1) {
     /* Bp[(jp * kc + k) * nr + j] = B[pc + k, n0 + jp * nr + j], zero beyond ncur */
-    loop_t lj, lk;
-    LLVMValueRef jp = loop_begin(g, &lj, i64c(g, 0), ceil_div(g, ncur, nr), i64c(g, 1), "packb_j");
-    LLVMValueRef col = LLVMBuildMul(g->b, jp, i64c(g, nr), "");
+    tcc_tir_loop_t lj, lk;
+    LLVMValueRef jp = tcc_tir_loop_begin(&g->t, &lj, tcc_tir_i64c(&g->t, 0), ceil_div(g, ncur, nr), tcc_tir_i64c(&g->t, 1), "packb_j");
+    LLVMValueRef col = LLVMBuildMul(g->t.b, jp, tcc_tir_i64c(&g->t, nr), "");
     LLVMValueRef masks[MAX_NV];
     for (int v = 0; v < g->k.nv; v++)
-      masks[v] = lane_mask(g, LLVMBuildSub(g->b, ncur, LLVMBuildAdd(g->b, col, i64c(g, v * L), ""), ""));
-    LLVMValueRef src0 = gep_f32(g, Bb, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, pc, N, ""), LLVMBuildAdd(g->b, n0, col, ""), ""));
-    LLVMValueRef dst0 = gep_f32(g, Bp, LLVMBuildMul(g->b, jp, i64c(g, kc * nr), ""));
-    LLVMValueRef kk = loop_begin(g, &lk, i64c(g, 0), kcur, i64c(g, 1), "packb_k");
-    LLVMValueRef src = gep_f32(g, src0, LLVMBuildMul(g->b, kk, N, ""));
-    LLVMValueRef dst = gep_f32(g, dst0, LLVMBuildMul(g->b, kk, i64c(g, nr), ""));
+      masks[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, ncur, LLVMBuildAdd(g->t.b, col, tcc_tir_i64c(&g->t, v * L), ""), ""));
+    LLVMValueRef src0 = tcc_tir_gep_f32(&g->t, Bb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, pc, N, ""), LLVMBuildAdd(g->t.b, n0, col, ""), ""));
+    LLVMValueRef dst0 = tcc_tir_gep_f32(&g->t, Bp, LLVMBuildMul(g->t.b, jp, tcc_tir_i64c(&g->t, kc * nr), ""));
+    LLVMValueRef kk = tcc_tir_loop_begin(&g->t, &lk, tcc_tir_i64c(&g->t, 0), kcur, tcc_tir_i64c(&g->t, 1), "packb_k");
+    LLVMValueRef src = tcc_tir_gep_f32(&g->t, src0, LLVMBuildMul(g->t.b, kk, N, ""));
+    LLVMValueRef dst = tcc_tir_gep_f32(&g->t, dst0, LLVMBuildMul(g->t.b, kk, tcc_tir_i64c(&g->t, nr), ""));
     for (int v = 0; v < g->k.nv; v++)
-      store_aligned(g, masked_load(g, gep_f32(g, src, i64c(g, v * L)), masks[v]), gep_f32(g, dst, i64c(g, v * L)),
+      tcc_tir_store_aligned(&g->t, tcc_tir_masked_load(&g->t, tcc_tir_gep_f32(&g->t, src, tcc_tir_i64c(&g->t, v * L)), masks[v], NULL), tcc_tir_gep_f32(&g->t, dst, tcc_tir_i64c(&g->t, v * L)),
                     (unsigned)(L * 4 > 64 ? 64 : L * 4));
-    loop_end(g, &lk);
-    loop_end(g, &lj);
+    tcc_tir_loop_end(&g->t, &lk);
+    tcc_tir_loop_end(&g->t, &lj);
   }
   if (g->k.pack_a) {
     /* Ap[(ip * kc + k) * mr + r] = A[m0 + ip * mr + r, pc + k], zero beyond mcur */
-    loop_t li, lk;
-    LLVMValueRef ip = loop_begin(g, &li, i64c(g, 0), ceil_div(g, mcur, mr), i64c(g, 1), "packa_i");
-    LLVMValueRef row0 = LLVMBuildMul(g->b, ip, i64c(g, mr), "");
-    LLVMValueRef dst0 = gep_f32(g, Ap, LLVMBuildMul(g->b, ip, i64c(g, kc * mr), ""));
+    tcc_tir_loop_t li, lk;
+    LLVMValueRef ip = tcc_tir_loop_begin(&g->t, &li, tcc_tir_i64c(&g->t, 0), ceil_div(g, mcur, mr), tcc_tir_i64c(&g->t, 1), "packa_i");
+    LLVMValueRef row0 = LLVMBuildMul(g->t.b, ip, tcc_tir_i64c(&g->t, mr), "");
+    LLVMValueRef dst0 = tcc_tir_gep_f32(&g->t, Ap, LLVMBuildMul(g->t.b, ip, tcc_tir_i64c(&g->t, kc * mr), ""));
     LLVMValueRef srcs[MAX_MR], valid[MAX_MR];
     for (int r = 0; r < mr; r++) {
-      LLVMValueRef row = LLVMBuildAdd(g->b, row0, i64c(g, r), "");
-      valid[r] = LLVMBuildICmp(g->b, LLVMIntSLT, row, mcur, "");
-      LLVMValueRef safe = smin(g, row, LLVMBuildSub(g->b, mcur, i64c(g, 1), ""));
-      srcs[r] = gep_f32(g, Ab, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, LLVMBuildAdd(g->b, m0, safe, ""), K, ""), pc, ""));
+      LLVMValueRef row = LLVMBuildAdd(g->t.b, row0, tcc_tir_i64c(&g->t, r), "");
+      valid[r] = LLVMBuildICmp(g->t.b, LLVMIntSLT, row, mcur, "");
+      LLVMValueRef safe = tcc_tir_smin(&g->t, row, LLVMBuildSub(g->t.b, mcur, tcc_tir_i64c(&g->t, 1), ""));
+      srcs[r] = tcc_tir_gep_f32(&g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildAdd(g->t.b, m0, safe, ""), K, ""), pc, ""));
     }
-    LLVMValueRef kk = loop_begin(g, &lk, i64c(g, 0), kcur, i64c(g, 1), "packa_k");
-    LLVMValueRef dst = gep_f32(g, dst0, LLVMBuildMul(g->b, kk, i64c(g, mr), ""));
+    LLVMValueRef kk = tcc_tir_loop_begin(&g->t, &lk, tcc_tir_i64c(&g->t, 0), kcur, tcc_tir_i64c(&g->t, 1), "packa_k");
+    LLVMValueRef dst = tcc_tir_gep_f32(&g->t, dst0, LLVMBuildMul(g->t.b, kk, tcc_tir_i64c(&g->t, mr), ""));
     for (int r = 0; r < mr; r++) {
-      LLVMValueRef x = load_aligned(g, g->f32, gep_f32(g, srcs[r], kk), 4);
-      x = LLVMBuildSelect(g->b, valid[r], x, f32c(g, 0), "");
-      store_aligned(g, x, gep_f32(g, dst, i64c(g, r)), 4);
+      LLVMValueRef x = tcc_tir_load_aligned(&g->t, g->t.f32, tcc_tir_gep_f32(&g->t, srcs[r], kk), 4);
+      x = LLVMBuildSelect(g->t.b, valid[r], x, tcc_tir_f32c(&g->t, 0), "");
+      tcc_tir_store_aligned(&g->t, x, tcc_tir_gep_f32(&g->t, dst, tcc_tir_i64c(&g->t, r)), 4);
     }
-    loop_end(g, &lk);
-    loop_end(g, &li);
+    tcc_tir_loop_end(&g->t, &lk);
+    tcc_tir_loop_end(&g->t, &li);
   }
   /* micro-tiles: B panels outer (their kc x nr panel stays in L1), A panels inner */
-  loop_t lj, li;
-  LLVMValueRef jr = loop_begin(g, &lj, i64c(g, 0), ncur, i64c(g, nr), "jr");
-  LLVMValueRef nrem = smin(g, i64c(g, nr), LLVMBuildSub(g->b, ncur, jr, ""));
-  LLVMValueRef col = LLVMBuildAdd(g->b, n0, jr, "col");
-  LLVMValueRef bptr = g->k.pack_b ? gep_f32(g, Bp, LLVMBuildMul(g->b, jr, i64c(g, kc), ""))
-                                  : gep_f32(g, Bb, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, pc, N, ""), col, ""));
-  LLVMValueRef ir = loop_begin(g, &li, i64c(g, 0), mcur, i64c(g, mr), "ir");
-  LLVMValueRef mrem = smin(g, i64c(g, mr), LLVMBuildSub(g->b, mcur, ir, ""));
-  LLVMValueRef row = LLVMBuildAdd(g->b, m0, ir, "row");
-  LLVMValueRef aptr = g->k.pack_a ? gep_f32(g, Ap, LLVMBuildMul(g->b, ir, i64c(g, kc), ""))
-                                  : gep_f32(g, Ab, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, row, K, ""), pc, ""));
-  LLVMValueRef cptr = gep_f32(g, Yb, LLVMBuildAdd(g->b, LLVMBuildMul(g->b, row, N, ""), col, ""));
+  tcc_tir_loop_t lj, li;
+  LLVMValueRef jr = tcc_tir_loop_begin(&g->t, &lj, tcc_tir_i64c(&g->t, 0), ncur, tcc_tir_i64c(&g->t, nr), "jr");
+  LLVMValueRef nrem = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, nr), LLVMBuildSub(g->t.b, ncur, jr, ""));
+  LLVMValueRef col = LLVMBuildAdd(g->t.b, n0, jr, "col");
+  LLVMValueRef bptr;
+  if (g->k.pack_b == 2) /* pre-packed: panel col / nr of K x nr, from row pc */
+    bptr = tcc_tir_gep_f32(&g->t, B, LLVMBuildMul(g->t.b, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildSDiv(g->t.b, col, tcc_tir_i64c(&g->t, nr), ""), K, ""), pc, ""),
+                                      tcc_tir_i64c(&g->t, nr), ""));
+  else if (g->k.pack_b == 1)
+    bptr = tcc_tir_gep_f32(&g->t, Bp, LLVMBuildMul(g->t.b, jr, tcc_tir_i64c(&g->t, kc), ""));
+  else
+    bptr = tcc_tir_gep_f32(&g->t, Bb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, pc, N, ""), col, ""));
+  LLVMValueRef ir = tcc_tir_loop_begin(&g->t, &li, tcc_tir_i64c(&g->t, 0), mcur, tcc_tir_i64c(&g->t, mr), "ir");
+  LLVMValueRef mrem = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, mr), LLVMBuildSub(g->t.b, mcur, ir, ""));
+  LLVMValueRef row = LLVMBuildAdd(g->t.b, m0, ir, "row");
+  LLVMValueRef aptr = g->k.pack_a ? tcc_tir_gep_f32(&g->t, Ap, LLVMBuildMul(g->t.b, ir, tcc_tir_i64c(&g->t, kc), ""))
+                                  : tcc_tir_gep_f32(&g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, row, K, ""), pc, ""));
+  LLVMValueRef cptr = tcc_tir_gep_f32(&g->t, Yb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, row, N, ""), col, ""));
   for (int q = 0; q < p->num_operands; q++) {
     if (p->operands[q].param < 0) continue;
-    LLVMValueRef base = gep_f32(g, load_slot(g, args, slot_operand(p, q, 0), g->ptr), offO[q]);
-    LLVMValueRef rs = load_slot(g, args, slot_operand(p, q, 1), g->i64);
-    LLVMValueRef off = LLVMBuildMul(g->b, row, rs, "");
-    if (operand_cols(p, &p->operands[q])) off = LLVMBuildAdd(g->b, off, col, "");
-    LLVMBuildStore(g->b, gep_f32(g, base, off), slot_ptr(g, epi, 2 * q));
-    LLVMBuildStore(g->b, rs, slot_ptr(g, epi, 2 * q + 1));
+    LLVMValueRef base = tcc_tir_gep_f32(&g->t, load_slot(g, args, slot_operand(p, q, 0), g->t.ptr), offO[q]);
+    LLVMValueRef rs = load_slot(g, args, slot_operand(p, q, 1), g->t.i64);
+    LLVMValueRef off = LLVMBuildMul(g->t.b, row, rs, "");
+    if (operand_cols(p, &p->operands[q])) off = LLVMBuildAdd(g->t.b, off, col, "");
+    LLVMBuildStore(g->t.b, tcc_tir_gep_f32(&g->t, base, off), slot_ptr(g, epi, 2 * q));
+    LLVMBuildStore(g->t.b, rs, slot_ptr(g, epi, 2 * q + 1));
   }
   LLVMValueRef call_args[11] = {aptr, bptr, cptr, kcur, mrem, nrem, flags, K, N, N, epi};
   LLVMTypeRef micro_ty = LLVMGlobalGetValueType(micro);
   if (micro_masked) {
-    LLVMValueRef edge = LLVMBuildICmp(g->b, LLVMIntSLT, nrem, i64c(g, nr), "");
-    LLVMBasicBlockRef masked_bb = block(g, "masked"), plain_bb = block(g, "plain"), next = block(g, "next");
-    LLVMBuildCondBr(g->b, edge, masked_bb, plain_bb);
-    LLVMPositionBuilderAtEnd(g->b, masked_bb);
-    LLVMBuildCall2(g->b, micro_ty, micro_masked, call_args, 11, "");
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, plain_bb);
-    LLVMBuildCall2(g->b, micro_ty, micro, call_args, 11, "");
-    LLVMBuildBr(g->b, next);
-    LLVMPositionBuilderAtEnd(g->b, next);
+    LLVMValueRef edge = LLVMBuildICmp(g->t.b, LLVMIntSLT, nrem, tcc_tir_i64c(&g->t, nr), "");
+    LLVMBasicBlockRef masked_bb = tcc_tir_block(&g->t, "masked"), plain_bb = tcc_tir_block(&g->t, "plain"), next = tcc_tir_block(&g->t, "next");
+    LLVMBuildCondBr(g->t.b, edge, masked_bb, plain_bb);
+    LLVMPositionBuilderAtEnd(g->t.b, masked_bb);
+    LLVMBuildCall2(g->t.b, micro_ty, micro_masked, call_args, 11, "");
+    LLVMBuildBr(g->t.b, next);
+    LLVMPositionBuilderAtEnd(g->t.b, plain_bb);
+    LLVMBuildCall2(g->t.b, micro_ty, micro, call_args, 11, "");
+    LLVMBuildBr(g->t.b, next);
+    LLVMPositionBuilderAtEnd(g->t.b, next);
   } else {
-    LLVMBuildCall2(g->b, micro_ty, micro, call_args, 11, "");
+    LLVMBuildCall2(g->t.b, micro_ty, micro, call_args, 11, "");
   }
-  loop_end(g, &li);
-  loop_end(g, &lj);
-  loop_end(g, &lp);
-  loop_end(g, &lt);
-  if (raw) LLVMBuildCall2(g->b, free_ty, free_fn, &raw, 1, "");
-  LLVMBuildRet(g->b, i32c(g, 0));
+  tcc_tir_loop_end(&g->t, &li);
+  tcc_tir_loop_end(&g->t, &lj);
+  tcc_tir_loop_end(&g->t, &lp);
+  tcc_tir_loop_end(&g->t, &lt);
+  if (raw) LLVMBuildCall2(g->t.b, free_ty, free_fn, &raw, 1, "");
+  LLVMBuildRet(g->t.b, tcc_tir_i32c(&g->t, 0));
   return fn;
 }
 
@@ -887,132 +720,72 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
 
 static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, LLVMValueRef *out) {
   const plan_t *p = g->p;
-  LLVMTypeRef params[2] = {g->ptr, g->ptr};
-  LLVMValueRef fn = new_function(g, name, g->i32, params, 2, false);
+  LLVMTypeRef params[2] = {g->t.ptr, g->t.ptr};
+  LLVMValueRef fn = tcc_tir_function(&g->t, name, g->t.i32, params, 2, false);
   *out = fn;
-  begin_function(g, fn);
+  tcc_tir_begin(&g->t, fn);
   LLVMValueRef pv = LLVMGetParam(fn, 0), ctx = LLVMGetParam(fn, 1);
-  LLVMValueRef syms = LLVMBuildLoad2(g->b, g->ptr, ctx, "syms");
-  LLVMValueRef args = entry_alloca(g, LLVMArrayType(g->i64, (unsigned)num_slots(p)), "args");
-#define PARAM(i) LLVMBuildLoad2(g->b, g->ptr, LLVMBuildGEP2(g->b, g->ptr, pv, (LLVMValueRef[]){i64c(g, (i))}, 1, ""), "")
-  LLVMBuildStore(g->b, PARAM(p->param_a), slot_ptr(g, args, S_A));
-  LLVMBuildStore(g->b, PARAM(p->param_b), slot_ptr(g, args, S_B));
-  LLVMBuildStore(g->b, PARAM(p->param_y), slot_ptr(g, args, S_Y));
+  LLVMValueRef syms = LLVMBuildLoad2(g->t.b, g->t.ptr, ctx, "syms");
+  LLVMValueRef args = tcc_tir_alloca(&g->t, LLVMArrayType(g->t.i64, (unsigned)num_slots(p)), "args");
+#define PARAM(i) LLVMBuildLoad2(g->t.b, g->t.ptr, LLVMBuildGEP2(g->t.b, g->t.ptr, pv, (LLVMValueRef[]){tcc_tir_i64c(&g->t, (i))}, 1, ""), "")
+  LLVMBuildStore(g->t.b, PARAM(p->param_a), slot_ptr(g, args, S_A));
+  LLVMBuildStore(g->t.b, PARAM(p->param_b), slot_ptr(g, args, S_B));
+  LLVMBuildStore(g->t.b, PARAM(p->param_y), slot_ptr(g, args, S_Y));
   const tcc_dim_t *const *ad = p->a->type.dims, *const *bd = p->b->type.dims, *const *yd = p->y->type.dims;
-  LLVMValueRef M = i64c(g, 1), N = i64c(g, 1), K;
-  if (p->ra > 1) TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->e, g->b, syms, ad[p->ra - 2], &M));
-  if (p->rb > 1) TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->e, g->b, syms, bd[p->rb - 1], &N));
-  TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->e, g->b, syms, ad[p->ra - 1], &K));
-  LLVMBuildStore(g->b, M, slot_ptr(g, args, S_M));
-  LLVMBuildStore(g->b, N, slot_ptr(g, args, S_N));
-  LLVMBuildStore(g->b, K, slot_ptr(g, args, S_K));
+  LLVMValueRef M = tcc_tir_i64c(&g->t, 1), N = tcc_tir_i64c(&g->t, 1), K;
+  if (p->ra > 1) TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, ad[p->ra - 2], &M));
+  if (p->rb > 1) TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, bd[p->rb - 1], &N));
+  TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, ad[p->ra - 1], &K));
+  LLVMBuildStore(g->t.b, M, slot_ptr(g, args, S_M));
+  LLVMBuildStore(g->t.b, N, slot_ptr(g, args, S_N));
+  LLVMBuildStore(g->t.b, K, slot_ptr(g, args, S_K));
   LLVMValueRef mblocks = ceil_div(g, M, g->k.mc), nblocks = ceil_div(g, N, g->k.nc);
-  LLVMBuildStore(g->b, mblocks, slot_ptr(g, args, S_MBLOCKS));
-  LLVMBuildStore(g->b, nblocks, slot_ptr(g, args, S_NBLOCKS));
-  LLVMValueRef batch = i64c(g, 1);
+  LLVMBuildStore(g->t.b, mblocks, slot_ptr(g, args, S_MBLOCKS));
+  LLVMBuildStore(g->t.b, nblocks, slot_ptr(g, args, S_NBLOCKS));
+  LLVMValueRef batch = tcc_tir_i64c(&g->t, 1);
   int nbA = p->ra > 1 ? p->ra - 2 : 0, nbB = p->rb > 1 ? p->rb - 2 : 0;
   for (int d = 0; d < p->nb; d++) {
-    LLVMValueRef size, sa = i64c(g, 0), sb = i64c(g, 0);
-    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->e, g->b, syms, yd[d], &size));
-    batch = LLVMBuildMul(g->b, batch, size, "");
+    LLVMValueRef size, sa = tcc_tir_i64c(&g->t, 0), sb = tcc_tir_i64c(&g->t, 0);
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, yd[d], &size));
+    batch = LLVMBuildMul(g->t.b, batch, size, "");
     int ja = d - (p->nb - nbA), jb = d - (p->nb - nbB);
     if (ja >= 0) TCC_RETURN_IF_ERROR(axis_stride(g, syms, p->a, ja, &sa));
     if (jb >= 0) TCC_RETURN_IF_ERROR(axis_stride(g, syms, p->b, jb, &sb));
-    LLVMBuildStore(g->b, size, slot_ptr(g, args, slot_batch(p, d, 0)));
-    LLVMBuildStore(g->b, sa, slot_ptr(g, args, slot_batch(p, d, 1)));
-    LLVMBuildStore(g->b, sb, slot_ptr(g, args, slot_batch(p, d, 2)));
+    LLVMBuildStore(g->t.b, size, slot_ptr(g, args, slot_batch(p, d, 0)));
+    LLVMBuildStore(g->t.b, sa, slot_ptr(g, args, slot_batch(p, d, 1)));
+    LLVMBuildStore(g->t.b, sb, slot_ptr(g, args, slot_batch(p, d, 2)));
   }
   for (int q = 0; q < p->num_operands; q++) {
     const operand_t *o = &p->operands[q];
     if (o->param < 0) continue;
     int ro = o->v->type.rank, shift = p->ry - ro;
     for (int d = 0; d < p->nb; d++) {
-      LLVMValueRef s = i64c(g, 0);
+      LLVMValueRef s = tcc_tir_i64c(&g->t, 0);
       if (d - shift >= 0) TCC_RETURN_IF_ERROR(axis_stride(g, syms, o->v, d - shift, &s));
-      LLVMBuildStore(g->b, s, slot_ptr(g, args, slot_operand_batch(p, q, d)));
+      LLVMBuildStore(g->t.b, s, slot_ptr(g, args, slot_operand_batch(p, q, d)));
     }
-    LLVMValueRef rs = i64c(g, 0);
+    LLVMValueRef rs = tcc_tir_i64c(&g->t, 0);
     int row_axis = p->ra > 1 ? p->nb : -1;
     if (row_axis >= 0 && row_axis - shift >= 0) TCC_RETURN_IF_ERROR(axis_stride(g, syms, o->v, row_axis - shift, &rs));
-    LLVMBuildStore(g->b, PARAM(o->param), slot_ptr(g, args, slot_operand(p, q, 0)));
-    LLVMBuildStore(g->b, rs, slot_ptr(g, args, slot_operand(p, q, 1)));
+    LLVMBuildStore(g->t.b, PARAM(o->param), slot_ptr(g, args, slot_operand(p, q, 0)));
+    LLVMBuildStore(g->t.b, rs, slot_ptr(g, args, slot_operand(p, q, 1)));
   }
 #undef PARAM
-  LLVMValueRef tasks = LLVMBuildMul(g->b, batch, LLVMBuildMul(g->b, mblocks, nblocks, ""), "tasks");
-  /* one task (or one thread): run the body here; else ctx->parallel_for(ctx->pool, tasks, 1, body, args) */
-  LLVMTypeRef ctx_fields[4] = {g->ptr, g->ptr, g->ptr, g->i32};
-  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(g->ctx, ctx_fields, 4, 0);
-  LLVMValueRef pfor = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildStructGEP2(g->b, ctx_ty, ctx, 1, ""), "parallel_for");
-  LLVMValueRef pool = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildStructGEP2(g->b, ctx_ty, ctx, 2, ""), "pool");
-  LLVMValueRef threads = LLVMBuildLoad2(g->b, g->i32, LLVMBuildStructGEP2(g->b, ctx_ty, ctx, 3, ""), "threads");
-  LLVMValueRef serial = LLVMBuildOr(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, tasks, i64c(g, 1), ""),
-                                    LLVMBuildOr(g->b, LLVMBuildICmp(g->b, LLVMIntSLE, threads, i32c(g, 1), ""),
-                                                LLVMBuildIsNull(g->b, pfor, ""), ""),
-                                    "serial");
-  LLVMBasicBlockRef here = block(g, "here"), pooled = block(g, "pooled");
-  LLVMBuildCondBr(g->b, serial, here, pooled);
-  LLVMPositionBuilderAtEnd(g->b, here);
-  LLVMValueRef bargs[3] = {args, i64c(g, 0), tasks};
-  LLVMBuildRet(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(body), body, bargs, 3, ""));
-  LLVMPositionBuilderAtEnd(g->b, pooled);
-  LLVMTypeRef pf_params[5] = {g->ptr, g->i64, g->i64, g->ptr, g->ptr};
-  LLVMValueRef pargs[5] = {pool, tasks, i64c(g, 1), body, args};
-  LLVMBuildRet(g->b, LLVMBuildCall2(g->b, LLVMFunctionType(g->i32, pf_params, 5, 0), pfor, pargs, 5, ""));
+  LLVMValueRef tasks = LLVMBuildMul(g->t.b, batch, LLVMBuildMul(g->t.b, mblocks, nblocks, ""), "tasks");
+  tcc_tir_dispatch(&g->t, ctx, body, args, tasks);
   return NULL;
-}
-
-/* SYM(p0, ..., ctx): the unpacked form of the ABI, calling SYM_packed. */
-static void emit_unpacked(gen_t *g, const char *name, LLVMValueRef packed) {
-  int n = g->p->num_params;
-  LLVMTypeRef params[64];
-  for (int i = 0; i <= n; i++) params[i] = g->ptr;
-  LLVMValueRef fn = new_function(g, name, g->i32, params, n + 1, false);
-  begin_function(g, fn);
-  LLVMValueRef arr = entry_alloca(g, LLVMArrayType(g->ptr, (unsigned)n), "params");
-  for (int i = 0; i < n; i++) {
-    LLVMValueRef idx = i64c(g, i);
-    LLVMBuildStore(g->b, LLVMGetParam(fn, (unsigned)i), LLVMBuildGEP2(g->b, g->ptr, arr, &idx, 1, ""));
-  }
-  LLVMValueRef args[2] = {arr, LLVMGetParam(fn, (unsigned)n)};
-  LLVMBuildRet(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(packed), packed, args, 2, ""));
-}
-
-/* A function name free in the module: the node's name made an identifier, "gemm" when it has none. */
-static void unique_name(LLVMModuleRef mod, const char *node_name, char out[200]) {
-  const size_t cap = 200;
-  char base[160];
-  size_t j = 0;
-  for (const char *s = node_name ? node_name : ""; *s && j + 1 < sizeof base; s++)
-    base[j++] = isalnum((unsigned char)*s) || *s == '_' ? *s : '_';
-  base[j] = 0;
-  if (j == 0 || isdigit((unsigned char)base[0])) {
-    char tmp[sizeof base + 8];
-    snprintf(tmp, sizeof tmp, "gemm_%s", base);
-    memcpy(base, tmp, sizeof base - 1);
-    base[sizeof base - 1] = 0;
-  }
-  snprintf(out, cap, "%s", base);
-  for (int suffix = 2;; suffix++) {
-    char packed[256];
-    snprintf(packed, sizeof packed, "%.200s_packed", out);
-    if (!LLVMGetNamedFunction(mod, out) && !LLVMGetNamedFunction(mod, packed)) return;
-    snprintf(out, cap, "%s_%d", base, suffix);
-  }
 }
 
 tcc_status_t tcc_cpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
                                const tcc_cpu_gemm_knobs_t *knobs, const char **symbol, bool *applied) {
   *symbol = NULL;
   *applied = false;
-  LLVMModuleRef mod = tcc_llvm_emitter_module(e);
-  if (!mod) return tcc_status_make(TCC_INVALID_ARGUMENT, "the emitter's module was taken");
   plan_t p;
   if (!plan_node(node, &p) || p.num_params > 60) return NULL;
-  tcc_space_target_t caps;
-  TCC_RETURN_IF_ERROR(tcc_space_target_caps(target, &caps));
-  gen_t g = {.e = e, .mod = mod, .ctx = LLVMGetModuleContext(mod), .p = &p, .lanes = caps.lanes};
-  g.target = tcc_cpu_target_find(target ? target : "native");
+  gen_t g = {.p = &p};
   if (knobs) {
+    tcc_space_target_t caps;
+    TCC_RETURN_IF_ERROR(tcc_space_target_caps(target, &caps));
     g.k = *knobs;
     TCC_RETURN_IF_ERROR(tcc_cpu_gemm_knobs_from_space(NULL, caps.lanes, &g.k));
   } else {
@@ -1021,15 +794,13 @@ tcc_status_t tcc_cpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
     TCC_RETURN_IF_ERROR(tcc_cpu_gemm_shape(node, &shape, &handled));
     TCC_RETURN_IF_ERROR(tcc_cpu_gemm_default_knobs(&shape, target, &g.k));
   }
-  if (g.lanes < 1 || g.lanes > 64) return NULL;
-  g.i32 = LLVMInt32TypeInContext(g.ctx), g.i64 = LLVMInt64TypeInContext(g.ctx);
-  g.f32 = LLVMFloatTypeInContext(g.ctx), g.ptr = LLVMPointerTypeInContext(g.ctx, 0);
-  g.void_t = LLVMVoidTypeInContext(g.ctx);
-  g.vf = LLVMVectorType(g.f32, (unsigned)g.lanes), g.vi = LLVMVectorType(g.i32, (unsigned)g.lanes);
-  g.b = LLVMCreateBuilderInContext(g.ctx);
+  if (g.k.pack_b == 2 && !b_prepackable(&p))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': pack_b=2 needs B to be a 2-D f32 constant", node->name);
+  TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, target));
+  LLVMModuleRef mod = g.t.mod;
 
   char name[200], fname[240];
-  unique_name(mod, node->name, name);
+  tcc_tir_unique_name(mod, node->name, "gemm", name);
   snprintf(fname, sizeof fname, "%s_micro", name);
   LLVMValueRef micro = emit_micro(&g, fname, false), micro_masked = NULL;
   if (!g.k.pack_b) {
@@ -1041,8 +812,8 @@ tcc_status_t tcc_cpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   snprintf(fname, sizeof fname, "%s_packed", name);
   LLVMValueRef packed = NULL;
   tcc_status_t st = emit_packed(&g, fname, body, &packed);
-  if (!st) emit_unpacked(&g, name, packed);
-  LLVMDisposeBuilder(g.b);
+  if (!st) tcc_tir_emit_unpacked(&g.t, name, packed, p.num_params);
+  tcc_tir_dispose(&g.t);
   if (st) {
     LLVMValueRef fns[5] = {LLVMGetNamedFunction(mod, name), packed, body, micro, micro_masked};
     for (int i = 0; i < 5; i++)

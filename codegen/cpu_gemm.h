@@ -41,7 +41,8 @@ typedef struct {
   int nv;     /* micro-tile vectors per row: nr = nv * the target's f32 lanes */
   int kc;     /* K slice */
   int mc, nc; /* task block of C: multiples of mr and nr */
-  int pack_a, pack_b; /* 1: pack the operand into panels; 0: read it in place */
+  int pack_a, pack_b; /* 1: pack the operand into panels; 0: read it in place; pack_b 2: B is a constant
+                       * packed once at compile time (tcc_cpu_gemm_pack_b) */
   int ku;     /* unrolling of the micro-kernel's K loop */
 } tcc_cpu_gemm_knobs_t;
 
@@ -55,8 +56,18 @@ TCC_MUST_USE tcc_status_t tcc_cpu_gemm_shape(const tcc_node_t *node, tcc_cpu_gem
 /* The default knobs for a shape on a target, from autotune/spaces/cpu_gemm.lua's defaults(). */
 TCC_MUST_USE tcc_status_t tcc_cpu_gemm_default_knobs(const tcc_cpu_gemm_shape_t *shape, const char *target,
                                                      tcc_cpu_gemm_knobs_t *out);
+/* The knobs `tcc compile` uses for node: the defaults, with pack_b = 2 when B is a 2-D f32 constant (the
+ * module then holds B packed by tcc_cpu_gemm_pack_b, never repacked at run time). *handled is false when
+ * the template does not take the node. */
+TCC_MUST_USE tcc_status_t tcc_cpu_gemm_node_knobs(const tcc_node_t *node, const char *target,
+                                                  tcc_cpu_gemm_knobs_t *out, bool *handled);
+/* The constant B of node packed for knobs with pack_b == 2: a new f32 tensor in m's arena, [ceil(N / nr),
+ * K, nr] (panels of nr = nv * lanes columns over the whole K, zero-padded), to be placed 64-byte aligned
+ * (as module weights are). *input is the node's input whose place the packed tensor takes. */
+TCC_MUST_USE tcc_status_t tcc_cpu_gemm_pack_b(tcc_module_t *m, const tcc_node_t *node, const char *target,
+                                              const tcc_cpu_gemm_knobs_t *knobs, int *input, tcc_tensor_t **packed);
 /* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT when a
- * value is out of range (mr 1..16, nv 1..8, kc >= 1, mc a multiple of mr, nc of nr ...). */
+ * value is out of range (mr 1..16, nv 1..8, kc >= 1, mc a multiple of mr, nc of nr, pack_b 0..2 ...). */
 TCC_MUST_USE tcc_status_t tcc_cpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, int lanes,
                                                         tcc_cpu_gemm_knobs_t *out);
 

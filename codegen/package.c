@@ -19,6 +19,7 @@
 
 #include "codegen/cpu_conv.h"
 #include "codegen/cpu_gemm.h"
+#include "codegen/cpu_rows.h"
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/target.h"
@@ -89,11 +90,11 @@ static bool grow(void **items, int *cap, int count, size_t item) {
 
 /* ---- places ---- */
 
-static tcc_status_t weight_place(pack_t *p, const tcc_value_t *v, place_t *out) {
-  const tcc_tensor_t *t = v->constant;
+/* The place of constant t in the weights blob (added on first use). */
+static tcc_status_t weight_place(pack_t *p, const tcc_tensor_t *t, const char *name, place_t *out) {
   if (t->dtype == TCC_DTYPE_STRING)
     return tcc_status_make(TCC_UNSUPPORTED, "constant '%s' is a string tensor: compiled modules hold numbers only",
-                           v->name);
+                           name);
   for (int i = 0; i < p->num_weights; i++)
     if (p->weights[i] == t) return *out = (place_t){TCC_MODULE_ARG_WEIGHT, 0, p->weight_offset[i]}, NULL;
   if (!grow((void **)&p->weights, &p->cap_weights, p->num_weights, sizeof *p->weights)) return tcc_status_oom();
@@ -110,7 +111,7 @@ static tcc_status_t weight_place(pack_t *p, const tcc_value_t *v, place_t *out) 
 
 /* The place of a value a call reads (extending its buffer's life to call `at`). */
 static tcc_status_t read_place(pack_t *p, const tcc_value_t *v, int32_t at, place_t *out) {
-  if (v->constant) return weight_place(p, v, out);
+  if (v->constant) return weight_place(p, v->constant, v->name, out);
   *out = p->place[v->id];
   if (out->kind < 0) return tcc_status_make(TCC_INTERNAL, "value '%s' is read before it is computed", v->name);
   if (out->kind == TCC_MODULE_ARG_ARENA && p->buffers[out->index].last < at) p->buffers[out->index].last = at;
@@ -132,10 +133,16 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
                                      const char **symbol) {
   bool applied = false;
   const char *how = "template gemm";
-  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_emit(e, n, target, NULL, symbol, &applied));
+  tcc_cpu_gemm_knobs_t gemm;
+  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_node_knobs(n, target, &gemm, &applied));
+  if (applied) TCC_RETURN_IF_ERROR(tcc_cpu_gemm_emit(e, n, target, &gemm, symbol, &applied));
   if (!applied) {
     how = "template conv";
     TCC_RETURN_IF_ERROR(tcc_cpu_conv_emit(e, n, target, NULL, symbol, &applied));
+  }
+  if (!applied) {
+    how = "template rows";
+    TCC_RETURN_IF_ERROR(tcc_cpu_rows_emit(e, n, target, symbol, &applied));
   }
   if (!applied) {
     how = "generic";
@@ -157,8 +164,20 @@ static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
   c->args = calloc((size_t)(n->num_inputs + n->num_outputs) + 1, sizeof *c->args);
   if (!c->args) return tcc_status_oom();
   p->num_calls++;
-  for (int i = 0; i < n->num_inputs; i++)
-    if (n->inputs[i]) TCC_RETURN_IF_ERROR(read_place(p, n->inputs[i], at, &c->args[c->num_args++]));
+  /* a GEMM's constant B is stored packed for its kernel (tcc_package_emit_kernel makes the same choice) */
+  tcc_cpu_gemm_knobs_t gemm;
+  bool is_gemm;
+  int packed_input = -1;
+  tcc_tensor_t *packed = NULL;
+  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_node_knobs(n, p->o->target, &gemm, &is_gemm));
+  if (is_gemm && gemm.pack_b == 2)
+    TCC_RETURN_IF_ERROR(tcc_cpu_gemm_pack_b(p->g->module, n, p->o->target, &gemm, &packed_input, &packed));
+  for (int i = 0; i < n->num_inputs; i++) {
+    if (!n->inputs[i]) continue;
+    place_t *arg = &c->args[c->num_args++];
+    if (i == packed_input) TCC_RETURN_IF_ERROR(weight_place(p, packed, n->inputs[i]->name, arg));
+    else TCC_RETURN_IF_ERROR(read_place(p, n->inputs[i], at, arg));
+  }
   for (int i = 0; i < n->num_outputs; i++) {
     if (!n->outputs[i]) continue;
     TCC_RETURN_IF_ERROR(new_buffer(p, n->outputs[i], at));

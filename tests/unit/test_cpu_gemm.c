@@ -94,8 +94,9 @@ typedef struct {
 
 /* The default knobs of x86-64-v4 and x86-64-v3, and one of four hand-picked sets (rotating from case to
  * case) that force every path: packed and unpacked operands, several K slices, several blocks, micro-tile
- * remainders, K unrolling with a remainder loop. */
-static int variants(variant_t *v) {
+ * remainders, K unrolling with a remainder loop. A node whose B is a 2-D constant also gets the knobs of
+ * `tcc compile` (B packed at compile time) and a hand-picked set with B pre-packed. */
+static int variants(const tcc_node_t *kn, variant_t *v) {
   static const variant_t explicit_sets[4] = {
       {"x86-64-v4", true, {.mr = 5, .nv = 2, .kc = 7, .mc = 10, .nc = 32, .pack_a = 1, .pack_b = 1, .ku = 3}},
       {"x86-64-v4", true, {.mr = 3, .nv = 1, .kc = 16, .mc = 6, .nc = 16, .pack_a = 0, .pack_b = 0, .ku = 2}},
@@ -108,6 +109,14 @@ static int variants(variant_t *v) {
   v[n++] = (variant_t){"x86-64-v3", false, {0}};
   v[n++] = explicit_sets[rotation % 4];
   rotation++;
+  /* a constant B: also as `tcc compile` takes it (packed at compile time), and packed with small blocks */
+  for (int i = 0; i < 2; i++) {
+    bool handled = false;
+    tcc_cpu_gemm_knobs_t k;
+    CHECK_OK(tcc_cpu_gemm_node_knobs(kn, v[i].target, &k, &handled));
+    if (handled && k.pack_b == 2) v[n++] = (variant_t){v[i].target, true, k};
+  }
+  if (n > 3) v[n++] = (variant_t){"x86-64-v4", true, {.mr = 5, .nv = 2, .kc = 7, .mc = 10, .nc = 32, .pack_a = 1, .pack_b = 2, .ku = 3}};
   return n;
 }
 
@@ -135,7 +144,7 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
   }
   /* the kernel's parameters: the node's present inputs, then its output */
   void *params[16];
-  int np = 0;
+  int np = 0, param_of_input[8] = {0};
   for (int i = 0; i < kn->num_inputs; i++) {
     if (!kn->inputs[i]) continue;
     void *p = NULL;
@@ -143,13 +152,14 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
       if (g->inputs[j] == kn->inputs[i]) p = data_of[j];
     if (!p && kn->inputs[i]->constant) p = (void *)kn->inputs[i]->constant->data;
     CHECK(p != NULL);
+    param_of_input[i] = np;
     params[np++] = p;
   }
   float *got = malloc((size_t)(ref->numel ? ref->numel : 1) * sizeof(float));
   params[np++] = got;
 
   variant_t vs[MAX_VARIANTS];
-  int nv = variants(vs);
+  int nv = variants(kn, vs);
   tcc_test_jit_t j;
   CHECK_OK(tcc_test_jit_begin(&j, "gemm", NULL));
   char syms[MAX_VARIANTS][256];
@@ -173,10 +183,21 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
         ok = false;
         break;
       }
+      void *vparams[16], *aligned = NULL;
+      memcpy(vparams, params, sizeof params);
+      if (vs[i].knobs.pack_b == 2) { /* as in a module's weights: 64-byte aligned */
+        int input = -1;
+        tcc_tensor_t *packed = NULL;
+        CHECK_OK(tcc_cpu_gemm_pack_b(results, kn, vs[i].target, &vs[i].knobs, &input, &packed));
+        CHECK(input >= 0 && input < kn->num_inputs && packed);
+        aligned = aligned_alloc(64, (packed->nbytes + 63) & ~(size_t)63);
+        memcpy(aligned, packed->data, packed->nbytes);
+        vparams[param_of_input[input]] = aligned;
+      }
       for (int mode = 0; mode < 2 && ok; mode++) {
         tcc_module_kernel_ctx_t ctx = mode == 0 ? tcc_test_pool_ctx(pool, 2, symvals) : tcc_test_kernel_ctx(symvals);
         for (int64_t e = 0; e < ref->numel; e++) got[e] = NAN;
-        int32_t rc = fn(params, &ctx);
+        int32_t rc = fn(vparams, &ctx);
         CHECK(rc == 0);
         const float *want = (const float *)ref->data;
         int64_t bad = 0, first_bad = -1;
@@ -198,6 +219,7 @@ static bool check_model(model_t *t, const tcc_node_t *kn, const char *label) {
           ok = false;
         }
       }
+      free(aligned);
     }
   } else {
     ok = false;
@@ -219,7 +241,33 @@ static void plain_case(const char *a, const char *b, int64_t k) {
   tcc_module_destroy(t.m);
 }
 
+/* MatMul(A, B) with B a constant [k, n] of random values. */
+static void constant_b_case(const char *a, int64_t k, int64_t n, tcc_op_t epilogue) {
+  model_t t = {.m = new_module(), .k = k};
+  t.g = t.m->graph;
+  int64_t dims[2] = {k, n};
+  tcc_tensor_t *b = tcc_tensor_create(t.m, TCC_DTYPE_F32, 2, dims);
+  for (int64_t e = 0; e < b->numel; e++) ((float *)b->data)[e] = next_float();
+  tcc_node_t *mm = node(t.g, TCC_OP_MATMUL, 1, 2, input(t.g, TCC_DTYPE_F32, a), tcc_graph_add_constant(t.g, NULL, b));
+  mm->name = "mm";
+  t.cur = mm->outputs[0];
+  CHECK_OK(tcc_graph_infer(t.g));
+  if (epilogue != TCC_OP_MATMUL) model_op(&t, epilogue, NULL, false);
+  const tcc_node_t *kn = model_finish(&t, epilogue != TCC_OP_MATMUL);
+  char label[128];
+  snprintf(label, sizeof label, "matmul [%s] x constant [%lld, %lld]", a, (long long)k, (long long)n);
+  if (kn) check_model(&t, kn, label);
+  tcc_module_destroy(t.m);
+}
+
 /* ---- tests ---- */
+
+TEST(constant_b_packed_at_compile_time) {
+  constant_b_case("batch, seq, 45", 45, 70, TCC_OP_MATMUL);
+  constant_b_case("37, 300", 300, 129, TCC_OP_RELU);
+  constant_b_case("1, 64", 64, 1000, TCC_OP_MATMUL);
+  constant_b_case("n, 19", 19, 16, TCC_OP_TANH);
+}
 
 TEST(shapes_2d) {
   static const struct {
@@ -465,5 +513,5 @@ static void setup_pool(void) {
 TEST(start) { setup_pool(); CHECK(pool != NULL); }
 TEST(stop) { tcc_rt_pool_destroy(pool); pool = NULL; }
 
-RUN_TESTS(T(start), T(space_cpu_gemm_defaults), T(space_script_errors), T(not_applied), T(shapes_2d),
+RUN_TESTS(T(start), T(space_cpu_gemm_defaults), T(space_script_errors), T(not_applied), T(shapes_2d), T(constant_b_packed_at_compile_time),
           T(shapes_batched_and_vectors), T(shapes_symbolic), T(epilogues), T(objects_for_every_target), T(stop))
