@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "codegen/cpu_conv.h"
+#include "codegen/cpu_blocks.h"
 #include "codegen/cpu_gemm.h"
 #include "codegen/cpu_rows.h"
 #include "codegen/llvm_emit.h"
@@ -143,6 +144,10 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
   if (!applied) {
     how = "template rows";
     TCC_RETURN_IF_ERROR(tcc_cpu_rows_emit(e, n, target, symbol, &applied));
+  }
+  if (!applied) {
+    how = "template blocks";
+    TCC_RETURN_IF_ERROR(tcc_cpu_blocks_emit(e, n, target, symbol, &applied));
   }
   if (!applied) {
     how = "generic";

@@ -47,7 +47,7 @@ TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_op
                                             const char *module_path, const char *header_path);
 
 /* Emits the kernel of one plan node into e: a template when one applies (codegen/cpu_gemm.h,
- * codegen/cpu_conv.h, codegen/cpu_rows.h; knobs from autotune/spaces/), else the node's compute
+ * codegen/cpu_conv.h, codegen/cpu_rows.h, codegen/cpu_blocks.h; knobs from autotune/spaces/), else the node's compute
  * definition — one kernel for a fused group — with the generic CPU schedule (codegen/schedule_cpu.h).
  * A GEMM with a constant B takes it packed (tcc_cpu_gemm_node_knobs, tcc_cpu_gemm_pack_b), as the module
  * stores it. *symbol: the function's name (SYM_packed is the module kernel). verbose: one line naming the
