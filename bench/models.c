@@ -673,7 +673,7 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
 
   for (int side = 0; !o->alternate && side < 2; side++) { /* blocks: each side warms up, then runs */
     if (side == 1 && !with_ort) break;
-    usleep(20000); /* the other side's threads go idle */
+    usleep(200000); /* the other side's threads go idle (20 ms left ORT's spinning through mlp's runs) */
     for (int i = -o->warmup; i < o->runs; i++) {
       double start = tcc_now_ms();
       if (side == 0 ? !tcc_model_run(s, tin, ni, tout, no, r) : !ort_model_run(ort, &om, &in, r)) goto done;

@@ -43,7 +43,9 @@ function defaults(q)
   local t = q.target
   local m, n, k = q.m, q.n, q.k
   local batch = (q.batch and q.batch > 0) and q.batch or 1
-  local m_est = m > 0 and m or 256
+  -- a symbolic m (batch * seq) is guessed small, so that the tasks split M finely enough to balance
+  -- whatever it turns out to be
+  local m_est = m > 0 and m or 64
   local mr, nv = register_tile(q, m, n)
   local nr = nv * t.lanes
   -- kc: deep slices amortize the C tile's reload; a whole K (up to 1.5 slices) needs no reload at all.
@@ -57,9 +59,10 @@ function defaults(q)
   local nc = round_down((t.l3 // (4 * math.max(1, t.cores))) // (kc * 4), nr)
   nc = round_down(math.min(nc, 1024, round_up(n, nr)), nr)
   -- tasks: one for tiny products (below 2^18 flops a worker costs more than it saves; the pool's workers
-  -- spin a while between kernels, so from there two tasks pay), else enough for the cores
+  -- spin a while between kernels, so from there two tasks pay), else four per core, so that the pool's
+  -- dynamic assignment evens out blocks of unequal size
   local flops = 2 * m_est * n * k * batch
-  local want = (flops <= (1 << 18)) and 1 or 2 * t.cores
+  local want = (flops <= (1 << 18)) and 1 or 4 * t.cores
   local function tasks() return batch * ceil_div(m_est, mc) * ceil_div(n, nc) end
   if want == 1 and batch == 1 then
     mc, nc = round_up(m_est, mr), round_up(n, nr)
