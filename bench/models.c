@@ -6,16 +6,17 @@
  * model into ONNX Runtime through its C API (libonnxruntime.so opened with dlopen: intra-op threads =
  * --threads, inter-op 1, all graph optimizations), feeds both the model's test_data_set_0 inputs, checks
  * that their outputs agree (|tcc - ort| <= atol + rtol |ort| per element), then times --runs runs of each
- * in blocks — tcc's warm-up and runs, then ONNX Runtime's — so that each runs in its steady state without
- * the other's idle threads spinning on the same cores (with --alternate the two alternate run by run, the
- * order flipping every run, which evens out drifting load instead), and prints per model the
+ * in --rounds rounds: each round runs a block of tcc's runs and a block of ONNX Runtime's, each after a
+ * 0.2 s pause, the side going first alternating from round to round, so that each runs in its steady
+ * state without the other's idle threads spinning on the same cores and load that comes and goes on the
+ * machine falls on both (with --alternate the two alternate run by run instead), and prints per model the
  * median and min milliseconds of each and the ratios ORT / tcc of the medians and of the minimums (> 1: tcc
  * is faster; the minimums are the less sensitive to other load on the machine).
  *
  *   bench_models [--all] [--models a,b,...] [--runs N] [--warmup N] [--threads N] [--target T]
  *                [--models-dir DIR] [--module-dir DIR] [--tcc PATH] [--ort-lib PATH] [--no-compile]
- *                [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--alternate] [--rtol R] [--atol A]
- *                [--markdown]
+ *                [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--rounds R] [--alternate] [--rtol R]
+ *                [--atol A] [--markdown]
  *
  * Models come from --models-dir, else TCC_MODELS, else ../shared/models (relative to the working
  * directory, then to the source tree). libonnxruntime.so comes from --ort-lib, else TCC_ORT_LIB, else
@@ -59,7 +60,7 @@
 #define TCC_BENCH_MODULE_DIR "bench-modules"
 #endif
 
-enum { MAX_MODELS = 16, MAX_FLAGS = 16, MAX_IO = 16 };
+enum { MAX_MODELS = 16, MAX_FLAGS = 16, MAX_IO = 16, WARMUP_MS = 20 };
 
 /* ---- the part of ONNX Runtime's C API this program uses ---- */
 
@@ -160,7 +161,7 @@ typedef struct {
   const char *models[MAX_MODELS];
   int num_models;
   bool all;
-  int runs, warmup, threads;
+  int runs, warmup, threads, rounds;
   const char *target, *models_dir, *module_dir, *tcc, *ort_lib;
   const char *compile_flags[MAX_FLAGS];
   int num_compile_flags;
@@ -182,8 +183,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: bench_models [--all] [--models a,b,...] [--runs N] [--warmup N] [--threads N] [--target T]\n"
           "                    [--models-dir DIR] [--module-dir DIR] [--tcc PATH] [--ort-lib PATH] [--no-compile]\n"
-          "                    [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--alternate] [--rtol R] [--atol A]\n"
-          "                    [--markdown]\n"
+          "                    [--compile-flag ARG]... [--tcc-only] [--ort-no-spin] [--rounds R] [--alternate]\n"
+          "                    [--rtol R] [--atol A] [--markdown]\n"
           "Times compiled tcc modules against ONNX Runtime (CPU) on the same inputs, in one process.\n"
           "  --all              also squeezenet1_1, convnet3x3 and mlp (default: resnet18, mobilenet_v2,\n"
           "                     bert_mini, gpt_mini)\n"
@@ -200,16 +201,20 @@ static void usage(FILE *out) {
           "  --compile-flag A   pass A to tcc compile (repeatable), e.g. --compile-flag=--disable-pass=fusion\n"
           "  --tcc-only         time tcc alone (no ONNX Runtime, no output check)\n"
           "  --ort-no-spin      ONNX Runtime's intra-op threads block when idle instead of spinning a while\n"
-          "  --alternate        alternate the two run by run (default: tcc's runs, then ORT's, each after its warm-up)\n"
+          "  --rounds R         time in R rounds (default 4): each round runs a block of each side (warm-up\n"
+          "                     runs for 20 ms at least, then timed ones) after a 0.2 s pause, the side going\n"
+          "                     first alternating\n"
+          "  --alternate        alternate the two run by run instead of in rounds of blocks\n"
           "  --rtol, --atol     tolerance of the output check (defaults 1e-3, 1e-4)\n"
           "  --markdown         print the table in Markdown too\n");
 }
 
 static int parse_options(int argc, char **argv, options_t *o) {
-  *o = (options_t){.runs = 20, .warmup = 3, .threads = 2, .target = "x86-64-v4", .rtol = 1e-3, .atol = 1e-4};
-  static const char *const with_value[] = {"--models", "--runs", "--warmup", "--threads", "--target", "--models-dir",
-                                           "--module-dir", "--tcc", "--ort-lib", "--compile-flag", "--rtol", "--atol",
-                                           NULL};
+  *o = (options_t){.runs = 20, .warmup = 3, .threads = 2, .rounds = 4, .target = "x86-64-v4", .rtol = 1e-3,
+                   .atol = 1e-4};
+  static const char *const with_value[] = {"--models",  "--runs",       "--warmup", "--threads", "--rounds",
+                                           "--target",  "--models-dir", "--module-dir", "--tcc", "--ort-lib",
+                                           "--compile-flag", "--rtol",  "--atol",   NULL};
   for (int i = 1; i < argc; i++) {
     char opt[64];
     const char *a = argv[i], *value = NULL, *eq = strchr(a, '=');
@@ -239,6 +244,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     } else if (strcmp(a, "--runs") == 0) o->runs = atoi(value);
     else if (strcmp(a, "--warmup") == 0) o->warmup = atoi(value);
     else if (strcmp(a, "--threads") == 0) o->threads = atoi(value);
+    else if (strcmp(a, "--rounds") == 0) o->rounds = atoi(value);
     else if (strcmp(a, "--target") == 0) o->target = value;
     else if (strcmp(a, "--models-dir") == 0) o->models_dir = value;
     else if (strcmp(a, "--module-dir") == 0) o->module_dir = value;
@@ -250,8 +256,8 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--atol") == 0) o->atol = atof(value);
     else return fprintf(stderr, "bench_models: unexpected argument '%s'\n\n", argv[i]), usage(stderr), 2;
   }
-  if (o->runs < 1 || o->warmup < 0 || o->threads < 1)
-    return fprintf(stderr, "bench_models: --runs and --threads take positive counts\n"), 2;
+  if (o->runs < 1 || o->warmup < 0 || o->threads < 1 || o->rounds < 1)
+    return fprintf(stderr, "bench_models: --runs, --threads and --rounds take positive counts\n"), 2;
   if (o->num_models == 0) {
     static const char *const main_models[] = {"resnet18", "mobilenet_v2", "bert_mini", "gpt_mini"};
     static const char *const more_models[] = {"squeezenet1_1", "convnet3x3", "mlp"};
@@ -671,13 +677,24 @@ static void bench_model(const options_t *o, const ort_t *ort, tcc_rt_pool_t *poo
   if (!tcc_model_run(s, tin, ni, tout, no, r)) goto done;
   if (with_ort && (!ort_model_run(ort, &om, &in, r) || !outputs_agree(ort, o, tout, &om, r))) goto done;
 
-  for (int side = 0; !o->alternate && side < 2; side++) { /* blocks: each side warms up, then runs */
-    if (side == 1 && !with_ort) break;
-    usleep(200000); /* the other side's threads go idle (20 ms left ORT's spinning through mlp's runs) */
-    for (int i = -o->warmup; i < o->runs; i++) {
-      double start = tcc_now_ms();
-      if (side == 0 ? !tcc_model_run(s, tin, ni, tout, no, r) : !ort_model_run(ort, &om, &in, r)) goto done;
-      if (i >= 0) (side == 0 ? tcc_ms : ort_ms)[i] = tcc_now_ms() - start;
+  /* rounds of blocks: load that comes and goes falls on both sides, and neither runs beside the other's
+   * idle threads (a 0.2 s pause first: 20 ms left ORT's spinning through mlp's runs); each block warms up
+   * again, for --warmup runs and WARMUP_MS at least, as the pause lets the threads fall asleep and waking
+   * one took up to 4 ms on the 2-core VM (its virtual CPU halted) */
+  int per_round = (o->runs + o->rounds - 1) / o->rounds;
+  for (int round = 0, done = 0; !o->alternate && done < o->runs; round++, done += per_round) {
+    int count = o->runs - done < per_round ? o->runs - done : per_round;
+    for (int turn = 0; turn < 2; turn++) {
+      int side = (turn + round) % 2; /* 0: tcc */
+      if (side == 1 && !with_ort) continue;
+      usleep(200000);
+      double warm_until = tcc_now_ms() + WARMUP_MS;
+      for (int i = -o->warmup; i < count; i++) {
+        double start = tcc_now_ms();
+        if (side == 0 ? !tcc_model_run(s, tin, ni, tout, no, r) : !ort_model_run(ort, &om, &in, r)) goto done;
+        if (i == -1 && start < warm_until) i--; /* warm up for WARMUP_MS at least */
+        else if (i >= 0) (side == 0 ? tcc_ms : ort_ms)[done + i] = tcc_now_ms() - start;
+      }
     }
   }
   for (int w = 0; o->alternate && w < o->warmup; w++) {
@@ -777,9 +794,11 @@ int main(int argc, char **argv) {
   printf("tcc: target %s, %d threads; ", o.target, o.threads);
   if (o.tcc_only) printf("onnxruntime: not run\n");
   else printf("onnxruntime %s: intra-op %d threads, inter-op 1, all graph optimizations\n", ort.version, o.threads);
+  char how[64];
+  snprintf(how, sizeof how, o.alternate ? "alternating" : "in %d rounds of blocks", o.rounds);
   printf("runs: %d timed per side (%s), after %d warm-up; times in ms; ort/tcc (of the medians, and of\n"
          "the fastest runs) > 1: tcc faster\n",
-         o.runs, o.alternate ? "alternating" : "in blocks", o.warmup);
+         o.runs, how, o.warmup);
   fflush(stdout);
 
   result_t results[MAX_MODELS];

@@ -28,7 +28,8 @@ static bool recognize(const tcc_node_t *n, int lanes, blocks_t *p) {
     return false;
   const tcc_value_t *x = n->inputs[0];
   int r = x->type.rank;
-  if (x->type.kind != TCC_TYPE_TENSOR || r < 2 || x->type.dtype == TCC_DTYPE_STRING || tcc_dtype_bits(x->type.dtype) != 32)
+  if (x->type.kind != TCC_TYPE_TENSOR || r < 2 || x->type.dtype == TCC_DTYPE_STRING ||
+      tcc_dtype_bits(x->type.dtype) != 32)
     return false;
   const int64_t *perm;
   int64_t count;
@@ -96,7 +97,8 @@ static void emit_tile(gen_t *g, LLVMValueRef x, LLVMValueRef y, LLVMValueRef S, 
     if (to) { /* row k of B: x[k * S + s0 ...] */
       ptr = tcc_tir_gep_f32(t, x, LLVMBuildAdd(t->b, LLVMBuildMul(t->b, tcc_tir_i64c(t, k), S, ""), s0, ""));
     } else { /* row s0 + k of S: x[(s0 + k) * L ...], present when k < count */
-      ptr = tcc_tir_gep_f32(t, x, LLVMBuildMul(t->b, LLVMBuildAdd(t->b, s0, tcc_tir_i64c(t, k), ""), tcc_tir_i64c(t, L), ""));
+      ptr = tcc_tir_gep_f32(t, x,
+                            LLVMBuildMul(t->b, LLVMBuildAdd(t->b, s0, tcc_tir_i64c(t, k), ""), tcc_tir_i64c(t, L), ""));
       if (!full) mask = tcc_tir_splat(t, LLVMBuildICmp(t->b, LLVMIntSLT, tcc_tir_i64c(t, k), count, ""));
     }
     v[k] = mask ? tcc_tir_masked_load(t, ptr, mask, NULL) : tcc_tir_load_aligned(t, t->vf, ptr, 4);
@@ -105,7 +107,8 @@ static void emit_tile(gen_t *g, LLVMValueRef x, LLVMValueRef y, LLVMValueRef S, 
   for (int k = 0; k < L; k++) {
     LLVMValueRef ptr, mask = lanes_mask;
     if (to) {
-      ptr = tcc_tir_gep_f32(t, y, LLVMBuildMul(t->b, LLVMBuildAdd(t->b, s0, tcc_tir_i64c(t, k), ""), tcc_tir_i64c(t, L), ""));
+      ptr = tcc_tir_gep_f32(t, y,
+                            LLVMBuildMul(t->b, LLVMBuildAdd(t->b, s0, tcc_tir_i64c(t, k), ""), tcc_tir_i64c(t, L), ""));
       if (!full) mask = tcc_tir_splat(t, LLVMBuildICmp(t->b, LLVMIntSLT, tcc_tir_i64c(t, k), count, ""));
     } else {
       ptr = tcc_tir_gep_f32(t, y, LLVMBuildAdd(t->b, LLVMBuildMul(t->b, tcc_tir_i64c(t, k), S, ""), s0, ""));
@@ -175,7 +178,8 @@ static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, L
     if (d < p->axis) outer = LLVMBuildMul(t->b, outer, size, "");
     else S = LLVMBuildMul(t->b, S, size, "");
   }
-  LLVMValueRef tiles = LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, S, tcc_tir_i64c(t, t->lanes - 1), ""), tcc_tir_i64c(t, t->lanes), "");
+  LLVMValueRef tiles =
+      LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, S, tcc_tir_i64c(t, t->lanes - 1), ""), tcc_tir_i64c(t, t->lanes), "");
   LLVMValueRef per_outer = LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, tiles, tcc_tir_i64c(t, TILES_PER_TASK - 1), ""),
                                          tcc_tir_i64c(t, TILES_PER_TASK), "");
   LLVMBuildStore(t->b, S, slot(g, args, S_S));

@@ -4,13 +4,11 @@
  * accumulators live in allocas that LLVM's SROA turns into registers. */
 #include "codegen/cpu_gemm.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/target.h"
 #include "codegen/template_ir.h"
 #include "ir/dim.h"
 
@@ -311,41 +309,55 @@ static LLVMValueRef clamp01(gen_t *g, LLVMValueRef x) {
 }
 
 static LLVMValueRef vexpm1_times(gen_t *g, LLVMValueRef x, double alpha) {
-  return tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, alpha), tcc_tir_vsub(&g->t, tcc_tir_vexp(&g->t, x), tcc_tir_vc(&g->t, 1)));
+  tcc_tir_t *t = &g->t;
+  return tcc_tir_vmul(t, tcc_tir_vc(t, alpha), tcc_tir_vsub(t, tcc_tir_vexp(t, x), tcc_tir_vc(t, 1)));
 }
 
 static LLVMValueRef apply_op(gen_t *g, const ep_op_t *op, LLVMValueRef x, LLVMValueRef o) {
+  tcc_tir_t *t = &g->t;
   switch (op->kind) {
-    case EP_ADD: return op->operand_left ? tcc_tir_vadd(&g->t, o, x) : tcc_tir_vadd(&g->t, x, o);
-    case EP_SUB: return op->operand_left ? tcc_tir_vsub(&g->t, o, x) : tcc_tir_vsub(&g->t, x, o);
-    case EP_MUL: return op->operand_left ? tcc_tir_vmul(&g->t, o, x) : tcc_tir_vmul(&g->t, x, o);
-    case EP_DIV: return op->operand_left ? tcc_tir_vdiv(&g->t, o, x) : tcc_tir_vdiv(&g->t, x, o);
-    case EP_RELU: return tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, 0));
+    case EP_ADD: return op->operand_left ? tcc_tir_vadd(t, o, x) : tcc_tir_vadd(t, x, o);
+    case EP_SUB: return op->operand_left ? tcc_tir_vsub(t, o, x) : tcc_tir_vsub(t, x, o);
+    case EP_MUL: return op->operand_left ? tcc_tir_vmul(t, o, x) : tcc_tir_vmul(t, x, o);
+    case EP_DIV: return op->operand_left ? tcc_tir_vdiv(t, o, x) : tcc_tir_vdiv(t, x, o);
+    case EP_RELU: return tcc_tir_fmax(t, x, tcc_tir_vc(t, 0));
     case EP_CLIP: {
-      if (op->alpha != -INFINITY) x = tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, op->alpha));
-      if (op->beta != INFINITY) x = tcc_tir_fmin(&g->t, x, tcc_tir_vc(&g->t, op->beta));
+      if (op->alpha != -INFINITY) x = tcc_tir_fmax(t, x, tcc_tir_vc(t, op->alpha));
+      if (op->beta != INFINITY) x = tcc_tir_fmin(t, x, tcc_tir_vc(t, op->beta));
       return x;
     }
-    case EP_LEAKY_RELU: return tcc_tir_fsel(&g->t, LLVMRealOLT, x, tcc_tir_vc(&g->t, 0), tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->alpha), x), x);
-    case EP_SIGMOID: return tcc_tir_vdiv(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vexp(&g->t, LLVMBuildFNeg(g->t.b, x, ""))));
-    case EP_TANH: return tcc_tir_vtanh(&g->t, x);
+    case EP_LEAKY_RELU:
+      return tcc_tir_fsel(t, LLVMRealOLT, x, tcc_tir_vc(t, 0), tcc_tir_vmul(t, tcc_tir_vc(t, op->alpha), x), x);
+    case EP_SIGMOID:
+      return tcc_tir_vdiv(t, tcc_tir_vc(t, 1),
+                          tcc_tir_vadd(t, tcc_tir_vc(t, 1), tcc_tir_vexp(t, LLVMBuildFNeg(g->t.b, x, ""))));
+    case EP_TANH: return tcc_tir_vtanh(t, x);
     case EP_GELU_ERF:
-      return tcc_tir_vmul(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.5), x), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_verf(&g->t, tcc_tir_vmul(&g->t, x, tcc_tir_vc(&g->t, 0.70710678118654752440)))));
+      return tcc_tir_vmul(t, tcc_tir_vmul(t, tcc_tir_vc(t, 0.5), x),
+                          tcc_tir_vadd(t, tcc_tir_vc(t, 1),
+                                       tcc_tir_verf(t, tcc_tir_vmul(t, x, tcc_tir_vc(t, 0.70710678118654752440)))));
     case EP_GELU_TANH: {
-      LLVMValueRef cube = tcc_tir_vmul(&g->t, x, tcc_tir_vmul(&g->t, x, x));
-      LLVMValueRef inner = tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.79788456080286535588), tcc_tir_vadd(&g->t, x, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.044715), cube)));
-      return tcc_tir_vmul(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 0.5), x), tcc_tir_vadd(&g->t, tcc_tir_vc(&g->t, 1), tcc_tir_vtanh(&g->t, inner)));
+      LLVMValueRef cube = tcc_tir_vmul(t, x, tcc_tir_vmul(t, x, x));
+      LLVMValueRef inner = tcc_tir_vmul(t, tcc_tir_vc(t, 0.79788456080286535588),
+                                        tcc_tir_vadd(t, x, tcc_tir_vmul(t, tcc_tir_vc(t, 0.044715), cube)));
+      return tcc_tir_vmul(t, tcc_tir_vmul(t, tcc_tir_vc(t, 0.5), x),
+                          tcc_tir_vadd(t, tcc_tir_vc(t, 1), tcc_tir_vtanh(t, inner)));
     }
-    case EP_ELU: return tcc_tir_fsel(&g->t, LLVMRealOLT, x, tcc_tir_vc(&g->t, 0), vexpm1_times(g, x, op->alpha), x);
-    case EP_SELU: return tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->beta), tcc_tir_fsel(&g->t, LLVMRealOLE, x, tcc_tir_vc(&g->t, 0), vexpm1_times(g, x, op->alpha), x));
+    case EP_ELU: return tcc_tir_fsel(t, LLVMRealOLT, x, tcc_tir_vc(t, 0), vexpm1_times(g, x, op->alpha), x);
+    case EP_SELU:
+      return tcc_tir_vmul(t, tcc_tir_vc(t, op->beta),
+                          tcc_tir_fsel(t, LLVMRealOLE, x, tcc_tir_vc(t, 0), vexpm1_times(g, x, op->alpha), x));
     case EP_CELU: {
-      LLVMValueRef neg = vexpm1_times(g, tcc_tir_vdiv(&g->t, x, tcc_tir_vc(&g->t, op->alpha)), op->alpha);
-      return tcc_tir_vadd(&g->t, tcc_tir_fmax(&g->t, x, tcc_tir_vc(&g->t, 0)), tcc_tir_fmin(&g->t, neg, tcc_tir_vc(&g->t, 0)));
+      LLVMValueRef neg = vexpm1_times(g, tcc_tir_vdiv(t, x, tcc_tir_vc(t, op->alpha)), op->alpha);
+      return tcc_tir_vadd(t, tcc_tir_fmax(t, x, tcc_tir_vc(t, 0)), tcc_tir_fmin(t, neg, tcc_tir_vc(t, 0)));
     }
-    case EP_HARD_SIGMOID: return clamp01(g, tcc_tir_vadd(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, op->alpha), x), tcc_tir_vc(&g->t, op->beta)));
-    case EP_HARD_SWISH: return tcc_tir_vmul(&g->t, x, clamp01(g, tcc_tir_vadd(&g->t, tcc_tir_vmul(&g->t, tcc_tir_vc(&g->t, 1.0 / 6), x), tcc_tir_vc(&g->t, 0.5))));
+    case EP_HARD_SIGMOID:
+      return clamp01(g, tcc_tir_vadd(t, tcc_tir_vmul(t, tcc_tir_vc(t, op->alpha), x), tcc_tir_vc(t, op->beta)));
+    case EP_HARD_SWISH:
+      return tcc_tir_vmul(t, x,
+                          clamp01(g, tcc_tir_vadd(t, tcc_tir_vmul(t, tcc_tir_vc(t, 1.0 / 6), x), tcc_tir_vc(t, 0.5))));
     case EP_NEG: return LLVMBuildFNeg(g->t.b, x, "");
-    case EP_ABS: return tcc_tir_vcall1(&g->t, "llvm.fabs", x);
+    case EP_ABS: return tcc_tir_vcall1(t, "llvm.fabs", x);
   }
   return x;
 }
@@ -411,19 +423,24 @@ typedef struct {
 /* acc[r][v] += A[r, k] * B[k, v * lanes ...] for every r, v. */
 static void k_step(gen_t *g, const micro_state_t *ms, LLVMValueRef k) {
   int mr = g->k.mr, nv = g->k.nv, L = g->t.lanes;
-  LLVMValueRef brow = tcc_tir_gep_f32(&g->t, ms->b, LLVMBuildMul(g->t.b, k, g->k.pack_b ? tcc_tir_i64c(&g->t, nv * L) : ms->ldb, ""));
+  LLVMValueRef brow =
+      tcc_tir_gep_f32(&g->t, ms->b, LLVMBuildMul(g->t.b, k, g->k.pack_b ? tcc_tir_i64c(&g->t, nv * L) : ms->ldb, ""));
   LLVMValueRef bv[MAX_NV];
   for (int v = 0; v < nv; v++) {
     LLVMValueRef ptr = tcc_tir_gep_f32(&g->t, brow, tcc_tir_i64c(&g->t, v * L));
-    bv[v] = ms->masked_b ? tcc_tir_masked_load(&g->t, ptr, ms->bmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, ptr, ms->b_align);
+    bv[v] = ms->masked_b ? tcc_tir_masked_load(&g->t, ptr, ms->bmask[v], NULL)
+                         : tcc_tir_load_aligned(&g->t, g->t.vf, ptr, ms->b_align);
   }
   for (int r = 0; r < mr; r++) {
     LLVMValueRef ap = g->k.pack_a
-                          ? tcc_tir_gep_f32(&g->t, ms->a, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, k, tcc_tir_i64c(&g->t, mr), ""), tcc_tir_i64c(&g->t, r), ""))
+                          ? tcc_tir_gep_f32(&g->t, ms->a,
+                                            LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, k, tcc_tir_i64c(&g->t, mr), ""),
+                                                         tcc_tir_i64c(&g->t, r), ""))
                           : tcc_tir_gep_f32(&g->t, ms->arow[r], k);
     LLVMValueRef av = tcc_tir_splat(&g->t, tcc_tir_load_aligned(&g->t, g->t.f32, ap, 4));
     for (int v = 0; v < nv; v++)
-      LLVMBuildStore(g->t.b, tcc_tir_fma3(&g->t, av, bv[v], LLVMBuildLoad2(g->t.b, g->t.vf, ms->acc[r][v], "")), ms->acc[r][v]);
+      LLVMBuildStore(g->t.b, tcc_tir_fma3(&g->t, av, bv[v], LLVMBuildLoad2(g->t.b, g->t.vf, ms->acc[r][v], "")),
+                     ms->acc[r][v]);
   }
 }
 
@@ -434,7 +451,8 @@ static void k_step(gen_t *g, const micro_state_t *ms, LLVMValueRef k) {
 static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
   const plan_t *p = g->p;
   int mr = g->k.mr, nv = g->k.nv, L = g->t.lanes, nr = nv * L;
-  LLVMTypeRef params[11] = {g->t.ptr, g->t.ptr, g->t.ptr, g->t.i64, g->t.i64, g->t.i64, g->t.i32, g->t.i64, g->t.i64, g->t.i64, g->t.ptr};
+  LLVMTypeRef params[11] = {g->t.ptr, g->t.ptr, g->t.ptr, g->t.i64, g->t.i64, g->t.i64,
+                            g->t.i32, g->t.i64, g->t.i64, g->t.i64, g->t.ptr};
   LLVMValueRef fn = tcc_tir_function(&g->t, name, g->t.void_t, params, 11, true);
   tcc_tir_begin(&g->t, fn);
   LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), c = LLVMGetParam(fn, 2);
@@ -451,11 +469,13 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
     }
   if (!g->k.pack_a)
     for (int r = 0; r < mr; r++) {
-      LLVMValueRef row = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, r), LLVMBuildSub(g->t.b, mrem, tcc_tir_i64c(&g->t, 1), ""));
+      LLVMValueRef row =
+          tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, r), LLVMBuildSub(g->t.b, mrem, tcc_tir_i64c(&g->t, 1), ""));
       ms.arow[r] = tcc_tir_gep_f32(&g->t, a, LLVMBuildMul(g->t.b, row, lda, ""));
     }
   if (masked_b)
-    for (int v = 0; v < nv; v++) ms.bmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
+    for (int v = 0; v < nv; v++)
+      ms.bmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
 
   int ku = g->k.ku;
   LLVMValueRef kmain = LLVMBuildSub(g->t.b, kcur, LLVMBuildSRem(g->t.b, kcur, tcc_tir_i64c(&g->t, ku), ""), "");
@@ -470,8 +490,10 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
     tcc_tir_loop_end(&g->t, &lr);
   }
 
-  LLVMValueRef first = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 1), ""), tcc_tir_i32c(&g->t, 0), "first");
-  LLVMValueRef last = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 2), ""), tcc_tir_i32c(&g->t, 0), "last");
+  LLVMValueRef first = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 1), ""),
+                                     tcc_tir_i32c(&g->t, 0), "first");
+  LLVMValueRef last = LLVMBuildICmp(g->t.b, LLVMIntNE, LLVMBuildAnd(g->t.b, flags, tcc_tir_i32c(&g->t, 2), ""),
+                                    tcc_tir_i32c(&g->t, 0), "last");
   LLVMValueRef full = LLVMBuildAnd(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, mrem, tcc_tir_i64c(&g->t, mr), ""),
                                    LLVMBuildICmp(g->t.b, LLVMIntEQ, nrem, tcc_tir_i64c(&g->t, nr), ""), "full");
   /* the operands' pointers and row strides at this tile */
@@ -481,25 +503,29 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
     optr[q] = load_slot(g, epi, 2 * q, g->t.ptr);
     ors[q] = load_slot(g, epi, 2 * q + 1, g->t.i64);
   }
-  LLVMBasicBlockRef full_bb = tcc_tir_block(&g->t, "full"), edge_bb = tcc_tir_block(&g->t, "edge"), done = tcc_tir_block(&g->t, "ret");
+  LLVMBasicBlockRef full_bb = tcc_tir_block(&g->t, "full"), edge_bb = tcc_tir_block(&g->t, "edge"),
+                    done = tcc_tir_block(&g->t, "ret");
   LLVMBuildCondBr(g->t.b, full, full_bb, edge_bb);
   for (int edge = 0; edge < 2; edge++) {
     LLVMPositionBuilderAtEnd(g->t.b, edge ? edge_bb : full_bb);
     LLVMValueRef cmask[MAX_NV] = {0};
     if (edge)
-      for (int v = 0; v < nv; v++) cmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
+      for (int v = 0; v < nv; v++)
+        cmask[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, nrem, tcc_tir_i64c(&g->t, v * L), ""));
     for (int phase = 0; phase < 3; phase++) { /* accumulate C, epilogue, store */
       LLVMBasicBlockRef phase_join = NULL;
       if (phase == 0) phase_join = tcc_tir_if_begin(&g->t, LLVMBuildNot(g->t.b, first, ""));
       if (phase == 1) phase_join = tcc_tir_if_begin(&g->t, last);
       for (int r = 0; r < mr; r++) {
-        LLVMBasicBlockRef row_join = edge ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntSLT, tcc_tir_i64c(&g->t, r), mrem, "")) : NULL;
+        LLVMBasicBlockRef row_join =
+            edge ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntSLT, tcc_tir_i64c(&g->t, r), mrem, "")) : NULL;
         LLVMValueRef crow = tcc_tir_gep_f32(&g->t, c, LLVMBuildMul(g->t.b, tcc_tir_i64c(&g->t, r), ldc, ""));
         for (int v = 0; v < nv; v++) {
           LLVMValueRef cptr = tcc_tir_gep_f32(&g->t, crow, tcc_tir_i64c(&g->t, v * L));
           LLVMValueRef x = LLVMBuildLoad2(g->t.b, g->t.vf, ms.acc[r][v], "");
           if (phase == 0) {
-            LLVMValueRef old = edge ? tcc_tir_masked_load(&g->t, cptr, cmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, cptr, 4);
+            LLVMValueRef old =
+                edge ? tcc_tir_masked_load(&g->t, cptr, cmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, cptr, 4);
             LLVMBuildStore(g->t.b, tcc_tir_vadd(&g->t, x, old), ms.acc[r][v]);
           } else if (phase == 1) {
             for (int i = 0; i < p->num_ops; i++) {
@@ -510,10 +536,12 @@ static LLVMValueRef emit_micro(gen_t *g, const char *name, bool masked_b) {
                 if (od->param < 0) {
                   o = tcc_tir_vc(&g->t, od->value);
                 } else {
-                  LLVMValueRef rowp = tcc_tir_gep_f32(&g->t, optr[op->operand], LLVMBuildMul(g->t.b, tcc_tir_i64c(&g->t, r), ors[op->operand], ""));
+                  LLVMValueRef rowp = tcc_tir_gep_f32(
+                      &g->t, optr[op->operand], LLVMBuildMul(g->t.b, tcc_tir_i64c(&g->t, r), ors[op->operand], ""));
                   if (operand_cols(p, od)) {
                     LLVMValueRef vp = tcc_tir_gep_f32(&g->t, rowp, tcc_tir_i64c(&g->t, v * L));
-                    o = edge ? tcc_tir_masked_load(&g->t, vp, cmask[v], NULL) : tcc_tir_load_aligned(&g->t, g->t.vf, vp, 4);
+                    o = edge ? tcc_tir_masked_load(&g->t, vp, cmask[v], NULL)
+                             : tcc_tir_load_aligned(&g->t, g->t.vf, vp, 4);
                   } else {
                     o = tcc_tir_splat(&g->t, tcc_tir_load_aligned(&g->t, g->t.f32, rowp, 4));
                   }
@@ -575,7 +603,8 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
     LLVMBuildRet(g->t.b, tcc_tir_i32c(&g->t, TCC_KERNEL_ERR_NOMEM));
     LLVMPositionBuilderAtEnd(g->t.b, ok);
     LLVMValueRef addr = LLVMBuildPtrToInt(g->t.b, raw, g->t.i64, "");
-    addr = LLVMBuildAnd(g->t.b, LLVMBuildAdd(g->t.b, addr, tcc_tir_i64c(&g->t, 63), ""), tcc_tir_i64c(&g->t, ~(int64_t)63), "");
+    addr = LLVMBuildAnd(g->t.b, LLVMBuildAdd(g->t.b, addr, tcc_tir_i64c(&g->t, 63), ""),
+                        tcc_tir_i64c(&g->t, ~(int64_t)63), "");
     Ap = LLVMBuildIntToPtr(g->t.b, addr, g->t.ptr, "Ap");
     Bp = tcc_tir_gep_f32(&g->t, Ap, tcc_tir_i64c(&g->t, a_bytes / 4));
   }
@@ -587,7 +616,8 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
   LLVMValueRef rest = LLVMBuildSDiv(g->t.b, t, mblocks, "");
   LLVMValueRef nbk = LLVMBuildSRem(g->t.b, rest, nblocks, "");
   LLVMValueRef bi = LLVMBuildSDiv(g->t.b, rest, nblocks, "bi");
-  LLVMValueRef m0 = LLVMBuildMul(g->t.b, mb, tcc_tir_i64c(&g->t, mc), "m0"), n0 = LLVMBuildMul(g->t.b, nbk, tcc_tir_i64c(&g->t, nc), "n0");
+  LLVMValueRef m0 = LLVMBuildMul(g->t.b, mb, tcc_tir_i64c(&g->t, mc), "m0"),
+               n0 = LLVMBuildMul(g->t.b, nbk, tcc_tir_i64c(&g->t, nc), "n0");
   LLVMValueRef mcur = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, mc), LLVMBuildSub(g->t.b, M, m0, ""));
   LLVMValueRef ncur = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, nc), LLVMBuildSub(g->t.b, N, n0, ""));
   /* batch offsets */
@@ -598,12 +628,15 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
     LLVMValueRef size = load_slot(g, args, slot_batch(p, d, 0), g->t.i64);
     LLVMValueRef idx = LLVMBuildSRem(g->t.b, rem, size, "");
     rem = LLVMBuildSDiv(g->t.b, rem, size, "");
-    offA = LLVMBuildAdd(g->t.b, offA, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 1), g->t.i64), ""), "");
-    offB = LLVMBuildAdd(g->t.b, offB, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 2), g->t.i64), ""), "");
+    offA = LLVMBuildAdd(g->t.b, offA, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 1), g->t.i64), ""),
+                        "");
+    offB = LLVMBuildAdd(g->t.b, offB, LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_batch(p, d, 2), g->t.i64), ""),
+                        "");
     for (int q = 0; q < p->num_operands; q++)
       if (p->operands[q].param >= 0)
-        offO[q] = LLVMBuildAdd(g->t.b, offO[q],
-                               LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_operand_batch(p, q, d), g->t.i64), ""), "");
+        offO[q] =
+            LLVMBuildAdd(g->t.b, offO[q],
+                         LLVMBuildMul(g->t.b, idx, load_slot(g, args, slot_operand_batch(p, q, d), g->t.i64), ""), "");
   }
   LLVMValueRef Ab = tcc_tir_gep_f32(&g->t, A, offA), Bb = tcc_tir_gep_f32(&g->t, B, offB);
   LLVMValueRef Yb = tcc_tir_gep_f32(&g->t, Y, LLVMBuildMul(g->t.b, bi, LLVMBuildMul(g->t.b, M, N, ""), ""));
@@ -617,33 +650,41 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
   kcur = tcc_tir_vcall2(&g->t, "llvm.smax", kcur, tcc_tir_i64c(&g->t, 0));
   LLVMValueRef flags = LLVMBuildOr(
       g->t.b, LLVMBuildZExt(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, ps, tcc_tir_i64c(&g->t, 0), ""), g->t.i32, ""),
-      LLVMBuildShl(g->t.b, LLVMBuildZExt(g->t.b, LLVMBuildICmp(g->t.b, LLVMIntEQ, ps, LLVMBuildSub(g->t.b, kslices, tcc_tir_i64c(&g->t, 1), ""), ""),
-                                       g->t.i32, ""),
+      LLVMBuildShl(g->t.b,
+                   LLVMBuildZExt(g->t.b,
+                                 LLVMBuildICmp(g->t.b, LLVMIntEQ, ps,
+                                               LLVMBuildSub(g->t.b, kslices, tcc_tir_i64c(&g->t, 1), ""), ""),
+                                 g->t.i32, ""),
                    tcc_tir_i32c(&g->t, 1), ""),
       "flags");
   if (g->k.pack_b == 1) {
     /* Bp[(jp * kc + k) * nr + j] = B[pc + k, n0 + jp * nr + j], zero beyond ncur */
     tcc_tir_loop_t lj, lk;
-    LLVMValueRef jp = tcc_tir_loop_begin(&g->t, &lj, tcc_tir_i64c(&g->t, 0), ceil_div(g, ncur, nr), tcc_tir_i64c(&g->t, 1), "packb_j");
+    LLVMValueRef jp = tcc_tir_loop_begin(&g->t, &lj, tcc_tir_i64c(&g->t, 0), ceil_div(g, ncur, nr),
+                                         tcc_tir_i64c(&g->t, 1), "packb_j");
     LLVMValueRef col = LLVMBuildMul(g->t.b, jp, tcc_tir_i64c(&g->t, nr), "");
     LLVMValueRef masks[MAX_NV];
     for (int v = 0; v < g->k.nv; v++)
-      masks[v] = tcc_tir_lane_mask(&g->t, LLVMBuildSub(g->t.b, ncur, LLVMBuildAdd(g->t.b, col, tcc_tir_i64c(&g->t, v * L), ""), ""));
-    LLVMValueRef src0 = tcc_tir_gep_f32(&g->t, Bb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, pc, N, ""), LLVMBuildAdd(g->t.b, n0, col, ""), ""));
+      masks[v] = tcc_tir_lane_mask(
+          &g->t, LLVMBuildSub(g->t.b, ncur, LLVMBuildAdd(g->t.b, col, tcc_tir_i64c(&g->t, v * L), ""), ""));
+    LLVMValueRef src0 = tcc_tir_gep_f32(
+        &g->t, Bb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, pc, N, ""), LLVMBuildAdd(g->t.b, n0, col, ""), ""));
     LLVMValueRef dst0 = tcc_tir_gep_f32(&g->t, Bp, LLVMBuildMul(g->t.b, jp, tcc_tir_i64c(&g->t, kc * nr), ""));
     LLVMValueRef kk = tcc_tir_loop_begin(&g->t, &lk, tcc_tir_i64c(&g->t, 0), kcur, tcc_tir_i64c(&g->t, 1), "packb_k");
     LLVMValueRef src = tcc_tir_gep_f32(&g->t, src0, LLVMBuildMul(g->t.b, kk, N, ""));
     LLVMValueRef dst = tcc_tir_gep_f32(&g->t, dst0, LLVMBuildMul(g->t.b, kk, tcc_tir_i64c(&g->t, nr), ""));
     for (int v = 0; v < g->k.nv; v++)
-      tcc_tir_store_aligned(&g->t, tcc_tir_masked_load(&g->t, tcc_tir_gep_f32(&g->t, src, tcc_tir_i64c(&g->t, v * L)), masks[v], NULL), tcc_tir_gep_f32(&g->t, dst, tcc_tir_i64c(&g->t, v * L)),
-                    (unsigned)(L * 4 > 64 ? 64 : L * 4));
+      tcc_tir_store_aligned(
+          &g->t, tcc_tir_masked_load(&g->t, tcc_tir_gep_f32(&g->t, src, tcc_tir_i64c(&g->t, v * L)), masks[v], NULL),
+          tcc_tir_gep_f32(&g->t, dst, tcc_tir_i64c(&g->t, v * L)), (unsigned)(L * 4 > 64 ? 64 : L * 4));
     tcc_tir_loop_end(&g->t, &lk);
     tcc_tir_loop_end(&g->t, &lj);
   }
   if (g->k.pack_a) {
     /* Ap[(ip * kc + k) * mr + r] = A[m0 + ip * mr + r, pc + k], zero beyond mcur */
     tcc_tir_loop_t li, lk;
-    LLVMValueRef ip = tcc_tir_loop_begin(&g->t, &li, tcc_tir_i64c(&g->t, 0), ceil_div(g, mcur, mr), tcc_tir_i64c(&g->t, 1), "packa_i");
+    LLVMValueRef ip = tcc_tir_loop_begin(&g->t, &li, tcc_tir_i64c(&g->t, 0), ceil_div(g, mcur, mr),
+                                         tcc_tir_i64c(&g->t, 1), "packa_i");
     LLVMValueRef row0 = LLVMBuildMul(g->t.b, ip, tcc_tir_i64c(&g->t, mr), "");
     LLVMValueRef dst0 = tcc_tir_gep_f32(&g->t, Ap, LLVMBuildMul(g->t.b, ip, tcc_tir_i64c(&g->t, kc * mr), ""));
     LLVMValueRef srcs[MAX_MR], valid[MAX_MR];
@@ -651,7 +692,8 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
       LLVMValueRef row = LLVMBuildAdd(g->t.b, row0, tcc_tir_i64c(&g->t, r), "");
       valid[r] = LLVMBuildICmp(g->t.b, LLVMIntSLT, row, mcur, "");
       LLVMValueRef safe = tcc_tir_smin(&g->t, row, LLVMBuildSub(g->t.b, mcur, tcc_tir_i64c(&g->t, 1), ""));
-      srcs[r] = tcc_tir_gep_f32(&g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildAdd(g->t.b, m0, safe, ""), K, ""), pc, ""));
+      srcs[r] = tcc_tir_gep_f32(
+          &g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildAdd(g->t.b, m0, safe, ""), K, ""), pc, ""));
     }
     LLVMValueRef kk = tcc_tir_loop_begin(&g->t, &lk, tcc_tir_i64c(&g->t, 0), kcur, tcc_tir_i64c(&g->t, 1), "packa_k");
     LLVMValueRef dst = tcc_tir_gep_f32(&g->t, dst0, LLVMBuildMul(g->t.b, kk, tcc_tir_i64c(&g->t, mr), ""));
@@ -670,8 +712,13 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
   LLVMValueRef col = LLVMBuildAdd(g->t.b, n0, jr, "col");
   LLVMValueRef bptr;
   if (g->k.pack_b == 2) /* pre-packed: panel col / nr of K x nr, from row pc */
-    bptr = tcc_tir_gep_f32(&g->t, B, LLVMBuildMul(g->t.b, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildSDiv(g->t.b, col, tcc_tir_i64c(&g->t, nr), ""), K, ""), pc, ""),
-                                      tcc_tir_i64c(&g->t, nr), ""));
+    bptr = tcc_tir_gep_f32(
+        &g->t, B,
+        LLVMBuildMul(
+            g->t.b,
+            LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, LLVMBuildSDiv(g->t.b, col, tcc_tir_i64c(&g->t, nr), ""), K, ""),
+                         pc, ""),
+            tcc_tir_i64c(&g->t, nr), ""));
   else if (g->k.pack_b == 1)
     bptr = tcc_tir_gep_f32(&g->t, Bp, LLVMBuildMul(g->t.b, jr, tcc_tir_i64c(&g->t, kc), ""));
   else
@@ -679,8 +726,9 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
   LLVMValueRef ir = tcc_tir_loop_begin(&g->t, &li, tcc_tir_i64c(&g->t, 0), mcur, tcc_tir_i64c(&g->t, mr), "ir");
   LLVMValueRef mrem = tcc_tir_smin(&g->t, tcc_tir_i64c(&g->t, mr), LLVMBuildSub(g->t.b, mcur, ir, ""));
   LLVMValueRef row = LLVMBuildAdd(g->t.b, m0, ir, "row");
-  LLVMValueRef aptr = g->k.pack_a ? tcc_tir_gep_f32(&g->t, Ap, LLVMBuildMul(g->t.b, ir, tcc_tir_i64c(&g->t, kc), ""))
-                                  : tcc_tir_gep_f32(&g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, row, K, ""), pc, ""));
+  LLVMValueRef aptr = g->k.pack_a
+                          ? tcc_tir_gep_f32(&g->t, Ap, LLVMBuildMul(g->t.b, ir, tcc_tir_i64c(&g->t, kc), ""))
+                          : tcc_tir_gep_f32(&g->t, Ab, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, row, K, ""), pc, ""));
   LLVMValueRef cptr = tcc_tir_gep_f32(&g->t, Yb, LLVMBuildAdd(g->t.b, LLVMBuildMul(g->t.b, row, N, ""), col, ""));
   for (int q = 0; q < p->num_operands; q++) {
     if (p->operands[q].param < 0) continue;
@@ -695,7 +743,8 @@ static LLVMValueRef emit_body(gen_t *g, const char *name, LLVMValueRef micro, LL
   LLVMTypeRef micro_ty = LLVMGlobalGetValueType(micro);
   if (micro_masked) {
     LLVMValueRef edge = LLVMBuildICmp(g->t.b, LLVMIntSLT, nrem, tcc_tir_i64c(&g->t, nr), "");
-    LLVMBasicBlockRef masked_bb = tcc_tir_block(&g->t, "masked"), plain_bb = tcc_tir_block(&g->t, "plain"), next = tcc_tir_block(&g->t, "next");
+    LLVMBasicBlockRef masked_bb = tcc_tir_block(&g->t, "masked"), plain_bb = tcc_tir_block(&g->t, "plain"),
+                      next = tcc_tir_block(&g->t, "next");
     LLVMBuildCondBr(g->t.b, edge, masked_bb, plain_bb);
     LLVMPositionBuilderAtEnd(g->t.b, masked_bb);
     LLVMBuildCall2(g->t.b, micro_ty, micro_masked, call_args, 11, "");
@@ -727,7 +776,9 @@ static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, L
   LLVMValueRef pv = LLVMGetParam(fn, 0), ctx = LLVMGetParam(fn, 1);
   LLVMValueRef syms = LLVMBuildLoad2(g->t.b, g->t.ptr, ctx, "syms");
   LLVMValueRef args = tcc_tir_alloca(&g->t, LLVMArrayType(g->t.i64, (unsigned)num_slots(p)), "args");
-#define PARAM(i) LLVMBuildLoad2(g->t.b, g->t.ptr, LLVMBuildGEP2(g->t.b, g->t.ptr, pv, (LLVMValueRef[]){tcc_tir_i64c(&g->t, (i))}, 1, ""), "")
+#define PARAM(i)                   \
+  LLVMBuildLoad2(g->t.b, g->t.ptr, \
+                 LLVMBuildGEP2(g->t.b, g->t.ptr, pv, (LLVMValueRef[]){tcc_tir_i64c(&g->t, (i))}, 1, ""), "")
   LLVMBuildStore(g->t.b, PARAM(p->param_a), slot_ptr(g, args, S_A));
   LLVMBuildStore(g->t.b, PARAM(p->param_b), slot_ptr(g, args, S_B));
   LLVMBuildStore(g->t.b, PARAM(p->param_y), slot_ptr(g, args, S_Y));

@@ -60,7 +60,8 @@ static bool recognize(const tcc_node_t *n, rows_t *p) {
     case TCC_OP_LAYER_NORMALIZATION:
     case TCC_OP_RMS_NORMALIZATION: {
       bool rms = n->op == TCC_OP_RMS_NORMALIZATION;
-      if (tcc_node_attr_int(n, "stash_type", 1) != 1 || n->num_inputs < 2 || n->num_inputs > (rms ? 2 : 3)) return false;
+      if (tcc_node_attr_int(n, "stash_type", 1) != 1 || n->num_inputs < 2 || n->num_inputs > (rms ? 2 : 3))
+        return false;
       p->kind = rms ? ROW_RMS_NORM : ROW_LAYER_NORM;
       p->epsilon = tcc_node_attr_float(n, "epsilon", 1e-5);
       if (!shaped_like_row(n->inputs[1], p->x, p->axis)) return false;
@@ -96,13 +97,12 @@ static LLVMValueRef load_slot(gen_t *g, LLVMValueRef args, int i, LLVMTypeRef ty
   return LLVMBuildLoad2(g->t.b, type, slot(g, args, i), "");
 }
 
-static LLVMValueRef reduce(gen_t *g, const char *op, LLVMValueRef v) {
-  if (strcmp(op, "fadd") == 0) {
-    LLVMTypeRef tys[1] = {g->t.vf};
-    LLVMValueRef args[2] = {tcc_tir_f32c(&g->t, 0), v};
-    return tcc_tir_intrinsic(&g->t, "llvm.vector.reduce.fadd", tys, 1, args, 2);
-  }
-  return tcc_tir_vcall1(&g->t, "llvm.vector.reduce.fmax", v);
+/* The lanes of v combined: their maximum, or their sum. */
+static LLVMValueRef reduce_lanes(gen_t *g, LLVMValueRef v, bool max) {
+  if (max) return tcc_tir_vcall1(&g->t, "llvm.vector.reduce.fmax", v);
+  LLVMTypeRef tys[1] = {g->t.vf};
+  LLVMValueRef args[2] = {tcc_tir_f32c(&g->t, 0), v};
+  return tcc_tir_intrinsic(&g->t, "llvm.vector.reduce.fadd", tys, 1, args, 2);
 }
 
 /* One pass over a row: visit(g, ctx, j, mask) for each vector at j (mask NULL for full vectors, the tail's
@@ -130,7 +130,8 @@ typedef struct {
 
 static LLVMValueRef load_at(gen_t *g, LLVMValueRef base, LLVMValueRef j, LLVMValueRef mask, double fill) {
   LLVMValueRef p = tcc_tir_gep_f32(&g->t, base, j);
-  return mask ? tcc_tir_masked_load(&g->t, p, mask, tcc_tir_vc(&g->t, fill)) : tcc_tir_load_aligned(&g->t, g->t.vf, p, 4);
+  return mask ? tcc_tir_masked_load(&g->t, p, mask, tcc_tir_vc(&g->t, fill))
+              : tcc_tir_load_aligned(&g->t, g->t.vf, p, 4);
 }
 
 static void store_at(gen_t *g, LLVMValueRef v, LLVMValueRef base, LLVMValueRef j, LLVMValueRef mask) {
@@ -191,7 +192,7 @@ static void visit_norm_out(gen_t *g, void *ctx, LLVMValueRef j, LLVMValueRef mas
 static LLVMValueRef reducing_pass(gen_t *g, row_t *r, LLVMValueRef n, visit_fn visit, double init, bool max) {
   LLVMBuildStore(g->t.b, tcc_tir_vc(&g->t, init), r->acc);
   row_pass(g, n, visit, r);
-  return reduce(g, max ? "fmax" : "fadd", LLVMBuildLoad2(g->t.b, g->t.vf, r->acc, ""));
+  return reduce_lanes(g, LLVMBuildLoad2(g->t.b, g->t.vf, r->acc, ""), max);
 }
 
 static LLVMValueRef emit_body(gen_t *g, const char *name) {
@@ -226,7 +227,8 @@ static LLVMValueRef emit_body(gen_t *g, const char *name) {
     row_pass(g, n, visit_softmax_out, &r);
   } else {
     LLVMValueRef mean = tcc_tir_f32c(t, 0);
-    if (p->kind == ROW_LAYER_NORM) mean = LLVMBuildFDiv(t->b, reducing_pass(g, &r, n, visit_sum, 0, false), count, "mean");
+    if (p->kind == ROW_LAYER_NORM)
+      mean = LLVMBuildFDiv(t->b, reducing_pass(g, &r, n, visit_sum, 0, false), count, "mean");
     r.mean = tcc_tir_splat(t, mean);
     LLVMValueRef var = LLVMBuildFDiv(t->b, reducing_pass(g, &r, n, visit_square_sum, 0, false), count, "var");
     LLVMValueRef sd = tcc_tir_vcall1(t, "llvm.sqrt", LLVMBuildFAdd(t->b, var, tcc_tir_f32c(t, p->epsilon), ""));
@@ -264,9 +266,10 @@ static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, L
   }
   /* rows per task: at least MIN_TASK_ELEMENTS elements each */
   LLVMValueRef safe_n = tcc_tir_vcall2(t, "llvm.smax", n, tcc_tir_i64c(t, 1));
-  LLVMValueRef rpt = LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, tcc_tir_i64c(t, MIN_TASK_ELEMENTS - 1), safe_n, ""), safe_n, "");
-  LLVMValueRef tasks = LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, rows, LLVMBuildSub(t->b, rpt, tcc_tir_i64c(t, 1), ""), ""),
-                                     rpt, "tasks");
+  LLVMValueRef rpt =
+      LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, tcc_tir_i64c(t, MIN_TASK_ELEMENTS - 1), safe_n, ""), safe_n, "");
+  LLVMValueRef tasks =
+      LLVMBuildSDiv(t->b, LLVMBuildAdd(t->b, rows, LLVMBuildSub(t->b, rpt, tcc_tir_i64c(t, 1), ""), ""), rpt, "tasks");
   LLVMBuildStore(t->b, rows, slot(g, args, S_ROWS));
   LLVMBuildStore(t->b, n, slot(g, args, S_N));
   LLVMBuildStore(t->b, rpt, slot(g, args, S_RPT));

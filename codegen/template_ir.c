@@ -33,7 +33,9 @@ void tcc_tir_dispose(tcc_tir_t *t) {
 /* ---- values ---- */
 
 LLVMValueRef tcc_tir_i64c(tcc_tir_t *t, int64_t v) { return LLVMConstInt(t->i64, (unsigned long long)v, v < 0); }
-LLVMValueRef tcc_tir_i32c(tcc_tir_t *t, int32_t v) { return LLVMConstInt(t->i32, (unsigned long long)(int64_t)v, v < 0); }
+LLVMValueRef tcc_tir_i32c(tcc_tir_t *t, int32_t v) {
+  return LLVMConstInt(t->i32, (unsigned long long)(int64_t)v, v < 0);
+}
 LLVMValueRef tcc_tir_f32c(tcc_tir_t *t, double v) { return LLVMConstReal(t->f32, v); }
 
 LLVMValueRef tcc_tir_splat(tcc_tir_t *t, LLVMValueRef scalar) {
@@ -80,8 +82,12 @@ LLVMValueRef tcc_tir_vadd(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return
 LLVMValueRef tcc_tir_vsub(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(t->b, a, b, ""); }
 LLVMValueRef tcc_tir_vmul(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(t->b, a, b, ""); }
 LLVMValueRef tcc_tir_vdiv(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFDiv(t->b, a, b, ""); }
-LLVMValueRef tcc_tir_fmax(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return tcc_tir_vcall2(t, "llvm.maxnum", a, b); }
-LLVMValueRef tcc_tir_fmin(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) { return tcc_tir_vcall2(t, "llvm.minnum", a, b); }
+LLVMValueRef tcc_tir_fmax(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) {
+  return tcc_tir_vcall2(t, "llvm.maxnum", a, b);
+}
+LLVMValueRef tcc_tir_fmin(tcc_tir_t *t, LLVMValueRef a, LLVMValueRef b) {
+  return tcc_tir_vcall2(t, "llvm.minnum", a, b);
+}
 
 LLVMValueRef tcc_tir_fsel(tcc_tir_t *t, LLVMRealPredicate pred, LLVMValueRef x, LLVMValueRef y, LLVMValueRef then,
                           LLVMValueRef otherwise) {
@@ -166,7 +172,8 @@ void tcc_tir_masked_store(tcc_tir_t *t, LLVMValueRef v, LLVMValueRef p, LLVMValu
 }
 
 LLVMValueRef tcc_tir_lane_mask(tcc_tir_t *t, LLVMValueRef count) {
-  LLVMValueRef clamped = tcc_tir_smin(t, tcc_tir_vcall2(t, "llvm.smax", count, tcc_tir_i64c(t, 0)), tcc_tir_i64c(t, t->lanes));
+  LLVMValueRef clamped =
+      tcc_tir_smin(t, tcc_tir_vcall2(t, "llvm.smax", count, tcc_tir_i64c(t, 0)), tcc_tir_i64c(t, t->lanes));
   LLVMValueRef c = LLVMBuildTrunc(t->b, clamped, t->i32, "");
   LLVMValueRef iota[64];
   for (int i = 0; i < t->lanes; i++) iota[i] = tcc_tir_i32c(t, i);
@@ -185,7 +192,9 @@ LLVMValueRef tcc_tir_alloca(tcc_tir_t *t, LLVMTypeRef type, const char *name) {
   return a;
 }
 
-LLVMBasicBlockRef tcc_tir_block(tcc_tir_t *t, const char *name) { return LLVMAppendBasicBlockInContext(t->ctx, t->fn, name); }
+LLVMBasicBlockRef tcc_tir_block(tcc_tir_t *t, const char *name) {
+  return LLVMAppendBasicBlockInContext(t->ctx, t->fn, name);
+}
 
 LLVMValueRef tcc_tir_loop_begin(tcc_tir_t *t, tcc_tir_loop_t *l, LLVMValueRef start, LLVMValueRef end,
                                 LLVMValueRef step, const char *name) {

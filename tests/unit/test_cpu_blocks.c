@@ -48,7 +48,8 @@ static void check(const char *target, const char *shape, const int64_t *perm, in
   snprintf(name, sizeof name, "%s", sym ? sym : "");
   int64_t symvals[1] = {BATCH};
   tcc_module_kernel_fn_t fn = NULL;
-  if (applied && tcc_test_jit_ok(tcc_test_jit_finish(&j, "native"), "jit")) CHECK_OK(tcc_test_jit_lookup(&j, name, &fn));
+  if (applied && tcc_test_jit_ok(tcc_test_jit_finish(&j, "native"), "jit"))
+    CHECK_OK(tcc_test_jit_lookup(&j, name, &fn));
   for (int mode = 0; fn && mode < 2; mode++) {
     tcc_module_kernel_ctx_t ctx = mode == 0 ? tcc_test_pool_ctx(pool, 2, symvals) : tcc_test_kernel_ctx(symvals);
     memset(got, 0xff, (size_t)ref->numel * sizeof(float));

@@ -116,7 +116,9 @@ static int variants(const tcc_node_t *kn, variant_t *v) {
     CHECK_OK(tcc_cpu_gemm_node_knobs(kn, v[i].target, &k, &handled));
     if (handled && k.pack_b == 2) v[n++] = (variant_t){v[i].target, true, k};
   }
-  if (n > 3) v[n++] = (variant_t){"x86-64-v4", true, {.mr = 5, .nv = 2, .kc = 7, .mc = 10, .nc = 32, .pack_a = 1, .pack_b = 2, .ku = 3}};
+  if (n > 3)
+    v[n++] = (variant_t){
+        "x86-64-v4", true, {.mr = 5, .nv = 2, .kc = 7, .mc = 10, .nc = 32, .pack_a = 1, .pack_b = 2, .ku = 3}};
   return n;
 }
 
@@ -474,13 +476,16 @@ static void expect_script_error(const char *source, const char *expected) {
 }
 
 TEST(space_script_errors) {
-  expect_script_error("x = 1\nfunction defaults(q)\n  return {a = q.nope + 1}\nend\n", "my.lua:3: attempt to perform arithmetic");
+  expect_script_error("x = 1\nfunction defaults(q)\n  return {a = q.nope + 1}\nend\n",
+                      "my.lua:3: attempt to perform arithmetic");
   expect_script_error("function defaults(q)\n  return {a = string.format('%d', nil)}\nend\n", "my.lua:2: bad argument");
   expect_script_error("function defaults(q\n", "my.lua:2:");
   expect_script_error("\nfunction defaults(q)\n  return {a = 1.5}\nend\n", "my.lua:2: defaults(): 'a' is a fraction");
   expect_script_error("function defaults(q)\n  while true do end\nend\n", "my.lua:2: instruction budget");
-  expect_script_error("function defaults(q)\n  return dofile('/etc/passwd')\nend\n", "my.lua:2: attempt to call a nil value (global 'dofile')");
-  expect_script_error("function defaults(q)\n  return io.open('x')\nend\n", "my.lua:2: attempt to index a nil value (global 'io')");
+  expect_script_error("function defaults(q)\n  return dofile('/etc/passwd')\nend\n",
+                      "my.lua:2: attempt to call a nil value (global 'dofile')");
+  expect_script_error("function defaults(q)\n  return io.open('x')\nend\n",
+                      "my.lua:2: attempt to index a nil value (global 'io')");
   expect_script_error("function defaults(q)\n  return 3\nend\n", "my.lua:1: defaults() returned number");
   expect_script_error("error('boom')\n", "my.lua:1: boom");
   expect_script_error("function knobs(q) return {} end\n", "my.lua: defines no function defaults");
@@ -513,5 +518,6 @@ static void setup_pool(void) {
 TEST(start) { setup_pool(); CHECK(pool != NULL); }
 TEST(stop) { tcc_rt_pool_destroy(pool); pool = NULL; }
 
-RUN_TESTS(T(start), T(space_cpu_gemm_defaults), T(space_script_errors), T(not_applied), T(shapes_2d), T(constant_b_packed_at_compile_time),
-          T(shapes_batched_and_vectors), T(shapes_symbolic), T(epilogues), T(objects_for_every_target), T(stop))
+RUN_TESTS(T(start), T(space_cpu_gemm_defaults), T(space_script_errors), T(not_applied), T(shapes_2d),
+          T(constant_b_packed_at_compile_time), T(shapes_batched_and_vectors), T(shapes_symbolic), T(epilogues),
+          T(objects_for_every_target), T(stop))

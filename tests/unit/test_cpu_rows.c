@@ -85,7 +85,8 @@ static void check(tcc_module_t *m, tcc_node_t *n, const char *label) {
     for (int s = 0; s < tcc_llvm_emitter_num_symbols(j.emitter) && s < 8; s++)
       CHECK(lookup(NULL, tcc_llvm_emitter_symbol(j.emitter, s), &symvals[s]));
     tcc_module_kernel_fn_t fn = NULL;
-    if (applied && tcc_test_jit_ok(tcc_test_jit_finish(&j, "native"), "jit")) CHECK_OK(tcc_test_jit_lookup(&j, name, &fn));
+    if (applied && tcc_test_jit_ok(tcc_test_jit_finish(&j, "native"), "jit"))
+      CHECK_OK(tcc_test_jit_lookup(&j, name, &fn));
     for (int mode = 0; fn && mode < 2; mode++) {
       tcc_module_kernel_ctx_t ctx = mode == 0 ? tcc_test_pool_ctx(pool, 2, symvals) : tcc_test_kernel_ctx(symvals);
       for (int64_t e = 0; e < ref->numel; e++) got[e] = NAN;
@@ -120,7 +121,8 @@ static void norm_case(tcc_op_t op, const char *shape, const char *scale_shape, b
   tcc_module_t *m = new_module();
   tcc_graph_t *g = m->graph;
   tcc_value_t *x = input(g, TCC_DTYPE_F32, shape), *scale = input(g, TCC_DTYPE_F32, scale_shape);
-  tcc_node_t *n = bias ? node(g, op, 1, 3, x, scale, input(g, TCC_DTYPE_F32, scale_shape)) : node(g, op, 1, 2, x, scale);
+  tcc_node_t *n =
+      bias ? node(g, op, 1, 3, x, scale, input(g, TCC_DTYPE_F32, scale_shape)) : node(g, op, 1, 2, x, scale);
   attr_int(n, "axis", axis);
   attr_float(n, "epsilon", 1e-3);
   char label[96];
@@ -130,7 +132,8 @@ static void norm_case(tcc_op_t op, const char *shape, const char *scale_shape, b
 }
 
 TEST(softmax) {
-  static const char *const shapes[] = {"1", "5, 3", "4, 16", "2, 6, 96", "batch, seq, seq", "3, 1000", "9000, 7", "2, 0"};
+  static const char *const shapes[] = {"1",       "5, 3",    "4, 16", "2, 6, 96", "batch, seq, seq",
+                                       "3, 1000", "9000, 7", "2, 0"};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     softmax_case(TCC_OP_SOFTMAX, shapes[i]);
     softmax_case(TCC_OP_LOG_SOFTMAX, shapes[i]);
