@@ -3,7 +3,6 @@
  * registers. */
 #include "codegen/cpu_blocks.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "codegen/template_ir.h"
@@ -118,8 +117,8 @@ static void emit_tile(gen_t *g, LLVMValueRef x, LLVMValueRef y, LLVMValueRef S, 
   }
 }
 
-static LLVMValueRef emit_body(gen_t *g, const char *name) {
-  tcc_tir_t *t = &g->t;
+static LLVMValueRef emit_body(tcc_tir_t *t, void *ctx, const char *name) {
+  gen_t *g = ctx;
   int L = t->lanes;
   LLVMTypeRef params[3] = {t->ptr, t->i64, t->i64};
   LLVMValueRef fn = tcc_tir_function(t, name, t->i32, params, 3, true);
@@ -155,20 +154,14 @@ static LLVMValueRef emit_body(gen_t *g, const char *name) {
   return fn;
 }
 
-static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, LLVMValueRef *out) {
-  tcc_tir_t *t = &g->t;
+static tcc_status_t emit_packed(tcc_tir_t *t, void *gen, const char *name, LLVMValueRef body, LLVMValueRef *out) {
+  gen_t *g = gen;
   const blocks_t *p = g->p;
-  LLVMTypeRef params[2] = {t->ptr, t->ptr};
-  LLVMValueRef fn = *out = tcc_tir_function(t, name, t->i32, params, 2, false);
-  tcc_tir_begin(t, fn);
-  LLVMValueRef pv = LLVMGetParam(fn, 0), ctx = LLVMGetParam(fn, 1);
-  LLVMValueRef syms = LLVMBuildLoad2(t->b, t->ptr, ctx, "syms");
+  LLVMValueRef pv, ctx, syms;
+  *out = tcc_tir_begin_packed(t, name, &pv, &ctx, &syms);
   LLVMValueRef args = tcc_tir_alloca(t, LLVMArrayType(t->i64, S_COUNT), "args");
-  for (int i = 0; i < 2; i++) {
-    LLVMValueRef idx = tcc_tir_i64c(t, i);
-    LLVMValueRef ptr = LLVMBuildLoad2(t->b, t->ptr, LLVMBuildGEP2(t->b, t->ptr, pv, &idx, 1, ""), "");
-    LLVMBuildStore(t->b, ptr, slot(g, args, i == 0 ? S_X : S_Y));
-  }
+  LLVMBuildStore(t->b, tcc_tir_param(t, pv, 0), slot(g, args, S_X));
+  LLVMBuildStore(t->b, tcc_tir_param(t, pv, 1), slot(g, args, S_Y));
   int r = p->x->type.rank, s_first = p->to_blocks ? p->axis + 1 : p->axis, s_end = p->to_blocks ? r : r - 1;
   LLVMValueRef outer = tcc_tir_i64c(t, 1), S = tcc_tir_i64c(t, 1);
   for (int d = 0; d < r; d++) {
@@ -201,21 +194,8 @@ tcc_status_t tcc_cpu_blocks_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, 
     return NULL;
   }
   g.p = &p;
-  char name[200], fname[240];
-  tcc_tir_unique_name(g.t.mod, node->name, "blocks", name);
-  snprintf(fname, sizeof fname, "%s_body", name);
-  LLVMValueRef body = emit_body(&g, fname), packed = NULL;
-  snprintf(fname, sizeof fname, "%s_packed", name);
-  tcc_status_t st = emit_packed(&g, fname, body, &packed);
-  if (!st) tcc_tir_emit_unpacked(&g.t, name, packed, 2);
+  tcc_status_t st = tcc_tir_emit_kernel(&g.t, node->name, "blocks", 2, emit_body, emit_packed, &g, symbol);
   tcc_tir_dispose(&g.t);
-  if (st) {
-    LLVMDeleteFunction(body);
-    if (packed) LLVMDeleteFunction(packed);
-    return st;
-  }
-  size_t len = 0;
-  *symbol = LLVMGetValueName2(LLVMGetNamedFunction(g.t.mod, name), &len);
-  *applied = true;
-  return NULL;
+  *applied = st == NULL;
+  return st;
 }

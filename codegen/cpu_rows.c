@@ -3,7 +3,6 @@
 #include "codegen/cpu_rows.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "codegen/template_ir.h"
@@ -195,8 +194,8 @@ static LLVMValueRef reducing_pass(gen_t *g, row_t *r, LLVMValueRef n, visit_fn v
   return reduce_lanes(g, LLVMBuildLoad2(g->t.b, g->t.vf, r->acc, ""), max);
 }
 
-static LLVMValueRef emit_body(gen_t *g, const char *name) {
-  tcc_tir_t *t = &g->t;
+static LLVMValueRef emit_body(tcc_tir_t *t, void *ctx, const char *name) {
+  gen_t *g = ctx;
   const rows_t *p = g->p;
   LLVMTypeRef params[3] = {t->ptr, t->i64, t->i64};
   LLVMValueRef fn = tcc_tir_function(t, name, t->i32, params, 3, true);
@@ -241,22 +240,15 @@ static LLVMValueRef emit_body(gen_t *g, const char *name) {
 }
 
 /* SYM_packed(params, ctx): sizes from ctx->symbols, the argument block, the dispatch. */
-static tcc_status_t emit_packed(gen_t *g, const char *name, LLVMValueRef body, LLVMValueRef *out) {
-  tcc_tir_t *t = &g->t;
+static tcc_status_t emit_packed(tcc_tir_t *t, void *gen, const char *name, LLVMValueRef body, LLVMValueRef *out) {
+  gen_t *g = gen;
   const rows_t *p = g->p;
-  LLVMTypeRef params[2] = {t->ptr, t->ptr};
-  LLVMValueRef fn = *out = tcc_tir_function(t, name, t->i32, params, 2, false);
-  tcc_tir_begin(t, fn);
-  LLVMValueRef pv = LLVMGetParam(fn, 0), ctx = LLVMGetParam(fn, 1);
-  LLVMValueRef syms = LLVMBuildLoad2(t->b, t->ptr, ctx, "syms");
+  LLVMValueRef pv, ctx, syms;
+  *out = tcc_tir_begin_packed(t, name, &pv, &ctx, &syms);
   LLVMValueRef args = tcc_tir_alloca(t, LLVMArrayType(t->i64, S_COUNT), "args");
   const int which[4][2] = {{S_X, 0}, {S_Y, p->y}, {S_SCALE, p->scale}, {S_BIAS, p->bias}};
-  for (int i = 0; i < 4; i++) {
-    if (which[i][1] < 0) continue;
-    LLVMValueRef idx = tcc_tir_i64c(t, which[i][1]);
-    LLVMValueRef ptr = LLVMBuildLoad2(t->b, t->ptr, LLVMBuildGEP2(t->b, t->ptr, pv, &idx, 1, ""), "");
-    LLVMBuildStore(t->b, ptr, slot(g, args, which[i][0]));
-  }
+  for (int i = 0; i < 4; i++)
+    if (which[i][1] >= 0) LLVMBuildStore(t->b, tcc_tir_param(t, pv, which[i][1]), slot(g, args, which[i][0]));
   LLVMValueRef rows = tcc_tir_i64c(t, 1), n = tcc_tir_i64c(t, 1);
   for (int d = 0; d < p->x->type.rank; d++) {
     LLVMValueRef size;
@@ -285,21 +277,8 @@ tcc_status_t tcc_cpu_rows_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   if (!recognize(node, &p)) return NULL;
   gen_t g = {.p = &p};
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, target));
-  char name[200], fname[240];
-  tcc_tir_unique_name(g.t.mod, node->name, "rows", name);
-  snprintf(fname, sizeof fname, "%s_body", name);
-  LLVMValueRef body = emit_body(&g, fname), packed = NULL;
-  snprintf(fname, sizeof fname, "%s_packed", name);
-  tcc_status_t st = emit_packed(&g, fname, body, &packed);
-  if (!st) tcc_tir_emit_unpacked(&g.t, name, packed, p.y + 1);
+  tcc_status_t st = tcc_tir_emit_kernel(&g.t, node->name, "rows", p.y + 1, emit_body, emit_packed, &g, symbol);
   tcc_tir_dispose(&g.t);
-  if (st) {
-    LLVMDeleteFunction(body);
-    if (packed) LLVMDeleteFunction(packed);
-    return st;
-  }
-  size_t len = 0;
-  *symbol = LLVMGetValueName2(LLVMGetNamedFunction(g.t.mod, name), &len);
-  *applied = true;
-  return NULL;
+  *applied = st == NULL;
+  return st;
 }

@@ -324,3 +324,37 @@ void tcc_tir_emit_unpacked(tcc_tir_t *t, const char *name, LLVMValueRef packed, 
   LLVMValueRef args[2] = {arr, LLVMGetParam(fn, (unsigned)n)};
   LLVMBuildRet(t->b, LLVMBuildCall2(t->b, LLVMGlobalGetValueType(packed), packed, args, 2, ""));
 }
+
+tcc_status_t tcc_tir_emit_kernel(tcc_tir_t *t, const char *node_name, const char *fallback, int num_params,
+                                 tcc_tir_body_fn body, tcc_tir_packed_fn packed, void *ctx, const char **symbol) {
+  char name[200], fname[240];
+  tcc_tir_unique_name(t->mod, node_name, fallback, name);
+  snprintf(fname, sizeof fname, "%s_body", name);
+  LLVMValueRef body_fn = body(t, ctx, fname), packed_fn = NULL;
+  snprintf(fname, sizeof fname, "%s_packed", name);
+  tcc_status_t st = packed(t, ctx, fname, body_fn, &packed_fn);
+  if (st) {
+    LLVMDeleteFunction(body_fn);
+    if (packed_fn) LLVMDeleteFunction(packed_fn);
+    return st;
+  }
+  tcc_tir_emit_unpacked(t, name, packed_fn, num_params);
+  size_t len = 0;
+  *symbol = LLVMGetValueName2(LLVMGetNamedFunction(t->mod, name), &len);
+  return NULL;
+}
+
+LLVMValueRef tcc_tir_begin_packed(tcc_tir_t *t, const char *name, LLVMValueRef *params, LLVMValueRef *ctx,
+                                  LLVMValueRef *syms) {
+  LLVMTypeRef types[2] = {t->ptr, t->ptr};
+  LLVMValueRef fn = tcc_tir_function(t, name, t->i32, types, 2, false);
+  tcc_tir_begin(t, fn);
+  *params = LLVMGetParam(fn, 0), *ctx = LLVMGetParam(fn, 1);
+  *syms = LLVMBuildLoad2(t->b, t->ptr, *ctx, "syms");
+  return fn;
+}
+
+LLVMValueRef tcc_tir_param(tcc_tir_t *t, LLVMValueRef params, int i) {
+  LLVMValueRef idx = tcc_tir_i64c(t, i);
+  return LLVMBuildLoad2(t->b, t->ptr, LLVMBuildGEP2(t->b, t->ptr, params, &idx, 1, ""), "");
+}

@@ -104,6 +104,22 @@ LLVMValueRef tcc_tir_libc(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMT
 /* A function name free in the module (with and without "_packed"): the node's name made an identifier,
  * prefixed by fallback when it is empty or starts with a digit. */
 void tcc_tir_unique_name(LLVMModuleRef mod, const char *node_name, const char *fallback, char out[200]);
+
+/* A template kernel of the ABI: body(t, ctx, name) builds the task body NAME_body, packed(t, ctx, name,
+ * body, &fn) the entry NAME_packed (tcc_tir_begin_packed, then tcc_tir_dispatch), and SYM, the unpacked
+ * form with num_params pointer parameters, follows; NAME is free in the module (from node_name). On an
+ * error the functions made are deleted. *symbol: SYM, in the module. */
+typedef LLVMValueRef (*tcc_tir_body_fn)(tcc_tir_t *t, void *ctx, const char *name);
+typedef tcc_status_t (*tcc_tir_packed_fn)(tcc_tir_t *t, void *ctx, const char *name, LLVMValueRef body,
+                                          LLVMValueRef *fn);
+TCC_MUST_USE tcc_status_t tcc_tir_emit_kernel(tcc_tir_t *t, const char *node_name, const char *fallback,
+                                              int num_params, tcc_tir_body_fn body, tcc_tir_packed_fn packed,
+                                              void *ctx, const char **symbol);
+/* Starts NAME_packed(params, ctx): *params and *ctx are its arguments, *syms ctx->symbols. */
+LLVMValueRef tcc_tir_begin_packed(tcc_tir_t *t, const char *name, LLVMValueRef *params, LLVMValueRef *ctx,
+                                  LLVMValueRef *syms);
+/* The pointer params[i] of a packed entry. */
+LLVMValueRef tcc_tir_param(tcc_tir_t *t, LLVMValueRef params, int i);
 /* Ends the current function by running body(args, 0, tasks) here (one task, one thread or no pool), or
  * returning ctx->parallel_for(ctx->pool, tasks, 1, body, args). ctx: the kernel context pointer. */
 void tcc_tir_dispatch(tcc_tir_t *t, LLVMValueRef ctx, LLVMValueRef body, LLVMValueRef args, LLVMValueRef tasks);
