@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -155,8 +157,8 @@ static LLVMValueRef declare(tcc_llvm_emitter_t *e, const char *name, LLVMTypeRef
 /* A libm function of one or two arguments of type t (expf / exp ...). */
 static LLVMValueRef libm(tcc_llvm_emitter_t *e, LLVMBuilderRef b, const char *base, LLVMValueRef x, LLVMValueRef y) {
   LLVMTypeRef t = LLVMTypeOf(x), fty, ps[2] = {t, t};
-  char name[32];
-  snprintf(name, sizeof name, "%s%s", base, t == e->f32 ? "f" : "");
+  char name[40];
+  snprintf(name, sizeof name, "%s%s%s", e->opt.gpu ? "__nv_" : "", base, t == e->f32 ? "f" : "");
   LLVMValueRef fn = declare(e, name, t, ps, y ? 2 : 1, &fty);
   LLVMValueRef args[2] = {x, y};
   return LLVMBuildCall2(b, fty, fn, args, y ? 2 : 1, "");
@@ -1130,9 +1132,9 @@ static counted_loop_t loop_open(fn_t *f, LLVMValueRef start, LLVMValueRef end, c
   return l;
 }
 
-static void loop_close(fn_t *f, const counted_loop_t *l, int64_t step) {
+static void loop_close_by(fn_t *f, const counted_loop_t *l, LLVMValueRef step) {
   LLVMBuilderRef b = f->b;
-  LLVMValueRef next = LLVMBuildAdd(b, l->i, ci(f->e->i64, step), "");
+  LLVMValueRef next = LLVMBuildAdd(b, l->i, step, "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
   LLVMBuildBr(b, l->head);
   LLVMValueRef vals[2] = {l->start, next};
@@ -1140,6 +1142,8 @@ static void loop_close(fn_t *f, const counted_loop_t *l, int64_t step) {
   LLVMAddIncoming(l->i, vals, from, 2);
   LLVMPositionBuilderAtEnd(b, l->done);
 }
+
+static void loop_close(fn_t *f, const counted_loop_t *l, int64_t step) { loop_close_by(f, l, ci(f->e->i64, step)); }
 
 /* A serial loop of s's body over [start, end). */
 static void emit_range(fn_t *f, const tcc_kstmt_t *s, LLVMValueRef start, LLVMValueRef end) {
@@ -1558,6 +1562,11 @@ static void emit_if(fn_t *f, const tcc_kstmt_t *s) {
 
 static void emit_call(fn_t *f, const tcc_kstmt_t *s) {
   tcc_llvm_emitter_t *e = f->e;
+  if (e->opt.gpu) {
+    fail(f, tcc_status_make(TCC_UNSUPPORTED, "kernel '%s': calls the runtime's %s, which GPU kernels cannot yet",
+                            f->k->name, s->callee));
+    return;
+  }
   int n = s->num_args + s->num_scalars;
   LLVMTypeRef *tys = calloc((size_t)n + 1, sizeof *tys);
   LLVMValueRef *args = calloc((size_t)n + 1, sizeof *args);
@@ -1706,6 +1715,86 @@ static void free_fn(fn_t *f) {
   if (f->eb) LLVMDisposeBuilder(f->eb);
 }
 
+/* ---- GPU kernels (options.gpu) ---- */
+
+/* The loop a GPU kernel spreads over its grid: the kernel's top level is temporaries and one PARALLEL
+ * loop; NULL otherwise (the kernel then runs on one thread). */
+static const tcc_kstmt_t *grid_loop(const tcc_kernel_t *k) {
+  const tcc_kstmt_t *loop = NULL;
+  for (size_t i = 0; i < k->body.count; i++) {
+    const tcc_kstmt_t *s = k->body.stmts[i];
+    if (s->kind == TCC_KSTMT_ALLOC) continue;
+    if (s->kind != TCC_KSTMT_FOR || s->loop != TCC_KLOOP_PARALLEL || loop) return NULL;
+    loop = s;
+  }
+  return loop;
+}
+
+static LLVMValueRef sreg(tcc_llvm_emitter_t *e, LLVMBuilderRef b, const char *name) {
+  char full[64];
+  snprintf(full, sizeof full, "llvm.nvvm.read.ptx.sreg.%s", name);
+  LLVMTypeRef fty;
+  LLVMValueRef fn = declare(e, full, e->i32, NULL, 0, &fty);
+  return LLVMBuildZExt(b, LLVMBuildCall2(b, fty, fn, NULL, 0, ""), e->i64, "");
+}
+
+/* s's iterations spread over the grid: i = ctaid.x * ntid.x + tid.x, stepping by nctaid.x * ntid.x. */
+static void emit_grid_loop(fn_t *f, const tcc_kstmt_t *s) {
+  tcc_llvm_emitter_t *e = f->e;
+  LLVMValueRef ntid = sreg(e, f->b, "ntid.x");
+  LLVMValueRef first = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, sreg(e, f->b, "ctaid.x"), ntid, ""), sreg(e, f->b, "tid.x"), "");
+  LLVMValueRef step = LLVMBuildMul(f->b, sreg(e, f->b, "nctaid.x"), ntid, "");
+  counted_loop_t l = loop_open(f, first, emit_expr(f, s->extent), s->var->name, s->var->name, "body", "done");
+  f->vars[s->var->id] = l.i;
+  emit_block(f, &s->body);
+  f->vars[s->var->id] = NULL;
+  loop_close_by(f, &l, step);
+}
+
+/* The entry point: `void SYM_gpu(p0, ..., pN-1, ctx, err)`, a kernel (nvvm.annotations) that calls SYM and
+ * ORs a non-zero result into *err; without a grid loop only thread 0 of block 0 runs it. */
+static void emit_gpu_entry(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, LLVMValueRef fn, const char *name, bool grid) {
+  int n = k->num_params;
+  LLVMTypeRef *ps = calloc((size_t)n + 2, sizeof *ps);
+  LLVMValueRef *args = calloc((size_t)n + 2, sizeof *args);
+  if (!ps || !args) {
+    free(ps), free(args);
+    return;
+  }
+  for (int i = 0; i < n + 2; i++) ps[i] = e->ptr;
+  char entry[600];
+  snprintf(entry, sizeof entry, "%s_gpu", name);
+  LLVMValueRef g = LLVMAddFunction(e->mod, entry, LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), ps, (unsigned)n + 2, 0));
+  add_attr(e, g, "nounwind");
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(e->ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(e->ctx, g, "entry"));
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(e->ctx, g, "run");
+  LLVMBasicBlockRef report = LLVMAppendBasicBlockInContext(e->ctx, g, "report");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, g, "done");
+  if (grid) {
+    LLVMBuildBr(b, run);
+  } else {
+    LLVMValueRef first = LLVMBuildOr(b, sreg(e, b, "tid.x"), sreg(e, b, "ctaid.x"), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, first, ci(e->i64, 0), ""), run, done);
+  }
+  LLVMPositionBuilderAtEnd(b, run);
+  for (int i = 0; i <= n; i++) args[i] = LLVMGetParam(g, (unsigned)i);
+  LLVMValueRef rc = LLVMBuildCall2(b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)n + 1, "rc");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntNE, rc, ci(e->i32, 0), ""), report, done);
+  LLVMPositionBuilderAtEnd(b, report);
+  LLVMBuildAtomicRMW(b, LLVMAtomicRMWBinOpOr, LLVMGetParam(g, (unsigned)n + 1), rc, LLVMAtomicOrderingMonotonic, 0);
+  LLVMBuildBr(b, done);
+  LLVMPositionBuilderAtEnd(b, done);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  add_attr(e, fn, "alwaysinline");
+  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(g), LLVMMDStringInContext2(e->ctx, "kernel", 6),
+                           LLVMValueAsMetadata(ci(e->i32, 1))};
+  LLVMAddNamedMetadataOperand(e->mod, "nvvm.annotations", LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, md, 3)));
+  free(ps), free(args);
+}
+
 tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, const char **symbol) {
   if (symbol) *symbol = NULL;
   if (e->taken) return tcc_status_make(TCC_INVALID_ARGUMENT, "the emitter's module was taken");
@@ -1744,7 +1833,13 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
     f.bufs[k->params[i]->id].base = p;
   }
   for (int i = 0; i < k->num_locals && !f.st; i++) setup_local(&f, k->locals[i]);
-  if (!f.st) emit_block(&f, &k->body);
+  const tcc_kstmt_t *grid = e->opt.gpu ? grid_loop(k) : NULL;
+  f.outlined = e->opt.gpu; /* on GPUs other PARALLEL loops run serially */
+  for (size_t i = 0; i < k->body.count && !f.st; i++) {
+    const tcc_kstmt_t *s = k->body.stmts[i];
+    if (s == grid) emit_grid_loop(&f, s);
+    else emit_block(&f, &(tcc_kblock_t){.stmts = (tcc_kstmt_t **)&k->body.stmts[i], .count = 1});
+  }
   LLVMBuildRet(f.b, fn_close(&f, body));
 
   /* SYM_packed(params, ctx) */
@@ -1769,6 +1864,7 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
       free(args);
     }
     LLVMDisposeBuilder(b);
+    if (e->opt.gpu) emit_gpu_entry(e, k, f.fn, name, grid != NULL);
   }
   free(ps);
   tcc_status_t st = f.st;
@@ -1889,6 +1985,44 @@ LLVMModuleRef tcc_llvm_emitter_take_module(tcc_llvm_emitter_t *e) {
   return e->mod;
 }
 
+/* The CUDA toolkit's libdevice (the __nv_ math functions), linked into a GPU module that calls them. */
+static tcc_status_t link_libdevice(tcc_llvm_emitter_t *e) {
+  bool used = false;
+  for (LLVMValueRef fn = LLVMGetFirstFunction(e->mod); fn && !used; fn = LLVMGetNextFunction(fn)) {
+    size_t len = 0;
+    used = LLVMIsDeclaration(fn) && strncmp(LLVMGetValueName2(fn, &len), "__nv_", 5) == 0;
+  }
+  if (!used) return NULL;
+  const char *env = getenv("TCC_LIBDEVICE");
+  const char *path = env && *env ? env : "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc";
+  LLVMMemoryBufferRef buf = NULL;
+  LLVMModuleRef lib = NULL;
+  char *msg = NULL;
+  if (LLVMCreateMemoryBufferWithContentsOfFile(path, &buf, &msg)) {
+    tcc_status_t st = tcc_status_make(TCC_UNSUPPORTED,
+                                      "the kernels call math functions, which GPU targets take from the CUDA toolkit's "
+                                      "libdevice: cannot read '%s' (%s); set TCC_LIBDEVICE", path, msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return st;
+  }
+  bool bad = LLVMParseBitcodeInContext2(e->ctx, buf, &lib);
+  LLVMDisposeMemoryBuffer(buf);
+  if (bad) return tcc_status_make(TCC_INVALID_ARGUMENT, "'%s' is not LLVM bitcode", path);
+  LLVMSetTarget(lib, LLVMGetTarget(e->mod));
+  LLVMSetDataLayout(lib, LLVMGetDataLayoutStr(e->mod));
+  if (LLVMLinkModules2(e->mod, lib)) return tcc_status_make(TCC_INTERNAL, "linking '%s' failed", path);
+  /* what the kernels do not call goes away; flush-to-zero off (libdevice asks through __nvvm_reflect) */
+  for (LLVMValueRef fn = LLVMGetFirstFunction(e->mod); fn; fn = LLVMGetNextFunction(fn)) {
+    size_t len = 0;
+    const char *name = LLVMGetValueName2(fn, &len);
+    if (!LLVMIsDeclaration(fn) && (strncmp(name, "__nv_", 5) == 0 || strncmp(name, "__internal", 10) == 0))
+      LLVMSetLinkage(fn, LLVMInternalLinkage);
+  }
+  LLVMAddModuleFlag(e->mod, LLVMModuleFlagBehaviorOverride, "nvvm-reflect-ftz", 16,
+                    LLVMValueAsMetadata(ci(e->i32, 0)));
+  return NULL;
+}
+
 tcc_status_t tcc_llvm_emitter_finish(tcc_llvm_emitter_t *e, const char *target, bool optimize) {
   if (e->taken) return tcc_status_make(TCC_INVALID_ARGUMENT, "the emitter's module was taken");
   LLVMTargetMachineRef tm;
@@ -1900,8 +2034,8 @@ tcc_status_t tcc_llvm_emitter_finish(tcc_llvm_emitter_t *e, const char *target, 
   LLVMSetModuleDataLayout(e->mod, dl);
   LLVMDisposeTargetData(dl);
   char *msg = NULL;
-  tcc_status_t st = NULL;
-  if (LLVMVerifyModule(e->mod, LLVMReturnStatusAction, &msg))
+  tcc_status_t st = tcc_gpu_target_find(target) ? link_libdevice(e) : NULL;
+  if (!st && LLVMVerifyModule(e->mod, LLVMReturnStatusAction, &msg))
     st = tcc_status_make(TCC_INTERNAL, "LLVM module verification failed: %s", msg ? msg : "");
   LLVMDisposeMessage(msg);
   if (!st && optimize) {

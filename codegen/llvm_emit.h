@@ -96,6 +96,15 @@ typedef struct {
    * is this divided by the iterations of one step of the loop, counting loops whose extents are known
    * before it starts); 0: 8192. */
   int64_t parallel_min_work;
+  /* NVPTX kernels for the GPU targets (sm_80 ...): each kernel also gets `void SYM_gpu(p0, ..., pN-1,
+   * const tcc_module_kernel_ctx_t *ctx, int32_t *err)`, a kernel entry (SYM itself becomes internal) whose
+   * pointers are device addresses (ctx->symbols too; its other fields are unused) and which ORs a non-zero
+   * result into *err. When the kernel's top level is temporaries and one PARALLEL loop, that loop's
+   * iterations spread over the grid (i = block * block size + thread, stepping by the grid's threads, so
+   * any launch shape covers them); otherwise thread 0 of block 0 runs the whole kernel. Other PARALLEL
+   * loops run serially, libm calls become libdevice's __nv_ functions (linked by tcc_llvm_emitter_finish
+   * from the CUDA toolkit, or TCC_LIBDEVICE), and CALLs of runtime functions are unsupported. */
+  bool gpu;
 } tcc_llvm_emit_options_t;
 
 /* Lanes of 32-bit elements in the widest vector registers of the CPU target (codegen/target.h):

@@ -1,4 +1,5 @@
-/* CPU targets of code generation: the table of `-target` names and the LLVM target machines they give.
+/* Targets of code generation: the tables of `-target` names (CPUs, and NVIDIA GPUs through LLVM's NVPTX
+ * backend) and the LLVM target machines they give.
  *
  *   LLVMTargetMachineRef tm;
  *   TCC_RETURN_IF_ERROR(tcc_target_machine_create("x86-64-v4", &tm));
@@ -8,7 +9,9 @@
  * Every target is emitted from this host: AArch64 objects are cross-compiled. "native" is the host's
  * triple, CPU and features as LLVM detects them. Machines are position independent (the kernels go into
  * shared libraries) and optimize at the aggressive code generation level.
- * Thread-safety: the first call initializes LLVM's X86 and AArch64 backends (guarded by pthread_once);
+ * GPU targets (sm_80 ... sm_90a) give PTX: triple nvptx64-nvidia-cuda, the SM as the CPU and the PTX ISA
+ * version as a feature.
+ * Thread-safety: the first call initializes LLVM's X86, AArch64 and NVPTX backends (guarded by pthread_once);
  * target machines are independent objects afterwards.
  */
 #ifndef TCC_CODEGEN_TARGET_H
@@ -36,7 +39,14 @@ const tcc_cpu_target_t *tcc_cpu_targets(int *count);
  * hosts — or "native" for other hosts. */
 const char *tcc_cpu_target_class(const char *name);
 
-/* Creates the LLVM target machine of the CPU target called name; the caller disposes it with
+/* The NVIDIA GPU targets: name (sm_80, sm_86, sm_89, sm_90, sm_90a), the LLVM CPU and PTX feature. */
+typedef struct {
+  const char *name, *features, *description;
+} tcc_gpu_target_t;
+const tcc_gpu_target_t *tcc_gpu_target_find(const char *name);
+const tcc_gpu_target_t *tcc_gpu_targets(int *count);
+
+/* Creates the LLVM target machine of the CPU or GPU target called name; the caller disposes it with
  * LLVMDisposeTargetMachine. TCC_INVALID_ARGUMENT naming the target (and listing the known ones) when
  * unknown; TCC_UNSUPPORTED when this LLVM lacks the backend. */
 TCC_MUST_USE tcc_status_t tcc_target_machine_create(const char *name, LLVMTargetMachineRef *out);

@@ -12,6 +12,7 @@
 #include "codegen/package.h"
 #include "codegen/target.h"
 #include "frontend/onnx_import.h"
+#include "codegen/schedule_cpu.h"
 #include "ir/compute.h"
 #include "ir/host_ops.h"
 #include "passes/pipeline.h"
@@ -29,15 +30,19 @@ static void usage(FILE *out) {
           "model.h beside it (the API: <name>_create, <name>_run, <name>_destroy). Load it with 'tcc run model.so'\n"
           "or link it into an application (samples/README.md).\n"
           "\n"
-          "  -target T       CPU target (default native):\n");
+          "  -target T       the target (default native); CPU targets:\n");
   for (int i = 0; i < n; i++) fprintf(out, "                    %-16s %s\n", t[i].name, t[i].description);
+  const tcc_gpu_target_t *gt = tcc_gpu_targets(&n);
+  fprintf(out, "                  GPU targets (PTX through LLVM's NVPTX backend; with --emit ptx or llvm only, for now):\n");
+  for (int i = 0; i < n; i++) fprintf(out, "                    %-16s %s\n", gt[i].name, gt[i].description);
   fprintf(out,
           "  -o FILE         the module (model.so; the header is written beside it as model.h), or with --emit\n"
           "                  the single output file\n"
           "  --name N        the API prefix, a C identifier (default: the output file's name up to the first '.')\n"
           "  --weights=external  write the weights to N.weights beside the module (mapped at load) instead of\n"
           "                  embedding them\n"
-          "  --emit K        instead of a module, write the kernels as llvm (LLVM IR text), asm or obj (ELF object)\n"
+          "  --emit K        instead of a module, write the kernels as llvm (LLVM IR text), asm or obj (ELF object),\n"
+          "                  or for a GPU target ptx (PTX assembly: one kernel entry SYM_gpu per kernel)\n"
           "  -O0             skip LLVM's optimization pipeline (default: default<O3>)\n"
           "  --bounds-check  check every index at run time (slower; errors are returned)\n"
           "  --keep-temps    keep the generated C, weights and object files (the directory is printed)\n"
@@ -70,7 +75,24 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
     return NULL;
   }
   const char *sym;
-  TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(e, node, target, true, &sym));
+  if (tcc_gpu_target_find(target)) {
+    /* the compute definition; PARALLEL marks from the generic schedule (the emitter spreads the outermost
+     * over the grid), no vector loops */
+    tcc_kernel_t *k = NULL;
+    TCC_RETURN_IF_ERROR(tcc_compute_build(node, &k));
+    tcc_cpu_schedule_options_t so = {.parallel = true, .threads = 32, .min_task_elements = 1, .vector_lanes = 1};
+    TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, &sym));
+    printf("  kernel %s_gpu <- %s (%s): params", sym, node->name, tcc_node_kernel_kind(node));
+    for (int i = 0; i < node->num_inputs; i++)
+      if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
+    printf(" ->");
+    for (int i = 0; i < node->num_outputs; i++)
+      if (node->outputs[i]) printf(" %s", node->outputs[i]->name);
+    printf("\n");
+  } else {
+    TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(e, node, target, true, &sym));
+  }
   c->emitted++;
   return NULL;
 }
@@ -80,6 +102,7 @@ static tcc_status_t emit_kernels(tcc_graph_t *g, const tcc_plan_t *plan, const c
   tcc_llvm_emitter_t *e = NULL;
   tcc_llvm_emit_options_t options = *eo;
   options.target = target;
+  options.gpu = tcc_gpu_target_find(target) != NULL;
   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(g->name ? g->name : "model", NULL, &options, &e));
   counts_t c = {0, 0};
   tcc_status_t st = NULL;
@@ -132,12 +155,18 @@ int tcc_cmd_compile(int argc, char **argv) {
   }
   if (!model || !out) return usage(stderr), 2;
   tcc_emit_kind_t kind = TCC_EMIT_OBJ;
+  bool gpu = tcc_gpu_target_find(po.target) != NULL;
   if (emit && strcmp(emit, "llvm") == 0) kind = TCC_EMIT_LLVM;
-  else if (emit && strcmp(emit, "asm") == 0) kind = TCC_EMIT_ASM;
+  else if (emit && (strcmp(emit, "asm") == 0 || strcmp(emit, "ptx") == 0)) kind = TCC_EMIT_ASM;
   else if (emit && strcmp(emit, "obj") != 0)
-    return fprintf(stderr, "tcc compile: --emit takes llvm, asm or obj, not '%s'\n", emit), 2;
-  if (!tcc_cpu_target_find(po.target))
-    return fprintf(stderr, "tcc compile: '%s' is not a CPU target (run 'tcc compile --help' for the list)\n", po.target), 2;
+    return fprintf(stderr, "tcc compile: --emit takes llvm, asm, obj or ptx, not '%s'\n", emit), 2;
+  if (!gpu && !tcc_cpu_target_find(po.target))
+    return fprintf(stderr, "tcc compile: unknown target '%s' (run 'tcc compile --help' for the list)\n", po.target), 2;
+  if (gpu && (!emit || kind == TCC_EMIT_OBJ))
+    return fprintf(stderr, "tcc compile: GPU modules (model.so) are not built yet; for %s use --emit ptx or "
+                           "--emit llvm\n", po.target), 2;
+  if (!gpu && emit && strcmp(emit, "ptx") == 0)
+    return fprintf(stderr, "tcc compile: --emit ptx needs a GPU target (-target sm_80 ... sm_90a)\n"), 2;
   char out_dir[4096];
   snprintf(out_dir, sizeof out_dir, "%s", out);
   char *slash = strrchr(out_dir, '/');
@@ -155,7 +184,7 @@ int tcc_cmd_compile(int argc, char **argv) {
   tcc_plan_t plan;
   if (!st) {
     tcc_pipeline_options_t o = tcc_pipeline_defaults();
-    o.context.target = tcc_cpu_target_class(po.target);
+    o.context.target = gpu ? po.target : tcc_cpu_target_class(po.target);
     o.disabled = disabled;
     o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);

@@ -40,7 +40,7 @@ expect app-builds 0 '' -- "$cc" -O2 -std=c17 -Wall -Wextra -Werror -I"$dir/app" 
 expect app-runs 0 'image 1: class [0-9] \(p = 0\.[0-9]+\).*wrong input refused: .*dim 1 is 4.*median_ms' -- \
   sh -c "'$dir/app/app' | tr '\n' ' '"
 # errors
-expect bad-target 2 "'sm_99' is not a CPU target" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_99 -o "$dir/x.so"
+expect bad-target 2 "unknown target 'sm_99'" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_99 -o "$dir/x.so"
 expect bad-name 1 "not a C identifier" -- "$tcc" compile samples/tiny_cnn.onnx --name 9lives -o "$dir/x.so"
 expect no-out-dir 1 "cannot write into '$dir/none'" -- "$tcc" compile samples/tiny_cnn.onnx -o "$dir/none/x.so"
 expect no-model 1 'tcc compile: ' -- "$tcc" compile "$dir/none.onnx" -o "$dir/x.so"

@@ -518,9 +518,14 @@ TEST(objects_for_every_cpu_target) {
     tcc_llvm_emitter_destroy(e);
   }
   LLVMTargetMachineRef tm;
-  tcc_status_t st = tcc_target_machine_create("sm_80", &tm);
+  tcc_status_t st = tcc_target_machine_create("sm_70", &tm); /* not a target */
   CHECK(st && tcc_status_code(st) == TCC_INVALID_ARGUMENT);
   tcc_status_free(st);
+  CHECK_OK(tcc_target_machine_create("sm_90a", &tm)); /* GPUs: PTX through NVPTX */
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  CHECK(strcmp(triple, "nvptx64-nvidia-cuda") == 0);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeTargetMachine(tm);
   tcc_module_destroy(m);
 }
 

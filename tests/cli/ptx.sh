@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# GPU code generation without a GPU: `tcc compile --emit ptx` for sm_80 and sm_90a of the bundled sample,
+# the shared models and the ONNX node tests that pass compiled for the CPU (every EVERY-th, 1 = all), each
+# PTX file validated by the CUDA toolkit's ptxas for its target; the usage errors of GPU targets. Without
+# ptxas (no CUDA toolkit) the PTX is still emitted and only the validation is skipped, with a message.
+# Running the kernels needs a GPU: tests/gpu/ (docs/gpu-testing.md).
+# usage: ptx.sh TCC_BINARY [MODELS_DIR] [NODE_DIR] [EVERY]
+set -u
+tcc=$1 models=${2:-} node_dir=${3:-} every=${4:-1}
+ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+[ -x "$ptxas" ] || { echo "ptx.sh: ptxas not found (no CUDA toolkit): PTX emitted, not validated"; ptxas=; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/expect.sh"
+
+# emit NAME MODEL TARGET: PTX emitted (and validated by ptxas when present)
+emit() {
+  local name=$1 model=$2 target=$3
+  expect "$name-$target" 0 "wrote .* \\($target\\)" -- "$tcc" compile "$model" -target "$target" --emit ptx -o "$dir/k.ptx"
+  if [ -n "$ptxas" ] && [ -s "$dir/k.ptx" ]; then
+    expect "$name-$target-ptxas" 0 '' -- "$ptxas" -arch="$target" "$dir/k.ptx" -o "$dir/k.cubin"
+  fi
+  rm -f "$dir/k.ptx" "$dir/k.cubin"
+}
+
+expect sample-entries 0 '^\.visible \.entry softmax_gpu\(' -- sh -c \
+  "'$tcc' compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o '$dir/s.ptx' >/dev/null && cat '$dir/s.ptx'"
+expect gpu-module 2 'GPU modules \(model.so\) are not built yet' -- "$tcc" compile samples/tiny_cnn.onnx -target sm_80 -o "$dir/m.so"
+expect ptx-for-cpu 2 '--emit ptx needs a GPU target' -- "$tcc" compile samples/tiny_cnn.onnx --emit ptx -o "$dir/m.ptx"
+expect unknown-target 2 "unknown target 'sm_70'" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_70 --emit ptx -o "$dir/m.ptx"
+expect no-libdevice 1 'libdevice: cannot read' -- env TCC_LIBDEVICE=/nonexistent.bc \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o "$dir/m.ptx"
+
+for target in sm_80 sm_90a; do emit sample samples/tiny_cnn.onnx $target; done
+if [ -n "$models" ] && [ -d "$models" ]; then
+  for m in "$models"/*/model.onnx; do
+    for target in sm_80 sm_90a; do emit "$(basename "$(dirname "$m")")" "$m" $target; done
+  done
+else
+  echo "ptx.sh: no shared models (../shared/models or TCC_MODELS): skipped them"
+fi
+if [ -n "$node_dir" ] && [ -d "$node_dir" ]; then
+  i=0
+  while read -r name; do
+    i=$((i + 1))
+    [ $(((i - 1) % every)) -eq 0 ] && [ -f "$node_dir/$name/model.onnx" ] || continue
+    for target in sm_80 sm_90a; do emit "$name" "$node_dir/$name/model.onnx" $target; done
+  done < "$(dirname "$0")/../conformance/node_compiled.pass"
+else
+  echo "ptx.sh: no ONNX node tests (../shared/onnx-tests or TCC_ONNX_TESTS): skipped them"
+fi
+finish "ptx.sh: "
