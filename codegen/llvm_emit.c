@@ -1753,13 +1753,14 @@ static void emit_grid_loop(fn_t *f, const tcc_kstmt_t *s) {
 
 /* The entry point: `void SYM_gpu(p0, ..., pN-1, ctx, err)`, a kernel (nvvm.annotations) that calls SYM and
  * ORs a non-zero result into *err; without a grid loop only thread 0 of block 0 runs it. */
-static void emit_gpu_entry(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, LLVMValueRef fn, const char *name, bool grid) {
+static tcc_status_t emit_gpu_entry(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, LLVMValueRef fn, const char *name,
+                                   bool grid) {
   int n = k->num_params;
   LLVMTypeRef *ps = calloc((size_t)n + 2, sizeof *ps);
   LLVMValueRef *args = calloc((size_t)n + 2, sizeof *args);
   if (!ps || !args) {
     free(ps), free(args);
-    return;
+    return tcc_status_oom();
   }
   for (int i = 0; i < n + 2; i++) ps[i] = e->ptr;
   char entry[600];
@@ -1793,6 +1794,7 @@ static void emit_gpu_entry(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, LLVMVal
                            LLVMValueAsMetadata(ci(e->i32, 1))};
   LLVMAddNamedMetadataOperand(e->mod, "nvvm.annotations", LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, md, 3)));
   free(ps), free(args);
+  return NULL;
 }
 
 tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, const char **symbol) {
@@ -1864,7 +1866,8 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
       free(args);
     }
     LLVMDisposeBuilder(b);
-    if (e->opt.gpu) emit_gpu_entry(e, k, f.fn, name, grid != NULL);
+    tcc_status_t entry = e->opt.gpu ? emit_gpu_entry(e, k, f.fn, name, grid != NULL) : NULL;
+    if (entry) fail(&f, entry);
   }
   free(ps);
   tcc_status_t st = f.st;
