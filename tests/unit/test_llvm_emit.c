@@ -529,7 +529,67 @@ TEST(objects_for_every_cpu_target) {
   tcc_module_destroy(m);
 }
 
+/* Whether the PTX of kernel entry `name` (up to the next entry) mentions `what`; -1 without the entry. */
+static int entry_uses(const char *ptx, const char *name, const char *what) {
+  char head[96];
+  snprintf(head, sizeof head, ".entry %s(", name);
+  const char *at = strstr(ptx, head);
+  if (!at) return -1;
+  const char *next = strstr(at + 1, ".entry "), *hit = strstr(at, what);
+  return hit && (!next || hit < next);
+}
+
+/* GPU mode: PTX with one kernel entry per kernel; a PARALLEL loop spread over the grid (its stride is the
+ * grid's size), a kernel without one guarded to thread 0; exp from libdevice, or a clear error without it. */
+TEST(ptx_for_gpu_targets) {
+  tcc_module_t *m;
+  CHECK_OK(tcc_module_create(tcc_allocator_system(), &m));
+  int count;
+  const tcc_gpu_target_t *targets = tcc_gpu_targets(&count);
+  CHECK(count == 5);
+  bool libdevice = access(getenv("TCC_LIBDEVICE") ? getenv("TCC_LIBDEVICE") : "/usr/local/cuda/nvvm/libdevice/libdevice.10.bc",
+                          R_OK) == 0;
+  for (int t = 0; t < count; t++) {
+    tcc_kernel_t *grid = elementwise(m, "neg", TCC_DTYPE_F32, TCC_DTYPE_F32, 1, op_body, (void *)(intptr_t)TCC_KOP_NEG);
+    tcc_kernel_t *serial = elementwise(m, "abs", TCC_DTYPE_F32, TCC_DTYPE_F32, 1, op_body, (void *)(intptr_t)TCC_KOP_ABS);
+    tcc_cpu_schedule_options_t so = {.parallel = true, .threads = 1, .min_task_elements = 1, .vector_lanes = 1};
+    CHECK_OK(tcc_schedule_cpu(grid, &so));
+    for (size_t i = 0; i < serial->body.count; i++) serial->body.stmts[i]->loop = TCC_KLOOP_SERIAL;
+    tcc_llvm_emit_options_t o = {.gpu = true, .target = targets[t].name};
+    tcc_llvm_emitter_t *e;
+    CHECK_OK(tcc_llvm_emitter_create("gpu", NULL, &o, &e));
+    CHECK_OK(tcc_llvm_emit_kernel(e, grid, NULL));
+    CHECK_OK(tcc_llvm_emit_kernel(e, serial, NULL));
+    CHECK_OK(tcc_llvm_emitter_finish(e, targets[t].name, true));
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/tcc_emit_%d_%d.ptx", (int)getpid(), t);
+    CHECK_OK(tcc_llvm_emitter_write(e, targets[t].name, TCC_EMIT_ASM, path));
+    FILE *f = fopen(path, "rb");
+    static char ptx[1 << 16];
+    size_t n = f ? fread(ptx, 1, sizeof ptx - 1, f) : 0;
+    ptx[n] = 0;
+    if (f) fclose(f);
+    remove(path);
+    char target_line[32];
+    snprintf(target_line, sizeof target_line, ".target %s", targets[t].name);
+    CHECK(strstr(ptx, target_line) != NULL);
+    CHECK(entry_uses(ptx, "neg_gpu", "nctaid") == 1); /* the grid-stride loop */
+    CHECK(entry_uses(ptx, "abs_gpu", "nctaid") == 0); /* thread 0 only */
+    tcc_llvm_emitter_destroy(e);
+
+    tcc_kernel_t *ex = elementwise(m, "exp", TCC_DTYPE_F32, TCC_DTYPE_F32, 1, op_body, (void *)(intptr_t)TCC_KOP_EXP);
+    CHECK_OK(tcc_llvm_emitter_create("gpu_exp", NULL, &o, &e));
+    CHECK_OK(tcc_llvm_emit_kernel(e, ex, NULL));
+    tcc_status_t st = tcc_llvm_emitter_finish(e, targets[t].name, true);
+    if (libdevice) CHECK_OK(st);
+    else CHECK(st && tcc_status_code(st) == TCC_UNSUPPORTED && strstr(tcc_status_message(st), "libdevice"));
+    tcc_status_free(libdevice ? NULL : st);
+    tcc_llvm_emitter_destroy(e);
+  }
+  tcc_module_destroy(m);
+}
+
 RUN_TESTS(T(every_operator_and_dtype_matches_the_evaluator), T(every_cast_matches_the_evaluator),
           T(vectorized_operators_match_the_evaluator), T(parallel_bodies_report_errors_and_share_temporaries),
           T(errors_are_returned_and_selects_are_lazy), T(temporaries_ifs_and_symbolic_sizes),
-          T(objects_for_every_cpu_target))
+          T(objects_for_every_cpu_target), T(ptx_for_gpu_targets))
