@@ -461,6 +461,7 @@ typedef struct {
   LLVMValueRef *mallocs;
   int num_mallocs;
   bool outlined;             /* the body of a PARALLEL loop: nested PARALLEL loops run serially */
+  const tcc_kstmt_t *grid;   /* GPU mode: the loop spread over the grid (emit_grid_loop) */
   const tcc_kvar_t *vvar;    /* inside a vector loop body: its variable (lanes vbase .. vbase + lanes - 1) */
   LLVMValueRef vbase;
   tcc_status_t st;
@@ -1522,7 +1523,13 @@ done:
   free_fn(&g);
 }
 
+static void emit_grid_loop(fn_t *f, const tcc_kstmt_t *s);
+
 static void emit_for(fn_t *f, const tcc_kstmt_t *s) {
+  if (s == f->grid) {
+    emit_grid_loop(f, s);
+    return;
+  }
   LLVMValueRef extent = emit_expr(f, s->extent);
   if (s->loop == TCC_KLOOP_PARALLEL && !f->outlined) emit_parallel(f, s, extent);
   else if (s->loop == TCC_KLOOP_VECTORIZED && vector_loop_ok(f, s)) emit_vector_loop(f, s, ci(f->e->i64, 0), extent);
@@ -1835,13 +1842,9 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
     f.bufs[k->params[i]->id].base = p;
   }
   for (int i = 0; i < k->num_locals && !f.st; i++) setup_local(&f, k->locals[i]);
-  const tcc_kstmt_t *grid = e->opt.gpu ? grid_loop(k) : NULL;
+  f.grid = e->opt.gpu ? grid_loop(k) : NULL;
   f.outlined = e->opt.gpu; /* on GPUs other PARALLEL loops run serially */
-  for (size_t i = 0; i < k->body.count && !f.st; i++) {
-    const tcc_kstmt_t *s = k->body.stmts[i];
-    if (s == grid) emit_grid_loop(&f, s);
-    else emit_block(&f, &(tcc_kblock_t){.stmts = (tcc_kstmt_t **)&k->body.stmts[i], .count = 1});
-  }
+  if (!f.st) emit_block(&f, &k->body);
   LLVMBuildRet(f.b, fn_close(&f, body));
 
   /* SYM_packed(params, ctx) */
@@ -1866,7 +1869,7 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
       free(args);
     }
     LLVMDisposeBuilder(b);
-    tcc_status_t entry = e->opt.gpu ? emit_gpu_entry(e, k, f.fn, name, grid != NULL) : NULL;
+    tcc_status_t entry = e->opt.gpu ? emit_gpu_entry(e, k, f.fn, name, f.grid != NULL) : NULL;
     if (entry) fail(&f, entry);
   }
   free(ps);
