@@ -132,13 +132,25 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     snprintf(what, sizeof what, "output %d's source", i);
     TCC_RETURN_IF_ERROR(check_arg(m, &d->output_sources[i], what));
   }
+  if (d->device != TCC_MODULE_DEVICE_CPU && d->device != TCC_MODULE_DEVICE_CUDA)
+    return bad(m, "unknown device %d", (int)d->device);
+  bool gpu = d->device == TCC_MODULE_DEVICE_CUDA;
+  if (gpu && (d->num_gpu_images <= 0 || !d->gpu_images)) return bad(m, "a GPU module without kernel images");
+  for (int32_t i = 0; gpu && i < d->num_gpu_images; i++) {
+    const tcc_module_gpu_image_t *im = &d->gpu_images[i];
+    if (!im->arch || !im->data || im->bytes <= 0 || (im->kind != TCC_MODULE_IMAGE_PTX && im->kind != TCC_MODULE_IMAGE_CUBIN))
+      return bad(m, "GPU image %d is incomplete", (int)i);
+  }
   m->max_args = 0;
   for (int32_t c = 0; c < d->num_calls; c++) {
     const tcc_module_call_t *call = &d->calls[c];
     char what[96];
     snprintf(what, sizeof what, "call %d (%.40s)", c, call->name ? call->name : "?");
-    if (!call->fn || call->num_args < 0 || (call->num_args && !call->args))
-      return bad(m, "%s has no function or no argument table", what);
+    bool has_code = gpu ? call->gpu_entry && *call->gpu_entry && call->gpu_block >= 0 && call->gpu_block <= 1024 &&
+                              call->gpu_grid >= 0
+                        : call->fn != NULL;
+    if (!has_code || call->num_args < 0 || (call->num_args && !call->args))
+      return bad(m, "%s has no %s or no argument table", what, gpu ? "valid GPU kernel entry" : "function");
     if (call->num_args > m->max_args) m->max_args = call->num_args;
     for (int32_t a = 0; a < call->num_args; a++) {
       char arg_what[128];
@@ -252,6 +264,7 @@ static tcc_rt_module_t *new_module(tcc_allocator_t a, const char *path) {
 /* A module built for a named x86-64 level runs only where the CPU has its instructions (a "native" module
  * trusts the machine it was built on). */
 static tcc_status_t check_cpu(const tcc_rt_module_t *m) {
+  if (m->desc->device != TCC_MODULE_DEVICE_CPU) return NULL;
 #if defined(__x86_64__)
   const char *t = m->desc->target ? m->desc->target : "";
   bool v4 = strcmp(t, "x86-64-v4") == 0 || strcmp(t, "znver4") == 0, v3 = v4 || strcmp(t, "x86-64-v3") == 0;

@@ -24,7 +24,7 @@
 
 #define TCC_MODULE_MAGIC 0x4d434354u /* "TCCM", little-endian */
 /* Bumped on every incompatible change of anything in this header. */
-#define TCC_MODULE_ABI_VERSION 1u
+#define TCC_MODULE_ABI_VERSION 2u
 #define TCC_MODULE_QUERY_SYMBOL "tcc_module_query"
 /* Ranks above this are refused by the loader (the runtime's tensors hold dims inline). */
 #define TCC_MODULE_MAX_RANK 16
@@ -82,10 +82,29 @@ typedef int (*tcc_module_kernel_fn_t)(void *const *args, const tcc_module_kernel
 /* One step of the host plan. */
 typedef struct {
   const char *name; /* the kernel's name, for errors and profiles */
-  tcc_module_kernel_fn_t fn;
+  tcc_module_kernel_fn_t fn; /* CPU modules; NULL in GPU modules */
   int32_t num_args;
   const tcc_module_arg_t *args;
+  /* GPU modules: the kernel entry in the module's images, `void gpu_entry(arg0, ..., argN-1, ctx, err)`
+   * (device pointers; ctx a device copy of tcc_module_kernel_ctx_t whose symbols are on the device too,
+   * err an int32 the kernel ORs its failure code into), launched as gpu_grid blocks of gpu_block threads;
+   * gpu_grid 0: as many blocks as the device holds resident (the kernel strides over its work). */
+  const char *gpu_entry;
+  int32_t gpu_block, gpu_grid;
 } tcc_module_call_t;
+
+/* Where a module's kernels run. */
+typedef enum { TCC_MODULE_DEVICE_CPU = 0, TCC_MODULE_DEVICE_CUDA = 1 } tcc_module_device_t;
+
+/* The kernels of a GPU module for one architecture: PTX text (NUL-terminated; the driver compiles it for
+ * any device of at least that architecture) or a cubin (machine code for exactly that architecture). */
+typedef enum { TCC_MODULE_IMAGE_PTX = 0, TCC_MODULE_IMAGE_CUBIN = 1 } tcc_module_image_kind_t;
+typedef struct {
+  const char *arch; /* "sm_80", "sm_90a", ... */
+  int32_t kind;     /* tcc_module_image_kind_t */
+  const void *data;
+  int64_t bytes;
+} tcc_module_gpu_image_t;
 
 /* Fills symbols the inputs do not bind (e.g. `2*seq + 1` of an output) from those they do; returns 0,
  * or nonzero when the bound values are invalid for the model. */
@@ -133,6 +152,14 @@ struct tcc_module_desc {
   const void *weights;
   const char *weights_file;
   int64_t weights_bytes;
+
+  /* ---- ABI version 2 ---- */
+  /* A GPU module (device TCC_MODULE_DEVICE_CUDA) holds its kernels in gpu_images; the runtime loads the
+   * cubin of the device's architecture, else JIT-compiles the PTX of the newest architecture the device
+   * has, uploads the weights once per session and runs arena and inputs in device memory. */
+  int32_t device; /* tcc_module_device_t */
+  int32_t num_gpu_images;
+  const tcc_module_gpu_image_t *gpu_images;
 };
 
 #endif

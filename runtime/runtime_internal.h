@@ -54,6 +54,38 @@ TCC_MUST_USE tcc_status_t tcc_rt_arena_reserve(tcc_rt_arena_t *a, int64_t bytes,
 TCC_MUST_USE tcc_status_t tcc_rt_arena_plan(tcc_rt_arena_t *a, const tcc_rt_module_t *m, const int64_t *symbols,
                                             const tcc_rt_plan_entry_t **out);
 
+/* The device side of a session of a GPU module (runtime/session_gpu.c): the CUDA context and stream, the
+ * module's kernels, the weights, the inputs' and the arena's device memory, and a CUDA graph per shape. */
+typedef struct tcc_rt_gpu tcc_rt_gpu_t;
+
+/* Opens the driver and device `ordinal`, loads the image of m that fits it and uploads the weights. */
+TCC_MUST_USE tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profile, tcc_rt_gpu_t **out);
+void tcc_rt_gpu_destroy(tcc_rt_gpu_t *g);
+/* Runs m's calls for one binding of the symbols: copies the inputs (in_bytes[i] bytes of inputs[i]) to the
+ * device, runs the plan (a CUDA graph replayed per shape; launch by launch when profiling) and copies
+ * output i's out_bytes[i] bytes into outputs[i].data, or into a session-owned host buffer it points
+ * outputs[i].data at when that is NULL. */
+TCC_MUST_USE tcc_status_t tcc_rt_gpu_run(tcc_rt_gpu_t *g, const tcc_rt_plan_entry_t *plan, const int64_t *symbols,
+                                         const tcc_rt_tensor_t *inputs, const int64_t *in_bytes,
+                                         tcc_rt_tensor_t *outputs, const int64_t *out_bytes);
+/* The device time of the last run (CUDA events from the first input copy to the last output copy). */
+double tcc_rt_gpu_last_ms(const tcc_rt_gpu_t *g);
+/* With profiling: call i's total device time over all runs. */
+double tcc_rt_gpu_call_ms(const tcc_rt_gpu_t *g, int i);
+const char *tcc_rt_gpu_device_name(const tcc_rt_gpu_t *g);
+
+/* The address of `bytes` bytes at arg (an input, the weights or an arena buffer of `plan`), each place
+ * starting at the address `base` gives for it (host or device) and holding `size` bytes; checked to lie
+ * inside. An empty arena (base 0) gives 0. */
+typedef struct {
+  const uintptr_t *input;
+  const int64_t *input_bytes;
+  uintptr_t weights, arena;
+} tcc_rt_places_t;
+TCC_MUST_USE tcc_status_t tcc_rt_resolve(const tcc_module_desc_t *d, const tcc_rt_places_t *places,
+                                         const tcc_rt_plan_entry_t *plan, const tcc_module_arg_t *arg, int64_t bytes,
+                                         const char *what, uintptr_t *out);
+
 /* The int-returning parallel_for of the kernel context (pool is a tcc_rt_pool_t). */
 int tcc_rt_pool_parallel_for_ctx(void *pool, int64_t n, int64_t grain, tcc_module_body_fn_t body, void *arg);
 

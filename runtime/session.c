@@ -17,7 +17,11 @@ struct tcc_rt_session {
   int32_t *bound_by;    /* num_symbols: input binding each symbol in this run, -1: not yet */
   int32_t *bound_dim;
   void **args;          /* max_args pointers */
+  int64_t *in_bytes;    /* num_inputs: the bytes each input's shape needs in this run */
+  uintptr_t *in_addr;   /* num_inputs: the caller's input data ... */
+  int64_t *in_given;    /* ... and its size in bytes */
   int64_t *out_bytes;   /* num_outputs */
+  tcc_rt_gpu_t *gpu;    /* GPU modules: the device side */
   int64_t *call_ns;     /* num_calls, when profiling */
   int64_t profiled_runs;
 };
@@ -48,18 +52,28 @@ tcc_status_t tcc_rt_session_create(tcc_rt_module_t *m, const tcc_rt_session_opti
   s->bound_by = tcc_alloc(a, sizeof(int32_t) * ns);
   s->bound_dim = tcc_alloc(a, sizeof(int32_t) * ns);
   s->args = tcc_alloc(a, sizeof(void *) * (size_t)m->max_args);
-  s->out_bytes = tcc_alloc(a, sizeof(int64_t) * (size_t)d->num_outputs);
+  s->in_bytes = tcc_alloc(a, sizeof(int64_t) * ((size_t)d->num_inputs + 1));
+  s->in_addr = tcc_alloc(a, sizeof(uintptr_t) * ((size_t)d->num_inputs + 1));
+  s->in_given = tcc_alloc(a, sizeof(int64_t) * ((size_t)d->num_inputs + 1));
+  s->out_bytes = tcc_alloc(a, sizeof(int64_t) * ((size_t)d->num_outputs + 1));
   if (options && options->profile) {
     s->call_ns = tcc_alloc(a, sizeof(int64_t) * ((size_t)d->num_calls + 1));
     if (s->call_ns) memset(s->call_ns, 0, sizeof(int64_t) * ((size_t)d->num_calls + 1));
   }
-  if (!s->symbols || !s->last || !s->bound_by || !s->bound_dim || !s->args || !s->out_bytes ||
+  atomic_fetch_add(&m->refs, 1);
+  s->module = m;
+  if (!s->symbols || !s->last || !s->bound_by || !s->bound_dim || !s->args || !s->in_bytes || !s->in_addr || !s->in_given || !s->out_bytes ||
       (options && options->profile && !s->call_ns)) {
     tcc_rt_session_destroy(s);
     return tcc_status_make(TCC_OUT_OF_MEMORY, "module '%s': cannot allocate a session", d->name);
   }
-  atomic_fetch_add(&m->refs, 1);
-  s->module = m;
+  if (d->device == TCC_MODULE_DEVICE_CUDA) {
+    tcc_status_t st = tcc_rt_gpu_create(m, options ? options->gpu_device : 0, options && options->profile, &s->gpu);
+    if (st) {
+      tcc_rt_session_destroy(s);
+      return st;
+    }
+  }
   *out = s;
   return NULL;
 }
@@ -67,8 +81,12 @@ tcc_status_t tcc_rt_session_create(tcc_rt_module_t *m, const tcc_rt_session_opti
 void tcc_rt_session_destroy(tcc_rt_session_t *s) {
   if (!s) return;
   tcc_allocator_t a = s->allocator;
+  tcc_rt_gpu_destroy(s->gpu);
   tcc_rt_arena_deinit(&s->arena);
   tcc_free(a, s->symbols);
+  tcc_free(a, s->in_bytes);
+  tcc_free(a, s->in_addr);
+  tcc_free(a, s->in_given);
   tcc_free(a, s->last);
   tcc_free(a, s->bound_by);
   tcc_free(a, s->bound_dim);
@@ -77,7 +95,7 @@ void tcc_rt_session_destroy(tcc_rt_session_t *s) {
   tcc_free(a, s->out_bytes);
   tcc_rt_module_t *m = s->module;
   tcc_free(a, s);
-  tcc_rt_module_release(m);
+  if (m) tcc_rt_module_release(m);
 }
 
 static void format_dims(char *buf, size_t size, int rank, const int64_t *dims) {
@@ -165,35 +183,63 @@ static tcc_status_t bind_input(tcc_rt_session_t *s, int i, const tcc_rt_tensor_t
     return tcc_status_make(TCC_INVALID_ARGUMENT, "input '%s' (%d): %s %s needs %lld bytes, %zu were given", t->name,
                            i, tcc_rt_dtype_name(in->dtype), got, (long long)need, in->bytes);
   }
+  s->in_bytes[i] = need;
+  s->in_addr[i] = (uintptr_t)in->data;
+  s->in_given[i] = (int64_t)in->bytes;
   return NULL;
 }
 
-/* The bytes of a place: input i's given bytes, the weights, or what the plan gives arena buffer i. */
-static tcc_status_t resolve(tcc_rt_session_t *s, const tcc_rt_plan_entry_t *plan, const tcc_rt_tensor_t *inputs,
-                            const tcc_module_arg_t *arg, int64_t bytes, const char *what, void **out) {
-  const tcc_rt_module_t *m = s->module;
-  const tcc_module_desc_t *d = m->desc;
-  uint8_t *base;
+tcc_status_t tcc_rt_resolve(const tcc_module_desc_t *d, const tcc_rt_places_t *places, const tcc_rt_plan_entry_t *plan,
+                            const tcc_module_arg_t *arg, int64_t bytes, const char *what, uintptr_t *out) {
+  uintptr_t base;
   int64_t size, start;
   switch (arg->kind) {
     case TCC_MODULE_ARG_INPUT:
-      base = inputs[arg->index].data;
-      size = (int64_t)inputs[arg->index].bytes;
+      base = places->input[arg->index];
+      size = places->input_bytes[arg->index];
       break;
     case TCC_MODULE_ARG_WEIGHT:
-      base = (uint8_t *)m->weights;
+      base = places->weights;
       size = d->weights_bytes;
       break;
     default: /* TCC_MODULE_ARG_ARENA; kinds were checked at load */
       start = plan->offsets[arg->index];
-      base = s->arena.base ? s->arena.base + start : NULL; /* NULL: an empty arena */
+      base = places->arena ? places->arena + (uintptr_t)start : 0; /* 0: an empty arena */
       size = plan->arena_bytes - start;
       break;
   }
   if (arg->offset > size || bytes > size - arg->offset)
     return tcc_status_make(TCC_INVALID_MODEL, "module '%s': %s lies outside its buffer (offset %lld, %lld bytes of %lld)",
                            d->name, what, (long long)arg->offset, (long long)bytes, (long long)size);
-  *out = base ? base + arg->offset : NULL;
+  *out = base ? base + (uintptr_t)arg->offset : 0;
+  return NULL;
+}
+
+/* The host address of `bytes` at arg in a CPU run: the caller's inputs, the weights, the session's arena. */
+static tcc_status_t resolve(tcc_rt_session_t *s, const tcc_rt_plan_entry_t *plan, const tcc_module_arg_t *arg,
+                            int64_t bytes, const char *what, void **out) {
+  tcc_rt_places_t places = {s->in_addr, s->in_given, (uintptr_t)s->module->weights, (uintptr_t)s->arena.base};
+  uintptr_t p;
+  TCC_RETURN_IF_ERROR(tcc_rt_resolve(s->module->desc, &places, plan, arg, bytes, what, &p));
+  *out = (void *)p;
+  return NULL;
+}
+
+/* Fills in the outputs' sizes, dtypes and shapes and records the run's symbols. */
+static tcc_status_t finish_run(tcc_rt_session_t *s, tcc_rt_tensor_t *outputs) {
+  const tcc_module_desc_t *d = s->module->desc;
+  for (int i = 0; i < d->num_outputs; i++) {
+    const tcc_module_tensor_t *t = &d->outputs[i];
+    outputs[i].bytes = (size_t)s->out_bytes[i];
+    outputs[i].dtype = t->dtype;
+    outputs[i].rank = t->rank;
+    memset(outputs[i].dims, 0, sizeof outputs[i].dims);
+    for (int k = 0; k < t->rank; k++)
+      outputs[i].dims[k] = t->dims[k].symbol >= 0 ? s->symbols[t->dims[k].symbol] : t->dims[k].value;
+  }
+  if (d->num_symbols) memcpy(s->last, s->symbols, sizeof(int64_t) * (size_t)d->num_symbols);
+  s->have_last = true;
+  s->profiled_runs += s->call_ns != NULL;
   return NULL;
 }
 
@@ -243,14 +289,19 @@ tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_tensor_t *inpu
   /* The memory plan for this shape, and the arena it needs. */
   const tcc_rt_plan_entry_t *plan;
   TCC_RETURN_IF_ERROR(tcc_rt_arena_plan(&s->arena, m, s->symbols, &plan));
-  TCC_RETURN_IF_ERROR(tcc_rt_arena_reserve(&s->arena, plan->arena_bytes, d->arena_alignment));
+  if (!s->gpu) TCC_RETURN_IF_ERROR(tcc_rt_arena_reserve(&s->arena, plan->arena_bytes, d->arena_alignment));
 
   /* Where each output will be read from, checked before anything runs. */
   for (int i = 0; i < num_outputs; i++) {
     char what[96];
     void *p;
     snprintf(what, sizeof what, "output '%.60s'", d->outputs[i].name);
-    TCC_RETURN_IF_ERROR(resolve(s, plan, inputs, &d->output_sources[i], s->out_bytes[i], what, &p));
+    TCC_RETURN_IF_ERROR(resolve(s, plan, &d->output_sources[i], s->out_bytes[i], what, &p));
+  }
+
+  if (s->gpu) {
+    TCC_RETURN_IF_ERROR(tcc_rt_gpu_run(s->gpu, plan, s->symbols, inputs, s->in_bytes, outputs, s->out_bytes));
+    return finish_run(s, outputs);
   }
 
   tcc_module_kernel_ctx_t ctx = {
@@ -264,7 +315,7 @@ tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_tensor_t *inpu
     for (int32_t a = 0; a < call->num_args; a++) {
       char what[128];
       snprintf(what, sizeof what, "kernel '%.60s' argument %d", call->name ? call->name : "?", a);
-      TCC_RETURN_IF_ERROR(resolve(s, plan, inputs, &call->args[a], 0, what, &s->args[a]));
+      TCC_RETURN_IF_ERROR(resolve(s, plan, &call->args[a], 0, what, &s->args[a]));
     }
     int64_t start = s->call_ns ? now_ns() : 0;
     int rc = call->fn(s->args, &ctx);
@@ -275,25 +326,15 @@ tcc_status_t tcc_rt_session_run(tcc_rt_session_t *s, const tcc_rt_tensor_t *inpu
   }
 
   for (int i = 0; i < num_outputs; i++) {
-    const tcc_module_tensor_t *t = &d->outputs[i];
     void *src;
-    TCC_RETURN_IF_ERROR(resolve(s, plan, inputs, &d->output_sources[i], s->out_bytes[i], "output", &src));
+    TCC_RETURN_IF_ERROR(resolve(s, plan, &d->output_sources[i], s->out_bytes[i], "output", &src));
     if (outputs[i].data) {
       if (s->out_bytes[i]) memmove(outputs[i].data, src, (size_t)s->out_bytes[i]);
     } else {
       outputs[i].data = src;
     }
-    outputs[i].bytes = (size_t)s->out_bytes[i];
-    outputs[i].dtype = t->dtype;
-    outputs[i].rank = t->rank;
-    memset(outputs[i].dims, 0, sizeof outputs[i].dims);
-    for (int k = 0; k < t->rank; k++)
-      outputs[i].dims[k] = t->dims[k].symbol >= 0 ? s->symbols[t->dims[k].symbol] : t->dims[k].value;
   }
-  if (d->num_symbols) memcpy(s->last, s->symbols, sizeof(int64_t) * (size_t)d->num_symbols);
-  s->have_last = true;
-  s->profiled_runs += s->call_ns != NULL;
-  return NULL;
+  return finish_run(s, outputs);
 }
 
 bool tcc_rt_session_symbol(const tcc_rt_session_t *s, const char *symbol, int64_t *value) {
@@ -311,10 +352,18 @@ bool tcc_rt_session_call_profile(const tcc_rt_session_t *s, int i, const char **
   const tcc_module_desc_t *d = s->module->desc;
   if (!s->call_ns || i < 0 || i >= d->num_calls) return false;
   *name = d->calls[i].name ? d->calls[i].name : "?";
-  *total_ms = (double)s->call_ns[i] / 1e6;
+  *total_ms = s->gpu ? tcc_rt_gpu_call_ms(s->gpu, i) : (double)s->call_ns[i] / 1e6;
   *runs = s->profiled_runs;
   return true;
 }
 
 int64_t tcc_rt_session_plans_computed(const tcc_rt_session_t *s) { return s->arena.plans_computed; }
 int64_t tcc_rt_session_arena_bytes(const tcc_rt_session_t *s) { return s->arena.capacity; }
+
+bool tcc_rt_session_gpu_ms(const tcc_rt_session_t *s, double *ms) {
+  if (!s->gpu || !s->have_last) return false;
+  *ms = tcc_rt_gpu_last_ms(s->gpu);
+  return true;
+}
+
+const char *tcc_rt_session_device(const tcc_rt_session_t *s) { return s->gpu ? tcc_rt_gpu_device_name(s->gpu) : "cpu"; }

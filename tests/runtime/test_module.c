@@ -107,8 +107,8 @@ static const tcc_module_arg_t add3_args[] = {
 static const tcc_module_arg_t relu_args[] = {
     {TCC_MODULE_ARG_ARENA, 0, 0}, {TCC_MODULE_ARG_WEIGHT, 0, 16}, {TCC_MODULE_ARG_ARENA, 1, 0}};
 static const tcc_module_call_t calls[] = {
-    {"add3", add3, 4, add3_args},
-    {"relu_bias", relu_bias, 3, relu_args},
+    {.name = "add3", .fn = add3, .num_args = 4, .args = add3_args},
+    {.name = "relu_bias", .fn = relu_bias, .num_args = 3, .args = relu_args},
 };
 
 static const float weights[5] = {1, -2, 3, -4, 0.5f};

@@ -175,7 +175,7 @@ TEST(static_plan_external_weights) {
 TEST(abi_mismatch) {
   tcc_rt_module_t *m = (tcc_rt_module_t *)1;
   CHECK_FAIL(tcc_rt_module_load(MODULE("abi"), NULL, &m), TCC_UNSUPPORTED, "rt_module_abi.so", "ABI version 999",
-             "supports version 1");
+             "supports version 2");
   CHECK(m == NULL);
 }
 
@@ -294,7 +294,7 @@ TEST(invalid_descriptors) {
 #define EDIT(stmt) (d = *good, stmt, &d)
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.magic = 1), NULL, NULL, &m2), TCC_INVALID_MODEL, "not a tcc module");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.abi_version = 0), NULL, NULL, &m2), TCC_UNSUPPORTED, "ABI version 0",
-             "supports version 1");
+             "supports version 2");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.struct_size = 16), NULL, NULL, &m2), TCC_INVALID_MODEL, "16 bytes");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.arena_alignment = 48), NULL, NULL, &m2), TCC_INVALID_MODEL,
              "alignment 48");
@@ -322,6 +322,31 @@ TEST(invalid_descriptors) {
   calls[1].fn = NULL;
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.calls = calls), NULL, NULL, &m2), TCC_INVALID_MODEL,
              "call 1 (relu_bias) has no function");
+  /* GPU modules: kernel entries and images instead of functions */
+  static const char ptx[] = ".version 7.8\n.target sm_90\n.address_size 64\n";
+  static const tcc_module_gpu_image_t image = {"sm_90", TCC_MODULE_IMAGE_PTX, ptx, sizeof ptx};
+  calls[0].fn = calls[1].fn = NULL;
+  calls[0].gpu_entry = "add3_gpu", calls[1].gpu_entry = "relu_bias_gpu";
+  CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.device = 7), NULL, NULL, &m2), TCC_INVALID_MODEL, "unknown device 7");
+  CHECK_FAIL(tcc_rt_module_from_desc(EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls)), NULL, NULL, &m2),
+             TCC_INVALID_MODEL, "a GPU module without kernel images");
+  calls[1].gpu_entry = NULL;
+  CHECK_FAIL(tcc_rt_module_from_desc(EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1,
+                                           d.gpu_images = &image)), NULL, NULL, &m2),
+             TCC_INVALID_MODEL, "call 1 (relu_bias) has no valid GPU kernel entry");
+  calls[1].gpu_entry = "relu_bias_gpu";
+  CHECK_OK(tcc_rt_module_from_desc(EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1,
+                                         d.gpu_images = &image)), NULL, NULL, &m2));
+  if (m2) {
+    /* without a CUDA driver (this names a library that does not exist) a session is a clear error */
+    setenv("TCC_CUDA_DRIVER", "libtcc-test-no-such-driver.so.1", 1);
+    tcc_rt_session_t *s = NULL;
+    CHECK_FAIL(tcc_rt_session_create(m2, NULL, &s), TCC_UNSUPPORTED, "module 'rt_test' is built for the GPU",
+               "no CUDA driver: cannot open libtcc-test-no-such-driver.so.1");
+    CHECK(s == NULL);
+    tcc_rt_module_release(m2);
+    m2 = NULL;
+  }
   tcc_module_arg_t args[3];
   memcpy(args, good->calls[1].args, sizeof args);
   args[2].kind = 7;

@@ -150,10 +150,17 @@ typedef struct {
   const tcc_allocator_t *allocator; /* NULL: the system allocator */
   tcc_rt_pool_t *pool;              /* NULL: tcc_rt_pool_default(); must outlive the session */
   bool profile;                     /* time every kernel call (tcc_rt_session_call_profile) */
+  int gpu_device;                   /* GPU modules: the CUDA device ordinal (default 0) */
 } tcc_rt_session_options_t;
 
 /* A session: the arena and per-shape plans of one stream of runs. Holds a reference to m. options NULL:
- * the defaults. *out is NULL on failure. */
+ * the defaults. *out is NULL on failure.
+ * A GPU module's session (compiled for sm_80 ...) opens the CUDA driver (libcuda.so.1, through dlopen),
+ * takes the primary context of device options.gpu_device, loads the module's kernels (the cubin of the
+ * device's architecture, else its PTX, compiled by the driver) and uploads the weights; without a driver
+ * or GPU this is TCC_UNSUPPORTED saying so. Its runs take and give host tensors: inputs are copied to
+ * the device, the kernels run as a CUDA graph captured once per shape, outputs are copied back. Driver
+ * errors are statuses carrying the driver's message. */
 TCC_MUST_USE tcc_status_t tcc_rt_session_create(tcc_rt_module_t *m, const tcc_rt_session_options_t *options,
                                                 tcc_rt_session_t **out);
 /* Checks the inputs and output buffers (nothing runs when one is wrong), binds the symbols, takes the
@@ -167,6 +174,11 @@ bool tcc_rt_session_symbol(const tcc_rt_session_t *s, const char *symbol, int64_
  * wall time its calls took over all runs so far, and how many times it ran; false when out of range or
  * not profiling. */
 bool tcc_rt_session_call_profile(const tcc_rt_session_t *s, int i, const char **name, double *total_ms, int64_t *runs);
+/* "cpu", or the name of the GPU a GPU module's session runs on. */
+const char *tcc_rt_session_device(const tcc_rt_session_t *s);
+/* GPU modules: the device time of the last run in ms (CUDA events around the input copies, the kernels
+ * and the output copies); false for CPU modules or before a run. */
+bool tcc_rt_session_gpu_ms(const tcc_rt_session_t *s, double *ms);
 /* Statistics: plans computed (cache misses) and the arena's current size in bytes. */
 int64_t tcc_rt_session_plans_computed(const tcc_rt_session_t *s);
 int64_t tcc_rt_session_arena_bytes(const tcc_rt_session_t *s);
