@@ -1726,6 +1726,10 @@ static void free_fn(fn_t *f) {
 
 /* The loop a GPU kernel spreads over its grid: the kernel's top level is temporaries and one PARALLEL
  * loop; NULL otherwise (the kernel then runs on one thread). */
+static const tcc_kstmt_t *grid_loop(const tcc_kernel_t *k);
+
+bool tcc_llvm_gpu_kernel_strides(const tcc_kernel_t *k) { return grid_loop(k) != NULL; }
+
 static const tcc_kstmt_t *grid_loop(const tcc_kernel_t *k) {
   const tcc_kstmt_t *loop = NULL;
   for (size_t i = 0; i < k->body.count; i++) {

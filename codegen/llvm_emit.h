@@ -107,6 +107,10 @@ typedef struct {
   bool gpu;
 } tcc_llvm_emit_options_t;
 
+/* Whether the GPU entry of k spreads its work over the whole grid (a grid-stride loop: launch as many
+ * blocks as fit), or runs on thread 0 of block 0 (launch one thread). */
+bool tcc_llvm_gpu_kernel_strides(const tcc_kernel_t *k);
+
 /* Lanes of 32-bit elements in the widest vector registers of the CPU target (codegen/target.h):
  * 16 for x86-64-v4 and znver4 (AVX-512), 8 for x86-64-v3 (AVX2), 4 for AArch64 (NEON); "native" asks
  * LLVM about the host; 4 for unknown names. */

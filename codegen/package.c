@@ -54,7 +54,10 @@ typedef struct {
   const char *name, *symbol;
   int num_args;
   place_t *args;
+  bool strides; /* GPU: the kernel strides over the grid (else it runs on one thread) */
 } call_t;
+
+enum { MAX_GPU_TARGETS = 8 };
 
 typedef struct {
   const tcc_value_t *value;
@@ -64,7 +67,12 @@ typedef struct {
 typedef struct {
   tcc_graph_t *g;
   const tcc_package_options_t *o;
-  tcc_llvm_emitter_t *e;
+  tcc_llvm_emitter_t *e; /* the host code: CPU kernels, or for a GPU module only the buffer sizes */
+  const char *host_target;
+  tcc_llvm_emitter_t *gpu_e[MAX_GPU_TARGETS]; /* GPU modules: the kernels for each GPU target */
+  const char *gpu_target[MAX_GPU_TARGETS];
+  int num_gpus;
+  int64_t image_bytes[2 * MAX_GPU_TARGETS]; /* per GPU target: PTX (NUL included), then cubin (0: none) */
   place_t *place; /* by value id */
   const tcc_value_t **inputs; /* the module's inputs (graph inputs without a constant) */
   int num_inputs;
@@ -161,6 +169,36 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
   return NULL;
 }
 
+tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose, const char **symbol,
+                                         bool *strides) {
+  /* the compute definition; PARALLEL marks from the generic schedule (the emitter spreads the outermost
+   * over the grid), no vector loops */
+  tcc_kernel_t *k = NULL;
+  TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
+  tcc_cpu_schedule_options_t so = {.parallel = true, .threads = 32, .min_task_elements = 1, .vector_lanes = 1};
+  TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
+  *strides = tcc_llvm_gpu_kernel_strides(k);
+  TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, symbol));
+  if (verbose)
+    printf("  kernel %s_gpu %-14s <- %s (%s)\n", *symbol, *strides ? "grid-stride" : "one thread", n->name,
+           tcc_node_kernel_kind(n));
+  return NULL;
+}
+
+/* The kernel of n in every GPU emitter (the same name in each). */
+static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, call_t *c) {
+  const char *symbol = NULL;
+  for (int t = 0; t < p->num_gpus; t++) {
+    const char *sym;
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->verbose && t == 0, &sym, &c->strides));
+    if (symbol && strcmp(sym, symbol) != 0)
+      return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name, sym,
+                             p->gpu_target[t], symbol, p->gpu_target[0]);
+    symbol = sym;
+  }
+  return (c->symbol = strdup(symbol)) ? NULL : tcc_status_oom();
+}
+
 static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
   int32_t at = p->num_calls;
   if (!grow((void **)&p->calls, &p->cap_calls, p->num_calls, sizeof *p->calls)) return tcc_status_oom();
@@ -174,7 +212,8 @@ static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
   bool is_gemm;
   int packed_input = -1;
   tcc_tensor_t *packed = NULL;
-  TCC_RETURN_IF_ERROR(tcc_cpu_gemm_node_knobs(n, p->o->target, &gemm, &is_gemm));
+  is_gemm = false;
+  if (!p->num_gpus) TCC_RETURN_IF_ERROR(tcc_cpu_gemm_node_knobs(n, p->o->target, &gemm, &is_gemm));
   if (is_gemm && gemm.pack_b == 2)
     TCC_RETURN_IF_ERROR(tcc_cpu_gemm_pack_b(p->g->module, n, p->o->target, &gemm, &packed_input, &packed));
   for (int i = 0; i < n->num_inputs; i++) {
@@ -188,6 +227,7 @@ static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
     TCC_RETURN_IF_ERROR(new_buffer(p, n->outputs[i], at));
     c->args[c->num_args++] = p->place[n->outputs[i]->id];
   }
+  if (p->num_gpus) return emit_gpu_kernels(p, n, c);
   const char *symbol = NULL;
   TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(p->e, n, p->o->target, p->o->verbose, &symbol));
   /* the name may live in the LLVM module: keep a copy */
@@ -224,6 +264,8 @@ static tcc_status_t plan_calls(pack_t *p) {
         return tcc_status_make(TCC_UNSUPPORTED, "input '%s': dim %d is '%s'; module inputs take constants or symbols",
                                v->name, d, text);
       if (tcc_dim_is_symbol(dim) && tcc_llvm_emitter_add_symbol(p->e, text) < 0) return tcc_status_oom();
+      for (int t = 0; t < p->num_gpus; t++)
+        if (tcc_dim_is_symbol(dim) && tcc_llvm_emitter_add_symbol(p->gpu_e[t], text) < 0) return tcc_status_oom();
     }
   }
   p->bound_symbols = tcc_llvm_emitter_num_symbols(p->e);
@@ -241,9 +283,9 @@ static tcc_status_t plan_calls(pack_t *p) {
 }
 
 /* Every symbol a size uses must be bound by an input's dim (the runtime binds no other). */
-static tcc_status_t check_symbols(pack_t *p) {
-  if (tcc_llvm_emitter_num_symbols(p->e) <= p->bound_symbols) return NULL;
-  const char *sym = tcc_llvm_emitter_symbol(p->e, p->bound_symbols);
+static tcc_status_t check_symbols(pack_t *p, tcc_llvm_emitter_t *e) {
+  if (tcc_llvm_emitter_num_symbols(e) <= p->bound_symbols) return NULL;
+  const char *sym = tcc_llvm_emitter_symbol(e, p->bound_symbols);
   return tcc_status_make(TCC_UNSUPPORTED,
                          "a size depends on '%s', which no input dim gives (a shape computed from data): compiled "
                          "modules need shapes that follow from the inputs' shapes",
@@ -337,9 +379,11 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   fprintf(f, "/* Generated by tcc %s: the module descriptor and the API of model '%s'. */\n", TCC_VERSION, N);
   fprintf(f, "#define _GNU_SOURCE /* dladdr */\n#include <dlfcn.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
   fprintf(f, "#include \"runtime/module_abi.h\"\n#include \"tcc/runtime.h\"\n\n");
-  for (int i = 0; i < p->num_calls; i++)
+  for (int i = 0; i < p->num_calls && !p->num_gpus; i++)
     fprintf(f, "extern int k%d(void *const *, const tcc_module_kernel_ctx_t *) __asm__(\"%s_packed\");\n", i,
             p->calls[i].symbol);
+  for (int i = 0; i < 2 * p->num_gpus; i++)
+    if (p->image_bytes[i]) fprintf(f, "extern const unsigned char image%d[] __asm__(\"tcc_image_%d\");\n", i, i);
   fprintf(f, "extern void buffer_numel(const int64_t *, int64_t *) __asm__(\"tcc_buffer_numel\");\n");
   if (!p->o->external_weights) fprintf(f, "extern const unsigned char weights[] __asm__(\"tcc_weights\");\n");
   fprintf(f, "\nstatic const char *const symbols[] = {");
@@ -369,7 +413,18 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   for (int i = 0; i < p->num_calls; i++) {
     fprintf(f, "  {");
     c_string(f, p->calls[i].name);
-    fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
+    if (p->num_gpus) /* a grid-stride kernel: blocks of 256 threads, as many as fit; else one thread */
+      fprintf(f, ", NULL, %d, a%d, \"%s_gpu\", %d, %d},\n", p->calls[i].num_args, i, p->calls[i].symbol,
+              p->calls[i].strides ? 256 : 1, p->calls[i].strides ? 0 : 1);
+    else
+      fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
+  }
+  if (p->num_gpus) {
+    fprintf(f, "  {0}};\nstatic const tcc_module_gpu_image_t gpu_images[] = {\n");
+    for (int i = 0; i < 2 * p->num_gpus; i++)
+      if (p->image_bytes[i])
+        fprintf(f, "  {\"%s\", %s, image%d, %lld},\n", p->gpu_target[i / 2],
+                i % 2 ? "TCC_MODULE_IMAGE_CUBIN" : "TCC_MODULE_IMAGE_PTX", i, (long long)p->image_bytes[i]);
   }
   fprintf(f, "  {0}};\n\n/* arena buffers: element bits, first and last call */\n");
   fprintf(f, "static const int32_t buffer_bits[] = {");
@@ -398,11 +453,12 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   fprintf(f, ", \"tcc %s\",\n  %d, symbols, NULL,\n  %d, %zu, inputs, outputs, output_sources,\n  %d, calls,\n",
           TCC_VERSION, num_syms, p->num_inputs, g->num_outputs, p->num_calls);
   fprintf(f, "  %d, NULL, 0, 64, plan,\n", p->num_buffers);
-  if (p->o->external_weights) {
-    fprintf(f, "  NULL, \"%s.weights\", %lld,\n};\n\n", N, (long long)p->weights_bytes);
-  } else {
-    fprintf(f, "  %s, NULL, %lld,\n};\n\n", p->weights_bytes ? "weights" : "NULL", (long long)p->weights_bytes);
-  }
+  if (p->o->external_weights) fprintf(f, "  NULL, \"%s.weights\", %lld,\n", N, (long long)p->weights_bytes);
+  else fprintf(f, "  %s, NULL, %lld,\n", p->weights_bytes ? "weights" : "NULL", (long long)p->weights_bytes);
+  int num_images = 0;
+  for (int i = 0; i < 2 * p->num_gpus; i++) num_images += p->image_bytes[i] > 0;
+  if (p->num_gpus) fprintf(f, "  TCC_MODULE_DEVICE_CUDA, %d, gpu_images,\n};\n\n", num_images);
+  else fprintf(f, "  TCC_MODULE_DEVICE_CPU, 0, NULL,\n};\n\n");
   fprintf(f,
           "TCC_MODULE_EXPORT const tcc_module_desc_t *tcc_module_query(void) { return &desc; }\n\n"
           "/* ---- the model's API (model.h) ---- */\n"
@@ -570,7 +626,7 @@ static tcc_status_t run_tool(char *const *argv, const char *log_path, bool verbo
 }
 
 static tcc_status_t link_module(pack_t *p, const char *out) {
-  const tcc_cpu_target_t *t = tcc_cpu_target_find(p->o->target);
+  const tcc_cpu_target_t *t = tcc_cpu_target_find(p->host_target);
   bool arm = t && t->triple && strncmp(t->triple, "aarch64", 7) == 0;
 #if defined(__aarch64__)
   arm = arm || (t && !t->triple);
@@ -581,7 +637,7 @@ static tcc_status_t link_module(pack_t *p, const char *out) {
 #else
   if (!cc || !*cc) cc = arm ? "aarch64-linux-gnu-gcc" : "cc";
 #endif
-  char rt[4096], include[4200], archive[4300], src[128], wasm[128], obj[128], log[128], soname[4200];
+  char rt[4096], include[4200], archive[4300], src[128], wasm[128], obj[128], images[128], log[128], soname[4200];
   TCC_RETURN_IF_ERROR(runtime_dir(rt, sizeof rt));
   snprintf(include, sizeof include, "-I%s/include", rt);
   snprintf(archive, sizeof archive, "%s/%s/libtcc_module_runtime.a", rt, arm ? "aarch64" : "x86_64");
@@ -591,6 +647,7 @@ static tcc_status_t link_module(pack_t *p, const char *out) {
   snprintf(src, sizeof src, "%s/module.c", p->dir);
   snprintf(wasm, sizeof wasm, "%s/weights.s", p->dir);
   snprintf(obj, sizeof obj, "%s/kernels.o", p->dir);
+  snprintf(images, sizeof images, "%s/images.s", p->dir);
   snprintf(log, sizeof log, "%s/link.log", p->dir);
   char *argv[32];
   int n = 0;
@@ -603,6 +660,7 @@ static tcc_status_t link_module(pack_t *p, const char *out) {
   argv[n++] = soname;
   argv[n++] = "-o", argv[n++] = (char *)out, argv[n++] = src;
   if (!p->o->external_weights && p->weights_bytes) argv[n++] = wasm;
+  if (p->num_gpus) argv[n++] = images;
   argv[n++] = obj, argv[n++] = archive;
   argv[n++] = "-lm", argv[n++] = "-lpthread", argv[n++] = "-Wl,--no-undefined", argv[n++] = "-Wl,--exclude-libs,ALL";
   argv[n] = NULL;
@@ -621,14 +679,70 @@ static tcc_status_t write_weights_asm(pack_t *p, const char *blob) {
 }
 
 static void remove_dir(const char *dir) {
-  static const char *const files[] = {"module.c", "weights.s", "weights.bin", "kernels.o", "link.log", NULL};
+  static const char *const files[] = {"module.c", "weights.s", "weights.bin", "kernels.o", "link.log", "images.s",
+                                      "ptxas.log", NULL};
   char path[128];
   for (const char *const *f = files; *f; f++) snprintf(path, sizeof path, "%s/%s", dir, *f), unlink(path);
+  for (int t = 0; t < MAX_GPU_TARGETS; t++) {
+    snprintf(path, sizeof path, "%s/kernels_%d.ptx", dir, t), unlink(path);
+    snprintf(path, sizeof path, "%s/kernels_%d.cubin", dir, t), unlink(path);
+  }
   rmdir(dir);
 }
 
+/* ---- GPU images ---- */
+
+/* ptxas of the CUDA toolkit (TCC_PTXAS, else /usr/local/cuda/bin/ptxas), or NULL when absent. */
+static const char *find_ptxas(void) {
+  const char *env = getenv("TCC_PTXAS");
+  if (env && *env) return env;
+  return access("/usr/local/cuda/bin/ptxas", X_OK) == 0 ? "/usr/local/cuda/bin/ptxas" : NULL;
+}
+
+static int64_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+/* The PTX of GPU target t, and its cubin when ptxas is there; image_bytes[2t], [2t + 1]. */
+static tcc_status_t write_gpu_images(pack_t *p, int t, const char *ptxas) {
+  char ptx[128], cubin[128], log[128], arch[64];
+  snprintf(ptx, sizeof ptx, "%s/kernels_%d.ptx", p->dir, t);
+  snprintf(cubin, sizeof cubin, "%s/kernels_%d.cubin", p->dir, t);
+  snprintf(log, sizeof log, "%s/ptxas.log", p->dir);
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_finish(p->gpu_e[t], p->gpu_target[t], p->o->optimize));
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_write(p->gpu_e[t], p->gpu_target[t], TCC_EMIT_ASM, ptx));
+  p->image_bytes[2 * t] = file_size(ptx) + 1; /* the NUL the embedding adds */
+  if (!ptxas) return NULL;
+  snprintf(arch, sizeof arch, "-arch=%s", p->gpu_target[t]);
+  char *argv[] = {(char *)ptxas, arch, "-o", cubin, ptx, NULL};
+  tcc_status_t st = run_tool(argv, log, p->o->verbose);
+  if (st) return tcc_status_annotate(st, "the PTX for %s does not assemble: ", p->gpu_target[t]);
+  p->image_bytes[2 * t + 1] = file_size(cubin);
+  return NULL;
+}
+
+static tcc_status_t write_images_asm(pack_t *p) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/images.s", p->dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return tcc_status_make(TCC_IO, "cannot write '%s': %s", path, strerror(errno));
+  for (int i = 0; i < 2 * p->num_gpus; i++) {
+    if (!p->image_bytes[i]) continue;
+    fprintf(f, "  .section .rodata\n  .balign 64\n  .globl tcc_image_%d\n  .hidden tcc_image_%d\ntcc_image_%d:\n", i, i, i);
+    fprintf(f, "  .incbin \"%s/kernels_%d.%s\"\n%s", p->dir, i / 2, i % 2 ? "cubin" : "ptx", i % 2 ? "" : "  .byte 0\n");
+  }
+  fprintf(f, "  .section .note.GNU-stack,\"\",%%progbits\n");
+  return fclose(f) == 0 ? NULL : tcc_status_make(TCC_IO, "cannot write '%s'", path);
+}
+
 static tcc_status_t build(pack_t *p, const char *module_path, const char *header_path) {
-  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &(tcc_llvm_emit_options_t){.bounds_check = p->o->bounds_check, .target = p->o->target}, &p->e));
+  tcc_llvm_emit_options_t host = {.bounds_check = p->o->bounds_check, .target = p->host_target};
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &host, &p->e));
+  for (int t = 0; t < p->num_gpus; t++) {
+    tcc_llvm_emit_options_t gpu = {.bounds_check = p->o->bounds_check, .target = p->gpu_target[t], .gpu = true};
+    TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &gpu, &p->gpu_e[t]));
+  }
   TCC_RETURN_IF_ERROR(plan_calls(p));
   /* per-shape sizes of the arena buffers */
   const tcc_dim_t **numel = calloc((size_t)p->num_buffers + 1, sizeof *numel);
@@ -637,12 +751,19 @@ static tcc_status_t build(pack_t *p, const char *module_path, const char *header
   tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_buffer_numel", p->num_buffers, numel);
   free(numel);
   TCC_RETURN_IF_ERROR(st);
-  TCC_RETURN_IF_ERROR(check_symbols(p));
+  TCC_RETURN_IF_ERROR(check_symbols(p, p->e));
+  for (int t = 0; t < p->num_gpus; t++) TCC_RETURN_IF_ERROR(check_symbols(p, p->gpu_e[t]));
   hide_functions(tcc_llvm_emitter_module(p->e));
-  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_finish(p->e, p->o->target, p->o->optimize));
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_finish(p->e, p->host_target, p->o->optimize));
   char path[128], blob[4200];
   snprintf(path, sizeof path, "%s/kernels.o", p->dir);
-  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_write(p->e, p->o->target, TCC_EMIT_OBJ, path));
+  TCC_RETURN_IF_ERROR(tcc_llvm_emitter_write(p->e, p->host_target, TCC_EMIT_OBJ, path));
+  const char *ptxas = p->num_gpus ? find_ptxas() : NULL;
+  if (p->num_gpus && !ptxas)
+    printf("note: ptxas was not found (TCC_PTXAS, /usr/local/cuda/bin/ptxas): the module holds PTX only, which the "
+           "driver compiles when it loads\n");
+  for (int t = 0; t < p->num_gpus; t++) TCC_RETURN_IF_ERROR(write_gpu_images(p, t, ptxas));
+  if (p->num_gpus) TCC_RETURN_IF_ERROR(write_images_asm(p));
   if (p->o->external_weights) {
     snprintf(blob, sizeof blob, "%s", module_path);
     char *slash = strrchr(blob, '/');
@@ -658,17 +779,42 @@ static tcc_status_t build(pack_t *p, const char *module_path, const char *header
   return link_module(p, module_path);
 }
 
+/* o->target: a CPU target, or one or more GPU targets separated by commas (p's GPU targets; the host
+ * part of such a module is built for a baseline of the host's architecture). */
+static tcc_status_t parse_targets(pack_t *p, char *list) {
+  p->host_target = p->o->target;
+  if (tcc_cpu_target_find(p->o->target)) return NULL;
+  for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (!tcc_gpu_target_find(t))
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "'%s' is neither a CPU target nor a list of GPU targets (%s is not a "
+                             "GPU target)", p->o->target, t);
+    for (int i = 0; i < p->num_gpus; i++)
+      if (strcmp(p->gpu_target[i], t) == 0) return tcc_status_make(TCC_INVALID_ARGUMENT, "target '%s' is listed twice", t);
+    if (p->num_gpus == MAX_GPU_TARGETS)
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "at most %d GPU targets in one module", MAX_GPU_TARGETS);
+    p->gpu_target[p->num_gpus++] = t;
+  }
+  if (!p->num_gpus) return tcc_status_make(TCC_INVALID_ARGUMENT, "'%s' is not a target", p->o->target);
+#if defined(__aarch64__)
+  p->host_target = "aarch64";
+#else
+  p->host_target = "x86-64-v3";
+#endif
+  return NULL;
+}
+
 tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_options_t *options, const char *module_path,
                                const char *header_path) {
   tcc_package_options_t o = options ? *options : tcc_package_defaults();
   if (!o.target) o.target = "native";
   if (!o.name) o.name = "model";
-  if (!tcc_cpu_target_find(o.target))
-    return tcc_status_make(TCC_INVALID_ARGUMENT, "'%s' is not a CPU target", o.target);
   bool ident = (isalpha((unsigned char)o.name[0]) || o.name[0] == '_') && strlen(o.name) < 128;
   for (const char *s = o.name; ident && *s; s++) ident = isalnum((unsigned char)*s) || *s == '_';
   if (!ident) return tcc_status_make(TCC_INVALID_ARGUMENT, "the model name '%s' is not a C identifier", o.name);
   pack_t p = {.g = g, .o = &o};
+  char targets[256];
+  snprintf(targets, sizeof targets, "%s", o.target);
+  TCC_RETURN_IF_ERROR(parse_targets(&p, targets));
   p.place = malloc((size_t)(g->module->next_id + 1) * sizeof *p.place);
   p.inputs = calloc(g->num_inputs + 1, sizeof *p.inputs);
   if (!p.place || !p.inputs) {
@@ -683,6 +829,7 @@ tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_options_t *opti
   if (!st && o.keep_temps) printf("intermediate files kept in %s\n", p.dir);
   else if (p.dir[0] && !strstr(p.dir, "XXXXXX")) remove_dir(p.dir);
   tcc_llvm_emitter_destroy(p.e);
+  for (int t = 0; t < p.num_gpus; t++) tcc_llvm_emitter_destroy(p.gpu_e[t]);
   for (int i = 0; i < p.num_calls; i++) free(p.calls[i].args), free((char *)p.calls[i].symbol);
   free(p.calls), free(p.buffers), free(p.weights), free(p.weight_offset), free(p.place), free(p.inputs);
   return st;

@@ -15,6 +15,11 @@
  * with tcc (lib/<arch>/libtcc_module_runtime.a beside the tcc executable, or TCC_RUNTIME_DIR), hidden
  * visibility except tcc_module_query and the model's API, and needs only libc, libm and libpthread.
  *
+ * GPU modules (target "sm_90", or a comma list "sm_80,sm_90a"): every kernel is compiled for each GPU
+ * target to PTX, and to a cubin when ptxas is found (TCC_PTXAS, else /usr/local/cuda/bin/ptxas); the
+ * images are embedded, the host part (buffer sizes, descriptor, API) is built for x86-64-v3 (aarch64 on
+ * AArch64 hosts), and the runtime runs the module on a CUDA device (runtime/module_abi.h).
+ *
  * What a module cannot hold yet is TCC_UNSUPPORTED naming the node: control flow and sequences, host
  * operators (TopK, NonZero ...), shapes that depend on data, string tensors.
  * Thread-safety: none (one build at a time per graph); builds of different graphs may run concurrently.
@@ -29,7 +34,7 @@
 #include "ir/graph.h"
 
 typedef struct {
-  const char *target;      /* CPU target (codegen/target.h); default "native" */
+  const char *target;      /* a CPU target (codegen/target.h), or GPU targets "sm_80,sm_90"; default "native" */
   const char *name;        /* the API prefix, a C identifier; default "model" */
   bool external_weights;   /* weights in OUT.weights beside the module instead of inside it */
   bool optimize;           /* LLVM's default<O3> (default true) */
@@ -54,6 +59,12 @@ TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_op
  * kernel and how it was made. */
 TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
                                                   bool verbose, const char **symbol);
+
+/* Emits the kernel of one plan node for a GPU emitter (options.gpu): its compute definition — one kernel
+ * for a fused group — with the generic schedule's PARALLEL loops and no vector loops; *strides: whether
+ * its entry strides over the whole grid (tcc_llvm_gpu_kernel_strides) or runs on one thread. */
+TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose,
+                                                      const char **symbol, bool *strides);
 
 /* The API prefix made from a file name: its base name up to the first '.', characters outside
  * [A-Za-z0-9_] replaced by '_', prefixed by '_' when it starts with a digit (buf of size bytes). */

@@ -33,7 +33,8 @@ static void usage(FILE *out) {
           "  -target T       the target (default native); CPU targets:\n");
   for (int i = 0; i < n; i++) fprintf(out, "                    %-16s %s\n", t[i].name, t[i].description);
   const tcc_gpu_target_t *gt = tcc_gpu_targets(&n);
-  fprintf(out, "                  GPU targets (PTX through LLVM's NVPTX backend; with --emit ptx or llvm only, for now):\n");
+  fprintf(out, "                  GPU targets (PTX through LLVM's NVPTX backend, cubins through the CUDA toolkit's\n"
+               "                  ptxas when present); a comma list (sm_80,sm_90) builds one module for each of them:\n");
   for (int i = 0; i < n; i++) fprintf(out, "                    %-16s %s\n", gt[i].name, gt[i].description);
   fprintf(out,
           "  -o FILE         the module (model.so; the header is written beside it as model.h), or with --emit\n"
@@ -76,14 +77,10 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   }
   const char *sym;
   if (tcc_gpu_target_find(target)) {
-    /* the compute definition; PARALLEL marks from the generic schedule (the emitter spreads the outermost
-     * over the grid), no vector loops */
-    tcc_kernel_t *k = NULL;
-    TCC_RETURN_IF_ERROR(tcc_compute_build(node, &k));
-    tcc_cpu_schedule_options_t so = {.parallel = true, .threads = 32, .min_task_elements = 1, .vector_lanes = 1};
-    TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
-    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, &sym));
-    printf("  kernel %s_gpu <- %s (%s): params", sym, node->name, tcc_node_kernel_kind(node));
+    bool strides;
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, false, &sym, &strides));
+    printf("  kernel %s_gpu <- %s (%s, %s): params", sym, node->name, tcc_node_kernel_kind(node),
+           strides ? "grid-stride" : "one thread");
     for (int i = 0; i < node->num_inputs; i++)
       if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
     printf(" ->");
@@ -160,11 +157,23 @@ int tcc_cmd_compile(int argc, char **argv) {
   else if (emit && (strcmp(emit, "asm") == 0 || strcmp(emit, "ptx") == 0)) kind = TCC_EMIT_ASM;
   else if (emit && strcmp(emit, "obj") != 0)
     return fprintf(stderr, "tcc compile: --emit takes llvm, asm, obj or ptx, not '%s'\n", emit), 2;
-  if (!gpu && !tcc_cpu_target_find(po.target))
+  bool gpu_list = !gpu && strchr(po.target, ',') != NULL; /* sm_80,sm_90: one module for several GPUs */
+  if (gpu_list) {
+    char list[256];
+    snprintf(list, sizeof list, "%s", po.target);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+      if (!tcc_gpu_target_find(t))
+        return fprintf(stderr, "tcc compile: '%s' in -target %s is not a GPU target (run 'tcc compile --help' for "
+                               "the list)\n", t, po.target), 2;
+    if (emit)
+      return fprintf(stderr, "tcc compile: --emit writes the kernels of one target; -target %s names several\n",
+                     po.target), 2;
+  }
+  if (!gpu && !gpu_list && !tcc_cpu_target_find(po.target))
     return fprintf(stderr, "tcc compile: unknown target '%s' (run 'tcc compile --help' for the list)\n", po.target), 2;
-  if (gpu && (!emit || kind == TCC_EMIT_OBJ))
-    return fprintf(stderr, "tcc compile: GPU modules (model.so) are not built yet; for %s use --emit ptx or "
-                           "--emit llvm\n", po.target), 2;
+  if (gpu && emit && kind == TCC_EMIT_OBJ)
+    return fprintf(stderr, "tcc compile: --emit obj is for CPU targets; for %s use --emit ptx or --emit llvm\n",
+                   po.target), 2;
   if (!gpu && emit && strcmp(emit, "ptx") == 0)
     return fprintf(stderr, "tcc compile: --emit ptx needs a GPU target (-target sm_80 ... sm_90a)\n"), 2;
   char out_dir[4096];
@@ -184,7 +193,10 @@ int tcc_cmd_compile(int argc, char **argv) {
   tcc_plan_t plan;
   if (!st) {
     tcc_pipeline_options_t o = tcc_pipeline_defaults();
-    o.context.target = gpu ? po.target : tcc_cpu_target_class(po.target);
+    /* a GPU list plans for its first GPU (the graph passes plan alike for every GPU target) */
+    char first[64];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(po.target, ","), po.target);
+    o.context.target = gpu || gpu_list ? first : tcc_cpu_target_class(po.target);
     o.disabled = disabled;
     o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);

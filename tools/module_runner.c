@@ -4,7 +4,7 @@
  * another architecture under an emulator (qemu-aarch64) or on another machine.
  *
  *   tcc-module-runner MODULE.so --signature
- *   tcc-module-runner MODULE.so [IN_SPEC]... -o OUT_DIR [--bench N] [--threads N]
+ *   tcc-module-runner MODULE.so [IN_SPEC]... -o OUT_DIR [--bench N] [--threads N] [--device cuda:N]
  *
  * IN_SPEC is DTYPE:D0,D1,...:PATH, one per module input in the module's order: DTYPE a runtime dtype name
  * (tcc_rt_dtype_name: f32, i64, bool ...), the dims in decimal (none for a scalar: `f32::x.bin`), PATH a
@@ -20,7 +20,9 @@
  * constant. A run writes OUT_DIR/output_K.bin (the K-th output's bytes) and OUT_DIR/output_K.txt (its
  * `output NAME DTYPE [DIM,...]` line with the dims of this run) for each output, and prints
  * `time: T ms (first run)`; --bench N then times N more runs and prints `runs:`, `median_ms:` and
- * `min_ms:`. --threads N sizes the thread pool (default: TCC_NUM_THREADS, else the online cores).
+ * `min_ms:`. --threads N sizes the thread pool (default: TCC_NUM_THREADS, else the online cores). A GPU
+ * module runs on CUDA device 0 or the one --device names (printed as `device: NAME`); its --bench times
+ * are CUDA events around the input copies, the kernels and the output copies. 
  *
  * Exit status: 0 on success, 1 when loading, reading, running or writing fails (the runtime's message on
  * stderr), 2 for bad usage. */
@@ -41,11 +43,13 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: tcc-module-runner MODULE.so --signature\n"
           "       tcc-module-runner MODULE.so [DTYPE:D0,D1,...:PATH]... -o OUT_DIR [--bench N] [--threads N]\n"
+          "                         [--device cuda:N]\n"
           "Runs a compiled tcc module on raw little-endian input files (one spec per module input, in order)\n"
           "and writes OUT_DIR/output_K.bin with OUT_DIR/output_K.txt (name, dtype, dims) for each output.\n"
           "  --signature   print the module's inputs and outputs (name, dtype, dims with symbols) and exit\n"
           "  --bench N     after the first run, time N runs and print median_ms: and min_ms:\n"
-          "  --threads N   threads of the pool (default TCC_NUM_THREADS, else the online cores)\n");
+          "  --threads N   threads of the pool (default TCC_NUM_THREADS, else the online cores)\n"
+          "  --device cuda:N  the CUDA device of a GPU module (default cuda:0)\n");
 }
 
 static int fail(tcc_status_t st) {
@@ -189,7 +193,7 @@ typedef struct {
   const char *specs[MAX_INPUTS];
   int num_specs;
   bool signature;
-  int bench, threads;
+  int bench, threads, device;
 } options_t;
 
 /* Runs once (then o->bench timed runs) and writes the outputs. */
@@ -200,17 +204,19 @@ static tcc_status_t run(tcc_rt_module_t *m, tcc_rt_pool_t *pool, const options_t
     return tcc_status_make(TCC_INVALID_ARGUMENT, "%d input spec%s given, the module has %d input%s", o->num_specs,
                            o->num_specs == 1 ? "" : "s", ni, ni == 1 ? "" : "s");
   tcc_rt_session_t *s = NULL;
-  TCC_RETURN_IF_ERROR(tcc_rt_session_create(m, &(tcc_rt_session_options_t){.pool = pool}, &s));
-  double start = tcc_now_ms();
+  TCC_RETURN_IF_ERROR(tcc_rt_session_create(m, &(tcc_rt_session_options_t){.pool = pool, .gpu_device = o->device}, &s));
+  if (strcmp(tcc_rt_session_device(s), "cpu") != 0) printf("device: %s\n", tcc_rt_session_device(s));
+  double start = tcc_now_ms(), gpu_ms;
   tcc_status_t st = tcc_rt_session_run(s, in, ni, out, no);
   if (!st) printf("time: %.3f ms (first run)\n", tcc_now_ms() - start);
   for (int r = 0; !st && r < o->bench; r++) {
     for (int i = 0; i < no; i++) out[i].data = NULL;
     start = tcc_now_ms();
     st = tcc_rt_session_run(s, in, ni, out, no);
-    times[r] = tcc_now_ms() - start;
+    times[r] = tcc_rt_session_gpu_ms(s, &gpu_ms) ? gpu_ms : tcc_now_ms() - start;
   }
   if (!st && o->bench) {
+    if (tcc_rt_session_gpu_ms(s, &gpu_ms)) printf("timed with CUDA events (inputs in, kernels, outputs out)\n");
     tcc_print_bench(times, o->bench);
   }
   if (!st && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
@@ -230,6 +236,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "-o") == 0 && has_value) o->out_dir = argv[++i];
     else if (strcmp(a, "--bench") == 0 && has_value) o->bench = atoi(argv[++i]);
     else if (strcmp(a, "--threads") == 0 && has_value) o->threads = atoi(argv[++i]);
+    else if (strcmp(a, "--device") == 0 && has_value && tcc_parse_cuda_device(argv[i + 1], &o->device)) i++;
     else if (a[0] == '-') return fprintf(stderr, "tcc-module-runner: unexpected argument '%s'\n", a), usage(stderr), 2;
     else if (!o->module) o->module = a;
     else if (o->num_specs < MAX_INPUTS) o->specs[o->num_specs++] = a;

@@ -52,6 +52,8 @@ typedef struct {
   int num_disabled;
   int bench;                   /* --bench N: timed runs of a module */
   bool profile;                /* --profile: per-kernel times of a module */
+  const char *device;          /* --device cuda:N: the GPU of a GPU module */
+  int gpu_device;
   const char *runner;          /* --runner CMD: run the module through this program (tools/module_runner.c) */
 } options_t;
 
@@ -61,7 +63,7 @@ static void usage(FILE *out) {
           "                          [--rtol R] [--atol A] [--dim SYMBOL=N]... [--seed N] [--fold-constants]\n"
           "                          [--pipeline [-target T] [--precision fp16|bf16] [--disable-pass NAME]...\n"
           "                                      [--dump-after PASS|all]] [--compile] [--bench N] [--profile]\n"
-          "                                      [--runner CMD]\n"
+          "                                      [--runner CMD] [--device cuda:N]\n"
           "MODEL.onnx runs on the reference evaluator; a module built by 'tcc compile' (a .so) runs compiled.\n"
           "  --input NAME=FILE  feed input NAME from a TensorProto .pb or a .npy file (a SequenceProto or\n"
           "                     OptionalProto .pb for a sequence or optional input)\n"
@@ -81,6 +83,8 @@ static void usage(FILE *out) {
           "                     into a temporary module and run that instead of the evaluator\n"
           "  --bench N          (modules) after a warm-up run, time N runs and print median_ms: and min_ms:\n"
           "  --profile          (modules) time every kernel call and print the kernels by total time\n"
+          "  --device cuda:N    (GPU modules) the CUDA device to run on (default cuda:0); --bench then times with\n"
+          "                     CUDA events (input copies, kernels, output copies)\n"
           "  --runner CMD       (modules) run the module with CMD, a tcc-module-runner command split on spaces,\n"
           "                     e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu build/lib/aarch64/tcc-module-runner\"\n"
           "                     for an aarch64 module; inputs and outputs go through raw files (docs/cross.md)\n"
@@ -332,7 +336,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
   *o = (options_t){.rtol = 1e-3, .atol = 1e-7};
   static const char *const with_value[] = {"--input", "--compare", "--output-dir", "--rtol", "--atol", "--dim",
                                            "--seed", "-target", "--target", "--precision", "--disable-pass",
-                                           "--dump-after", "--bench", "--runner", NULL};
+                                           "--dump-after", "--bench", "--runner", "--device", NULL};
   for (int i = 1; i < argc; i++) {
     tcc_cli_option_t opt;
     if (tcc_cli_option(&opt, "run", argc, argv, &i, with_value)) return usage(stderr), 2;
@@ -354,6 +358,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--bench") == 0) o->bench = atoi(value);
     else if (strcmp(a, "--profile") == 0) o->profile = true;
     else if (strcmp(a, "--runner") == 0) o->runner = value;
+    else if (strcmp(a, "--device") == 0) o->device = value;
     else if (strcmp(a, "--disable-pass") == 0 && o->num_disabled < MAX_ARGS) o->disabled[o->num_disabled++] = value;
     else if (a[0] == '-' || o->model) return fprintf(stderr, "tcc run: unexpected argument '%s'\n", a), usage(stderr), 2;
     else o->model = a;
@@ -364,6 +369,8 @@ static int parse_options(int argc, char **argv, options_t *o) {
   if (!o->pipeline && (o->target || o->precision || o->dump_after || o->num_disabled))
     return fprintf(stderr, "tcc run: -target, --precision, --disable-pass and --dump-after go with --pipeline\n"), 2;
   if (o->bench < 0) return fprintf(stderr, "tcc run: --bench takes a positive count\n"), 2;
+  if (o->device && !tcc_parse_cuda_device(o->device, &o->gpu_device))
+    return fprintf(stderr, "tcc run: --device takes cuda or cuda:N, not '%s'\n", o->device), 2;
   return -1;
 }
 
@@ -483,13 +490,15 @@ static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const 
     if (!t || !(outputs[i] = tcc_eval_value_tensor(data, t))) return tcc_status_oom();
     if (t->nbytes) memcpy((void *)t->data, out[i].data, t->nbytes);
   }
+  double gpu_ms;
   for (int r = 0; r < o->bench; r++) {
     for (int i = 0; i < no; i++) out[i].data = NULL;
     double start = tcc_now_ms();
     TCC_RETURN_IF_ERROR(tcc_rt_session_run(s, in, ni, out, no));
-    times[r] = tcc_now_ms() - start;
+    times[r] = tcc_rt_session_gpu_ms(s, &gpu_ms) ? gpu_ms : tcc_now_ms() - start;
   }
   if (o->bench) {
+    if (tcc_rt_session_gpu_ms(s, &gpu_ms)) printf("timed with CUDA events (inputs in, kernels, outputs out)\n");
     tcc_print_bench(times, o->bench);
   }
   if (o->profile) print_profile(s);
@@ -497,13 +506,15 @@ static tcc_status_t run_module(tcc_rt_session_t *s, const tcc_graph_t *g, const 
 }
 
 /* Loads a module and makes its signature graph and a session. */
-static tcc_status_t open_module(const char *path, bool profile, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
+static tcc_status_t open_module(const char *path, const options_t *o, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
                                 tcc_module_t **m) {
   TCC_RETURN_IF_ERROR(tcc_rt_module_load(path, NULL, rm));
   printf("module %s: model '%s', target %s\n", path, tcc_rt_module_name(*rm), tcc_rt_module_target(*rm));
   TCC_RETURN_IF_ERROR(signature_graph(*rm, m));
-  tcc_rt_session_options_t so = {.profile = profile};
-  return tcc_rt_session_create(*rm, &so, rs);
+  tcc_rt_session_options_t so = {.profile = o->profile, .gpu_device = o->gpu_device};
+  TCC_RETURN_IF_ERROR(tcc_rt_session_create(*rm, &so, rs));
+  if (strcmp(tcc_rt_session_device(*rs), "cpu") != 0) printf("device: %s\n", tcc_rt_session_device(*rs));
+  return NULL;
 }
 
 /* --compile: packages the optimized graph as DIR/model.so in a new temporary directory; *m is
@@ -526,11 +537,11 @@ static tcc_status_t compile_to_temp(tcc_module_t **m, const options_t *o, char d
   return st;
 }
 
-static tcc_status_t open_module_at(const char *dir, bool profile, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
+static tcc_status_t open_module_at(const char *dir, const options_t *o, tcc_rt_module_t **rm, tcc_rt_session_t **rs,
                                    tcc_module_t **m) {
   char so[128];
   snprintf(so, sizeof so, "%s/model.so", dir);
-  return open_module(so, profile, rm, rs, m);
+  return open_module(so, o, rm, rs, m);
 }
 
 static void remove_temp(const char *dir) {
@@ -705,7 +716,7 @@ static tcc_status_t runner_open(const options_t *o, const char *module, runner_t
 static tcc_status_t runner_run(const options_t *o, const runner_t *r, const tcc_graph_t *g,
                                const tcc_eval_value_t **inputs, tcc_module_t *data, const tcc_eval_value_t **outputs) {
   int ni = (int)g->num_inputs, no = (int)g->num_outputs;
-  const char **args = tcc_module_alloc(data, (size_t)(ni + 6) * sizeof *args);
+  const char **args = tcc_module_alloc(data, (size_t)(ni + 8) * sizeof *args);
   char *out_dir = tcc_module_alloc(data, 128), *bench = tcc_module_alloc(data, 32);
   if (!args || !out_dir || !bench) return tcc_status_oom();
   int n = 0;
@@ -731,6 +742,7 @@ static tcc_status_t runner_run(const options_t *o, const runner_t *r, const tcc_
   snprintf(out_dir, 128, "%s/out", r->dir);
   args[n++] = "-o", args[n++] = out_dir;
   if (o->bench) snprintf(bench, 32, "%d", o->bench), args[n++] = "--bench", args[n++] = bench;
+  if (o->device) args[n++] = "--device", args[n++] = o->device;
   TCC_RETURN_IF_ERROR(runner_exec(o, r, args, n));
   char path[256];
   snprintf(path, sizeof path, "%s/runner.out", r->dir);
@@ -796,7 +808,7 @@ int tcc_cmd_run(int argc, char **argv) {
   tcc_rt_module_t *rm = NULL;
   tcc_rt_session_t *rs = NULL;
   tcc_status_t st = compiled && o.runner ? runner_open(&o, o.model, &runner, &m)
-                    : compiled           ? open_module(o.model, o.profile, &rm, &rs, &m)
+                    : compiled           ? open_module(o.model, &o, &rm, &rs, &m)
                                          : tcc_onnx_import_file(o.model, &import_options, tcc_allocator_system(), &m);
   int folded = 0;
   if (!st && o.fold_constants && !(st = tcc_fold_constants(m->graph, NULL, &folded)))
@@ -808,7 +820,7 @@ int tcc_cmd_run(int argc, char **argv) {
     st = compile_to_temp(&m, &o, temp_dir);
     char temp_module[128];
     snprintf(temp_module, sizeof temp_module, "%s/model.so", temp_dir);
-    if (!st) st = o.runner ? runner_open(&o, temp_module, &runner, &m) : open_module_at(temp_dir, o.profile, &rm, &rs, &m);
+    if (!st) st = o.runner ? runner_open(&o, temp_module, &runner, &m) : open_module_at(temp_dir, &o, &rm, &rs, &m);
   }
   if (!st) st = tcc_module_create(tcc_allocator_system(), &data);
   if (st) {

@@ -1,10 +1,12 @@
-/* Wall-clock timing shared by `tcc run --bench`, tcc-module-runner and the benchmarks (header only: the
- * runner links the runtime alone). */
+/* Timing and the --device option shared by `tcc run`, tcc-module-runner and the benchmarks (header only:
+ * the runner links the runtime alone). */
 #ifndef TCC_TOOLS_TIMING_H
 #define TCC_TOOLS_TIMING_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* Milliseconds on the monotonic clock. */
@@ -29,6 +31,17 @@ static inline double tcc_sorted_median(double *v, int n) {
 static inline void tcc_print_bench(double *v, int n) {
   double median = tcc_sorted_median(v, n);
   printf("runs: %d\nmedian_ms: %.4f\nmin_ms: %.4f\n", n, median, v[0]);
+}
+
+/* `--device cuda:N` (or `cuda`: device 0) -> *ordinal; false for anything else. */
+static inline bool tcc_parse_cuda_device(const char *s, int *ordinal) {
+  if (strcmp(s, "cuda") == 0) return *ordinal = 0, true;
+  if (strncmp(s, "cuda:", 5) != 0 || s[5] < '0' || s[5] > '9') return false;
+  char *end = NULL;
+  long n = strtol(s + 5, &end, 10);
+  if (*end || n > 1024) return false;
+  *ordinal = (int)n;
+  return true;
 }
 
 #endif
