@@ -1749,16 +1749,47 @@ static LLVMValueRef sreg(tcc_llvm_emitter_t *e, LLVMBuilderRef b, const char *na
   return LLVMBuildZExt(b, LLVMBuildCall2(b, fty, fn, NULL, 0, ""), e->i64, "");
 }
 
-/* s's iterations spread over the grid: i = ctaid.x * ntid.x + tid.x, stepping by nctaid.x * ntid.x. */
+/* The chain of PARALLEL loops that starts at s: each next one is the whole body of the one before and
+ * its extent uses none of their variables (codegen/schedule_gpu.h); up to max loops into chain. */
+static int grid_chain(const tcc_kstmt_t *s, const tcc_kstmt_t **chain, int max) {
+  int n = 0;
+  while (s && n < max) {
+    for (int i = 0; i < n; i++)
+      if (tcc_kexpr_uses_var(s->extent, chain[i]->var)) return n;
+    chain[n++] = s;
+    const tcc_kstmt_t *inner = s->body.count == 1 ? s->body.stmts[0] : NULL;
+    s = inner && inner->kind == TCC_KSTMT_FOR && inner->loop == TCC_KLOOP_PARALLEL ? inner : NULL;
+  }
+  return n;
+}
+
+/* The iterations of s's chain of PARALLEL loops spread over the grid as one flat index
+ * i = ctaid.x * ntid.x + tid.x, stepping by nctaid.x * ntid.x, split into the loops' variables with the
+ * innermost fastest. */
 static void emit_grid_loop(fn_t *f, const tcc_kstmt_t *s) {
   tcc_llvm_emitter_t *e = f->e;
+  enum { MAX_CHAIN = 16 };
+  const tcc_kstmt_t *chain[MAX_CHAIN];
+  int n = grid_chain(s, chain, MAX_CHAIN);
+  LLVMValueRef extents[MAX_CHAIN], total = NULL;
+  for (int i = 0; i < n; i++) {
+    extents[i] = emit_expr(f, chain[i]->extent);
+    /* a negative extent is an empty loop */
+    extents[i] = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, extents[i], ci(e->i64, 0), ""), extents[i],
+                                 ci(e->i64, 0), "");
+    total = total ? LLVMBuildMul(f->b, total, extents[i], "") : extents[i];
+  }
   LLVMValueRef ntid = sreg(e, f->b, "ntid.x");
   LLVMValueRef first = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, sreg(e, f->b, "ctaid.x"), ntid, ""), sreg(e, f->b, "tid.x"), "");
   LLVMValueRef step = LLVMBuildMul(f->b, sreg(e, f->b, "nctaid.x"), ntid, "");
-  counted_loop_t l = loop_open(f, first, emit_expr(f, s->extent), s->var->name, s->var->name, "body", "done");
-  f->vars[s->var->id] = l.i;
-  emit_block(f, &s->body);
-  f->vars[s->var->id] = NULL;
+  counted_loop_t l = loop_open(f, first, total, s->var->name, "grid", "body", "done");
+  LLVMValueRef rest = l.i;
+  for (int i = n - 1; i >= 0; i--) {
+    f->vars[chain[i]->var->id] = i ? LLVMBuildURem(f->b, rest, extents[i], chain[i]->var->name) : rest;
+    if (i) rest = LLVMBuildUDiv(f->b, rest, extents[i], "");
+  }
+  emit_block(f, &chain[n - 1]->body);
+  for (int i = 0; i < n; i++) f->vars[chain[i]->var->id] = NULL;
   loop_close_by(f, &l, step);
 }
 

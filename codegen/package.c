@@ -23,6 +23,7 @@
 #include "codegen/cpu_rows.h"
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
+#include "codegen/schedule_gpu.h"
 #include "codegen/target.h"
 #include "ir/compute.h"
 #include "passes/passes.h"
@@ -171,12 +172,9 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
 
 tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose, const char **symbol,
                                          bool *strides) {
-  /* the compute definition; PARALLEL marks from the generic schedule (the emitter spreads the outermost
-   * over the grid), no vector loops */
   tcc_kernel_t *k = NULL;
   TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
-  tcc_cpu_schedule_options_t so = {.parallel = true, .threads = 32, .min_task_elements = 1, .vector_lanes = 1};
-  TCC_RETURN_IF_ERROR(tcc_schedule_cpu(k, &so));
+  TCC_RETURN_IF_ERROR(tcc_schedule_gpu(k));
   *strides = tcc_llvm_gpu_kernel_strides(k);
   TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, symbol));
   if (verbose)

@@ -28,6 +28,8 @@ static const struct {
     ENTRY(DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
     ENTRY(DevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"),
     ENTRY(CtxSetCurrent, "cuCtxSetCurrent"),
+    ENTRY(CtxGetLimit, "cuCtxGetLimit"),
+    ENTRY(CtxSetLimit, "cuCtxSetLimit"),
     ENTRY(StreamCreate, "cuStreamCreate"),
     ENTRY(StreamDestroy, "cuStreamDestroy_v2", "cuStreamDestroy"),
     ENTRY(StreamSynchronize, "cuStreamSynchronize"),

@@ -39,6 +39,7 @@ enum {
   TCC_CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4,
   TCC_CU_JIT_ERROR_LOG_BUFFER = 5,
   TCC_CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+  TCC_CU_LIMIT_MALLOC_HEAP_SIZE = 2,
   TCC_CU_ERROR_NO_DEVICE = 100,
 };
 
@@ -54,6 +55,8 @@ typedef struct {
   CUresult (*DevicePrimaryCtxRetain)(CUcontext *ctx, CUdevice device);
   CUresult (*DevicePrimaryCtxRelease)(CUdevice device);
   CUresult (*CtxSetCurrent)(CUcontext ctx);
+  CUresult (*CtxGetLimit)(size_t *value, int limit);
+  CUresult (*CtxSetLimit)(int limit, size_t value);
   CUresult (*StreamCreate)(CUstream *stream, unsigned flags);
   CUresult (*StreamDestroy)(CUstream stream);
   CUresult (*StreamSynchronize)(CUstream stream);

@@ -8,7 +8,9 @@
 #include "runtime/cuda_driver.h"
 #include "runtime/runtime_internal.h"
 
-enum { GRAPH_CACHE_SIZE = 8, DEVICE_ALIGNMENT = 256 };
+/* The device heap that kernels with temporaries of run-time size (malloc in device code, one block per
+ * thread that runs them) get; the driver's default is 8 MB. */
+enum { GRAPH_CACHE_SIZE = 8, DEVICE_ALIGNMENT = 256, MALLOC_HEAP_BYTES = 256 << 20 };
 
 typedef struct {
   int64_t *symbols; /* the key: num_symbols values */
@@ -128,6 +130,12 @@ static tcc_status_t load_image(tcc_rt_gpu_t *g, int cc) {
   if (rc) {
     tcc_status_t st = tcc_cuda_check(g->cu, rc, im->kind == TCC_MODULE_IMAGE_PTX ? "loading the module's PTX" : "loading the module's cubin");
     return log[0] ? tcc_status_annotate(st, "module '%s' (%s): %s: ", d->name, im->arch, log) : st;
+  }
+  if (memmem(im->data, (size_t)im->bytes, "malloc", 6)) { /* before any launch of the context */
+    size_t heap = 0;
+    CU(g, g->cu->CtxGetLimit(&heap, TCC_CU_LIMIT_MALLOC_HEAP_SIZE), "cuCtxGetLimit");
+    if (heap < MALLOC_HEAP_BYTES)
+      CU(g, g->cu->CtxSetLimit(TCC_CU_LIMIT_MALLOC_HEAP_SIZE, MALLOC_HEAP_BYTES), "setting the GPU's malloc heap size");
   }
   for (int32_t c = 0; c < d->num_calls; c++) {
     char what[300];
@@ -372,9 +380,13 @@ tcc_status_t tcc_rt_gpu_run(tcc_rt_gpu_t *g, const tcc_rt_plan_entry_t *plan, co
     CU(g, cu->EventElapsedTime(&ms, g->call_events[c], g->call_events[c + 1]), "cuEventElapsedTime");
     g->call_ms[c] += ms;
   }
-  if (error_word)
-    return tcc_status_make(TCC_INVALID_ARGUMENT, "model '%s': a kernel failed with code %d (e.g. an integer division "
-                           "by zero or an index out of range)", d->name, (int)error_word);
+  if (error_word) /* the bits of codegen/llvm_emit.h's TCC_KERNEL_ERR_ */
+    return tcc_status_make(error_word & 4 ? TCC_OUT_OF_MEMORY : TCC_INVALID_ARGUMENT,
+                           "model '%s': a kernel failed with code %d:%s%s%s%s", d->name, (int)error_word,
+                           error_word & 1 ? " an integer division by zero" : "",
+                           error_word & 2 ? " an index out of range" : "",
+                           error_word & 4 ? " the GPU's malloc heap could not hold a kernel's temporaries" : "",
+                           error_word & 8 ? " a runtime function failed" : "");
   return NULL;
 }
 

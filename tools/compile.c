@@ -23,7 +23,7 @@ static void usage(FILE *out) {
   const tcc_cpu_target_t *t = tcc_cpu_targets(&n);
   fprintf(out,
           "usage: tcc compile MODEL.onnx [-target T] -o model.so [--name N] [--weights=external] [--emit K]\n"
-          "                  [-O0] [--bounds-check] [--keep-temps] [--verbose]\n"
+          "                  [--precision fp32|fp16|bf16] [-O0] [--bounds-check] [--keep-temps] [--verbose]\n"
           "\n"
           "Runs the optimization pipeline for the target and packages the model as one self-contained module:\n"
           "model.so (kernels, host plan, weights and the runtime; needs only libc, libm and libpthread) and\n"
@@ -44,6 +44,8 @@ static void usage(FILE *out) {
           "                  embedding them\n"
           "  --emit K        instead of a module, write the kernels as llvm (LLVM IR text), asm or obj (ELF object),\n"
           "                  or for a GPU target ptx (PTX assembly: one kernel entry SYM_gpu per kernel)\n"
+          "  --precision P   the compute precision (passes/precision.c): fp32 (default), or fp16 / bf16 for the\n"
+          "                  activations and weights, with float32 accumulation and float32 model inputs/outputs\n"
           "  -O0             skip LLVM's optimization pipeline (default: default<O3>)\n"
           "  --bounds-check  check every index at run time (slower; errors are returned)\n"
           "  --keep-temps    keep the generated C, weights and object files (the directory is printed)\n"
@@ -126,11 +128,12 @@ static void header_path(const char *out, char *buf, size_t size) {
 enum { MAX_DISABLED = 32 };
 
 int tcc_cmd_compile(int argc, char **argv) {
-  const char *model = NULL, *emit = NULL, *out = NULL, *disabled[MAX_DISABLED];
+  const char *model = NULL, *emit = NULL, *out = NULL, *precision = NULL, *disabled[MAX_DISABLED];
   int num_disabled = 0;
   char name[128] = "";
   tcc_package_options_t po = tcc_package_defaults();
-  static const char *const with_value[] = {"--emit", "-target", "--target", "-o", "--name", "--weights", "--disable-pass", NULL};
+  static const char *const with_value[] = {"--emit", "-target", "--target", "-o", "--name", "--weights", "--disable-pass",
+                                           "--precision", NULL};
   for (int i = 1; i < argc; i++) {
     tcc_cli_option_t opt;
     if (tcc_cli_option(&opt, "compile", argc, argv, &i, with_value)) return usage(stderr), 2;
@@ -139,6 +142,7 @@ int tcc_cmd_compile(int argc, char **argv) {
     if (strcmp(a, "--emit") == 0) emit = value;
     else if (strcmp(a, "-target") == 0 || strcmp(a, "--target") == 0) po.target = value;
     else if (strcmp(a, "-o") == 0) out = value;
+    else if (strcmp(a, "--precision") == 0) precision = value;
     else if (strcmp(a, "--name") == 0) snprintf(name, sizeof name, "%s", value);
     else if (strcmp(a, "--weights") == 0 && strcmp(value, "external") == 0) po.external_weights = true;
     else if (strcmp(a, "--weights") == 0 && strcmp(value, "embedded") == 0) po.external_weights = false;
@@ -151,6 +155,8 @@ int tcc_cmd_compile(int argc, char **argv) {
     else model = a;
   }
   if (!model || !out) return usage(stderr), 2;
+  if (precision && !tcc_pipeline_parse_precision(precision))
+    return fprintf(stderr, "tcc compile: --precision must be fp32, fp16 or bf16, not '%s'\n", precision), 2;
   tcc_emit_kind_t kind = TCC_EMIT_OBJ;
   bool gpu = tcc_gpu_target_find(po.target) != NULL;
   if (emit && strcmp(emit, "llvm") == 0) kind = TCC_EMIT_LLVM;
@@ -198,6 +204,7 @@ int tcc_cmd_compile(int argc, char **argv) {
     snprintf(first, sizeof first, "%.*s", (int)strcspn(po.target, ","), po.target);
     o.context.target = gpu || gpu_list ? first : tcc_cpu_target_class(po.target);
     o.disabled = disabled;
+    if (precision) o.context.precision = tcc_pipeline_parse_precision(precision);
     o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);
   }

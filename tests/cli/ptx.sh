@@ -25,7 +25,12 @@ emit() {
   rm -f "$dir/k.ptx" "$dir/k.cubin"
 }
 
-expect gpu-module 2 'GPU modules \(model.so\) are not built yet' -- "$tcc" compile samples/tiny_cnn.onnx -target sm_80 -o "$dir/m.so"
+expect gpu-list-cpu 2 "'x86-64-v4' in -target sm_80,x86-64-v4 is not a GPU target" -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_80,x86-64-v4 -o "$dir/m.so"
+expect gpu-list-emit 2 '--emit writes the kernels of one target' -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_80,sm_90 --emit ptx -o "$dir/m.ptx"
+expect gpu-list-twice 1 "target 'sm_90' is listed twice" -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_90,sm_90 -o "$dir/m.so"
 expect ptx-for-cpu 2 '--emit ptx needs a GPU target' -- "$tcc" compile samples/tiny_cnn.onnx --emit ptx -o "$dir/m.ptx"
 expect unknown-target 2 "unknown target 'sm_70'" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_70 --emit ptx -o "$dir/m.ptx"
 expect no-libdevice 1 'libdevice: cannot read' -- env TCC_LIBDEVICE=/nonexistent.bc \
@@ -37,6 +42,12 @@ if [ ! -r "$libdevice" ]; then
   [ "$failed" -eq 0 ] && exit 77
   exit 1
 fi
+# a GPU module for two targets: PTX for each (and cubins with ptxas); without a driver it refuses to run
+expect gpu-module 0 'compiled samples/tiny_cnn.onnx for sm_80,sm_90a: 7 kernels' -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_80,sm_90a -o "$dir/m.so"
+expect gpu-module-ptx 0 '^2$' -- sh -c "grep -a -c -E '^\.target sm_(80|90a)$' '$dir/m.so'"
+expect gpu-module-no-driver 3 'no CUDA driver: cannot open libtcc-no-driver.so.1' -- \
+  env TCC_CUDA_DRIVER=libtcc-no-driver.so.1 "$tcc" run "$dir/m.so"
 expect sample-entries 0 '^\.visible \.entry softmax_gpu\(' -- sh -c \
   "'$tcc' compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o '$dir/s.ptx' >/dev/null && cat '$dir/s.ptx'"
 for target in sm_80 sm_90a; do emit sample samples/tiny_cnn.onnx $target; done
