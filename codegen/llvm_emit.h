@@ -107,6 +107,12 @@ typedef struct {
   bool gpu;
 } tcc_llvm_emit_options_t;
 
+/* How a GPU kernel is launched: threads per block, blocks (0: as many as the device holds resident, for
+ * a kernel that strides over its work) and bytes of dynamic shared memory. */
+typedef struct {
+  int32_t block, grid, shared_bytes;
+} tcc_gpu_launch_t;
+
 /* Whether the GPU entry of k spreads its work over the whole grid (a grid-stride loop: launch as many
  * blocks as fit), or runs on thread 0 of block 0 (launch one thread). */
 bool tcc_llvm_gpu_kernel_strides(const tcc_kernel_t *k);

@@ -21,6 +21,7 @@
 #include "codegen/cpu_blocks.h"
 #include "codegen/cpu_gemm.h"
 #include "codegen/cpu_rows.h"
+#include "codegen/gpu_gemm.h"
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/schedule_gpu.h"
@@ -55,7 +56,7 @@ typedef struct {
   const char *name, *symbol;
   int num_args;
   place_t *args;
-  bool strides; /* GPU: the kernel strides over the grid (else it runs on one thread) */
+  tcc_gpu_launch_t launch; /* GPU modules: symbol is the kernel's entry */
 } call_t;
 
 enum { MAX_GPU_TARGETS = 8 };
@@ -170,31 +171,39 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
   return NULL;
 }
 
-tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose, const char **symbol,
-                                         bool *strides) {
-  tcc_kernel_t *k = NULL;
-  TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
-  TCC_RETURN_IF_ERROR(tcc_schedule_gpu(k));
-  *strides = tcc_llvm_gpu_kernel_strides(k);
-  TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, symbol));
-  if (verbose)
-    printf("  kernel %s_gpu %-14s <- %s (%s)\n", *symbol, *strides ? "grid-stride" : "one thread", n->name,
-           tcc_node_kernel_kind(n));
+tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose, char entry[256],
+                                         tcc_gpu_launch_t *launch) {
+  bool applied;
+  const char *how = "template gemm";
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, entry, launch, &applied));
+  if (!applied) {
+    tcc_kernel_t *k = NULL;
+    TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
+    TCC_RETURN_IF_ERROR(tcc_schedule_gpu(k));
+    bool strides = tcc_llvm_gpu_kernel_strides(k);
+    const char *symbol;
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, &symbol));
+    snprintf(entry, 256, "%s_gpu", symbol);
+    /* a grid-stride loop: blocks of 256 threads, as many as fit; else one thread */
+    *launch = strides ? (tcc_gpu_launch_t){256, 0, 0} : (tcc_gpu_launch_t){1, 1, 0};
+    how = strides ? "grid-stride" : "one thread";
+  }
+  if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", entry, how, n->name, tcc_node_kernel_kind(n));
   return NULL;
 }
 
-/* The kernel of n in every GPU emitter (the same name in each). */
+/* The kernel of n in every GPU emitter (the same entry in each). */
 static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, call_t *c) {
-  const char *symbol = NULL;
+  char first[256] = "";
   for (int t = 0; t < p->num_gpus; t++) {
-    const char *sym;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->verbose && t == 0, &sym, &c->strides));
-    if (symbol && strcmp(sym, symbol) != 0)
-      return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name, sym,
-                             p->gpu_target[t], symbol, p->gpu_target[0]);
-    symbol = sym;
+    char entry[256];
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->verbose && t == 0, entry, &c->launch));
+    if (t && strcmp(entry, first) != 0)
+      return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name, entry,
+                             p->gpu_target[t], first, p->gpu_target[0]);
+    snprintf(first, sizeof first, "%s", entry);
   }
-  return (c->symbol = strdup(symbol)) ? NULL : tcc_status_oom();
+  return (c->symbol = strdup(first)) ? NULL : tcc_status_oom();
 }
 
 static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
@@ -411,9 +420,9 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   for (int i = 0; i < p->num_calls; i++) {
     fprintf(f, "  {");
     c_string(f, p->calls[i].name);
-    if (p->num_gpus) /* a grid-stride kernel: blocks of 256 threads, as many as fit; else one thread */
-      fprintf(f, ", NULL, %d, a%d, \"%s_gpu\", %d, %d},\n", p->calls[i].num_args, i, p->calls[i].symbol,
-              p->calls[i].strides ? 256 : 1, p->calls[i].strides ? 0 : 1);
+    if (p->num_gpus)
+      fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d},\n", p->calls[i].num_args, i, p->calls[i].symbol,
+              p->calls[i].launch.block, p->calls[i].launch.grid, p->calls[i].launch.shared_bytes);
     else
       fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
   }

@@ -60,11 +60,13 @@ TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_op
 TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
                                                   bool verbose, const char **symbol);
 
-/* Emits the kernel of one plan node for a GPU emitter (options.gpu): its compute definition — one kernel
- * for a fused group — with the generic schedule's PARALLEL loops and no vector loops; *strides: whether
- * its entry strides over the whole grid (tcc_llvm_gpu_kernel_strides) or runs on one thread. */
+/* Emits the kernel of one plan node for a GPU emitter (options.gpu): a template when one applies
+ * (codegen/gpu_gemm.h), else its compute definition — one kernel for a fused group — with the generic
+ * GPU schedule (codegen/schedule_gpu.h). entry: the kernel entry's name; *launch: its launch shape
+ * (a grid-stride kernel: blocks of 256 threads, as many as fit; a kernel without parallel loops: one
+ * thread). */
 TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose,
-                                                      const char **symbol, bool *strides);
+                                                      char entry[256], tcc_gpu_launch_t *launch);
 
 /* The API prefix made from a file name: its base name up to the first '.', characters outside
  * [A-Za-z0-9_] replaced by '_', prefixed by '_' when it starts with a digit (buf of size bytes). */

@@ -38,6 +38,8 @@ static const struct {
     ENTRY(ModuleLoadDataEx, "cuModuleLoadDataEx"),
     ENTRY(ModuleUnload, "cuModuleUnload"),
     ENTRY(ModuleGetFunction, "cuModuleGetFunction"),
+    ENTRY(FuncSetAttribute, "cuFuncSetAttribute"),
+    ENTRY(OccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
     ENTRY(MemAlloc, "cuMemAlloc_v2"),
     ENTRY(MemFree, "cuMemFree_v2"),
     ENTRY(MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),

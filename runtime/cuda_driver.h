@@ -40,6 +40,7 @@ enum {
   TCC_CU_JIT_ERROR_LOG_BUFFER = 5,
   TCC_CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
   TCC_CU_LIMIT_MALLOC_HEAP_SIZE = 2,
+  TCC_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
   TCC_CU_ERROR_NO_DEVICE = 100,
 };
 
@@ -66,6 +67,9 @@ typedef struct {
                                void **values);
   CUresult (*ModuleUnload)(CUmodule module);
   CUresult (*ModuleGetFunction)(CUfunction *fn, CUmodule module, const char *name);
+  CUresult (*FuncSetAttribute)(CUfunction fn, int attribute, int value);
+  CUresult (*OccupancyMaxActiveBlocksPerMultiprocessor)(int *blocks, CUfunction fn, int block_size,
+                                                        size_t dynamic_shared_bytes);
   CUresult (*MemAlloc)(CUdeviceptr *ptr, size_t bytes);
   CUresult (*MemFree)(CUdeviceptr ptr);
   CUresult (*MemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes, CUstream stream);

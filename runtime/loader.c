@@ -147,7 +147,7 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     char what[96];
     snprintf(what, sizeof what, "call %d (%.40s)", c, call->name ? call->name : "?");
     bool has_code = gpu ? call->gpu_entry && *call->gpu_entry && call->gpu_block >= 0 && call->gpu_block <= 1024 &&
-                              call->gpu_grid >= 0
+                              call->gpu_grid >= 0 && call->gpu_shared >= 0
                         : call->fn != NULL;
     if (!has_code || call->num_args < 0 || (call->num_args && !call->args))
       return bad(m, "%s has no %s or no argument table", what, gpu ? "valid GPU kernel entry" : "function");

@@ -32,6 +32,7 @@ struct tcc_rt_gpu {
   CUstream stream;
   CUmodule module;
   CUfunction *functions; /* per call */
+  int *grids;            /* per call: blocks launched */
   int sm_count, threads_per_sm;
   char name[128];
   device_block_t weights, inputs, arena, ctx_block; /* ctx_block: kernel ctx + symbols + error word */
@@ -138,9 +139,19 @@ static tcc_status_t load_image(tcc_rt_gpu_t *g, int cc) {
       CU(g, g->cu->CtxSetLimit(TCC_CU_LIMIT_MALLOC_HEAP_SIZE, MALLOC_HEAP_BYTES), "setting the GPU's malloc heap size");
   }
   for (int32_t c = 0; c < d->num_calls; c++) {
+    const tcc_module_call_t *call = &d->calls[c];
     char what[300];
-    snprintf(what, sizeof what, "module '%.80s': kernel '%.150s' (cuModuleGetFunction)", d->name, d->calls[c].gpu_entry);
-    CU(g, g->cu->ModuleGetFunction(&g->functions[c], g->module, d->calls[c].gpu_entry), what);
+    snprintf(what, sizeof what, "module '%.80s': kernel '%.150s' (cuModuleGetFunction)", d->name, call->gpu_entry);
+    CU(g, g->cu->ModuleGetFunction(&g->functions[c], g->module, call->gpu_entry), what);
+    snprintf(what, sizeof what, "kernel '%.150s': %d bytes of shared memory", call->gpu_entry, (int)call->gpu_shared);
+    if (call->gpu_shared > 48 << 10) /* above 48 KB only on request */
+      CU(g, g->cu->FuncSetAttribute(g->functions[c], TCC_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, call->gpu_shared), what);
+    /* the blocks of a grid-stride launch: as many as the device holds at once */
+    int per_sm = 0;
+    int block = call->gpu_block > 0 ? call->gpu_block : 256;
+    if (call->gpu_grid == 0)
+      CU(g, g->cu->OccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, g->functions[c], block, (size_t)call->gpu_shared), what);
+    g->grids[c] = call->gpu_grid > 0 ? call->gpu_grid : g->sm_count * (per_sm > 0 ? per_sm : 1);
   }
   return NULL;
 }
@@ -166,7 +177,7 @@ void tcc_rt_gpu_destroy(tcc_rt_gpu_t *g) {
     if (g->stream) cu->StreamDestroy(g->stream);
     cu->DevicePrimaryCtxRelease(g->device);
   }
-  free(g->functions), free(g->input_addr), free(g->args), free(g->params), free(g->head);
+  free(g->functions), free(g->grids), free(g->input_addr), free(g->args), free(g->params), free(g->head);
   free(g->call_events), free(g->call_ms);
   free(g->host_outputs);
   free(g);
@@ -223,6 +234,7 @@ tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profi
   g->cu = cu;
   g->m = m;
   g->functions = calloc((size_t)d->num_calls + 1, sizeof *g->functions);
+  g->grids = calloc((size_t)d->num_calls + 1, sizeof *g->grids);
   g->input_addr = calloc((size_t)d->num_inputs + 1, sizeof *g->input_addr);
   g->args = calloc((size_t)m->max_args + 2, sizeof *g->args);
   g->params = calloc((size_t)m->max_args + 2, sizeof *g->params);
@@ -231,7 +243,7 @@ tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profi
     g->call_events = calloc((size_t)d->num_calls + 1, sizeof *g->call_events);
     g->call_ms = calloc((size_t)d->num_calls + 1, sizeof *g->call_ms);
   }
-  tcc_status_t st = !g->functions || !g->input_addr || !g->args || !g->params || !g->head || (profile && (!g->call_events || !g->call_ms))
+  tcc_status_t st = !g->functions || !g->grids || !g->input_addr || !g->args || !g->params || !g->head || (profile && (!g->call_events || !g->call_ms))
                         ? tcc_status_oom()
                         : setup(g, ordinal, profile);
   if (st) {
@@ -258,11 +270,10 @@ static tcc_status_t launch(tcc_rt_gpu_t *g, const tcc_rt_places_t *places, const
   g->args[n + 1] = (uintptr_t)g->ctx_block.ptr + error_word_offset(d);
   for (int32_t a = 0; a < n + 2; a++) g->params[a] = &g->args[a];
   int block = call->gpu_block > 0 ? call->gpu_block : 256;
-  int per_sm = g->threads_per_sm / block > 0 ? g->threads_per_sm / block : 1;
-  int grid = call->gpu_grid > 0 ? call->gpu_grid : g->sm_count * per_sm;
   char what[128];
   snprintf(what, sizeof what, "launching kernel '%.60s' (call %d)", call->name ? call->name : "?", c + 1);
-  CU(g, g->cu->LaunchKernel(g->functions[c], (unsigned)grid, 1, 1, (unsigned)block, 1, 1, 0, g->stream, g->params, NULL), what);
+  CU(g, g->cu->LaunchKernel(g->functions[c], (unsigned)g->grids[c], 1, 1, (unsigned)block, 1, 1,
+                            (unsigned)call->gpu_shared, g->stream, g->params, NULL), what);
   return NULL;
 }
 

@@ -79,10 +79,12 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   }
   const char *sym;
   if (tcc_gpu_target_find(target)) {
-    bool strides;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, false, &sym, &strides));
-    printf("  kernel %s_gpu <- %s (%s, %s): params", sym, node->name, tcc_node_kernel_kind(node),
-           strides ? "grid-stride" : "one thread");
+    char entry[256];
+    tcc_gpu_launch_t launch;
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, false, entry, &launch));
+    printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", entry, node->name,
+           tcc_node_kernel_kind(node), launch.block, launch.grid, launch.grid ? "" : " (as many as fit)",
+           launch.shared_bytes);
     for (int i = 0; i < node->num_inputs; i++)
       if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
     printf(" ->");

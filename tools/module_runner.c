@@ -22,7 +22,8 @@
  * `time: T ms (first run)`; --bench N then times N more runs and prints `runs:`, `median_ms:` and
  * `min_ms:`. --threads N sizes the thread pool (default: TCC_NUM_THREADS, else the online cores). A GPU
  * module runs on CUDA device 0 or the one --device names (printed as `device: NAME`); its --bench times
- * are CUDA events around the input copies, the kernels and the output copies. 
+ * are CUDA events around the input copies, the kernels and the output copies. --profile times each
+ * kernel call and prints its mean over all runs.
  *
  * Exit status: 0 on success, 1 when loading, reading, running or writing fails (the runtime's message on
  * stderr), 2 for bad usage. */
@@ -43,13 +44,15 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: tcc-module-runner MODULE.so --signature\n"
           "       tcc-module-runner MODULE.so [DTYPE:D0,D1,...:PATH]... -o OUT_DIR [--bench N] [--threads N]\n"
-          "                         [--device cuda:N]\n"
+          "                         [--device cuda:N] [--profile]\n"
           "Runs a compiled tcc module on raw little-endian input files (one spec per module input, in order)\n"
           "and writes OUT_DIR/output_K.bin with OUT_DIR/output_K.txt (name, dtype, dims) for each output.\n"
           "  --signature   print the module's inputs and outputs (name, dtype, dims with symbols) and exit\n"
           "  --bench N     after the first run, time N runs and print median_ms: and min_ms:\n"
           "  --threads N   threads of the pool (default TCC_NUM_THREADS, else the online cores)\n"
-          "  --device cuda:N  the CUDA device of a GPU module (default cuda:0)\n");
+          "  --device cuda:N  the CUDA device of a GPU module (default cuda:0)\n"
+          "  --profile     time every kernel call (a GPU module's by CUDA events, without a CUDA graph) and\n"
+          "                print `call I NAME: mean_ms T over R runs` for each\n");
 }
 
 static int fail(tcc_status_t st) {
@@ -194,6 +197,7 @@ typedef struct {
   int num_specs;
   bool signature;
   int bench, threads, device;
+  bool profile;
 } options_t;
 
 /* Runs once (then o->bench timed runs) and writes the outputs. */
@@ -204,7 +208,8 @@ static tcc_status_t run(tcc_rt_module_t *m, tcc_rt_pool_t *pool, const options_t
     return tcc_status_make(TCC_INVALID_ARGUMENT, "%d input spec%s given, the module has %d input%s", o->num_specs,
                            o->num_specs == 1 ? "" : "s", ni, ni == 1 ? "" : "s");
   tcc_rt_session_t *s = NULL;
-  TCC_RETURN_IF_ERROR(tcc_rt_session_create(m, &(tcc_rt_session_options_t){.pool = pool, .gpu_device = o->device}, &s));
+  tcc_rt_session_options_t so = {.pool = pool, .gpu_device = o->device, .profile = o->profile};
+  TCC_RETURN_IF_ERROR(tcc_rt_session_create(m, &so, &s));
   if (strcmp(tcc_rt_session_device(s), "cpu") != 0) printf("device: %s\n", tcc_rt_session_device(s));
   double start = tcc_now_ms(), gpu_ms;
   tcc_status_t st = tcc_rt_session_run(s, in, ni, out, no);
@@ -219,6 +224,11 @@ static tcc_status_t run(tcc_rt_module_t *m, tcc_rt_pool_t *pool, const options_t
     if (tcc_rt_session_gpu_ms(s, &gpu_ms)) printf("timed with CUDA events (inputs in, kernels, outputs out)\n");
     tcc_print_bench(times, o->bench);
   }
+  const char *name;
+  double total_ms;
+  int64_t runs;
+  for (int c = 0; !st && o->profile && tcc_rt_session_call_profile(s, c, &name, &total_ms, &runs); c++)
+    printf("call %d %s: mean_ms %.4f over %lld runs\n", c, name, runs ? total_ms / (double)runs : 0.0, (long long)runs);
   if (!st && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
     st = tcc_status_make(TCC_IO, "cannot create '%s': %s", o->out_dir, strerror(errno));
   for (int k = 0; !st && k < no; k++) st = write_output(m, o->out_dir, k, &out[k]);
@@ -236,6 +246,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "-o") == 0 && has_value) o->out_dir = argv[++i];
     else if (strcmp(a, "--bench") == 0 && has_value) o->bench = atoi(argv[++i]);
     else if (strcmp(a, "--threads") == 0 && has_value) o->threads = atoi(argv[++i]);
+    else if (strcmp(a, "--profile") == 0) o->profile = true;
     else if (strcmp(a, "--device") == 0 && has_value && tcc_parse_cuda_device(argv[i + 1], &o->device)) i++;
     else if (a[0] == '-') return fprintf(stderr, "tcc-module-runner: unexpected argument '%s'\n", a), usage(stderr), 2;
     else if (!o->module) o->module = a;

@@ -12,6 +12,7 @@ of 256 threads. A non-zero error word, a launch error or a mismatch fails the te
 test fails."""
 import glob
 import os
+import re
 import sys
 
 import cupy as cp
@@ -28,9 +29,10 @@ def read_plan(path):
         line = line.strip()
         if line.startswith("kernel ") and ": params" in line:
             entry = line.split()[1]
+            launch = re.search(r"(\d+) threads x (\d+) blocks.*?, (\d+) bytes shared", line)
             params = line.split(": params", 1)[1]
             ins, outs = params.split("->")
-            return entry, ins.split(), outs.split()
+            return entry, [int(x) for x in launch.groups()], ins.split(), outs.split()
     raise ValueError("no kernel line in " + path)
 
 
@@ -39,7 +41,7 @@ def load_pbs(pattern):
 
 
 def check(test_dir):
-    entry, in_names, out_names = read_plan(os.path.join(test_dir, "plan.txt"))
+    entry, (threads, blocks, shared), in_names, out_names = read_plan(os.path.join(test_dir, "plan.txt"))
     model = onnx.load(os.path.join(test_dir, "model.onnx"))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     graph_inputs = [i.name for i in model.graph.input if i.name not in inits]
@@ -63,7 +65,9 @@ def check(test_dir):
     err = cp.zeros(1, dtype=cp.int32)
     module = cp.RawModule(path=os.path.join(test_dir, "kernel.ptx"))
     kernel = module.get_function(entry)
-    kernel((132,), (256,), tuple(args + outs + [ctx, err]))
+    if shared > 48 << 10:
+        kernel.max_dynamic_shared_size_bytes = shared
+    kernel((blocks or 132,), (threads,), tuple(args + outs + [ctx, err]), shared_mem=shared)
     cp.cuda.Device().synchronize()
     if int(err.get()[0]) != 0:
         return "fail", "kernel error bits %d" % int(err.get()[0])

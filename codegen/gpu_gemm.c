@@ -1,0 +1,394 @@
+/* The GPU GEMM template on tensor cores (contract in codegen/gpu_gemm.h). */
+#include "codegen/gpu_gemm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen/template_ir.h"
+
+/* The tile shape: a block of 8 warps (2 x 4) computes BM x BN of C, each warp 64 x 32 (4 x 4 mma tiles of
+ * 16 x 8); K goes through shared memory in BK slices, STAGES of them in flight. Shared rows are padded by
+ * 8 elements (16 bytes) so that the 8 rows an ldmatrix reads fall in different banks. */
+enum {
+  BM = 128, BN = 128, BK = 32, STAGES = 3, THREADS = 256,
+  WM = 64, WN = 32, MI = WM / 16, NI = WN / 8,
+  A_STRIDE = BK + 8, B_STRIDE = BN + 8,                     /* elements per shared row */
+  A_BYTES = BM * A_STRIDE * 2, STAGE_BYTES = A_BYTES + BK * B_STRIDE * 2,
+};
+
+typedef struct {
+  const tcc_value_t *a, *b, *c, *bias;
+  int param_a, param_b, param_c, param_bias, num_params;
+  bool batched; /* B has A's batch dims (else B is 2-D and A's leading dims fold into M) */
+  bool bf16;
+  bool relu; /* after the bias */
+  int64_t n, k;
+} plan_t;
+
+static bool half_tensor(const tcc_value_t *v, tcc_dtype_t dtype) {
+  return v && v->type.kind == TCC_TYPE_TENSOR && v->type.dtype == dtype && v->type.rank >= 1;
+}
+
+static bool const_dim(const tcc_value_t *v, int d, int64_t *out) {
+  if (d < 0 || d >= v->type.rank || !tcc_dim_is_const(v->type.dims[d])) return false;
+  *out = tcc_dim_value(v->type.dims[d]);
+  return true;
+}
+
+/* The parameter index of node input i (absent inputs take none). */
+static int param_of(const tcc_node_t *n, int input) {
+  int p = 0;
+  for (int i = 0; i < input; i++) p += n->inputs[i] != NULL;
+  return p;
+}
+
+static int body_input(const tcc_node_t *n, const tcc_graph_t *body, const tcc_value_t *v) {
+  for (int i = 0; i < n->num_inputs; i++)
+    if ((size_t)i < body->num_inputs && body->inputs[i] == v && n->inputs[i]) return i;
+  return -1;
+}
+
+static bool plan_shapes(plan_t *p) {
+  tcc_dtype_t t = p->a->type.dtype;
+  if (t != TCC_DTYPE_F16 && t != TCC_DTYPE_BF16) return false;
+  p->bf16 = t == TCC_DTYPE_BF16;
+  if (!half_tensor(p->a, t) || !half_tensor(p->b, t) || !half_tensor(p->c, t)) return false;
+  int ra = p->a->type.rank, rb = p->b->type.rank;
+  if (ra < 2 || rb < 2 || p->c->type.rank != ra || (rb != 2 && rb != ra)) return false;
+  if (!const_dim(p->a, ra - 1, &p->k) || !const_dim(p->b, rb - 1, &p->n)) return false;
+  int64_t kb;
+  if (!const_dim(p->b, rb - 2, &kb) || kb != p->k || p->k % 8 || p->n % 8 || p->k <= 0 || p->n <= 0) return false;
+  p->batched = rb == ra && ra > 2;
+  for (int d = 0; p->batched && d < ra - 2; d++)
+    if (p->a->type.dims[d] != p->b->type.dims[d]) return false; /* dims are interned */
+  return true;
+}
+
+static bool plan_node(const tcc_node_t *node, plan_t *p) {
+  memset(p, 0, sizeof *p);
+  p->param_bias = -1;
+  if (node->num_outputs != 1 || !node->outputs[0]) return false;
+  for (int i = 0; i < node->num_inputs; i++) p->num_params += node->inputs[i] != NULL;
+  p->c = node->outputs[0];
+  p->param_c = p->num_params++;
+  if (node->op == TCC_OP_MATMUL) {
+    if (node->num_inputs != 2 || !node->inputs[0] || !node->inputs[1]) return false;
+    p->a = node->inputs[0], p->b = node->inputs[1], p->param_a = 0, p->param_b = 1;
+    return plan_shapes(p);
+  }
+  /* matmul then a bias of N elements */
+  if (node->op != TCC_OP_FUSED || strncmp(tcc_node_attr_string(node, "kind", ""), "matmul", 6) != 0) return false;
+  const tcc_attr_t *ba = tcc_node_attr(node, "body");
+  const tcc_graph_t *body = ba && ba->kind == TCC_ATTR_GRAPH ? ba->g : NULL;
+  if (!body || body->num_nodes < 2 || body->num_nodes > 3 || body->num_outputs != 1 ||
+      (int)body->num_inputs != node->num_inputs)
+    return false;
+  const tcc_node_t *mm = body->nodes[0], *add = body->nodes[1], *relu = body->num_nodes == 3 ? body->nodes[2] : NULL;
+  if (mm->op != TCC_OP_MATMUL || mm->num_inputs != 2 || add->op != TCC_OP_ADD || add->num_inputs != 2) return false;
+  if (relu && (relu->op != TCC_OP_RELU || relu->inputs[0] != add->outputs[0])) return false;
+  p->relu = relu != NULL;
+  int ia = body_input(node, body, mm->inputs[0]), ib = body_input(node, body, mm->inputs[1]);
+  const tcc_value_t *other = add->inputs[0] == mm->outputs[0] ? add->inputs[1] : add->inputs[0];
+  int ibias = body_input(node, body, other);
+  if (ia < 0 || ib < 0 || ibias < 0 || body->outputs[0] != (relu ? relu : add)->outputs[0]) return false;
+  p->a = node->inputs[ia], p->b = node->inputs[ib], p->bias = node->inputs[ibias];
+  p->param_a = param_of(node, ia), p->param_b = param_of(node, ib), p->param_bias = param_of(node, ibias);
+  int64_t nb;
+  return plan_shapes(p) && half_tensor(p->bias, p->a->type.dtype) && p->bias->type.rank == 1 &&
+         const_dim(p->bias, 0, &nb) && nb == p->n && half_tensor(mm->outputs[0], p->a->type.dtype);
+}
+
+/* ---- IR helpers ---- */
+
+typedef struct {
+  tcc_tir_t t;
+  const plan_t *p;
+  LLVMTypeRef i16, half, v2half, p1, p3;
+  LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
+  LLVMValueRef tid, lane, warp_m, warp_n;
+} gen_t;
+
+static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
+static LLVMValueRef i64c(gen_t *g, int64_t v) { return tcc_tir_i64c(&g->t, v); }
+
+static LLVMValueRef call(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *tys, int n, LLVMValueRef *args) {
+  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(g->t.mod, name);
+  if (!fn) fn = LLVMAddFunction(g->t.mod, name, fty);
+  return LLVMBuildCall2(g->t.b, fty, fn, args, (unsigned)n, "");
+}
+
+static LLVMValueRef sreg(gen_t *g, const char *name) {
+  char full[64];
+  snprintf(full, sizeof full, "llvm.nvvm.read.ptx.sreg.%s", name);
+  return call(g, full, g->t.i32, NULL, 0, NULL);
+}
+
+static void barrier(gen_t *g) { call(g, "llvm.nvvm.barrier0", g->t.void_t, NULL, 0, NULL); }
+
+/* Shared memory at a byte offset (i32). */
+static LLVMValueRef shared_at(gen_t *g, LLVMValueRef offset) {
+  return LLVMBuildGEP2(g->t.b, LLVMInt8TypeInContext(g->t.ctx), g->smem, &offset, 1, "");
+}
+
+/* Global memory (addrspace 1) at element `index` (i64) of 2-byte elements from base. */
+static LLVMValueRef global_at(gen_t *g, LLVMValueRef base, LLVMValueRef index) {
+  LLVMValueRef p1 = LLVMBuildAddrSpaceCast(g->t.b, base, g->p1, "");
+  return LLVMBuildGEP2(g->t.b, g->i16, p1, &index, 1, "");
+}
+
+static LLVMValueRef mul(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(g->t.b, a, b, ""); }
+static LLVMValueRef add(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(g->t.b, a, b, ""); }
+static LLVMValueRef lt(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildICmp(g->t.b, LLVMIntSLT, a, b, ""); }
+static LLVMValueRef sext(gen_t *g, LLVMValueRef v) { return LLVMBuildSExt(g->t.b, v, g->t.i64, ""); }
+
+/* Copies slice kt of K (A: BM x BK at rows m0; B: BK x BN at cols n0) into shared stage `stage`, each
+ * thread two 16-byte chunks of each; chunks past the edges are zero-filled (their source clamped to the
+ * operand's start). */
+static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
+                       LLVMValueRef kt, LLVMValueRef stage) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef k0 = mul(g, kt, i64c(g, BK)), base = LLVMBuildMul(bd, stage, i32c(g, STAGE_BYTES), "");
+  LLVMValueRef K = i64c(g, g->p->k), N = i64c(g, g->p->n);
+  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
+  _Static_assert(BM * BK == BK * BN && BM * BK % (8 * THREADS) == 0, "whole 16-byte chunks per thread");
+  for (int i = 0; i < BM * BK / 8 / THREADS; i++) {
+    LLVMValueRef c = add(g, g->tid, i32c(g, i * THREADS));
+    /* A: 4 chunks per row */
+    LLVMValueRef row = LLVMBuildLShr(bd, c, i32c(g, 2), ""), col = mul(g, LLVMBuildAnd(bd, c, i32c(g, 3), ""), i32c(g, 8));
+    LLVMValueRef gm = add(g, m0, sext(g, row)), gk = add(g, k0, sext(g, col));
+    LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gm, m), lt(g, gk, K), "");
+    LLVMValueRef src = global_at(g, a, LLVMBuildSelect(bd, ok, add(g, mul(g, gm, K), gk), i64c(g, 0), ""));
+    LLVMValueRef dst = shared_at(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, A_STRIDE)), col), i32c(g, 2))));
+    LLVMValueRef args[3] = {dst, src, LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
+    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+    /* B: BN / 8 = 16 chunks per row */
+    row = LLVMBuildLShr(bd, c, i32c(g, 4), ""), col = mul(g, LLVMBuildAnd(bd, c, i32c(g, 15), ""), i32c(g, 8));
+    LLVMValueRef gkb = add(g, k0, sext(g, row)), gn = add(g, n0, sext(g, col));
+    ok = LLVMBuildAnd(bd, lt(g, gkb, K), lt(g, gn, N), "");
+    args[1] = global_at(g, b, LLVMBuildSelect(bd, ok, add(g, mul(g, gkb, N), gn), i64c(g, 0), ""));
+    args[0] = shared_at(g, add(g, add(g, base, i32c(g, A_BYTES)), mul(g, add(g, mul(g, row, i32c(g, B_STRIDE)), col), i32c(g, 2))));
+    args[2] = LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "");
+    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+  }
+}
+
+static void commit(gen_t *g) { call(g, "llvm.nvvm.cp.async.commit.group", g->t.void_t, NULL, 0, NULL); }
+
+static void wait_groups(gen_t *g, int pending) {
+  LLVMTypeRef ty = g->t.i32;
+  LLVMValueRef n = i32c(g, pending);
+  call(g, "llvm.nvvm.cp.async.wait.group", g->t.void_t, &ty, 1, &n);
+}
+
+/* ldmatrix.x4 (optionally .trans) at a shared byte offset: four i32 registers. */
+static void ldmatrix(gen_t *g, LLVMValueRef offset, bool trans, LLVMValueRef out[4]) {
+  LLVMTypeRef r4[4] = {g->t.i32, g->t.i32, g->t.i32, g->t.i32};
+  LLVMTypeRef st = LLVMStructTypeInContext(g->t.ctx, r4, 4, 0);
+  LLVMValueRef p = shared_at(g, offset);
+  LLVMValueRef v = call(g, trans ? "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.trans.b16.p3" : "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.b16.p3",
+                        st, &g->p3, 1, &p);
+  for (int i = 0; i < 4; i++) out[i] = LLVMBuildExtractValue(g->t.b, v, (unsigned)i, "");
+}
+
+/* acc (4 floats in allocas) += A fragment (4 x i32) * B fragment (2 x i32). */
+static void mma(gen_t *g, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *acc) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMTypeRef op = g->p->bf16 ? g->t.i32 : g->v2half, f = g->t.f32;
+  LLVMTypeRef tys[10] = {op, op, op, op, op, op, f, f, f, f};
+  LLVMValueRef args[10];
+  for (int i = 0; i < 4; i++) args[i] = g->p->bf16 ? a[i] : LLVMBuildBitCast(bd, a[i], op, "");
+  for (int i = 0; i < 2; i++) args[4 + i] = g->p->bf16 ? b[i] : LLVMBuildBitCast(bd, b[i], op, "");
+  for (int i = 0; i < 4; i++) args[6 + i] = LLVMBuildLoad2(bd, f, acc[i], "");
+  LLVMTypeRef f4[4] = {f, f, f, f};
+  LLVMValueRef r = call(g, g->p->bf16 ? "llvm.nvvm.mma.m16n8k16.row.col.bf16" : "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
+                        LLVMStructTypeInContext(g->t.ctx, f4, 4, 0), tys, 10, args);
+  for (int i = 0; i < 4; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+}
+
+/* The warp's 64 x 32 product of the slice in shared stage `stage`. */
+static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef acc[MI][NI][4]) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef base = mul(g, stage, i32c(g, STAGE_BYTES));
+  LLVMValueRef j = LLVMBuildLShr(bd, g->lane, i32c(g, 3), ""), r = LLVMBuildAnd(bd, g->lane, i32c(g, 7), "");
+  /* lane -> the row (A) or k (B) it addresses in the 16 x 16 block, and the 8-column half */
+  LLVMValueRef sub_row = add(g, mul(g, LLVMBuildAnd(bd, j, i32c(g, 1), ""), i32c(g, 8)), r);
+  LLVMValueRef sub_col = mul(g, LLVMBuildLShr(bd, j, i32c(g, 1), ""), i32c(g, 8));
+  for (int ks = 0; ks < BK / 16; ks++) {
+    LLVMValueRef af[MI][4], bf[NI][2];
+    for (int mi = 0; mi < MI; mi++) {
+      LLVMValueRef row = add(g, add(g, g->warp_m, i32c(g, mi * 16)), sub_row);
+      LLVMValueRef col = add(g, i32c(g, ks * 16), sub_col);
+      ldmatrix(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, A_STRIDE)), col), i32c(g, 2))), false, af[mi]);
+    }
+    for (int nj = 0; nj < NI / 2; nj++) {
+      LLVMValueRef krow = add(g, i32c(g, ks * 16), sub_row);
+      LLVMValueRef col = add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col);
+      LLVMValueRef v[4];
+      ldmatrix(g, add(g, add(g, base, i32c(g, A_BYTES)), mul(g, add(g, mul(g, krow, i32c(g, B_STRIDE)), col), i32c(g, 2))), true, v);
+      bf[2 * nj][0] = v[0], bf[2 * nj][1] = v[1], bf[2 * nj + 1][0] = v[2], bf[2 * nj + 1][1] = v[3];
+    }
+    for (int mi = 0; mi < MI; mi++)
+      for (int ni = 0; ni < NI; ni++) mma(g, af[mi], bf[ni], acc[mi][ni]);
+  }
+}
+
+/* C tile (+ bias) rounded to the half type, pairs of columns stored where row < m (columns: N % 8 == 0). */
+static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
+                       LLVMValueRef acc[MI][NI][4]) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMTypeRef ht = g->p->bf16 ? LLVMBFloatTypeInContext(g->t.ctx) : g->half;
+  LLVMTypeRef v2 = LLVMVectorType(ht, 2);
+  LLVMValueRef N = i64c(g, g->p->n);
+  LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), pair = mul(g, LLVMBuildAnd(bd, g->lane, i32c(g, 3), ""), i32c(g, 2));
+  for (int mi = 0; mi < MI; mi++)
+    for (int ni = 0; ni < NI; ni++) {
+      LLVMValueRef col = add(g, n0, sext(g, add(g, add(g, g->warp_n, i32c(g, ni * 8)), pair)));
+      LLVMValueRef col_ok = lt(g, col, N);
+      LLVMValueRef bias_v[2] = {NULL, NULL};
+      for (int e = 0; bias && e < 2; e++) { /* the index clamped in range: loaded whether or not stored */
+        LLVMValueRef at = LLVMBuildSelect(bd, col_ok, add(g, col, i64c(g, e)), i64c(g, 0), "");
+        bias_v[e] = LLVMBuildFPExt(bd, LLVMBuildLoad2(bd, ht, global_at(g, bias, at), ""), g->t.f32, "");
+      }
+      for (int h = 0; h < 2; h++) {
+        LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * 16 + 8 * h)), group)));
+        LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
+        LLVMValueRef pairv = LLVMGetUndef(v2);
+        for (int e = 0; e < 2; e++) {
+          LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, acc[mi][ni][2 * h + e], "");
+          if (bias) x = LLVMBuildFAdd(bd, x, bias_v[e], "");
+          if (g->p->relu) x = LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, tcc_tir_f32c(&g->t, 0), ""), x,
+                                              tcc_tir_f32c(&g->t, 0), "");
+          pairv = LLVMBuildInsertElement(bd, pairv, LLVMBuildFPTrunc(bd, x, ht, ""), i32c(g, e), "");
+        }
+        LLVMValueRef dst = global_at(g, c, add(g, mul(g, row, N), col));
+        LLVMValueRef st = LLVMBuildStore(bd, LLVMBuildBitCast(bd, pairv, g->t.i32, ""), dst);
+        LLVMSetAlignment(st, 4);
+        tcc_tir_if_end(&g->t, join);
+      }
+    }
+}
+
+/* The element count of v's dims [from, to) as an i64 (symbols from syms). */
+static tcc_status_t dims_product(gen_t *g, LLVMValueRef syms, const tcc_value_t *v, int from, int to, LLVMValueRef *out) {
+  *out = i64c(g, 1);
+  for (int d = from; d < to; d++) {
+    LLVMValueRef x;
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(g->t.e, g->t.b, syms, v->type.dims[d], &x));
+    *out = mul(g, *out, x);
+  }
+  return NULL;
+}
+
+static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
+  tcc_tir_t *t = &g->t;
+  const plan_t *p = g->p;
+  int np = p->num_params + 2;
+  LLVMTypeRef params[16];
+  for (int i = 0; i < np; i++) params[i] = t->ptr;
+  LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)np, 0));
+  tcc_tir_begin(t, fn);
+  LLVMBuilderRef bd = t->b;
+  LLVMValueRef a = LLVMGetParam(fn, (unsigned)p->param_a), b = LLVMGetParam(fn, (unsigned)p->param_b);
+  LLVMValueRef c = LLVMGetParam(fn, (unsigned)p->param_c), ctx = LLVMGetParam(fn, (unsigned)p->num_params);
+  LLVMValueRef bias = p->bias ? LLVMGetParam(fn, (unsigned)p->param_bias) : NULL;
+  LLVMValueRef syms = LLVMBuildLoad2(bd, t->ptr, ctx, "syms"); /* ctx->symbols is the first field */
+  int ra = p->a->type.rank;
+  LLVMValueRef m, batch;
+  if (p->batched) {
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, ra - 2, ra - 1, &m));
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 2, &batch));
+  } else {
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 1, &m));
+    batch = i64c(g, 1);
+  }
+  g->tid = sreg(g, "tid.x");
+  g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
+  LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
+  g->warp_m = mul(g, LLVMBuildLShr(bd, warp, i32c(g, 2), ""), i32c(g, WM));
+  g->warp_n = mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, WN));
+  LLVMValueRef acc[MI][NI][4];
+  for (int mi = 0; mi < MI; mi++)
+    for (int ni = 0; ni < NI; ni++)
+      for (int e = 0; e < 4; e++) acc[mi][ni][e] = tcc_tir_alloca(t, t->f32, "acc");
+  /* tiles of all products, strided over the grid */
+  LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, m, i64c(g, BM - 1)), i64c(g, BM), "");
+  LLVMValueRef tiles_n = i64c(g, (p->n + BN - 1) / BN);
+  LLVMValueRef per_product = mul(g, tiles_m, tiles_n), total = mul(g, per_product, batch);
+  LLVMValueRef k_tiles = i64c(g, (p->k + BK - 1) / BK);
+  tcc_tir_loop_t tiles;
+  LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, sreg(g, "ctaid.x")), total, sext(g, sreg(g, "nctaid.x")), "tile");
+  LLVMValueRef prod = LLVMBuildSDiv(bd, tile, per_product, ""), rest = LLVMBuildSRem(bd, tile, per_product, "");
+  LLVMValueRef m0 = mul(g, LLVMBuildSDiv(bd, rest, tiles_n, ""), i64c(g, BM));
+  LLVMValueRef n0 = mul(g, LLVMBuildSRem(bd, rest, tiles_n, ""), i64c(g, BN));
+  /* this product's operands */
+  LLVMValueRef ta = LLVMBuildGEP2(bd, g->i16, a, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->k)))}, 1, "");
+  LLVMValueRef tb = p->batched ? LLVMBuildGEP2(bd, g->i16, b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : b;
+  LLVMValueRef tc = LLVMBuildGEP2(bd, g->i16, c, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->n)))}, 1, "");
+  for (int mi = 0; mi < MI; mi++)
+    for (int ni = 0; ni < NI; ni++)
+      for (int e = 0; e < 4; e++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[mi][ni][e]);
+  /* prologue: slices 0 .. STAGES-2 in flight (a group per slice, empty past K) */
+  for (int s = 0; s < STAGES - 1; s++) {
+    LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, s), k_tiles));
+    load_stage(g, ta, tb, m, m0, n0, i64c(g, s), i32c(g, s));
+    tcc_tir_if_end(t, join);
+    commit(g);
+  }
+  tcc_tir_loop_t ks;
+  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), k_tiles, i64c(g, 1), "kt");
+  wait_groups(g, STAGES - 2); /* slice kt has landed (this thread's copies) */
+  barrier(g);                 /* ... everyone's; and slice kt-1's stage is free again */
+  LLVMValueRef next = add(g, kt, i64c(g, STAGES - 1));
+  LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, next, k_tiles));
+  load_stage(g, ta, tb, m, m0, n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, STAGES), ""), t->i32, ""));
+  tcc_tir_if_end(t, join);
+  commit(g);
+  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, STAGES), ""), t->i32, ""), acc);
+  tcc_tir_loop_end(t, &ks);
+  wait_groups(g, 0);
+  store_tile(g, tc, bias, m, m0, n0, acc);
+  barrier(g); /* the next tile's prologue reuses the stages */
+  tcc_tir_loop_end(t, &tiles);
+  LLVMBuildRetVoid(bd);
+  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
+                           LLVMValueAsMetadata(i32c(g, 1))};
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  md[1] = LLVMMDStringInContext2(t->ctx, "maxntidx", 8), md[2] = LLVMValueAsMetadata(i32c(g, THREADS));
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  return NULL;
+}
+
+tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
+                               tcc_gpu_launch_t *launch, bool *applied) {
+  *applied = false;
+  plan_t p;
+  if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
+  gen_t g = {.p = &p};
+  TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
+  tcc_tir_t *t = &g.t;
+  g.i16 = LLVMInt16TypeInContext(t->ctx);
+  g.half = LLVMHalfTypeInContext(t->ctx);
+  g.v2half = LLVMVectorType(g.half, 2);
+  g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
+  g.p3 = LLVMPointerTypeInContext(t->ctx, 3);
+  g.smem = LLVMGetNamedGlobal(t->mod, "tcc_gpu_dynamic_shared");
+  if (!g.smem) {
+    g.smem = LLVMAddGlobalInAddressSpace(t->mod, LLVMArrayType2(LLVMInt8TypeInContext(t->ctx), 0), "tcc_gpu_dynamic_shared", 3);
+    LLVMSetLinkage(g.smem, LLVMExternalLinkage);
+    LLVMSetAlignment(g.smem, 16);
+  }
+  char name[200];
+  tcc_tir_unique_name(t->mod, node->name, "gemm", name);
+  snprintf(entry, 256, "%s_gpu", name);
+  tcc_status_t st = emit_kernel(&g, entry);
+  tcc_tir_dispose(t);
+  if (st) {
+    LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
+    if (fn) LLVMDeleteFunction(fn);
+    return st;
+  }
+  *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = STAGES * STAGE_BYTES};
+  *applied = true;
+  return NULL;
+}
