@@ -1,17 +1,19 @@
 /* gpu_gemm: builds one GPU module per GEMM shape, C[M, N] = A[M, K] * B[K, N] with A and B module inputs,
  * for bench/gpu_gemm.py to time on the GPU against cuBLAS (torch.matmul) in one process.
  *
- *   bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK ...]
+ *   bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK ...] [--knobs bm=128,...]
  *
  * Each shape goes through the optimization pipeline and packaging like `tcc compile` (the MatMul takes
  * the tensor-core template, codegen/gpu_gemm.h) into OUT_DIR/gemm_MxNxK_DTYPE/model.so, and the kernel
- * line is printed. Default shapes: square 1024 ... 8192 and the inference shapes M = 1, 16, 128 by
+ * line is printed; --knobs overrides the template's knobs (codegen/gpu_gemm.h) and is appended to the
+ * folder's name. Default shapes: square 1024 ... 8192 and the inference shapes M = 1, 16, 128 by
  * 4096 x 4096. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codegen/gpu_gemm.h"
 #include "codegen/package.h"
 #include "ir/infer.h"
 #include "passes/pipeline.h"
@@ -33,7 +35,8 @@ static tcc_status_t matrix_input(tcc_graph_t *g, const char *name, tcc_dtype_t d
   return tcc_value_set_tensor(*out, dtype, 2, dims);
 }
 
-static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *target, const char *dir) {
+static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *target, const tcc_gpu_gemm_knobs_t *knobs,
+                          const char *dir) {
   tcc_module_t *m = NULL;
   TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), &m));
   tcc_graph_t *g = m->graph;
@@ -58,19 +61,26 @@ static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *targe
   po.target = target;
   po.name = "gemm";
   po.verbose = true;
+  po.gpu_gemm_knobs = knobs;
   if (!st) st = tcc_package_build(g, &po, path, NULL);
   tcc_module_destroy(m);
   return st;
 }
 
 int main(int argc, char **argv) {
-  const char *out = NULL, *target = "sm_90";
+  const char *out = NULL, *target = "sm_90", *label = "";
+  tcc_gpu_gemm_knobs_t knobs;
+  bool has_knobs = false;
   tcc_dtype_t dtype = TCC_DTYPE_F16;
   shape_t shapes[64];
   int num_shapes = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-target") == 0 && i + 1 < argc) target = argv[++i];
-    else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
+    else if (strcmp(argv[i], "--knobs") == 0 && i + 1 < argc) {
+      tcc_status_t st = tcc_gpu_gemm_parse_knobs(argv[++i], &knobs);
+      if (st) return fprintf(stderr, "bench_gpu_gemm: %s\n", tcc_status_message(st)), tcc_status_free(st), 2;
+      has_knobs = true, label = argv[i];
+    } else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc) {
       const char *d = argv[++i];
       if (strcmp(d, "f16") == 0) dtype = TCC_DTYPE_F16;
       else if (strcmp(d, "bf16") == 0) dtype = TCC_DTYPE_BF16;
@@ -81,7 +91,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "bench_gpu_gemm: --shape takes MxNxK\n"), 2;
       shapes[num_shapes++] = s;
     } else if (argv[i][0] != '-' && !out) out = argv[i];
-    else return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]...\n"), 2;
+    else return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs K]\n"), 2;
   }
   if (!out) return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]...\n"), 2;
   if (!num_shapes) {
@@ -91,11 +101,11 @@ int main(int argc, char **argv) {
   mkdir(out, 0777);
   for (int i = 0; i < num_shapes; i++) {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/gemm_%ldx%ldx%ld_%s", out, (long)shapes[i].m, (long)shapes[i].n, (long)shapes[i].k,
-             dtype == TCC_DTYPE_F16 ? "f16" : "bf16");
+    snprintf(dir, sizeof dir, "%s/gemm_%ldx%ldx%ld_%s%s%s", out, (long)shapes[i].m, (long)shapes[i].n, (long)shapes[i].k,
+             dtype == TCC_DTYPE_F16 ? "f16" : "bf16", has_knobs ? "_" : "", label);
     mkdir(dir, 0777);
     printf("%s\n", dir);
-    tcc_status_t st = build(&shapes[i], dtype, target, dir);
+    tcc_status_t st = build(&shapes[i], dtype, target, has_knobs ? &knobs : NULL, dir);
     if (st) {
       fprintf(stderr, "bench_gpu_gemm: %s: %s\n", dir, tcc_status_message(st));
       tcc_status_free(st);

@@ -71,7 +71,7 @@ def main():
     o = ap.parse_args()
     rows = []
     for entry in sorted(os.listdir(o.dir)):
-        match = re.fullmatch(r"gemm_(\d+)x(\d+)x(\d+)_(f16|bf16)", entry)
+        match = re.fullmatch(r"gemm_(\d+)x(\d+)x(\d+)_(f16|bf16)(_.*)?", entry)
         if not match:
             continue
         m, n, k = (int(x) for x in match.groups()[:3])

@@ -6,15 +6,18 @@
 
 #include "codegen/template_ir.h"
 
-/* The tile shape: a block of 8 warps (2 x 4) computes BM x BN of C, each warp 64 x 32 (4 x 4 mma tiles of
- * 16 x 8); K goes through shared memory in BK slices, STAGES of them in flight. Shared rows are padded by
- * 8 elements (16 bytes) so that the 8 rows an ldmatrix reads fall in different banks. */
-enum {
-  BM = 128, BN = 128, BK = 32, STAGES = 3, THREADS = 256,
-  WM = 64, WN = 32, MI = WM / 16, NI = WN / 8,
-  A_STRIDE = BK + 8, B_STRIDE = BN + 8,                     /* elements per shared row */
-  A_BYTES = BM * A_STRIDE * 2, STAGE_BYTES = A_BYTES + BK * B_STRIDE * 2,
-};
+/* The most accumulators a thread holds (4 per 16 x 8 mma tile of its warp's tile). */
+enum { MAX_ACC = 256, MAX_SHARED = 227 << 10 };
+
+/* The tile shape derived from the knobs: a block of (bm / wm) x (bn / wn) warps computes bm x bn of C,
+ * each warp wm x wn (mi x ni mma tiles of 16 x 8); K goes through shared memory in bk slices, `stages`
+ * of them in flight. Shared rows are padded by 8 elements (16 bytes) so that the 8 rows an ldmatrix
+ * reads fall in different banks. */
+typedef struct {
+  int bm, bn, bk, wm, wn, stages;
+  int threads, warps_n, mi, ni;
+  int a_stride, b_stride, a_bytes, stage_bytes; /* elements per shared row; bytes */
+} tile_t;
 
 typedef struct {
   const tcc_value_t *a, *b, *c, *bias;
@@ -103,6 +106,7 @@ static bool plan_node(const tcc_node_t *node, plan_t *p) {
 typedef struct {
   tcc_tir_t t;
   const plan_t *p;
+  tile_t k;
   LLVMTypeRef i16, half, v2half, p1, p3;
   LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
   LLVMValueRef tid, lane, warp_m, warp_n;
@@ -142,34 +146,44 @@ static LLVMValueRef add(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 static LLVMValueRef lt(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildICmp(g->t.b, LLVMIntSLT, a, b, ""); }
 static LLVMValueRef sext(gen_t *g, LLVMValueRef v) { return LLVMBuildSExt(g->t.b, v, g->t.i64, ""); }
 
-/* Copies slice kt of K (A: BM x BK at rows m0; B: BK x BN at cols n0) into shared stage `stage`, each
- * thread two 16-byte chunks of each; chunks past the edges are zero-filled (their source clamped to the
- * operand's start). */
+/* One 16-byte chunk of slice kt: chunk c of a rows x (cols / 8) grid at (r0, c0) of a matrix with `ld`
+ * elements per row and `rows_end` / `cols_end` bounds, into shared memory at `dst` + (row * stride +
+ * col) * 2; zero-filled past the edges (its source clamped to the matrix's start). */
+static void copy_chunk(gen_t *g, LLVMValueRef src_base, LLVMValueRef c, int cols, LLVMValueRef r0, LLVMValueRef c0,
+                       LLVMValueRef rows_end, LLVMValueRef cols_end, int64_t ld, LLVMValueRef dst, int stride) {
+  LLVMBuilderRef bd = g->t.b;
+  int per_row = cols / 8;
+  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
+  LLVMValueRef gr = add(g, r0, sext(g, row)), gc = add(g, c0, sext(g, col));
+  LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gr, rows_end), lt(g, gc, cols_end), "");
+  LLVMValueRef args[3] = {
+      shared_at(g, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2)))),
+      global_at(g, src_base, LLVMBuildSelect(bd, ok, add(g, mul(g, gr, i64c(g, ld)), gc), i64c(g, 0), "")),
+      LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
+  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
+  call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+}
+
+/* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0) into shared stage `stage`, the
+ * 16-byte chunks dealt out to the threads in turn. */
 static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
                        LLVMValueRef kt, LLVMValueRef stage) {
-  LLVMBuilderRef bd = g->t.b;
-  LLVMValueRef k0 = mul(g, kt, i64c(g, BK)), base = LLVMBuildMul(bd, stage, i32c(g, STAGE_BYTES), "");
+  const tile_t *k = &g->k;
+  LLVMValueRef k0 = mul(g, kt, i64c(g, k->bk)), base = mul(g, stage, i32c(g, k->stage_bytes));
   LLVMValueRef K = i64c(g, g->p->k), N = i64c(g, g->p->n);
-  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
-  _Static_assert(BM * BK == BK * BN && BM * BK % (8 * THREADS) == 0, "whole 16-byte chunks per thread");
-  for (int i = 0; i < BM * BK / 8 / THREADS; i++) {
-    LLVMValueRef c = add(g, g->tid, i32c(g, i * THREADS));
-    /* A: 4 chunks per row */
-    LLVMValueRef row = LLVMBuildLShr(bd, c, i32c(g, 2), ""), col = mul(g, LLVMBuildAnd(bd, c, i32c(g, 3), ""), i32c(g, 8));
-    LLVMValueRef gm = add(g, m0, sext(g, row)), gk = add(g, k0, sext(g, col));
-    LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gm, m), lt(g, gk, K), "");
-    LLVMValueRef src = global_at(g, a, LLVMBuildSelect(bd, ok, add(g, mul(g, gm, K), gk), i64c(g, 0), ""));
-    LLVMValueRef dst = shared_at(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, A_STRIDE)), col), i32c(g, 2))));
-    LLVMValueRef args[3] = {dst, src, LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
-    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
-    /* B: BN / 8 = 16 chunks per row */
-    row = LLVMBuildLShr(bd, c, i32c(g, 4), ""), col = mul(g, LLVMBuildAnd(bd, c, i32c(g, 15), ""), i32c(g, 8));
-    LLVMValueRef gkb = add(g, k0, sext(g, row)), gn = add(g, n0, sext(g, col));
-    ok = LLVMBuildAnd(bd, lt(g, gkb, K), lt(g, gn, N), "");
-    args[1] = global_at(g, b, LLVMBuildSelect(bd, ok, add(g, mul(g, gkb, N), gn), i64c(g, 0), ""));
-    args[0] = shared_at(g, add(g, add(g, base, i32c(g, A_BYTES)), mul(g, add(g, mul(g, row, i32c(g, B_STRIDE)), col), i32c(g, 2))));
-    args[2] = LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "");
-    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+  int a_chunks = k->bm * k->bk / 8, b_chunks = k->bk * k->bn / 8;
+  for (int i = 0; i * k->threads < a_chunks || i * k->threads < b_chunks; i++) {
+    LLVMValueRef c = add(g, g->tid, i32c(g, i * k->threads));
+    for (int which = 0; which < 2; which++) {
+      int chunks = which ? b_chunks : a_chunks;
+      if (i * k->threads >= chunks) continue;
+      LLVMBasicBlockRef join = (i + 1) * k->threads > chunks ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntULT, c, i32c(g, chunks), "")) : NULL;
+      if (which == 0)
+        copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride);
+      else
+        copy_chunk(g, b, c, k->bn, k0, n0, K, N, g->p->n, add(g, base, i32c(g, k->a_bytes)), k->b_stride);
+      if (join) tcc_tir_if_end(&g->t, join);
+    }
   }
 }
 
@@ -206,43 +220,45 @@ static void mma(gen_t *g, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *acc) {
   for (int i = 0; i < 4; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
 }
 
-/* The warp's 64 x 32 product of the slice in shared stage `stage`. */
-static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef acc[MI][NI][4]) {
+/* The warp's wm x wn product of the slice in shared stage `stage`; acc[(i * ni + j) * 4 + e]. */
+static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
+  const tile_t *k = &g->k;
   LLVMBuilderRef bd = g->t.b;
-  LLVMValueRef base = mul(g, stage, i32c(g, STAGE_BYTES));
+  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes));
   LLVMValueRef j = LLVMBuildLShr(bd, g->lane, i32c(g, 3), ""), r = LLVMBuildAnd(bd, g->lane, i32c(g, 7), "");
   /* lane -> the row (A) or k (B) it addresses in the 16 x 16 block, and the 8-column half */
   LLVMValueRef sub_row = add(g, mul(g, LLVMBuildAnd(bd, j, i32c(g, 1), ""), i32c(g, 8)), r);
   LLVMValueRef sub_col = mul(g, LLVMBuildLShr(bd, j, i32c(g, 1), ""), i32c(g, 8));
-  for (int ks = 0; ks < BK / 16; ks++) {
-    LLVMValueRef af[MI][4], bf[NI][2];
-    for (int mi = 0; mi < MI; mi++) {
+  for (int ks = 0; ks < k->bk / 16; ks++) {
+    LLVMValueRef af[8][4], bf[16][2];
+    for (int mi = 0; mi < k->mi; mi++) {
       LLVMValueRef row = add(g, add(g, g->warp_m, i32c(g, mi * 16)), sub_row);
       LLVMValueRef col = add(g, i32c(g, ks * 16), sub_col);
-      ldmatrix(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, A_STRIDE)), col), i32c(g, 2))), false, af[mi]);
+      ldmatrix(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, 2))), false, af[mi]);
     }
-    for (int nj = 0; nj < NI / 2; nj++) {
+    for (int nj = 0; nj < k->ni / 2; nj++) {
       LLVMValueRef krow = add(g, i32c(g, ks * 16), sub_row);
       LLVMValueRef col = add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col);
       LLVMValueRef v[4];
-      ldmatrix(g, add(g, add(g, base, i32c(g, A_BYTES)), mul(g, add(g, mul(g, krow, i32c(g, B_STRIDE)), col), i32c(g, 2))), true, v);
+      ldmatrix(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, add(g, mul(g, krow, i32c(g, k->b_stride)), col), i32c(g, 2))), true, v);
       bf[2 * nj][0] = v[0], bf[2 * nj][1] = v[1], bf[2 * nj + 1][0] = v[2], bf[2 * nj + 1][1] = v[3];
     }
-    for (int mi = 0; mi < MI; mi++)
-      for (int ni = 0; ni < NI; ni++) mma(g, af[mi], bf[ni], acc[mi][ni]);
+    for (int mi = 0; mi < k->mi; mi++)
+      for (int ni = 0; ni < k->ni; ni++) mma(g, af[mi], bf[ni], &acc[(mi * k->ni + ni) * 4]);
   }
 }
 
 /* C tile (+ bias) rounded to the half type, pairs of columns stored where row < m (columns: N % 8 == 0). */
 static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
-                       LLVMValueRef acc[MI][NI][4]) {
+                       LLVMValueRef *acc) {
   LLVMBuilderRef bd = g->t.b;
   LLVMTypeRef ht = g->p->bf16 ? LLVMBFloatTypeInContext(g->t.ctx) : g->half;
   LLVMTypeRef v2 = LLVMVectorType(ht, 2);
   LLVMValueRef N = i64c(g, g->p->n);
   LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), pair = mul(g, LLVMBuildAnd(bd, g->lane, i32c(g, 3), ""), i32c(g, 2));
-  for (int mi = 0; mi < MI; mi++)
-    for (int ni = 0; ni < NI; ni++) {
+  for (int mi = 0; mi < g->k.mi; mi++)
+    for (int ni = 0; ni < g->k.ni; ni++) {
+      LLVMValueRef *tile = &acc[(mi * g->k.ni + ni) * 4];
       LLVMValueRef col = add(g, n0, sext(g, add(g, add(g, g->warp_n, i32c(g, ni * 8)), pair)));
       LLVMValueRef col_ok = lt(g, col, N);
       LLVMValueRef bias_v[2] = {NULL, NULL};
@@ -255,7 +271,7 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
         LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
         LLVMValueRef pairv = LLVMGetUndef(v2);
         for (int e = 0; e < 2; e++) {
-          LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, acc[mi][ni][2 * h + e], "");
+          LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, tile[2 * h + e], "");
           if (bias) x = LLVMBuildFAdd(bd, x, bias_v[e], "");
           if (g->p->relu) x = LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, tcc_tir_f32c(&g->t, 0), ""), x,
                                               tcc_tir_f32c(&g->t, 0), "");
@@ -305,31 +321,29 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   g->tid = sreg(g, "tid.x");
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
   LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
-  g->warp_m = mul(g, LLVMBuildLShr(bd, warp, i32c(g, 2), ""), i32c(g, WM));
-  g->warp_n = mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, WN));
-  LLVMValueRef acc[MI][NI][4];
-  for (int mi = 0; mi < MI; mi++)
-    for (int ni = 0; ni < NI; ni++)
-      for (int e = 0; e < 4; e++) acc[mi][ni][e] = tcc_tir_alloca(t, t->f32, "acc");
+  const tile_t *k = &g->k;
+  g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
+  g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  int num_acc = k->mi * k->ni * 4;
+  LLVMValueRef acc[MAX_ACC];
+  for (int i = 0; i < num_acc; i++) acc[i] = tcc_tir_alloca(t, t->f32, "acc");
   /* tiles of all products, strided over the grid */
-  LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, m, i64c(g, BM - 1)), i64c(g, BM), "");
-  LLVMValueRef tiles_n = i64c(g, (p->n + BN - 1) / BN);
+  LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, m, i64c(g, k->bm - 1)), i64c(g, k->bm), "");
+  LLVMValueRef tiles_n = i64c(g, (p->n + k->bn - 1) / k->bn);
   LLVMValueRef per_product = mul(g, tiles_m, tiles_n), total = mul(g, per_product, batch);
-  LLVMValueRef k_tiles = i64c(g, (p->k + BK - 1) / BK);
+  LLVMValueRef k_tiles = i64c(g, (p->k + k->bk - 1) / k->bk);
   tcc_tir_loop_t tiles;
   LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, sreg(g, "ctaid.x")), total, sext(g, sreg(g, "nctaid.x")), "tile");
   LLVMValueRef prod = LLVMBuildSDiv(bd, tile, per_product, ""), rest = LLVMBuildSRem(bd, tile, per_product, "");
-  LLVMValueRef m0 = mul(g, LLVMBuildSDiv(bd, rest, tiles_n, ""), i64c(g, BM));
-  LLVMValueRef n0 = mul(g, LLVMBuildSRem(bd, rest, tiles_n, ""), i64c(g, BN));
+  LLVMValueRef m0 = mul(g, LLVMBuildSDiv(bd, rest, tiles_n, ""), i64c(g, k->bm));
+  LLVMValueRef n0 = mul(g, LLVMBuildSRem(bd, rest, tiles_n, ""), i64c(g, k->bn));
   /* this product's operands */
   LLVMValueRef ta = LLVMBuildGEP2(bd, g->i16, a, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->k)))}, 1, "");
   LLVMValueRef tb = p->batched ? LLVMBuildGEP2(bd, g->i16, b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : b;
   LLVMValueRef tc = LLVMBuildGEP2(bd, g->i16, c, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->n)))}, 1, "");
-  for (int mi = 0; mi < MI; mi++)
-    for (int ni = 0; ni < NI; ni++)
-      for (int e = 0; e < 4; e++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[mi][ni][e]);
-  /* prologue: slices 0 .. STAGES-2 in flight (a group per slice, empty past K) */
-  for (int s = 0; s < STAGES - 1; s++) {
+  for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
+  /* prologue: slices 0 .. stages-2 in flight (a group per slice, empty past K) */
+  for (int s = 0; s < k->stages - 1; s++) {
     LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, s), k_tiles));
     load_stage(g, ta, tb, m, m0, n0, i64c(g, s), i32c(g, s));
     tcc_tir_if_end(t, join);
@@ -337,14 +351,14 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   }
   tcc_tir_loop_t ks;
   LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), k_tiles, i64c(g, 1), "kt");
-  wait_groups(g, STAGES - 2); /* slice kt has landed (this thread's copies) */
+  wait_groups(g, k->stages - 2); /* slice kt has landed (this thread's copies) */
   barrier(g);                 /* ... everyone's; and slice kt-1's stage is free again */
-  LLVMValueRef next = add(g, kt, i64c(g, STAGES - 1));
+  LLVMValueRef next = add(g, kt, i64c(g, k->stages - 1));
   LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, next, k_tiles));
-  load_stage(g, ta, tb, m, m0, n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, STAGES), ""), t->i32, ""));
+  load_stage(g, ta, tb, m, m0, n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, ""));
   tcc_tir_if_end(t, join);
   commit(g);
-  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, STAGES), ""), t->i32, ""), acc);
+  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, ""), acc);
   tcc_tir_loop_end(t, &ks);
   wait_groups(g, 0);
   store_tile(g, tc, bias, m, m0, n0, acc);
@@ -354,17 +368,60 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
                            LLVMValueAsMetadata(i32c(g, 1))};
   LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
-  md[1] = LLVMMDStringInContext2(t->ctx, "maxntidx", 8), md[2] = LLVMValueAsMetadata(i32c(g, THREADS));
+  md[1] = LLVMMDStringInContext2(t->ctx, "maxntidx", 8), md[2] = LLVMValueAsMetadata(i32c(g, k->threads));
   LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
   return NULL;
 }
 
-tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
-                               tcc_gpu_launch_t *launch, bool *applied) {
+/* Measured on an H100 (docs/perf.md, bench/gpu_gemm.py) over the configurations there. */
+tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m) {
+  /* few rows (a batch of tokens, a GEMV): narrow tiles so that N alone fills the device, deep K slices */
+  if (m > 0 && m <= 32) return (tcc_gpu_gemm_knobs_t){.bm = 16, .bn = 32, .bk = 128, .wm = 16, .wn = 16, .stages = 4};
+  if (m > 0 && m <= 256) return (tcc_gpu_gemm_knobs_t){.bm = 64, .bn = 64, .bk = 32, .wm = 32, .wn = 32, .stages = 4};
+  return (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
+}
+
+/* M of one product when it is a constant, else -1. */
+static int64_t rows_if_known(const plan_t *p) {
+  int r = p->a->type.rank;
+  int64_t m = 1;
+  for (int d = p->batched ? r - 2 : 0; d < r - 1; d++) {
+    if (!tcc_dim_is_const(p->a->type.dims[d])) return -1;
+    m *= tcc_dim_value(p->a->type.dims[d]);
+  }
+  return m;
+}
+
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, tile_t *k) {
+  *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages};
+  bool ok = k->wm >= 16 && k->wm % 16 == 0 && k->wn >= 16 && k->wn % 16 == 0 && k->bm % (k->wm ? k->wm : 1) == 0 &&
+            k->bn % (k->wn ? k->wn : 1) == 0 && k->bk >= 16 && k->bk % 16 == 0 && k->stages >= 2 && k->stages <= 8 &&
+            k->bm > 0 && k->bn > 0;
+  if (ok) {
+    k->warps_n = k->bn / k->wn;
+    k->threads = 32 * (k->bm / k->wm) * k->warps_n;
+    k->mi = k->wm / 16, k->ni = k->wn / 8;
+    k->a_stride = k->bk + 8, k->b_stride = k->bn + 8;
+    k->a_bytes = k->bm * k->a_stride * 2;
+    k->stage_bytes = k->a_bytes + k->bk * k->b_stride * 2;
+    ok = k->threads <= 1024 && k->mi <= 8 && k->ni <= 16 && k->mi * k->ni * 4 <= MAX_ACC &&
+         (int64_t)k->stages * k->stage_bytes <= MAX_SHARED;
+  }
+  return ok ? NULL
+            : tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d: need wm, wn "
+                              "multiples of 16 dividing bm, bn; bk a multiple of 16; 2..8 stages; at most 1024 threads, "
+                              "%d accumulators per thread and %d bytes of shared memory",
+                              o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, MAX_ACC, MAX_SHARED);
+}
+
+tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const tcc_gpu_gemm_knobs_t *knobs,
+                               char entry[256], tcc_gpu_launch_t *launch, bool *applied) {
   *applied = false;
   plan_t p;
   if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
   gen_t g = {.p = &p};
+  tcc_gpu_gemm_knobs_t chosen = knobs ? *knobs : tcc_gpu_gemm_default_knobs(rows_if_known(&p));
+  TCC_RETURN_IF_ERROR(make_tile(&chosen, &g.k));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
   g.i16 = LLVMInt16TypeInContext(t->ctx);
@@ -388,7 +445,27 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, ch
     if (fn) LLVMDeleteFunction(fn);
     return st;
   }
-  *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = STAGES * STAGE_BYTES};
+  *launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.stages * g.k.stage_bytes};
   *applied = true;
   return NULL;
+}
+
+tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out) {
+  *out = tcc_gpu_gemm_default_knobs(-1);
+  for (const char *p = text; p && *p;) {
+    char name[16];
+    long value;
+    int used = 0;
+    if (sscanf(p, "%15[a-z]=%ld%n", name, &value, &used) != 2)
+      return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs '%s': expected name=value[,name=value...]", text);
+    int *field = strcmp(name, "bm") == 0 ? &out->bm : strcmp(name, "bn") == 0 ? &out->bn : strcmp(name, "bk") == 0 ? &out->bk
+               : strcmp(name, "wm") == 0 ? &out->wm : strcmp(name, "wn") == 0 ? &out->wn : strcmp(name, "stages") == 0 ? &out->stages
+               : NULL;
+    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages)", name);
+    *field = (int)value;
+    p += used;
+    if (*p == ',') p++;
+  }
+  tile_t k;
+  return make_tile(out, &k);
 }

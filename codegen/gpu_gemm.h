@@ -1,22 +1,22 @@
 /* The GPU GEMM template on tensor cores (sm_80 and up): a MatMul plan node in float16 or bfloat16 — 2-D,
  * with A's leading dims folded into M when B is 2-D, or batched with equal batch dims — or a fused
  * "matmul" node whose body is such a MatMul followed by the add of a bias of N elements and optionally a
- * Relu, emitted as an
- * NVPTX kernel written directly in LLVM IR instead of the generic loop nest.
+ * Relu, emitted as an NVPTX kernel written directly in LLVM IR instead of the generic loop nest.
  *
  *   char entry[256];
  *   tcc_gpu_launch_t launch;
  *   bool applied;
- *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, entry, &launch, &applied));
+ *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, NULL, entry, &launch, &applied));
  *
  * The kernel is `void entry(p0, ..., ctx, err)` (a GPU entry as codegen/llvm_emit.h's, named after the
- * node and ending in _gpu; M may be a symbol read from ctx->symbols), launched as *launch says. Each block of 256 threads (8 warps, 2 x 4) computes 128 x 128 tiles of C,
- * walking the tiles of all products with a stride of the grid; per tile it streams K in slices of 32
- * through a 3-stage ring in dynamic shared memory filled by cp.async (16-byte copies, zero-filled past
- * the edges), loads operand fragments with ldmatrix (B transposed on the way) and accumulates with
- * mma.sync.m16n8k16 in float32, 64 x 32 per warp; the tile is rounded to the output type once, with the
- * bias added, and stored with the edges masked. Conditions: K and N constants that are multiples of 8
- * (16-byte rows), A, B and C of one half type; otherwise *applied is false and nothing is emitted.
+ * node and ending in _gpu; M may be a symbol read from ctx->symbols), launched as *launch says. Each
+ * block (warps by the knobs below) computes bm x bn tiles of C, walking the tiles of all products with a
+ * stride of the grid; per tile it streams K in slices of bk through a ring of `stages` slices in dynamic
+ * shared memory filled by cp.async (16-byte copies, zero-filled past the edges), loads operand fragments
+ * with ldmatrix (B transposed on the way) and accumulates with mma.sync.m16n8k16 in float32, wm x wn per
+ * warp; the tile is rounded to the output type once, with the bias added (and the Relu), and stored
+ * with the edges masked. Conditions: K and N constants that are multiples of 8 (16-byte rows), A, B and
+ * C of one half type; otherwise *applied is false and nothing is emitted.
  * Thread-safety: as for the emitter.
  */
 #ifndef TCC_CODEGEN_GPU_GEMM_H
@@ -27,7 +27,23 @@
 #include "codegen/llvm_emit.h"
 #include "ir/graph.h"
 
-TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
+/* The template's knobs: the block's tile of C (bm x bn), the K slice (bk), the warp's tile (wm x wn; the
+ * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. */
+typedef struct tcc_gpu_gemm_knobs {
+  int bm, bn, bk, wm, wn, stages;
+} tcc_gpu_gemm_knobs_t;
+
+/* The default for m rows (-1: only known at run time): 128 x 128 tiles of 4 warps of 64 x 64, K slices of
+ * 32 in 4 stages; for m up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of
+ * 2 warps, K slices of 128. */
+tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m);
+/* "bm=128,bn=256,wn=64" over the defaults for an unknown m; TCC_INVALID_ARGUMENT for an unknown name or a
+ * combination the template cannot build. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out);
+
+/* knobs NULL: the defaults for the node's M when it is a constant. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node,
+                                            const tcc_gpu_gemm_knobs_t *knobs, char entry[256],
                                             tcc_gpu_launch_t *launch, bool *applied);
 
 #endif

@@ -171,11 +171,12 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
   return NULL;
 }
 
-tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose, char entry[256],
+tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
+                                         const tcc_gpu_gemm_knobs_t *gemm_knobs, bool verbose, char entry[256],
                                          tcc_gpu_launch_t *launch) {
   bool applied;
   const char *how = "template gemm";
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, entry, launch, &applied));
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, gemm_knobs, entry, launch, &applied));
   if (!applied) {
     tcc_kernel_t *k = NULL;
     TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
@@ -197,7 +198,8 @@ static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, call_t *c) 
   char first[256] = "";
   for (int t = 0; t < p->num_gpus; t++) {
     char entry[256];
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->verbose && t == 0, entry, &c->launch));
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->gpu_gemm_knobs, p->o->verbose && t == 0,
+                                                    entry, &c->launch));
     if (t && strcmp(entry, first) != 0)
       return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name, entry,
                              p->gpu_target[t], first, p->gpu_target[0]);

@@ -41,6 +41,7 @@ typedef struct {
   bool bounds_check;       /* check every kernel index at run time */
   bool keep_temps;         /* keep the intermediate files (their directory is printed) */
   bool verbose;            /* one line per kernel and the link command on stdout */
+  const struct tcc_gpu_gemm_knobs *gpu_gemm_knobs; /* GPU modules: these knobs for every GEMM (benchmarks) */
 } tcc_package_options_t;
 
 tcc_package_options_t tcc_package_defaults(void);
@@ -61,11 +62,12 @@ TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const t
                                                   bool verbose, const char **symbol);
 
 /* Emits the kernel of one plan node for a GPU emitter (options.gpu): a template when one applies
- * (codegen/gpu_gemm.h), else its compute definition — one kernel for a fused group — with the generic
+ * (codegen/gpu_gemm.h; gemm_knobs NULL: its defaults), else its compute definition — one kernel for a fused group — with the generic
  * GPU schedule (codegen/schedule_gpu.h). entry: the kernel entry's name; *launch: its launch shape
  * (a grid-stride kernel: blocks of 256 threads, as many as fit; a kernel without parallel loops: one
  * thread). */
-TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, bool verbose,
+TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
+                                                      const struct tcc_gpu_gemm_knobs *gemm_knobs, bool verbose,
                                                       char entry[256], tcc_gpu_launch_t *launch);
 
 /* The API prefix made from a file name: its base name up to the first '.', characters outside

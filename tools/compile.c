@@ -81,7 +81,7 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   if (tcc_gpu_target_find(target)) {
     char entry[256];
     tcc_gpu_launch_t launch;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, false, entry, &launch));
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, NULL, false, entry, &launch));
     printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", entry, node->name,
            tcc_node_kernel_kind(node), launch.block, launch.grid, launch.grid ? "" : " (as many as fit)",
            launch.shared_bytes);
