@@ -19,12 +19,22 @@ typedef struct {
   int a_stride, b_stride, a_bytes, stage_bytes; /* elements per shared row; bytes */
 } tile_t;
 
+/* A convolution as a GEMM (NHWC): M = batch * OH * OW output pixels, N = output channels, K = KH * KW * C;
+ * A is the im2col of the input, never materialized (its rows are gathered by the copies), B the weights
+ * [N, KH, KW, C], i.e. [N][K]. */
 typedef struct {
-  const tcc_value_t *a, *b, *c, *bias;
-  int param_a, param_b, param_c, param_bias, num_params;
+  int64_t c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+} conv_t;
+
+typedef struct {
+  const tcc_value_t *a, *b, *c, *bias, *residual;
+  int param_a, param_b, param_c, param_bias, param_residual, num_params;
   bool batched; /* B has A's batch dims (else B is 2-D and A's leading dims fold into M) */
+  bool b_nk;    /* B is stored [N][K] (conv weights) instead of [K][N] */
+  bool is_conv;
+  conv_t cv;
   bool bf16;
-  bool relu; /* after the bias */
+  bool relu; /* after the bias (and the residual) */
   int64_t n, k;
 } plan_t;
 
@@ -67,13 +77,105 @@ static bool plan_shapes(plan_t *p) {
   return true;
 }
 
+static bool attr_pair(const tcc_node_t *n, const char *name, int64_t fallback, int64_t *a, int64_t *b) {
+  const int64_t *v = NULL;
+  int64_t count = 0;
+  if (!tcc_node_attr_ints(n, name, &v, &count)) return *a = *b = fallback, true;
+  if (count != 2) return false;
+  return *a = v[0], *b = v[1], true;
+}
+
+/* conv: a 2-D NHWC convolution of one group with C and the output channels multiples of 8. */
+static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
+  if (cv->op != TCC_OP_CONV || cv->num_outputs != 1 || cv->num_inputs < 2 || !cv->inputs[0] || !cv->inputs[1]) return false;
+  if (strcmp(tcc_node_attr_string(cv, "layout", ""), "NHWC") != 0 || tcc_node_attr_int(cv, "group", 1) != 1) return false;
+  const char *ap = tcc_node_attr_string(cv, "auto_pad", "NOTSET");
+  if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0) return false;
+  tcc_dtype_t t = cv->inputs[0]->type.dtype;
+  if (t != TCC_DTYPE_F16 && t != TCC_DTYPE_BF16) return false;
+  const tcc_value_t *x = cv->inputs[0], *w = cv->inputs[1], *y = cv->outputs[0];
+  if (!half_tensor(x, t) || !half_tensor(w, t) || !half_tensor(y, t) || x->type.rank != 4 || w->type.rank != 4 ||
+      y->type.rank != 4 || x->type.dims[0] != y->type.dims[0])
+    return false;
+  conv_t *c = &p->cv;
+  int64_t oc, wkc;
+  if (!const_dim(x, 1, &c->h) || !const_dim(x, 2, &c->w) || !const_dim(x, 3, &c->c) || !const_dim(w, 0, &oc) ||
+      !const_dim(w, 1, &c->kh) || !const_dim(w, 2, &c->kw) || !const_dim(w, 3, &wkc) || !const_dim(y, 1, &c->oh) ||
+      !const_dim(y, 2, &c->ow) || !const_dim(y, 3, &p->n) || wkc != c->c || oc != p->n)
+    return false;
+  int64_t pads[4] = {0, 0, 0, 0};
+  const int64_t *pv = NULL;
+  int64_t np = 0;
+  if (strcmp(ap, "VALID") != 0 && tcc_node_attr_ints(cv, "pads", &pv, &np)) {
+    if (np != 4) return false;
+    memcpy(pads, pv, sizeof pads);
+  }
+  c->ph = pads[0], c->pw = pads[1];
+  if (!attr_pair(cv, "strides", 1, &c->sh, &c->sw) || !attr_pair(cv, "dilations", 1, &c->dh, &c->dw)) return false;
+  if (c->sh < 1 || c->sw < 1 || c->dh < 1 || c->dw < 1 || c->ph < 0 || c->pw < 0 || c->c % 8 || p->n % 8 ||
+      c->oh != (c->h + pads[0] + pads[2] - c->dh * (c->kh - 1) - 1) / c->sh + 1 ||
+      c->ow != (c->w + pads[1] + pads[3] - c->dw * (c->kw - 1) - 1) / c->sw + 1)
+    return false;
+  p->is_conv = p->b_nk = true;
+  p->bf16 = t == TCC_DTYPE_BF16;
+  p->k = c->kh * c->kw * c->c;
+  if (cv->num_inputs > 2 && cv->inputs[2]) {
+    int64_t nb;
+    p->bias = cv->inputs[2];
+    if (!half_tensor(p->bias, t) || p->bias->type.rank != 1 || !const_dim(p->bias, 0, &nb) || nb != p->n) return false;
+  }
+  return true;
+}
+
+/* A fused conv node: conv(x, w[, bias]), then optionally add(conv, residual of its shape), then relu. */
+static bool plan_fused_conv(const tcc_node_t *node, const tcc_graph_t *body, plan_t *p) {
+  const tcc_node_t *cv = body->nodes[0];
+  if (!plan_conv(cv, p)) return false;
+  const tcc_value_t *cur = cv->outputs[0];
+  size_t i = 1;
+  if (i < body->num_nodes && body->nodes[i]->op == TCC_OP_ADD) {
+    const tcc_node_t *add = body->nodes[i++];
+    if (add->num_inputs != 2 || (add->inputs[0] == cur) == (add->inputs[1] == cur)) return false;
+    const tcc_value_t *r = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
+    if (!half_tensor(r, cur->type.dtype) || r->type.rank != 4) return false;
+    for (int d = 0; d < 4; d++)
+      if (r->type.dims[d] != cur->type.dims[d]) return false;
+    int ir = body_input(node, body, r);
+    if (ir < 0) return false;
+    p->residual = node->inputs[ir], p->param_residual = param_of(node, ir);
+    cur = add->outputs[0];
+  }
+  if (i < body->num_nodes && body->nodes[i]->op == TCC_OP_RELU && body->nodes[i]->inputs[0] == cur)
+    p->relu = true, cur = body->nodes[i++]->outputs[0];
+  if (i != body->num_nodes || body->outputs[0] != cur) return false;
+  int ix = body_input(node, body, cv->inputs[0]), iw = body_input(node, body, cv->inputs[1]);
+  int ib = p->bias ? body_input(node, body, p->bias) : -1;
+  if (ix < 0 || iw < 0 || (p->bias && ib < 0)) return false;
+  p->a = node->inputs[ix], p->b = node->inputs[iw];
+  p->param_a = param_of(node, ix), p->param_b = param_of(node, iw);
+  if (p->bias) p->bias = node->inputs[ib], p->param_bias = param_of(node, ib);
+  return true;
+}
+
 static bool plan_node(const tcc_node_t *node, plan_t *p) {
   memset(p, 0, sizeof *p);
-  p->param_bias = -1;
+  p->param_bias = p->param_residual = -1;
   if (node->num_outputs != 1 || !node->outputs[0]) return false;
   for (int i = 0; i < node->num_inputs; i++) p->num_params += node->inputs[i] != NULL;
   p->c = node->outputs[0];
   p->param_c = p->num_params++;
+  if (node->op == TCC_OP_CONV) {
+    if (!plan_conv(node, p)) return false;
+    p->a = node->inputs[0], p->b = node->inputs[1], p->param_a = 0, p->param_b = 1;
+    if (p->bias) p->param_bias = param_of(node, 2);
+    return true;
+  }
+  if (node->op == TCC_OP_FUSED && strncmp(tcc_node_attr_string(node, "kind", ""), "conv2d", 6) == 0) {
+    const tcc_attr_t *ba = tcc_node_attr(node, "body");
+    const tcc_graph_t *body = ba && ba->kind == TCC_ATTR_GRAPH ? ba->g : NULL;
+    return body && body->num_nodes >= 1 && body->num_outputs == 1 && (int)body->num_inputs == node->num_inputs &&
+           plan_fused_conv(node, body, p);
+  }
   if (node->op == TCC_OP_MATMUL) {
     if (node->num_inputs != 2 || !node->inputs[0] || !node->inputs[1]) return false;
     p->a = node->inputs[0], p->b = node->inputs[1], p->param_a = 0, p->param_b = 1;
@@ -164,8 +266,38 @@ static void copy_chunk(gen_t *g, LLVMValueRef src_base, LLVMValueRef c, int cols
   call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
 }
 
-/* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0) into shared stage `stage`, the
- * 16-byte chunks dealt out to the threads in turn. */
+/* Chunk c of a conv's implicit A tile: 8 input channels of the tap (kh, kw) that column k0 + col stands
+ * for, at the input pixel output pixel m0 + row reads there; zero-filled in the padding and past the
+ * edges. */
+static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValueRef m0, LLVMValueRef k0,
+                              LLVMValueRef m, LLVMValueRef dst) {
+  LLVMBuilderRef bd = g->t.b;
+  const conv_t *cv = &g->p->cv;
+  int per_row = g->k.bk / 8;
+  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
+  LLVMValueRef gm = add(g, m0, sext(g, row)), gk = add(g, k0, sext(g, col));
+  LLVMValueRef pixels = i64c(g, cv->oh * cv->ow);
+  LLVMValueRef n = LLVMBuildSDiv(bd, gm, pixels, ""), rem = LLVMBuildSRem(bd, gm, pixels, "");
+  LLVMValueRef oh = LLVMBuildSDiv(bd, rem, i64c(g, cv->ow), ""), ow = LLVMBuildSRem(bd, rem, i64c(g, cv->ow), "");
+  LLVMValueRef tap = i64c(g, cv->kw * cv->c);
+  LLVMValueRef kh = LLVMBuildSDiv(bd, gk, tap, ""), r2 = LLVMBuildSRem(bd, gk, tap, "");
+  LLVMValueRef kw = LLVMBuildSDiv(bd, r2, i64c(g, cv->c), ""), ic = LLVMBuildSRem(bd, r2, i64c(g, cv->c), "");
+  LLVMValueRef ih = add(g, LLVMBuildSub(bd, mul(g, oh, i64c(g, cv->sh)), i64c(g, cv->ph), ""), mul(g, kh, i64c(g, cv->dh)));
+  LLVMValueRef iw = add(g, LLVMBuildSub(bd, mul(g, ow, i64c(g, cv->sw)), i64c(g, cv->pw), ""), mul(g, kw, i64c(g, cv->dw)));
+  LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gm, m), lt(g, gk, i64c(g, g->p->k)), "");
+  ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULT, ih, i64c(g, cv->h), ""), ""); /* unsigned: ih >= 0 too */
+  ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULT, iw, i64c(g, cv->w), ""), "");
+  LLVMValueRef at = add(g, mul(g, add(g, mul(g, add(g, mul(g, n, i64c(g, cv->h)), ih), i64c(g, cv->w)), iw), i64c(g, cv->c)), ic);
+  LLVMValueRef args[3] = {
+      shared_at(g, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, g->k.a_stride)), col), i32c(g, 2)))),
+      global_at(g, x, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
+      LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
+  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
+  call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+}
+
+/* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
+ * shared stage `stage`, the 16-byte chunks dealt out to the threads in turn. */
 static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
                        LLVMValueRef kt, LLVMValueRef stage) {
   const tile_t *k = &g->k;
@@ -178,10 +310,11 @@ static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m,
       int chunks = which ? b_chunks : a_chunks;
       if (i * k->threads >= chunks) continue;
       LLVMBasicBlockRef join = (i + 1) * k->threads > chunks ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntULT, c, i32c(g, chunks), "")) : NULL;
-      if (which == 0)
-        copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride);
-      else
-        copy_chunk(g, b, c, k->bn, k0, n0, K, N, g->p->n, add(g, base, i32c(g, k->a_bytes)), k->b_stride);
+      LLVMValueRef b_dst = add(g, base, i32c(g, k->a_bytes));
+      if (which == 0 && g->p->is_conv) copy_im2col_chunk(g, a, c, m0, k0, m, base);
+      else if (which == 0) copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride);
+      else if (g->p->b_nk) copy_chunk(g, b, c, k->bk, n0, k0, N, K, g->p->k, b_dst, k->b_stride);
+      else copy_chunk(g, b, c, k->bn, k0, n0, K, N, g->p->n, b_dst, k->b_stride);
       if (join) tcc_tir_if_end(&g->t, join);
     }
   }
@@ -237,10 +370,19 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
       ldmatrix(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, 2))), false, af[mi]);
     }
     for (int nj = 0; nj < k->ni / 2; nj++) {
-      LLVMValueRef krow = add(g, i32c(g, ks * 16), sub_row);
-      LLVMValueRef col = add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col);
+      /* [K][N]: the lane's k row and n column, read transposed; [N][K]: its n row and k column as is; in
+       * both, v = b0, b1 of n tile 2 nj, then b0, b1 of n tile 2 nj + 1 */
+      LLVMValueRef at;
+      if (g->p->b_nk) {
+        LLVMValueRef nrow = add(g, add(g, g->warp_n, i32c(g, nj * 16)), add(g, sub_col, r));
+        LLVMValueRef kcol = add(g, i32c(g, ks * 16), LLVMBuildSub(bd, sub_row, r, ""));
+        at = add(g, mul(g, nrow, i32c(g, k->b_stride)), kcol);
+      } else {
+        LLVMValueRef krow = add(g, i32c(g, ks * 16), sub_row);
+        at = add(g, mul(g, krow, i32c(g, k->b_stride)), add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col));
+      }
       LLVMValueRef v[4];
-      ldmatrix(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, add(g, mul(g, krow, i32c(g, k->b_stride)), col), i32c(g, 2))), true, v);
+      ldmatrix(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, at, i32c(g, 2))), !g->p->b_nk, v);
       bf[2 * nj][0] = v[0], bf[2 * nj][1] = v[1], bf[2 * nj + 1][0] = v[2], bf[2 * nj + 1][1] = v[3];
     }
     for (int mi = 0; mi < k->mi; mi++)
@@ -249,8 +391,8 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
 }
 
 /* C tile (+ bias) rounded to the half type, pairs of columns stored where row < m (columns: N % 8 == 0). */
-static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
-                       LLVMValueRef *acc) {
+static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef m,
+                       LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *acc) {
   LLVMBuilderRef bd = g->t.b;
   LLVMTypeRef ht = g->p->bf16 ? LLVMBFloatTypeInContext(g->t.ctx) : g->half;
   LLVMTypeRef v2 = LLVMVectorType(ht, 2);
@@ -269,15 +411,18 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
       for (int h = 0; h < 2; h++) {
         LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * 16 + 8 * h)), group)));
         LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
-        LLVMValueRef pairv = LLVMGetUndef(v2);
+        LLVMValueRef pairv = LLVMGetUndef(v2), out_at = add(g, mul(g, row, N), col);
+        LLVMValueRef res = residual ? LLVMBuildLoad2(bd, v2, global_at(g, residual, out_at), "") : NULL;
+        if (res) LLVMSetAlignment(res, 4);
         for (int e = 0; e < 2; e++) {
           LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, tile[2 * h + e], "");
           if (bias) x = LLVMBuildFAdd(bd, x, bias_v[e], "");
+          if (res) x = LLVMBuildFAdd(bd, x, LLVMBuildFPExt(bd, LLVMBuildExtractElement(bd, res, i32c(g, e), ""), g->t.f32, ""), "");
           if (g->p->relu) x = LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, tcc_tir_f32c(&g->t, 0), ""), x,
                                               tcc_tir_f32c(&g->t, 0), "");
           pairv = LLVMBuildInsertElement(bd, pairv, LLVMBuildFPTrunc(bd, x, ht, ""), i32c(g, e), "");
         }
-        LLVMValueRef dst = global_at(g, c, add(g, mul(g, row, N), col));
+        LLVMValueRef dst = global_at(g, c, out_at);
         LLVMValueRef st = LLVMBuildStore(bd, LLVMBuildBitCast(bd, pairv, g->t.i32, ""), dst);
         LLVMSetAlignment(st, 4);
         tcc_tir_if_end(&g->t, join);
@@ -311,7 +456,10 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   LLVMValueRef syms = LLVMBuildLoad2(bd, t->ptr, ctx, "syms"); /* ctx->symbols is the first field */
   int ra = p->a->type.rank;
   LLVMValueRef m, batch;
-  if (p->batched) {
+  if (p->is_conv) {
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->c, 0, 3, &m)); /* batch * OH * OW */
+    batch = i64c(g, 1);
+  } else if (p->batched) {
     TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, ra - 2, ra - 1, &m));
     TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 2, &batch));
   } else {
@@ -361,7 +509,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, ""), acc);
   tcc_tir_loop_end(t, &ks);
   wait_groups(g, 0);
-  store_tile(g, tc, bias, m, m0, n0, acc);
+  store_tile(g, tc, bias, p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL, m, m0, n0, acc);
   barrier(g); /* the next tile's prologue reuses the stages */
   tcc_tir_loop_end(t, &tiles);
   LLVMBuildRetVoid(bd);
@@ -381,18 +529,18 @@ tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m) {
   return (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
 }
 
-/* M of one product when it is a constant, else -1. */
+/* M of one product (a conv's output pixels) when it is a constant, else -1. */
 static int64_t rows_if_known(const plan_t *p) {
-  int r = p->a->type.rank;
+  int r = p->c->type.rank;
   int64_t m = 1;
   for (int d = p->batched ? r - 2 : 0; d < r - 1; d++) {
-    if (!tcc_dim_is_const(p->a->type.dims[d])) return -1;
-    m *= tcc_dim_value(p->a->type.dims[d]);
+    if (!tcc_dim_is_const(p->c->type.dims[d])) return -1;
+    m *= tcc_dim_value(p->c->type.dims[d]);
   }
   return m;
 }
 
-static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, tile_t *k) {
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
   *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages};
   bool ok = k->wm >= 16 && k->wm % 16 == 0 && k->wn >= 16 && k->wn % 16 == 0 && k->bm % (k->wm ? k->wm : 1) == 0 &&
             k->bn % (k->wn ? k->wn : 1) == 0 && k->bk >= 16 && k->bk % 16 == 0 && k->stages >= 2 && k->stages <= 8 &&
@@ -401,9 +549,9 @@ static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, tile_t *k) {
     k->warps_n = k->bn / k->wn;
     k->threads = 32 * (k->bm / k->wm) * k->warps_n;
     k->mi = k->wm / 16, k->ni = k->wn / 8;
-    k->a_stride = k->bk + 8, k->b_stride = k->bn + 8;
+    k->a_stride = k->bk + 8, k->b_stride = b_nk ? k->bk + 8 : k->bn + 8;
     k->a_bytes = k->bm * k->a_stride * 2;
-    k->stage_bytes = k->a_bytes + k->bk * k->b_stride * 2;
+    k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * 2;
     ok = k->threads <= 1024 && k->mi <= 8 && k->ni <= 16 && k->mi * k->ni * 4 <= MAX_ACC &&
          (int64_t)k->stages * k->stage_bytes <= MAX_SHARED;
   }
@@ -421,7 +569,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
   gen_t g = {.p = &p};
   tcc_gpu_gemm_knobs_t chosen = knobs ? *knobs : tcc_gpu_gemm_default_knobs(rows_if_known(&p));
-  TCC_RETURN_IF_ERROR(make_tile(&chosen, &g.k));
+  TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, &g.k));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
   g.i16 = LLVMInt16TypeInContext(t->ctx);
@@ -467,5 +615,5 @@ tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *ou
     if (*p == ',') p++;
   }
   tile_t k;
-  return make_tile(out, &k);
+  return make_tile(out, false, &k);
 }

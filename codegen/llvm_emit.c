@@ -462,6 +462,7 @@ typedef struct {
   int num_mallocs;
   bool outlined;             /* the body of a PARALLEL loop: nested PARALLEL loops run serially */
   const tcc_kstmt_t *grid;   /* GPU mode: the loop spread over the grid (emit_grid_loop) */
+  LLVMValueRef has_work;     /* GPU mode with a grid loop: whether this thread gets iterations (entry block) */
   const tcc_kvar_t *vvar;    /* inside a vector loop body: its variable (lanes vbase .. vbase + lanes - 1) */
   LLVMValueRef vbase;
   tcc_status_t st;
@@ -1634,7 +1635,13 @@ static void setup_local(fn_t *f, const tcc_kbuf_t *buf) {
   bv->bytes = bytes;
   if (LLVMIsAConstantInt(bytes) && LLVMConstIntGetSExtValue(bytes) <= STACK_LIMIT) {
     long long size = LLVMConstIntGetSExtValue(bytes);
-    LLVMValueRef a = LLVMBuildAlloca(f->eb, LLVMArrayType2(e->i8, (uint64_t)(size > 0 ? size : 1)), buf->name);
+    /* at the top of the entry block, which GPU mallocs may have split (static allocas only there) */
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(f->entry);
+    if (first) LLVMPositionBuilderBefore(ab, first);
+    else LLVMPositionBuilderAtEnd(ab, f->entry);
+    LLVMValueRef a = LLVMBuildAlloca(ab, LLVMArrayType2(e->i8, (uint64_t)(size > 0 ? size : 1)), buf->name);
+    LLVMDisposeBuilder(ab);
     LLVMSetAlignment(a, 16);
     bv->base = a;
     return;
@@ -1643,9 +1650,24 @@ static void setup_local(fn_t *f, const tcc_kbuf_t *buf) {
   LLVMValueRef mallocf = declare(e, "malloc", e->ptr, &e->i64, 1, &fty);
   LLVMValueRef size = LLVMBuildSelect(f->eb, LLVMBuildICmp(f->eb, LLVMIntSGT, bytes, ci(e->i64, 0), ""), bytes,
                                       ci(e->i64, 1), "");
-  LLVMValueRef p = LLVMBuildCall2(f->eb, fty, mallocf, &size, 1, buf->name);
+  LLVMValueRef p, null;
+  if (f->has_work) { /* GPU: a thread without iterations allocates nothing */
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(f->eb), alloc = new_block(f, "alloc"), next = new_block(f, "allocated");
+    LLVMBuildCondBr(f->eb, f->has_work, alloc, next);
+    LLVMPositionBuilderAtEnd(f->eb, alloc);
+    LLVMValueRef got = LLVMBuildCall2(f->eb, fty, mallocf, &size, 1, buf->name);
+    LLVMBuildBr(f->eb, next);
+    LLVMPositionBuilderAtEnd(f->eb, next);
+    p = LLVMBuildPhi(f->eb, e->ptr, buf->name);
+    LLVMValueRef vals[2] = {got, LLVMConstNull(e->ptr)};
+    LLVMBasicBlockRef froms[2] = {alloc, from};
+    LLVMAddIncoming(p, vals, froms, 2);
+    null = LLVMBuildAnd(f->eb, f->has_work, LLVMBuildIsNull(f->eb, p, ""), "");
+  } else {
+    p = LLVMBuildCall2(f->eb, fty, mallocf, &size, 1, buf->name);
+    null = LLVMBuildIsNull(f->eb, p, "");
+  }
   bv->base = p;
-  LLVMValueRef null = LLVMBuildIsNull(f->eb, p, "");
   f->nomem = f->nomem ? LLVMBuildOr(f->eb, f->nomem, null, "") : null;
   LLVMValueRef *m = realloc(f->mallocs, (size_t)(f->num_mallocs + 1) * sizeof *m);
   if (!m) {
@@ -1763,6 +1785,23 @@ static int grid_chain(const tcc_kstmt_t *s, const tcc_kstmt_t **chain, int max) 
   return n;
 }
 
+/* In the entry block: whether this thread's first grid index is below the iterations of s's chain (its
+ * extents use symbols only: the chain is the kernel's top level). */
+static LLVMValueRef grid_has_work(fn_t *f, const tcc_kstmt_t *s) {
+  enum { MAX_CHAIN = 16 };
+  const tcc_kstmt_t *chain[MAX_CHAIN];
+  int n = grid_chain(s, chain, MAX_CHAIN);
+  LLVMBuilderRef body = f->b;
+  f->b = f->eb;
+  LLVMValueRef total = ci(f->e->i64, 1);
+  for (int i = 0; i < n; i++) total = LLVMBuildMul(f->b, total, emit_expr(f, chain[i]->extent), "");
+  LLVMValueRef first = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, sreg(f->e, f->b, "ctaid.x"), sreg(f->e, f->b, "ntid.x"), ""),
+                                    sreg(f->e, f->b, "tid.x"), "");
+  LLVMValueRef work = LLVMBuildICmp(f->b, LLVMIntSLT, first, total, "has_work");
+  f->b = body;
+  return work;
+}
+
 /* The iterations of s's chain of PARALLEL loops spread over the grid as one flat index
  * i = ctaid.x * ntid.x + tid.x, stepping by nctaid.x * ntid.x, split into the loops' variables with the
  * innermost fastest. */
@@ -1876,8 +1915,9 @@ tcc_status_t tcc_llvm_emit_kernel(tcc_llvm_emitter_t *e, const tcc_kernel_t *k, 
     LLVMSetValueName2(p, k->params[i]->name, strlen(k->params[i]->name));
     f.bufs[k->params[i]->id].base = p;
   }
-  for (int i = 0; i < k->num_locals && !f.st; i++) setup_local(&f, k->locals[i]);
   f.grid = e->opt.gpu ? grid_loop(k) : NULL;
+  if (f.grid && k->num_locals) f.has_work = grid_has_work(&f, f.grid);
+  for (int i = 0; i < k->num_locals && !f.st; i++) setup_local(&f, k->locals[i]);
   f.outlined = e->opt.gpu; /* on GPUs other PARALLEL loops run serially */
   if (!f.st) emit_block(&f, &k->body);
   LLVMBuildRet(f.b, fn_close(&f, body));

@@ -171,41 +171,90 @@ tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
   return NULL;
 }
 
-tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
-                                         const tcc_gpu_gemm_knobs_t *gemm_knobs, bool verbose, char entry[256],
-                                         tcc_gpu_launch_t *launch) {
-  bool applied;
-  const char *how = "template gemm";
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, gemm_knobs, entry, launch, &applied));
-  if (!applied) {
-    tcc_kernel_t *k = NULL;
-    TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
-    TCC_RETURN_IF_ERROR(tcc_schedule_gpu(k));
-    bool strides = tcc_llvm_gpu_kernel_strides(k);
-    const char *symbol;
-    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, k, &symbol));
-    snprintf(entry, 256, "%s_gpu", symbol);
-    /* a grid-stride loop: blocks of 256 threads, as many as fit; else one thread */
-    *launch = strides ? (tcc_gpu_launch_t){256, 0, 0} : (tcc_gpu_launch_t){1, 1, 0};
-    how = strides ? "grid-stride" : "one thread";
+/* The parts a generic GPU kernel runs as: one launch per top-level statement (adjacent ones that are not
+ * loops together) when the top level holds no temporaries, so that each loop nest gets the whole grid
+ * (Concat's inputs, Split's outputs) and the stream orders them; else the kernel whole. starts[i] is part
+ * i's first statement; returns the count. */
+static int kernel_parts(const tcc_kernel_t *k, size_t starts[TCC_GPU_MAX_PARTS + 1]) {
+  int n = 0;
+  for (size_t i = 0; i < k->body.count; i++) {
+    const tcc_kstmt_t *s = k->body.stmts[i];
+    if (s->kind == TCC_KSTMT_ALLOC || n == TCC_GPU_MAX_PARTS) return starts[0] = 0, starts[1] = k->body.count, 1;
+    bool joins = i > 0 && s->kind != TCC_KSTMT_FOR && k->body.stmts[i - 1]->kind != TCC_KSTMT_FOR;
+    if (!joins) starts[n++] = i;
   }
-  if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", entry, how, n->name, tcc_node_kernel_kind(n));
+  if (n == 0) starts[n++] = 0;
+  starts[n] = k->body.count;
+  return n;
+}
+
+tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
+                                         const tcc_gpu_gemm_knobs_t *gemm_knobs, bool verbose,
+                                         tcc_gpu_kernel_t out[TCC_GPU_MAX_PARTS], int *count) {
+  bool applied;
+  *count = 1;
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, gemm_knobs, out[0].entry, &out[0].launch, &applied));
+  if (applied) {
+    if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", out[0].entry, "template gemm", n->name, tcc_node_kernel_kind(n));
+    return NULL;
+  }
+  tcc_kernel_t *k = NULL;
+  TCC_RETURN_IF_ERROR(tcc_compute_build(n, &k));
+  size_t starts[TCC_GPU_MAX_PARTS + 1];
+  *count = kernel_parts(k, starts);
+  for (int i = 0; i < *count; i++) {
+    tcc_kernel_t part = *k;
+    char name[200];
+    if (*count > 1) snprintf(name, sizeof name, "%.180s_part%d", k->name, i), part.name = name;
+    part.body.stmts = k->body.stmts + starts[i];
+    part.body.count = part.body.capacity = starts[i + 1] - starts[i];
+    TCC_RETURN_IF_ERROR(tcc_schedule_gpu(&part));
+    bool strides = tcc_llvm_gpu_kernel_strides(&part);
+    const char *symbol;
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, &part, &symbol));
+    snprintf(out[i].entry, sizeof out[i].entry, "%s_gpu", symbol);
+    /* a grid-stride loop: blocks of 256 threads, as many as fit; else one thread */
+    out[i].launch = strides ? (tcc_gpu_launch_t){256, 0, 0} : (tcc_gpu_launch_t){1, 1, 0};
+    if (verbose)
+      printf("  kernel %-40s %-14s <- %s (%s)\n", out[i].entry, strides ? "grid-stride" : "one thread", n->name,
+             tcc_node_kernel_kind(n));
+  }
   return NULL;
 }
 
-/* The kernel of n in every GPU emitter (the same entry in each). */
-static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, call_t *c) {
-  char first[256] = "";
+/* The kernels of n in every GPU emitter (the same entries in each): call c, then one more call with c's
+ * arguments per further part, the buffers it touches kept alive through them. */
+static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, int32_t at) {
+  tcc_gpu_kernel_t first[TCC_GPU_MAX_PARTS], kernels[TCC_GPU_MAX_PARTS];
+  int count = 0;
   for (int t = 0; t < p->num_gpus; t++) {
-    char entry[256];
+    int got;
     TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->gpu_gemm_knobs, p->o->verbose && t == 0,
-                                                    entry, &c->launch));
-    if (t && strcmp(entry, first) != 0)
-      return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name, entry,
-                             p->gpu_target[t], first, p->gpu_target[0]);
-    snprintf(first, sizeof first, "%s", entry);
+                                                    t ? kernels : first, &got));
+    for (int i = 0; t && i < got; i++)
+      if (got != count || strcmp(kernels[i].entry, first[i].entry) != 0)
+        return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name,
+                               kernels[i].entry, p->gpu_target[t], i < count ? first[i].entry : "none", p->gpu_target[0]);
+    if (!t) count = got;
   }
-  return (c->symbol = strdup(first)) ? NULL : tcc_status_oom();
+  for (int i = 0; i < count; i++) {
+    if (i) {
+      if (!grow((void **)&p->calls, &p->cap_calls, p->num_calls, sizeof *p->calls)) return tcc_status_oom();
+      call_t *c0 = &p->calls[at], *c = &p->calls[p->num_calls];
+      *c = *c0;
+      c->args = malloc(((size_t)c0->num_args + 1) * sizeof *c->args);
+      if (!c->args) return tcc_status_oom();
+      memcpy(c->args, c0->args, (size_t)c0->num_args * sizeof *c->args);
+      p->num_calls++;
+      for (int a = 0; a < c->num_args; a++)
+        if (c->args[a].kind == TCC_MODULE_ARG_ARENA && p->buffers[c->args[a].index].last < p->num_calls - 1)
+          p->buffers[c->args[a].index].last = p->num_calls - 1;
+    }
+    call_t *c = &p->calls[at + i];
+    c->launch = first[i].launch;
+    if (!(c->symbol = strdup(first[i].entry))) return tcc_status_oom();
+  }
+  return NULL;
 }
 
 static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
@@ -236,7 +285,7 @@ static tcc_status_t add_call(pack_t *p, const tcc_node_t *n) {
     TCC_RETURN_IF_ERROR(new_buffer(p, n->outputs[i], at));
     c->args[c->num_args++] = p->place[n->outputs[i]->id];
   }
-  if (p->num_gpus) return emit_gpu_kernels(p, n, c);
+  if (p->num_gpus) return emit_gpu_kernels(p, n, at);
   const char *symbol = NULL;
   TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(p->e, n, p->o->target, p->o->verbose, &symbol));
   /* the name may live in the LLVM module: keep a copy */

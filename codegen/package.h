@@ -61,14 +61,21 @@ TCC_MUST_USE tcc_status_t tcc_package_build(tcc_graph_t *g, const tcc_package_op
 TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
                                                   bool verbose, const char **symbol);
 
-/* Emits the kernel of one plan node for a GPU emitter (options.gpu): a template when one applies
- * (codegen/gpu_gemm.h; gemm_knobs NULL: its defaults), else its compute definition — one kernel for a fused group — with the generic
- * GPU schedule (codegen/schedule_gpu.h). entry: the kernel entry's name; *launch: its launch shape
- * (a grid-stride kernel: blocks of 256 threads, as many as fit; a kernel without parallel loops: one
- * thread). */
+/* Emits the kernels of one plan node for a GPU emitter (options.gpu): a template when one applies
+ * (codegen/gpu_gemm.h; gemm_knobs NULL: its defaults), else its compute definition — one kernel for a
+ * fused group — with the generic GPU schedule (codegen/schedule_gpu.h). A generic kernel whose top level
+ * is several statements and no temporaries runs as one launch per statement (adjacent statements that
+ * are not loops share one), in order, so that each loop nest of a Concat or Split gets the whole grid.
+ * out[0 .. *count): each launch's entry and shape (a grid-stride kernel: blocks of 256 threads, as many as
+ * fit; one without parallel loops: one thread). */
+enum { TCC_GPU_MAX_PARTS = 16 };
+typedef struct {
+  char entry[256];
+  tcc_gpu_launch_t launch;
+} tcc_gpu_kernel_t;
 TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
                                                       const struct tcc_gpu_gemm_knobs *gemm_knobs, bool verbose,
-                                                      char entry[256], tcc_gpu_launch_t *launch);
+                                                      tcc_gpu_kernel_t out[TCC_GPU_MAX_PARTS], int *count);
 
 /* The API prefix made from a file name: its base name up to the first '.', characters outside
  * [A-Za-z0-9_] replaced by '_', prefixed by '_' when it starts with a digit (buf of size bytes). */

@@ -79,18 +79,20 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   }
   const char *sym;
   if (tcc_gpu_target_find(target)) {
-    char entry[256];
-    tcc_gpu_launch_t launch;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, NULL, false, entry, &launch));
-    printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", entry, node->name,
-           tcc_node_kernel_kind(node), launch.block, launch.grid, launch.grid ? "" : " (as many as fit)",
-           launch.shared_bytes);
-    for (int i = 0; i < node->num_inputs; i++)
-      if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
-    printf(" ->");
-    for (int i = 0; i < node->num_outputs; i++)
-      if (node->outputs[i]) printf(" %s", node->outputs[i]->name);
-    printf("\n");
+    tcc_gpu_kernel_t kernels[TCC_GPU_MAX_PARTS];
+    int count;
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, NULL, false, kernels, &count));
+    for (int k = 0; k < count; k++) {
+      tcc_gpu_launch_t l = kernels[k].launch;
+      printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", kernels[k].entry, node->name,
+             tcc_node_kernel_kind(node), l.block, l.grid, l.grid ? "" : " (as many as fit)", l.shared_bytes);
+      for (int i = 0; i < node->num_inputs; i++)
+        if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
+      printf(" ->");
+      for (int i = 0; i < node->num_outputs; i++)
+        if (node->outputs[i]) printf(" %s", node->outputs[i]->name);
+      printf("\n");
+    }
   } else {
     TCC_RETURN_IF_ERROR(tcc_package_emit_kernel(e, node, target, true, &sym));
   }

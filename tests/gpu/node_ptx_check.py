@@ -5,10 +5,10 @@ expected; integers and bool exactly).
 
     python3 tests/gpu/node_ptx_check.py DIR [--verbose]
 
-Each test's PTX is loaded with CuPy (cupy.RawModule, the driver's PTX JIT); the kernel entry SYM_gpu(p0, ...,
-ctx, err) gets its inputs (the test's input .pb files, or the model's initializers) and its outputs (filled
-with all-ones bytes first, NaN for floats) as device buffers, a zeroed context and an error word, on a grid of 132 blocks
-of 256 threads. A non-zero error word, a launch error or a mismatch fails the test. Exit status 1 when any
+Each test's PTX is loaded with CuPy (cupy.RawModule, the driver's PTX JIT); each kernel entry SYM_gpu(p0, ...,
+ctx, err) (a node's kernel may run in parts, launched in order) gets its inputs (the test's input .pb files, or the model's initializers) and its outputs (filled
+with all-ones bytes first, NaN for floats) as device buffers, a zeroed context and an error word, launched as
+the compile output says (132 blocks where it says "as many as fit"). A non-zero error word, a launch error or a mismatch fails the test. Exit status 1 when any
 test fails."""
 import glob
 import os
@@ -25,15 +25,18 @@ SUPPORTED = {np.dtype(t) for t in (np.float32, np.float64, np.float16, np.int8, 
 
 
 def read_plan(path):
+    """The kernel lines of a plan: [(entry, (threads, blocks, shared bytes))], inputs, outputs. A node
+    whose kernel runs in parts has one line per part, launched in order with the same parameters."""
+    launches, ins, outs = [], None, None
     for line in open(path):
         line = line.strip()
         if line.startswith("kernel ") and ": params" in line:
-            entry = line.split()[1]
             launch = re.search(r"(\d+) threads x (\d+) blocks.*?, (\d+) bytes shared", line)
-            params = line.split(": params", 1)[1]
-            ins, outs = params.split("->")
-            return entry, [int(x) for x in launch.groups()], ins.split(), outs.split()
-    raise ValueError("no kernel line in " + path)
+            launches.append((line.split()[1], [int(x) for x in launch.groups()]))
+            ins, outs = line.split(": params", 1)[1].split("->")
+    if not launches:
+        raise ValueError("no kernel line in " + path)
+    return launches, ins.split(), outs.split()
 
 
 def load_pbs(pattern):
@@ -41,7 +44,7 @@ def load_pbs(pattern):
 
 
 def check(test_dir):
-    entry, (threads, blocks, shared), in_names, out_names = read_plan(os.path.join(test_dir, "plan.txt"))
+    launches, in_names, out_names = read_plan(os.path.join(test_dir, "plan.txt"))
     model = onnx.load(os.path.join(test_dir, "model.onnx"))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     graph_inputs = [i.name for i in model.graph.input if i.name not in inits]
@@ -64,10 +67,11 @@ def check(test_dir):
     ctx = cp.zeros(4, dtype=cp.int64)
     err = cp.zeros(1, dtype=cp.int32)
     module = cp.RawModule(path=os.path.join(test_dir, "kernel.ptx"))
-    kernel = module.get_function(entry)
-    if shared > 48 << 10:
-        kernel.max_dynamic_shared_size_bytes = shared
-    kernel((blocks or 132,), (threads,), tuple(args + outs + [ctx, err]), shared_mem=shared)
+    for entry, (threads, blocks, shared) in launches:
+        kernel = module.get_function(entry)
+        if shared > 48 << 10:
+            kernel.max_dynamic_shared_size_bytes = shared
+        kernel((blocks or 132,), (threads,), tuple(args + outs + [ctx, err]), shared_mem=shared)
     cp.cuda.Device().synchronize()
     if int(err.get()[0]) != 0:
         return "fail", "kernel error bits %d" % int(err.get()[0])
