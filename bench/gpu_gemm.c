@@ -55,8 +55,8 @@ static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *targe
   tcc_pipeline_options_t o = tcc_pipeline_defaults();
   o.context.target = target;
   if (!st) st = tcc_pipeline_run(g, &o, &plan);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/model.so", dir);
+  char path[4200];
+  snprintf(path, sizeof path, "%.4096s/model.so", dir);
   tcc_package_options_t po = tcc_package_defaults();
   po.target = target;
   po.name = "gemm";

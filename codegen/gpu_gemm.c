@@ -34,7 +34,7 @@ typedef struct {
   bool is_conv;
   conv_t cv;
   bool bf16;
-  bool relu; /* after the bias (and the residual) */
+  enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH } act; /* after the bias and the residual */
   int64_t n, k;
 } plan_t;
 
@@ -70,7 +70,7 @@ static bool plan_shapes(plan_t *p) {
   if (ra < 2 || rb < 2 || p->c->type.rank != ra || (rb != 2 && rb != ra)) return false;
   if (!const_dim(p->a, ra - 1, &p->k) || !const_dim(p->b, rb - 1, &p->n)) return false;
   int64_t kb;
-  if (!const_dim(p->b, rb - 2, &kb) || kb != p->k || p->k % 8 || p->n % 8 || p->k <= 0 || p->n <= 0) return false;
+  if (!const_dim(p->b, rb - 2, &kb) || kb != p->k || p->n % 8 || p->k <= 0 || p->n <= 0) return false;
   p->batched = rb == ra && ra > 2;
   for (int d = 0; p->batched && d < ra - 2; d++)
     if (p->a->type.dims[d] != p->b->type.dims[d]) return false; /* dims are interned */
@@ -85,7 +85,7 @@ static bool attr_pair(const tcc_node_t *n, const char *name, int64_t fallback, i
   return *a = v[0], *b = v[1], true;
 }
 
-/* conv: a 2-D NHWC convolution of one group with C and the output channels multiples of 8. */
+/* conv: a 2-D NHWC convolution of one group whose output channels are a multiple of 8. */
 static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
   if (cv->op != TCC_OP_CONV || cv->num_outputs != 1 || cv->num_inputs < 2 || !cv->inputs[0] || !cv->inputs[1]) return false;
   if (strcmp(tcc_node_attr_string(cv, "layout", ""), "NHWC") != 0 || tcc_node_attr_int(cv, "group", 1) != 1) return false;
@@ -112,7 +112,7 @@ static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
   }
   c->ph = pads[0], c->pw = pads[1];
   if (!attr_pair(cv, "strides", 1, &c->sh, &c->sw) || !attr_pair(cv, "dilations", 1, &c->dh, &c->dw)) return false;
-  if (c->sh < 1 || c->sw < 1 || c->dh < 1 || c->dw < 1 || c->ph < 0 || c->pw < 0 || c->c % 8 || p->n % 8 ||
+  if (c->sh < 1 || c->sw < 1 || c->dh < 1 || c->dw < 1 || c->ph < 0 || c->pw < 0 || c->c < 1 || p->n % 8 ||
       c->oh != (c->h + pads[0] + pads[2] - c->dh * (c->kh - 1) - 1) / c->sh + 1 ||
       c->ow != (c->w + pads[1] + pads[3] - c->dw * (c->kw - 1) - 1) / c->sw + 1)
     return false;
@@ -127,27 +127,45 @@ static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
   return true;
 }
 
-/* A fused conv node: conv(x, w[, bias]), then optionally add(conv, residual of its shape), then relu. */
+/* The epilogue of a fused node after its product `cur` (body->nodes[from] on): the add of a bias of N
+ * elements (matmul only: a conv's bias is its third input), the add of a residual of the output's shape,
+ * then Relu or Gelu, each optional and in that order; their operands become parameters. */
+static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_t from, const tcc_value_t *cur,
+                          plan_t *p) {
+  size_t i = from;
+  for (int pass = 0; pass < 2 && i < body->num_nodes && body->nodes[i]->op == TCC_OP_ADD; pass++) {
+    const tcc_node_t *add = body->nodes[i];
+    if (add->num_inputs != 2 || (add->inputs[0] == cur) == (add->inputs[1] == cur)) return false;
+    const tcc_value_t *o = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
+    int io = body_input(node, body, o);
+    if (io < 0 || !half_tensor(o, cur->type.dtype)) return false;
+    int64_t nb;
+    if (!p->bias && !p->residual && !p->is_conv && o->type.rank == 1 && const_dim(o, 0, &nb) && nb == p->n) {
+      p->bias = node->inputs[io], p->param_bias = param_of(node, io);
+    } else if (!p->residual && o->type.rank == cur->type.rank) {
+      for (int d = 0; d < o->type.rank; d++)
+        if (o->type.dims[d] != cur->type.dims[d]) return false;
+      p->residual = node->inputs[io], p->param_residual = param_of(node, io);
+    } else {
+      return false;
+    }
+    cur = add->outputs[0], i++;
+  }
+  if (i < body->num_nodes && body->nodes[i]->inputs[0] == cur) {
+    const tcc_node_t *n = body->nodes[i];
+    const char *approximate = tcc_node_attr_string(n, "approximate", "none");
+    if (n->op == TCC_OP_RELU) p->act = ACT_RELU;
+    else if (n->op == TCC_OP_GELU && strcmp(approximate, "none") == 0) p->act = ACT_GELU_ERF;
+    else if (n->op == TCC_OP_GELU && strcmp(approximate, "tanh") == 0) p->act = ACT_GELU_TANH;
+    if (p->act != ACT_NONE) cur = n->outputs[0], i++;
+  }
+  return i == body->num_nodes && body->outputs[0] == cur && half_tensor(cur, p->c->type.dtype);
+}
+
+/* A fused conv node: conv(x, w[, bias]) and its epilogue. */
 static bool plan_fused_conv(const tcc_node_t *node, const tcc_graph_t *body, plan_t *p) {
   const tcc_node_t *cv = body->nodes[0];
-  if (!plan_conv(cv, p)) return false;
-  const tcc_value_t *cur = cv->outputs[0];
-  size_t i = 1;
-  if (i < body->num_nodes && body->nodes[i]->op == TCC_OP_ADD) {
-    const tcc_node_t *add = body->nodes[i++];
-    if (add->num_inputs != 2 || (add->inputs[0] == cur) == (add->inputs[1] == cur)) return false;
-    const tcc_value_t *r = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-    if (!half_tensor(r, cur->type.dtype) || r->type.rank != 4) return false;
-    for (int d = 0; d < 4; d++)
-      if (r->type.dims[d] != cur->type.dims[d]) return false;
-    int ir = body_input(node, body, r);
-    if (ir < 0) return false;
-    p->residual = node->inputs[ir], p->param_residual = param_of(node, ir);
-    cur = add->outputs[0];
-  }
-  if (i < body->num_nodes && body->nodes[i]->op == TCC_OP_RELU && body->nodes[i]->inputs[0] == cur)
-    p->relu = true, cur = body->nodes[i++]->outputs[0];
-  if (i != body->num_nodes || body->outputs[0] != cur) return false;
+  if (!plan_conv(cv, p) || !plan_epilogue(node, body, 1, cv->outputs[0], p)) return false;
   int ix = body_input(node, body, cv->inputs[0]), iw = body_input(node, body, cv->inputs[1]);
   int ib = p->bias ? body_input(node, body, p->bias) : -1;
   if (ix < 0 || iw < 0 || (p->bias && ib < 0)) return false;
@@ -170,37 +188,26 @@ static bool plan_node(const tcc_node_t *node, plan_t *p) {
     if (p->bias) p->param_bias = param_of(node, 2);
     return true;
   }
-  if (node->op == TCC_OP_FUSED && strncmp(tcc_node_attr_string(node, "kind", ""), "conv2d", 6) == 0) {
-    const tcc_attr_t *ba = tcc_node_attr(node, "body");
-    const tcc_graph_t *body = ba && ba->kind == TCC_ATTR_GRAPH ? ba->g : NULL;
-    return body && body->num_nodes >= 1 && body->num_outputs == 1 && (int)body->num_inputs == node->num_inputs &&
-           plan_fused_conv(node, body, p);
-  }
   if (node->op == TCC_OP_MATMUL) {
     if (node->num_inputs != 2 || !node->inputs[0] || !node->inputs[1]) return false;
     p->a = node->inputs[0], p->b = node->inputs[1], p->param_a = 0, p->param_b = 1;
     return plan_shapes(p);
   }
-  /* matmul then a bias of N elements */
-  if (node->op != TCC_OP_FUSED || strncmp(tcc_node_attr_string(node, "kind", ""), "matmul", 6) != 0) return false;
+  const char *kind = tcc_node_attr_string(node, "kind", "");
   const tcc_attr_t *ba = tcc_node_attr(node, "body");
   const tcc_graph_t *body = ba && ba->kind == TCC_ATTR_GRAPH ? ba->g : NULL;
-  if (!body || body->num_nodes < 2 || body->num_nodes > 3 || body->num_outputs != 1 ||
+  if (node->op != TCC_OP_FUSED || !body || body->num_nodes < 1 || body->num_outputs != 1 ||
       (int)body->num_inputs != node->num_inputs)
     return false;
-  const tcc_node_t *mm = body->nodes[0], *add = body->nodes[1], *relu = body->num_nodes == 3 ? body->nodes[2] : NULL;
-  if (mm->op != TCC_OP_MATMUL || mm->num_inputs != 2 || add->op != TCC_OP_ADD || add->num_inputs != 2) return false;
-  if (relu && (relu->op != TCC_OP_RELU || relu->inputs[0] != add->outputs[0])) return false;
-  p->relu = relu != NULL;
+  if (strncmp(kind, "conv2d", 6) == 0) return plan_fused_conv(node, body, p);
+  if (strncmp(kind, "matmul", 6) != 0) return false;
+  const tcc_node_t *mm = body->nodes[0];
+  if (mm->op != TCC_OP_MATMUL || mm->num_inputs != 2) return false;
   int ia = body_input(node, body, mm->inputs[0]), ib = body_input(node, body, mm->inputs[1]);
-  const tcc_value_t *other = add->inputs[0] == mm->outputs[0] ? add->inputs[1] : add->inputs[0];
-  int ibias = body_input(node, body, other);
-  if (ia < 0 || ib < 0 || ibias < 0 || body->outputs[0] != (relu ? relu : add)->outputs[0]) return false;
-  p->a = node->inputs[ia], p->b = node->inputs[ib], p->bias = node->inputs[ibias];
-  p->param_a = param_of(node, ia), p->param_b = param_of(node, ib), p->param_bias = param_of(node, ibias);
-  int64_t nb;
-  return plan_shapes(p) && half_tensor(p->bias, p->a->type.dtype) && p->bias->type.rank == 1 &&
-         const_dim(p->bias, 0, &nb) && nb == p->n && half_tensor(mm->outputs[0], p->a->type.dtype);
+  if (ia < 0 || ib < 0) return false;
+  p->a = node->inputs[ia], p->b = node->inputs[ib];
+  p->param_a = param_of(node, ia), p->param_b = param_of(node, ib);
+  return plan_shapes(p) && half_tensor(mm->outputs[0], p->a->type.dtype) && plan_epilogue(node, body, 1, mm->outputs[0], p);
 }
 
 /* ---- IR helpers ---- */
@@ -248,52 +255,87 @@ static LLVMValueRef add(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 static LLVMValueRef lt(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildICmp(g->t.b, LLVMIntSLT, a, b, ""); }
 static LLVMValueRef sext(gen_t *g, LLVMValueRef v) { return LLVMBuildSExt(g->t.b, v, g->t.i64, ""); }
 
-/* One 16-byte chunk of slice kt: chunk c of a rows x (cols / 8) grid at (r0, c0) of a matrix with `ld`
- * elements per row and `rows_end` / `cols_end` bounds, into shared memory at `dst` + (row * stride +
- * col) * 2; zero-filled past the edges (its source clamped to the matrix's start). */
+/* Stores 8 elements at shared byte offset dst: one 16-byte cp.async from element `at` of src when
+ * `vector` (the 8 are contiguous and 16-byte aligned; zero-filled unless ok), else element by element,
+ * at_of(g, ctx, e, &ok_e) giving each one's index (loaded where ok_e, 0 elsewhere). */
+typedef LLVMValueRef (*element_at_fn)(gen_t *g, const void *ctx, int e, LLVMValueRef *ok);
+static void put8(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, element_at_fn at_of, const void *ctx) {
+  LLVMBuilderRef bd = g->t.b;
+  if (vector) {
+    LLVMValueRef ok, at = at_of(g, ctx, 0, &ok);
+    LLVMValueRef args[3] = {shared_at(g, dst), global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
+                            LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
+    LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
+    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+    return;
+  }
+  for (int e = 0; e < 8; e++) {
+    LLVMValueRef ok, at = at_of(g, ctx, e, &ok);
+    LLVMValueRef v = LLVMBuildLoad2(bd, g->i16, global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")), "");
+    LLVMBuildStore(bd, LLVMBuildSelect(bd, ok, v, LLVMConstInt(g->i16, 0, 0), ""), shared_at(g, add(g, dst, i32c(g, 2 * e))));
+  }
+}
+
+/* A row-major matrix with `ld` elements per row, read at (row, col + e) within (rows_end, cols_end). */
+typedef struct {
+  LLVMValueRef row, col, rows_end, cols_end;
+  int64_t ld;
+} matrix_at_t;
+
+static LLVMValueRef matrix_at(gen_t *g, const void *ctx, int e, LLVMValueRef *ok) {
+  const matrix_at_t *m = ctx;
+  LLVMValueRef col = add(g, m->col, i64c(g, e));
+  *ok = LLVMBuildAnd(g->t.b, lt(g, m->row, m->rows_end), lt(g, col, m->cols_end), "");
+  return add(g, mul(g, m->row, i64c(g, m->ld)), col);
+}
+
+/* Chunk c (8 elements) of a rows x cols tile at (r0, c0) of such a matrix, into shared memory at `dst` +
+ * (row * stride + col) * 2; zero past the edges. */
 static void copy_chunk(gen_t *g, LLVMValueRef src_base, LLVMValueRef c, int cols, LLVMValueRef r0, LLVMValueRef c0,
                        LLVMValueRef rows_end, LLVMValueRef cols_end, int64_t ld, LLVMValueRef dst, int stride) {
   LLVMBuilderRef bd = g->t.b;
   int per_row = cols / 8;
   LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
-  LLVMValueRef gr = add(g, r0, sext(g, row)), gc = add(g, c0, sext(g, col));
-  LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gr, rows_end), lt(g, gc, cols_end), "");
-  LLVMValueRef args[3] = {
-      shared_at(g, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2)))),
-      global_at(g, src_base, LLVMBuildSelect(bd, ok, add(g, mul(g, gr, i64c(g, ld)), gc), i64c(g, 0), "")),
-      LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
-  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
-  call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+  matrix_at_t at = {add(g, r0, sext(g, row)), add(g, c0, sext(g, col)), rows_end, cols_end, ld};
+  put8(g, src_base, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2))), ld % 8 == 0, matrix_at, &at);
 }
 
-/* Chunk c of a conv's implicit A tile: 8 input channels of the tap (kh, kw) that column k0 + col stands
- * for, at the input pixel output pixel m0 + row reads there; zero-filled in the padding and past the
- * edges. */
+/* A conv's implicit A: output pixel gm's input pixel for column gk + e (tap kh, kw and channel ic). */
+typedef struct {
+  const conv_t *cv;
+  LLVMValueRef gm, gk, m, n, oh, ow;
+} im2col_at_t;
+
+static LLVMValueRef im2col_at(gen_t *g, const void *ctx, int e, LLVMValueRef *ok) {
+  const im2col_at_t *q = ctx;
+  const conv_t *cv = q->cv;
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef gk = add(g, q->gk, i64c(g, e)), tap = i64c(g, cv->kw * cv->c);
+  LLVMValueRef kh = LLVMBuildSDiv(bd, gk, tap, ""), r2 = LLVMBuildSRem(bd, gk, tap, "");
+  LLVMValueRef kw = LLVMBuildSDiv(bd, r2, i64c(g, cv->c), ""), ic = LLVMBuildSRem(bd, r2, i64c(g, cv->c), "");
+  LLVMValueRef ih = add(g, LLVMBuildSub(bd, mul(g, q->oh, i64c(g, cv->sh)), i64c(g, cv->ph), ""), mul(g, kh, i64c(g, cv->dh)));
+  LLVMValueRef iw = add(g, LLVMBuildSub(bd, mul(g, q->ow, i64c(g, cv->sw)), i64c(g, cv->pw), ""), mul(g, kw, i64c(g, cv->dw)));
+  *ok = LLVMBuildAnd(bd, lt(g, q->gm, q->m), lt(g, gk, i64c(g, g->p->k)), "");
+  *ok = LLVMBuildAnd(bd, *ok, LLVMBuildICmp(bd, LLVMIntULT, ih, i64c(g, cv->h), ""), ""); /* unsigned: ih >= 0 too */
+  *ok = LLVMBuildAnd(bd, *ok, LLVMBuildICmp(bd, LLVMIntULT, iw, i64c(g, cv->w), ""), "");
+  return add(g, mul(g, add(g, mul(g, add(g, mul(g, q->n, i64c(g, cv->h)), ih), i64c(g, cv->w)), iw), i64c(g, cv->c)), ic);
+}
+
+/* Chunk c of a conv's implicit A tile: the 8 columns k0 + col .. + 7 (taps and input channels) of output
+ * pixel m0 + row, read from the input pixels they stand for; zero in the padding and past the edges.
+ * With C a multiple of 8 the 8 are one tap's contiguous channels (one 16-byte copy). */
 static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValueRef m0, LLVMValueRef k0,
                               LLVMValueRef m, LLVMValueRef dst) {
   LLVMBuilderRef bd = g->t.b;
   const conv_t *cv = &g->p->cv;
   int per_row = g->k.bk / 8;
   LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
-  LLVMValueRef gm = add(g, m0, sext(g, row)), gk = add(g, k0, sext(g, col));
+  im2col_at_t q = {.cv = cv, .gm = add(g, m0, sext(g, row)), .gk = add(g, k0, sext(g, col)), .m = m};
   LLVMValueRef pixels = i64c(g, cv->oh * cv->ow);
-  LLVMValueRef n = LLVMBuildSDiv(bd, gm, pixels, ""), rem = LLVMBuildSRem(bd, gm, pixels, "");
-  LLVMValueRef oh = LLVMBuildSDiv(bd, rem, i64c(g, cv->ow), ""), ow = LLVMBuildSRem(bd, rem, i64c(g, cv->ow), "");
-  LLVMValueRef tap = i64c(g, cv->kw * cv->c);
-  LLVMValueRef kh = LLVMBuildSDiv(bd, gk, tap, ""), r2 = LLVMBuildSRem(bd, gk, tap, "");
-  LLVMValueRef kw = LLVMBuildSDiv(bd, r2, i64c(g, cv->c), ""), ic = LLVMBuildSRem(bd, r2, i64c(g, cv->c), "");
-  LLVMValueRef ih = add(g, LLVMBuildSub(bd, mul(g, oh, i64c(g, cv->sh)), i64c(g, cv->ph), ""), mul(g, kh, i64c(g, cv->dh)));
-  LLVMValueRef iw = add(g, LLVMBuildSub(bd, mul(g, ow, i64c(g, cv->sw)), i64c(g, cv->pw), ""), mul(g, kw, i64c(g, cv->dw)));
-  LLVMValueRef ok = LLVMBuildAnd(bd, lt(g, gm, m), lt(g, gk, i64c(g, g->p->k)), "");
-  ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULT, ih, i64c(g, cv->h), ""), ""); /* unsigned: ih >= 0 too */
-  ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntULT, iw, i64c(g, cv->w), ""), "");
-  LLVMValueRef at = add(g, mul(g, add(g, mul(g, add(g, mul(g, n, i64c(g, cv->h)), ih), i64c(g, cv->w)), iw), i64c(g, cv->c)), ic);
-  LLVMValueRef args[3] = {
-      shared_at(g, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, g->k.a_stride)), col), i32c(g, 2)))),
-      global_at(g, x, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
-      LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
-  LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
-  call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+  q.n = LLVMBuildSDiv(bd, q.gm, pixels, "");
+  LLVMValueRef rem = LLVMBuildSRem(bd, q.gm, pixels, "");
+  q.oh = LLVMBuildSDiv(bd, rem, i64c(g, cv->ow), ""), q.ow = LLVMBuildSRem(bd, rem, i64c(g, cv->ow), "");
+  put8(g, x, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, g->k.a_stride)), col), i32c(g, 2))), cv->c % 8 == 0, im2col_at, &q);
 }
 
 /* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
@@ -390,6 +432,30 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
   }
 }
 
+/* x after the plan's activation: relu, or gelu 0.5 x (1 + erf(x / sqrt 2)) or its tanh form
+ * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), erf and tanh from libdevice. */
+static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef zero = tcc_tir_f32c(&g->t, 0), half = tcc_tir_f32c(&g->t, 0.5), one = tcc_tir_f32c(&g->t, 1);
+  LLVMTypeRef f = g->t.f32;
+  switch (g->p->act) {
+    case ACT_RELU: return LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, zero, ""), x, zero, "");
+    case ACT_GELU_ERF: {
+      LLVMValueRef arg = LLVMBuildFMul(bd, x, tcc_tir_f32c(&g->t, 0.70710678118654752), "");
+      LLVMValueRef e = call(g, "__nv_erff", f, &f, 1, &arg);
+      return LLVMBuildFMul(bd, LLVMBuildFMul(bd, half, x, ""), LLVMBuildFAdd(bd, one, e, ""), "");
+    }
+    case ACT_GELU_TANH: {
+      LLVMValueRef x3 = LLVMBuildFMul(bd, LLVMBuildFMul(bd, x, x, ""), x, "");
+      LLVMValueRef inner = LLVMBuildFAdd(bd, x, LLVMBuildFMul(bd, tcc_tir_f32c(&g->t, 0.044715), x3, ""), "");
+      LLVMValueRef arg = LLVMBuildFMul(bd, tcc_tir_f32c(&g->t, 0.79788456080286536), inner, "");
+      LLVMValueRef t = call(g, "__nv_tanhf", f, &f, 1, &arg);
+      return LLVMBuildFMul(bd, LLVMBuildFMul(bd, half, x, ""), LLVMBuildFAdd(bd, one, t, ""), "");
+    }
+    default: return x;
+  }
+}
+
 /* C tile (+ bias) rounded to the half type, pairs of columns stored where row < m (columns: N % 8 == 0). */
 static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef m,
                        LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *acc) {
@@ -418,8 +484,7 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
           LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, tile[2 * h + e], "");
           if (bias) x = LLVMBuildFAdd(bd, x, bias_v[e], "");
           if (res) x = LLVMBuildFAdd(bd, x, LLVMBuildFPExt(bd, LLVMBuildExtractElement(bd, res, i32c(g, e), ""), g->t.f32, ""), "");
-          if (g->p->relu) x = LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, tcc_tir_f32c(&g->t, 0), ""), x,
-                                              tcc_tir_f32c(&g->t, 0), "");
+          x = activation(g, x);
           pairv = LLVMBuildInsertElement(bd, pairv, LLVMBuildFPTrunc(bd, x, ht, ""), i32c(g, e), "");
         }
         LLVMValueRef dst = global_at(g, c, out_at);
