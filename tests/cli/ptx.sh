@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU code generation without a GPU: `tcc compile --emit ptx` for sm_80 and sm_90a of the bundled sample,
-# the shared models and the ONNX node tests that pass compiled for the CPU (every EVERY-th, 1 = all), each
+# the shared models (also in fp16 for sm_80 and bf16 for sm_90a: the tensor-core template) and the ONNX
+# node tests that pass compiled for the CPU (every EVERY-th, 1 = all), each
 # PTX file validated by the CUDA toolkit's ptxas for its target; the usage errors of GPU targets. Without
 # the toolkit's libdevice (kernels with exp, tanh ... need it) only the usage errors are checked and the
 # test is skipped (exit 77); without ptxas the PTX is emitted and only its validation is skipped.
@@ -15,12 +16,13 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 . "$(dirname "$0")/expect.sh"
 
-# emit NAME MODEL TARGET: PTX emitted (and validated by ptxas when present)
+# emit NAME MODEL TARGET [PRECISION]: PTX emitted (and validated by ptxas when present)
 emit() {
-  local name=$1 model=$2 target=$3
-  expect "$name-$target" 0 "wrote .* \\($target\\)" -- "$tcc" compile "$model" -target "$target" --emit ptx -o "$dir/k.ptx"
+  local name=$1 model=$2 target=$3 precision=${4:-fp32}
+  expect "$name-$target-$precision" 0 "wrote .* \\($target\\)" -- \
+    "$tcc" compile "$model" -target "$target" --precision "$precision" --emit ptx -o "$dir/k.ptx"
   if [ -n "$ptxas" ] && [ -s "$dir/k.ptx" ]; then
-    expect "$name-$target-ptxas" 0 '' -- "$ptxas" -arch="$target" "$dir/k.ptx" -o "$dir/k.cubin"
+    expect "$name-$target-$precision-ptxas" 0 '' -- "$ptxas" -arch="$target" "$dir/k.ptx" -o "$dir/k.cubin"
   fi
   rm -f "$dir/k.ptx" "$dir/k.cubin"
 }
@@ -51,9 +53,18 @@ expect gpu-module-no-driver 3 'no CUDA driver: cannot open libtcc-no-driver.so.1
 expect sample-entries 0 '^\.visible \.entry softmax_gpu\(' -- sh -c \
   "'$tcc' compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o '$dir/s.ptx' >/dev/null && cat '$dir/s.ptx'"
 for target in sm_80 sm_90a; do emit sample samples/tiny_cnn.onnx $target; done
+# half precision: the tensor-core template (mma.sync, ldmatrix, cp.async) takes the convolutions and
+# matrix products, with dynamic shared memory
+expect sample-fp16-template 0 '^  kernel .*\(conv2d\+bias\+relu; [0-9]+ threads x 0 blocks \(as many as fit\), [1-9][0-9]* bytes shared\)' -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_90 --precision fp16 --emit ptx -o "$dir/h.ptx"
+expect sample-fp16-mma 0 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' -- cat "$dir/h.ptx"
+emit sample samples/tiny_cnn.onnx sm_80 fp16
+emit sample samples/tiny_cnn.onnx sm_90a bf16
 if [ -n "$models" ] && [ -d "$models" ]; then
   for m in "$models"/*/model.onnx; do
     for target in sm_80 sm_90a; do emit "$(basename "$(dirname "$m")")" "$m" $target; done
+    emit "$(basename "$(dirname "$m")")" "$m" sm_80 fp16
+    emit "$(basename "$(dirname "$m")")" "$m" sm_90a bf16
   done
 else
   echo "ptx.sh: no shared models (../shared/models or TCC_MODELS): skipped them"
