@@ -1,6 +1,7 @@
-/* The GPU GEMM template on tensor cores (contract in codegen/gpu_gemm.h). */
+/* The GPU GEMM and convolution template on tensor cores (contract in codegen/gpu_gemm.h). */
 #include "codegen/gpu_gemm.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +35,8 @@ typedef struct {
   bool is_conv;
   conv_t cv;
   bool bf16;
-  enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH } act; /* after the bias and the residual */
+  enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_GELU_ERF, ACT_GELU_TANH } act; /* after the bias and the residual */
+  double clip_lo, clip_hi;
   int64_t n, k;
 } plan_t;
 
@@ -127,9 +129,21 @@ static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
   return true;
 }
 
+/* A scalar float constant: a constant value of the body, or a node input that is one; absent: fallback. */
+static bool scalar_constant(const tcc_node_t *node, const tcc_graph_t *body, const tcc_value_t *v, double fallback,
+                            double *out) {
+  if (!v) return *out = fallback, true;
+  const tcc_tensor_t *t = v->constant;
+  int i = t ? -1 : body_input(node, body, v);
+  if (i >= 0) t = node->inputs[i]->constant;
+  if (!t || t->numel != 1 || !tcc_dtype_is_float(t->dtype)) return false;
+  *out = tcc_tensor_get_float(t, 0);
+  return true;
+}
+
 /* The epilogue of a fused node after its product `cur` (body->nodes[from] on): the add of a bias of N
  * elements (matmul only: a conv's bias is its third input), the add of a residual of the output's shape,
- * then Relu or Gelu, each optional and in that order; their operands become parameters. */
+ * then Relu, Clip with constant bounds (ReLU6) or Gelu, each optional and in that order. */
 static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_t from, const tcc_value_t *cur,
                           plan_t *p) {
   size_t i = from;
@@ -155,6 +169,9 @@ static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_
     const tcc_node_t *n = body->nodes[i];
     const char *approximate = tcc_node_attr_string(n, "approximate", "none");
     if (n->op == TCC_OP_RELU) p->act = ACT_RELU;
+    else if (n->op == TCC_OP_CLIP && scalar_constant(node, body, n->num_inputs > 1 ? n->inputs[1] : NULL, -INFINITY, &p->clip_lo) &&
+             scalar_constant(node, body, n->num_inputs > 2 ? n->inputs[2] : NULL, INFINITY, &p->clip_hi))
+      p->act = ACT_CLIP;
     else if (n->op == TCC_OP_GELU && strcmp(approximate, "none") == 0) p->act = ACT_GELU_ERF;
     else if (n->op == TCC_OP_GELU && strcmp(approximate, "tanh") == 0) p->act = ACT_GELU_TANH;
     if (p->act != ACT_NONE) cur = n->outputs[0], i++;
@@ -432,7 +449,7 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
   }
 }
 
-/* x after the plan's activation: relu, or gelu 0.5 x (1 + erf(x / sqrt 2)) or its tanh form
+/* x after the plan's activation: relu, clip, or gelu 0.5 x (1 + erf(x / sqrt 2)) or its tanh form
  * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), erf and tanh from libdevice. */
 static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
   LLVMBuilderRef bd = g->t.b;
@@ -440,6 +457,11 @@ static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
   LLVMTypeRef f = g->t.f32;
   switch (g->p->act) {
     case ACT_RELU: return LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, zero, ""), x, zero, "");
+    case ACT_CLIP: { /* NaN stays NaN */
+      LLVMValueRef lo = tcc_tir_f32c(&g->t, g->p->clip_lo), hi = tcc_tir_f32c(&g->t, g->p->clip_hi);
+      x = LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOLT, x, lo, ""), lo, x, "");
+      return LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, x, hi, ""), hi, x, "");
+    }
     case ACT_GELU_ERF: {
       LLVMValueRef arg = LLVMBuildFMul(bd, x, tcc_tir_f32c(&g->t, 0.70710678118654752), "");
       LLVMValueRef e = call(g, "__nv_erff", f, &f, 1, &arg);
@@ -594,8 +616,10 @@ tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m) {
   return (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
 }
 
-/* M of one product (a conv's output pixels) when it is a constant, else -1. */
+/* M of one product when it is a constant, else -1; for a convolution with a symbolic batch, its pixels
+ * per image (tiles sized for batch 1, the latency case, still fill the device at larger batches). */
 static int64_t rows_if_known(const plan_t *p) {
+  if (p->is_conv) return p->cv.oh * p->cv.ow * (tcc_dim_is_const(p->c->type.dims[0]) ? tcc_dim_value(p->c->type.dims[0]) : 1);
   int r = p->c->type.rank;
   int64_t m = 1;
   for (int d = p->batched ? r - 2 : 0; d < r - 1; d++) {

@@ -1,7 +1,8 @@
 /* The GPU GEMM and convolution template on tensor cores (sm_80 and up): a MatMul plan node in float16 or
  * bfloat16 — 2-D, with A's leading dims folded into M when B is 2-D, or batched with equal batch dims — or
- * a fused "matmul" node whose body is such a MatMul followed by the add of a bias of N elements and
- * optionally a Relu, or a convolution (below), emitted as an NVPTX kernel written directly in LLVM IR
+ * a fused "matmul" node whose body is such a MatMul followed by the add of a bias of N elements, the add
+ * of a residual of the output's shape and an activation (Relu, Clip with constant bounds, Gelu), each
+ * optional, or a convolution (below), emitted as an NVPTX kernel written directly in LLVM IR
  * instead of the generic loop nest.
  *
  *   char entry[256];
@@ -15,14 +16,14 @@
  * stride of the grid; per tile it streams K in slices of bk through a ring of `stages` slices in dynamic
  * shared memory filled by cp.async (16-byte copies, zero-filled past the edges), loads operand fragments
  * with ldmatrix (B transposed on the way) and accumulates with mma.sync.m16n8k16 in float32, wm x wn per
- * warp; the tile is rounded to the output type once, with the bias added (and the Relu), and stored
- * with the edges masked. Operand rows whose length is a multiple of 8 elements are copied 16 bytes at a
+ * warp; the epilogue runs in float32, the tile is rounded to the output type once and stored with the
+ * edges masked. Operand rows whose length is a multiple of 8 elements are copied 16 bytes at a
  * time by cp.async, others (K of 147 for a 7 x 7 conv of 3 channels) element by element. Conditions: K
  * and N constants, N a multiple of 8, A, B and C of one half type; otherwise *applied is false and
  * nothing is emitted.
  *
  * Convolutions (NHWC, one group, layout pass of passes/layout.c): conv(x, w[, bias]) or a fused
- * "conv2d..." node adding a residual of the output's shape and a Relu, as the GEMM of M = batch x OH x
+ * "conv2d..." node with the same epilogue (its bias is the conv's), as the GEMM of M = batch x OH x
  * OW output pixels, N output channels and K = KH x KW x C: A is the im2col of x, never materialized (the
  * copies gather its rows from the input pixels, zero in the padding), B the weights [N, KH, KW, C] read
  * as [N][K] (ldmatrix without transposition).

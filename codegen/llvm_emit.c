@@ -1821,11 +1821,31 @@ static void emit_grid_loop(fn_t *f, const tcc_kstmt_t *s) {
   LLVMValueRef ntid = sreg(e, f->b, "ntid.x");
   LLVMValueRef first = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, sreg(e, f->b, "ctaid.x"), ntid, ""), sreg(e, f->b, "tid.x"), "");
   LLVMValueRef step = LLVMBuildMul(f->b, sreg(e, f->b, "nctaid.x"), ntid, "");
+  /* the split into the loops' indices in 32 bits when the iterations fit (GPUs divide 64-bit integers
+   * in software); the test is loop-invariant */
+  LLVMValueRef narrow = LLVMBuildICmp(f->b, LLVMIntSLE, total, ci(e->i64, INT32_MAX), "narrow");
   counted_loop_t l = loop_open(f, first, total, s->var->name, "grid", "body", "done");
-  LLVMValueRef rest = l.i;
-  for (int i = n - 1; i >= 0; i--) {
-    f->vars[chain[i]->var->id] = i ? LLVMBuildURem(f->b, rest, extents[i], chain[i]->var->name) : rest;
-    if (i) rest = LLVMBuildUDiv(f->b, rest, extents[i], "");
+  LLVMBasicBlockRef from[2] = {new_block(f, "split32"), new_block(f, "split64")}, join = new_block(f, "split");
+  LLVMBuildCondBr(f->b, narrow, from[0], from[1]);
+  LLVMValueRef index[2][MAX_CHAIN];
+  for (int w = 0; w < 2; w++) {
+    LLVMPositionBuilderAtEnd(f->b, from[w]);
+    LLVMTypeRef t = w ? e->i64 : e->i32;
+    LLVMValueRef rest = w ? l.i : LLVMBuildTrunc(f->b, l.i, t, "");
+    for (int i = n - 1; i >= 0; i--) {
+      LLVMValueRef extent = w ? extents[i] : LLVMBuildTrunc(f->b, extents[i], t, "");
+      LLVMValueRef v = i ? LLVMBuildURem(f->b, rest, extent, "") : rest;
+      index[w][i] = w ? v : LLVMBuildZExt(f->b, v, e->i64, "");
+      if (i) rest = LLVMBuildUDiv(f->b, rest, extent, "");
+    }
+    from[w] = LLVMGetInsertBlock(f->b);
+    LLVMBuildBr(f->b, join);
+  }
+  LLVMPositionBuilderAtEnd(f->b, join);
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef v = LLVMBuildPhi(f->b, e->i64, chain[i]->var->name), vals[2] = {index[0][i], index[1][i]};
+    LLVMAddIncoming(v, vals, from, 2);
+    f->vars[chain[i]->var->id] = v;
   }
   emit_block(f, &chain[n - 1]->body);
   for (int i = 0; i < n; i++) f->vars[chain[i]->var->id] = NULL;
