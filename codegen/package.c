@@ -21,7 +21,7 @@
 #include "codegen/cpu_blocks.h"
 #include "codegen/cpu_gemm.h"
 #include "codegen/cpu_rows.h"
-#include "codegen/gpu_attention.h"
+#include "codegen/gpu_rows.h"
 #include "codegen/gpu_gemm.h"
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
@@ -199,6 +199,10 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
   if (!applied) {
     how = "template attn";
     TCC_RETURN_IF_ERROR(tcc_gpu_attention_emit(e, n, out[0].entry, &out[0].launch, &applied));
+  }
+  if (!applied) {
+    how = "template rows";
+    TCC_RETURN_IF_ERROR(tcc_gpu_rows_emit(e, n, out[0].entry, &out[0].launch, &applied));
   }
   if (applied) {
     if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", out[0].entry, how, n->name, tcc_node_kernel_kind(n));

@@ -62,7 +62,7 @@ TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const t
                                                   bool verbose, const char **symbol);
 
 /* Emits the kernels of one plan node for a GPU emitter (options.gpu): a template when one applies
- * (codegen/gpu_gemm.h, gemm_knobs NULL: its defaults; codegen/gpu_attention.h), else its compute definition — one kernel for a
+ * (codegen/gpu_gemm.h, gemm_knobs NULL: its defaults; codegen/gpu_rows.h), else its compute definition — one kernel for a
  * fused group — with the generic GPU schedule (codegen/schedule_gpu.h). A generic kernel whose top level
  * is several statements and no temporaries runs as one launch per statement (adjacent statements that
  * are not loops share one), in order, so that each loop nest of a Concat or Split gets the whole grid.

@@ -1,4 +1,7 @@
-/* The GPU attention template: an `attention` plan node (ONNX Attention, the canonical form the importer
+/* The GPU warp-per-row templates, emitted as NVPTX kernels written directly in LLVM IR instead of the
+ * generic loop nests (one thread per row).
+ *
+ * Attention: an `attention` plan node (ONNX Attention, the canonical form the importer
  * gives scaled dot-product attention) with 4-D Q, K, V [batch, heads, seq, head] in float32, float16 or
  * bfloat16, head size up to 256, an optional additive float or boolean mask broadcast to
  * [batch, heads, q_seq, kv_seq], is_causal, scale, no past key/value, no softcap and one output, emitted
@@ -18,13 +21,21 @@
  * once (coalesced). The CUDA cores do the arithmetic: the tensor-core flash form is not built yet.
  * Thread-safety: as for the emitter.
  */
-#ifndef TCC_CODEGEN_GPU_ATTENTION_H
-#define TCC_CODEGEN_GPU_ATTENTION_H
+#ifndef TCC_CODEGEN_GPU_ROWS_H
+#define TCC_CODEGEN_GPU_ROWS_H
 
 #include <stdbool.h>
 
 #include "codegen/llvm_emit.h"
 #include "ir/graph.h"
+
+/* Softmax and LogSoftmax along the last axis, LayerNormalization and RMSNormalization over trailing
+ * axes (stash_type float32; scale and bias shaped like the normalized dims; the Mean / InvStdDev outputs
+ * absent), float32, float16 or bfloat16: one warp per row, rows strided over the grid; the lanes walk the
+ * row with a stride of 32 and reduce with shuffles, in float32: the mean (or maximum), then the mean
+ * square deviation (or the sum of exp(x - max)), then the output, as the evaluator computes them. */
+TCC_MUST_USE tcc_status_t tcc_gpu_rows_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
+                                            tcc_gpu_launch_t *launch, bool *applied);
 
 TCC_MUST_USE tcc_status_t tcc_gpu_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
                                                  tcc_gpu_launch_t *launch, bool *applied);

@@ -1,5 +1,5 @@
-/* The GPU attention template (contract in codegen/gpu_attention.h). */
-#include "codegen/gpu_attention.h"
+/* The GPU warp-per-row templates: attention, normalizations, softmax (contract in codegen/gpu_rows.h). */
+#include "codegen/gpu_rows.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -122,6 +122,17 @@ static LLVMValueRef warp_sum(gen_t *g, LLVMValueRef x) {
   for (int d = 16; d >= 1; d /= 2) {
     LLVMValueRef args[4] = {tcc_tir_i32c(&g->t, -1), x, tcc_tir_i32c(&g->t, d), tcc_tir_i32c(&g->t, 31)};
     x = LLVMBuildFAdd(g->t.b, x, call(g, "llvm.nvvm.shfl.sync.bfly.f32", g->t.f32, tys, 4, args), "");
+  }
+  return x;
+}
+
+/* The maximum of x over the warp's lanes, in every lane. */
+static LLVMValueRef warp_max(gen_t *g, LLVMValueRef x) {
+  LLVMTypeRef tys[4] = {g->t.i32, g->t.f32, g->t.i32, g->t.i32};
+  for (int d = 16; d >= 1; d /= 2) {
+    LLVMValueRef args[4] = {tcc_tir_i32c(&g->t, -1), x, tcc_tir_i32c(&g->t, d), tcc_tir_i32c(&g->t, 31)};
+    LLVMValueRef o = call(g, "llvm.nvvm.shfl.sync.bfly.f32", g->t.f32, tys, 4, args);
+    x = LLVMBuildSelect(g->t.b, LLVMBuildFCmp(g->t.b, LLVMRealOGT, o, x, ""), o, x, "");
   }
   return x;
 }
@@ -257,6 +268,174 @@ tcc_status_t tcc_gpu_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *nod
   tcc_tir_unique_name(g.t.mod, node->name, "attention", name);
   snprintf(entry, 256, "%s_gpu", name);
   tcc_status_t st = emit_kernel(&g, entry);
+  tcc_tir_dispose(&g.t);
+  if (st) {
+    LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
+    if (fn) LLVMDeleteFunction(fn);
+    return st;
+  }
+  *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = 0};
+  *applied = true;
+  return NULL;
+}
+
+/* ---- normalizations and softmax ---- */
+
+/* A node of the row kinds: the rows of x over its trailing dims from `axis`. */
+typedef enum { ROW_SOFTMAX, ROW_LOG_SOFTMAX, ROW_LAYER_NORM, ROW_RMS_NORM } row_kind_t;
+typedef struct {
+  row_kind_t kind;
+  const tcc_value_t *x, *scale, *bias, *y;
+  int axis, num_params; /* x, [scale, [bias]], y */
+  double epsilon;
+} rows_t;
+
+static bool float_like(const tcc_value_t *v) {
+  return v && v->type.kind == TCC_TYPE_TENSOR && v->type.rank >= 0 &&
+         (v->type.dtype == TCC_DTYPE_F32 || v->type.dtype == TCC_DTYPE_F16 || v->type.dtype == TCC_DTYPE_BF16);
+}
+
+/* v (scale or bias) has the normalized dims of x (leading 1s aside): its element c is the row's c. */
+static bool shaped_like_row(const tcc_value_t *v, const tcc_value_t *x, int axis) {
+  if (!float_like(v)) return false;
+  int r = v->type.rank, extra = r - (x->type.rank - axis);
+  if (extra < 0) return false;
+  for (int d = 0; d < extra; d++)
+    if (!tcc_dim_is_const(v->type.dims[d]) || tcc_dim_value(v->type.dims[d]) != 1) return false;
+  for (int d = extra; d < r; d++)
+    if (v->type.dims[d] != x->type.dims[axis + d - extra]) return false;
+  return true;
+}
+
+static bool plan_rows(const tcc_node_t *n, rows_t *p) {
+  memset(p, 0, sizeof *p);
+  if (n->num_inputs < 1 || !float_like(n->inputs[0]) || n->num_outputs < 1 || !float_like(n->outputs[0])) return false;
+  for (int i = 1; i < n->num_outputs; i++)
+    if (n->outputs[i]) return false; /* Mean / InvStdDev */
+  p->x = n->inputs[0], p->y = n->outputs[0];
+  int rank = p->x->type.rank;
+  int64_t axis = tcc_node_attr_int(n, "axis", -1);
+  if (rank < 1 || axis < -rank || axis >= rank) return false;
+  p->axis = (int)(axis < 0 ? axis + rank : axis);
+  switch (n->op) {
+    case TCC_OP_SOFTMAX:
+    case TCC_OP_LOG_SOFTMAX:
+      if (n->num_inputs != 1 || p->axis != rank - 1) return false;
+      p->kind = n->op == TCC_OP_SOFTMAX ? ROW_SOFTMAX : ROW_LOG_SOFTMAX;
+      p->num_params = 2;
+      return true;
+    case TCC_OP_LAYER_NORMALIZATION:
+    case TCC_OP_RMS_NORMALIZATION: {
+      bool rms = n->op == TCC_OP_RMS_NORMALIZATION;
+      if (tcc_node_attr_int(n, "stash_type", 1) != 1 || n->num_inputs < 2 || n->num_inputs > (rms ? 2 : 3)) return false;
+      p->kind = rms ? ROW_RMS_NORM : ROW_LAYER_NORM;
+      p->epsilon = tcc_node_attr_float(n, "epsilon", 1e-5);
+      p->scale = n->inputs[1];
+      p->bias = n->num_inputs == 3 ? n->inputs[2] : NULL;
+      if (!shaped_like_row(p->scale, p->x, p->axis) || (p->bias && !shaped_like_row(p->bias, p->x, p->axis))) return false;
+      p->num_params = p->bias ? 4 : 3;
+      return true;
+    }
+    default: return false;
+  }
+}
+
+static tcc_status_t emit_rows_kernel(gen_t *g, const rows_t *p, const char *entry) {
+  tcc_tir_t *t = &g->t;
+  int np = p->num_params + 2;
+  LLVMTypeRef params[8];
+  for (int i = 0; i < np; i++) params[i] = t->ptr;
+  LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)np, 0));
+  tcc_tir_begin(t, fn);
+  LLVMBuilderRef bd = t->b;
+  LLVMValueRef x = LLVMGetParam(fn, 0), y = LLVMGetParam(fn, (unsigned)p->num_params - 1);
+  LLVMValueRef scale = p->scale ? LLVMGetParam(fn, 1) : NULL, bias = p->bias ? LLVMGetParam(fn, 2) : NULL;
+  g->syms = LLVMBuildLoad2(bd, t->ptr, LLVMGetParam(fn, (unsigned)p->num_params), "syms");
+  LLVMValueRef rows = i64c(g, 1), n = i64c(g, 1);
+  for (int d = 0; d < p->x->type.rank; d++) {
+    LLVMValueRef size;
+    TCC_RETURN_IF_ERROR(dim(g, p->x->type.dims[d], &size));
+    if (d < p->axis) rows = mul(g, rows, size);
+    else n = mul(g, n, size);
+  }
+  LLVMValueRef nf = LLVMBuildSIToFP(bd, n, t->f32, "");
+  LLVMValueRef tid = sreg(g, "tid.x"), ntid = sreg(g, "ntid.x");
+  LLVMValueRef lane = LLVMBuildAnd(bd, tid, i64c(g, 31), "lane");
+  LLVMValueRef first = LLVMBuildLShr(bd, add(g, mul(g, sreg(g, "ctaid.x"), ntid), tid), i64c(g, 5), "");
+  LLVMValueRef warps = LLVMBuildLShr(bd, mul(g, sreg(g, "nctaid.x"), ntid), i64c(g, 5), "");
+  LLVMValueRef acc = tcc_tir_alloca(t, t->f32, "acc");
+  tcc_dtype_t xt = p->x->type.dtype, yt = p->y->type.dtype;
+  LLVMTypeRef yty = elem_type(g, yt), f = t->f32;
+  bool norm = p->kind == ROW_LAYER_NORM || p->kind == ROW_RMS_NORM;
+
+  tcc_tir_loop_t rl, cl;
+  LLVMValueRef r = tcc_tir_loop_begin(t, &rl, first, rows, warps, "row");
+  LLVMValueRef base = mul(g, r, n);
+  /* pass 1: the mean (layer norm) or the maximum (softmax); RMS has none */
+  LLVMValueRef center = f32c(g, 0);
+  if (p->kind != ROW_RMS_NORM) {
+    LLVMBuildStore(bd, f32c(g, norm ? 0 : -INFINITY), acc);
+    LLVMValueRef c = tcc_tir_loop_begin(t, &cl, lane, n, i64c(g, 32), "c");
+    LLVMValueRef xv = load_f32(g, x, xt, add(g, base, c), NULL), a = LLVMBuildLoad2(bd, f, acc, "");
+    LLVMBuildStore(bd, norm ? LLVMBuildFAdd(bd, a, xv, "")
+                            : LLVMBuildSelect(bd, LLVMBuildFCmp(bd, LLVMRealOGT, xv, a, ""), xv, a, ""), acc);
+    tcc_tir_loop_end(t, &cl);
+    LLVMValueRef all = LLVMBuildLoad2(bd, f, acc, "");
+    center = norm ? LLVMBuildFDiv(bd, warp_sum(g, all), nf, "mean") : warp_max(g, all);
+  }
+  /* pass 2: the sum of squared deviations, or of exp(x - max) */
+  LLVMBuildStore(bd, f32c(g, 0), acc);
+  LLVMValueRef c = tcc_tir_loop_begin(t, &cl, lane, n, i64c(g, 32), "c");
+  LLVMValueRef d = LLVMBuildFSub(bd, load_f32(g, x, xt, add(g, base, c), NULL), center, "");
+  LLVMValueRef term = norm ? LLVMBuildFMul(bd, d, d, "") : exp_f32(g, d);
+  LLVMBuildStore(bd, LLVMBuildFAdd(bd, LLVMBuildLoad2(bd, f, acc, ""), term, ""), acc);
+  tcc_tir_loop_end(t, &cl);
+  LLVMValueRef total = warp_sum(g, LLVMBuildLoad2(bd, f, acc, ""));
+  /* norms: 1 / sqrt(variance + epsilon); softmax: 1 / sum; log-softmax: log(sum) */
+  LLVMValueRef factor;
+  if (norm) {
+    LLVMValueRef var = LLVMBuildFAdd(bd, LLVMBuildFDiv(bd, total, nf, ""), f32c(g, p->epsilon), "");
+    factor = LLVMBuildFDiv(bd, f32c(g, 1), call(g, "__nv_sqrtf", f, &f, 1, &var), "");
+  } else if (p->kind == ROW_SOFTMAX) {
+    factor = LLVMBuildFDiv(bd, f32c(g, 1), total, "");
+  } else {
+    factor = call(g, "__nv_logf", f, &f, 1, &total);
+  }
+  /* pass 3: the output */
+  c = tcc_tir_loop_begin(t, &cl, lane, n, i64c(g, 32), "c");
+  d = LLVMBuildFSub(bd, load_f32(g, x, xt, add(g, base, c), NULL), center, "");
+  LLVMValueRef o;
+  if (norm) {
+    o = LLVMBuildFMul(bd, LLVMBuildFMul(bd, d, factor, ""), load_f32(g, scale, p->scale->type.dtype, c, NULL), "");
+    if (bias) o = LLVMBuildFAdd(bd, o, load_f32(g, bias, p->bias->type.dtype, c, NULL), "");
+  } else if (p->kind == ROW_SOFTMAX) {
+    o = LLVMBuildFMul(bd, exp_f32(g, d), factor, "");
+  } else {
+    o = LLVMBuildFSub(bd, d, factor, "");
+  }
+  if (yt != TCC_DTYPE_F32) o = LLVMBuildFPTrunc(bd, o, yty, "");
+  LLVMValueRef at = add(g, base, c);
+  LLVMBuildStore(bd, o, LLVMBuildGEP2(bd, yty, y, &at, 1, ""));
+  tcc_tir_loop_end(t, &cl);
+  tcc_tir_loop_end(t, &rl);
+  LLVMBuildRetVoid(bd);
+  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
+                           LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  return NULL;
+}
+
+tcc_status_t tcc_gpu_rows_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256], tcc_gpu_launch_t *launch,
+                               bool *applied) {
+  *applied = false;
+  rows_t p;
+  if (!plan_rows(node, &p)) return NULL;
+  gen_t g = {0};
+  TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
+  char name[200];
+  tcc_tir_unique_name(g.t.mod, node->name, "rows", name);
+  snprintf(entry, 256, "%s_gpu", name);
+  tcc_status_t st = emit_rows_kernel(&g, &p, entry);
   tcc_tir_dispose(&g.t);
   if (st) {
     LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
