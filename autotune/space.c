@@ -74,13 +74,21 @@ tcc_status_t tcc_space_target_caps(const char *target, tcc_space_target_t *out) 
     out->l3 = host_cache(_SC_LEVEL3_CACHE_SIZE, 32 << 20);
     return NULL;
   }
+  if (strncmp(target, "sm_", 3) == 0 && target[3] >= '0' && target[3] <= '9') {
+    /* an NVIDIA GPU: lanes are a warp's threads, registers a thread's, l1 the shared memory a block may
+     * take (227 KB on sm_90, 163 KB on sm_80), l2 the device's L2 (50 MB on an H100) */
+    out->lanes = 32, out->registers = 255;
+    out->l1 = strncmp(target, "sm_9", 4) == 0 ? 227 << 10 : 163 << 10;
+    out->l2 = 50 << 20;
+    return NULL;
+  }
   for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)
     if (strcmp(TARGETS[i].name, target) == 0) {
       out->lanes = TARGETS[i].lanes, out->registers = TARGETS[i].registers;
       out->l1 = TARGETS[i].l1, out->l2 = TARGETS[i].l2, out->l3 = TARGETS[i].l3;
       return NULL;
     }
-  return tcc_status_make(TCC_INVALID_ARGUMENT, "unknown CPU target '%s' for a search space", target);
+  return tcc_status_make(TCC_INVALID_ARGUMENT, "unknown target '%s' for a search space", target);
 }
 
 tcc_status_t tcc_space_query_init(tcc_space_query_t *q, const char *op, const char *target) {

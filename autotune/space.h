@@ -45,11 +45,13 @@ enum {
 
 /* What a script knows of the target. */
 typedef struct {
-  char name[TCC_SPACE_NAME_MAX]; /* the -target name: "x86-64-v4", "aarch64", "native" ... */
-  int lanes;                     /* f32 lanes of one vector register: 16 (AVX-512), 8 (AVX2), 4 (NEON) */
-  int registers;                 /* vector registers: 32 or 16 */
+  char name[TCC_SPACE_NAME_MAX]; /* the -target name: "x86-64-v4", "aarch64", "native", "sm_90" ... */
+  int lanes;                     /* f32 lanes of one vector register: 16 (AVX-512), 8 (AVX2), 4 (NEON);
+                                  * GPUs: the threads of a warp, 32 */
+  int registers;                 /* vector registers: 32 or 16; GPUs: a thread's registers */
   int cores;                     /* threads the kernels may use */
-  int64_t l1, l2, l3;            /* data cache sizes in bytes (per core for l1 and l2) */
+  int64_t l1, l2, l3;            /* data cache sizes in bytes (per core for l1 and l2); GPUs: l1 the shared
+                                  * memory one block may take, l2 the device's L2, no l3 */
   bool fma;                      /* fused multiply-add available */
 } tcc_space_target_t;
 
@@ -84,9 +86,10 @@ typedef struct {
   int64_t values[TCC_SPACE_MAX_KNOBS][TCC_SPACE_MAX_VALUES];
 } tcc_space_domains_t;
 
-/* The capabilities of the CPU target called target (codegen/target.h's names). "native" reads this host
- * (vector extensions, online cores, cache sizes); the named targets use their ISA's register file and
- * the host's core count. TCC_INVALID_ARGUMENT for an unknown name. */
+/* The capabilities of the target called target (codegen/target.h's names). "native" reads this host
+ * (vector extensions, online cores, cache sizes); the named CPU targets use their ISA's register file and
+ * the host's core count; GPU targets (sm_80 ...) a warp, a thread's registers, the shared memory of a
+ * block and the L2. TCC_INVALID_ARGUMENT for an unknown name. */
 TCC_MUST_USE tcc_status_t tcc_space_target_caps(const char *target, tcc_space_target_t *out);
 
 /* Clears q, sets its op (dtype "f32", layout "row_major") and the capabilities of target. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autotune/space.h"
 #include "codegen/template_ir.h"
 
 /* The most accumulators a thread holds (4 per 16 x 8 mma tile of its warp's tile). */
@@ -608,13 +609,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   return NULL;
 }
 
-/* Measured on an H100 (docs/perf.md, bench/gpu_gemm.py) over the configurations there. */
-tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m) {
-  /* few rows (a batch of tokens, a GEMV): narrow tiles so that N alone fills the device, deep K slices */
-  if (m > 0 && m <= 32) return (tcc_gpu_gemm_knobs_t){.bm = 16, .bn = 32, .bk = 128, .wm = 16, .wn = 16, .stages = 4};
-  if (m > 0 && m <= 256) return (tcc_gpu_gemm_knobs_t){.bm = 64, .bn = 64, .bk = 32, .wm = 32, .wn = 32, .stages = 4};
-  return (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
-}
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k);
 
 /* M of one product when it is a constant, else -1; for a convolution with a symbolic batch, its pixels
  * per image (tiles sized for batch 1, the latency case, still fill the device at larger batches). */
@@ -627,6 +622,27 @@ static int64_t rows_if_known(const plan_t *p) {
     m *= tcc_dim_value(p->c->type.dims[d]);
   }
   return m;
+}
+
+tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, const char *target, tcc_gpu_gemm_knobs_t *out) {
+  tcc_space_query_t q;
+  TCC_RETURN_IF_ERROR(tcc_space_query_init(&q, "matmul", target ? target : "sm_80"));
+  TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "m", m));
+  tcc_space_knobs_t k;
+  TCC_RETURN_IF_ERROR(tcc_space_defaults("gpu_gemm", &q, &k));
+  *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
+  return tcc_gpu_gemm_knobs_from_space(&k, out);
+}
+
+tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_gpu_gemm_knobs_t *out) {
+  out->bm = (int)tcc_space_knob(space, "bm", out->bm);
+  out->bn = (int)tcc_space_knob(space, "bn", out->bn);
+  out->bk = (int)tcc_space_knob(space, "bk", out->bk);
+  out->wm = (int)tcc_space_knob(space, "wm", out->wm);
+  out->wn = (int)tcc_space_knob(space, "wn", out->wn);
+  out->stages = (int)tcc_space_knob(space, "stages", out->stages);
+  tile_t k;
+  return make_tile(out, false, &k);
 }
 
 static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
@@ -657,7 +673,9 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   plan_t p;
   if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
   gen_t g = {.p = &p};
-  tcc_gpu_gemm_knobs_t chosen = knobs ? *knobs : tcc_gpu_gemm_default_knobs(rows_if_known(&p));
+  tcc_gpu_gemm_knobs_t chosen;
+  if (knobs) chosen = *knobs;
+  else TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows_if_known(&p), NULL, &chosen));
   TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, &g.k));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
@@ -688,7 +706,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
 }
 
 tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out) {
-  *out = tcc_gpu_gemm_default_knobs(-1);
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, NULL, out));
   for (const char *p = text; p && *p;) {
     char name[16];
     long value;

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 
+#include "autotune/space.h"
 #include "codegen/llvm_emit.h"
 #include "ir/graph.h"
 
@@ -43,10 +44,14 @@ typedef struct tcc_gpu_gemm_knobs {
   int bm, bn, bk, wm, wn, stages;
 } tcc_gpu_gemm_knobs_t;
 
-/* The default for m rows (-1: only known at run time): 128 x 128 tiles of 4 warps of 64 x 64, K slices of
- * 32 in 4 stages; for m up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of
- * 2 warps, K slices of 128. */
-tcc_gpu_gemm_knobs_t tcc_gpu_gemm_default_knobs(int64_t m);
+/* The defaults for m rows (-1: only known at run time) on a GPU target (NULL: sm_80; the defaults do not
+ * depend on the SM yet) from autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K
+ * slices of 32 in 4 stages; for m up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32
+ * tiles of 2 warps, K slices of 128. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, const char *target, tcc_gpu_gemm_knobs_t *out);
+/* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT for a
+ * combination the template cannot build. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_gpu_gemm_knobs_t *out);
 /* "bm=128,bn=256,wn=64" over the defaults for an unknown m; TCC_INVALID_ARGUMENT for an unknown name or a
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out);

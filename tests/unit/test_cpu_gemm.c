@@ -444,7 +444,7 @@ TEST(space_cpu_gemm_defaults) {
   CHECK(caps.lanes == 8 && caps.registers == 16);
   CHECK_OK(tcc_space_target_caps("aarch64", &caps));
   CHECK(caps.lanes == 4 && caps.registers == 32);
-  tcc_status_t st = tcc_space_target_caps("sm_80", &caps);
+  tcc_status_t st = tcc_space_target_caps("z80", &caps);
   CHECK(st && tcc_status_code(st) == TCC_INVALID_ARGUMENT);
   tcc_status_free(st);
   tcc_space_query_t q;

@@ -1,0 +1,80 @@
+/* The GPU GEMM template's knobs (codegen/gpu_gemm.h): the defaults of autotune/spaces/gpu_gemm.lua, the
+ * agreement of the script's valid() with what the template builds, and knob parsing. The kernels
+ * themselves are checked by ptxas in cli.ptx and on a GPU by tests/gpu (docs/gpu-testing.md). */
+#include <string.h>
+
+#include "codegen/gpu_gemm.h"
+#include "tests/test.h"
+
+static tcc_space_query_t query(const char *target, int64_t m) {
+  tcc_space_query_t q;
+  CHECK_OK(tcc_space_query_init(&q, "matmul", target));
+  CHECK_OK(tcc_space_query_set(&q, "m", m));
+  return q;
+}
+
+TEST(defaults) {
+  static const struct {
+    int64_t m;
+    int bm, bn, bk;
+  } cases[] = {{1, 16, 32, 128}, {16, 16, 32, 128}, {32, 16, 32, 128}, {33, 64, 64, 32},
+               {256, 64, 64, 32}, {257, 128, 128, 32}, {8192, 128, 128, 32}, {-1, 128, 128, 32}};
+  static const char *const targets[] = {"sm_80", "sm_90a"};
+  for (size_t t = 0; t < 2; t++)
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      tcc_gpu_gemm_knobs_t k;
+      CHECK_OK(tcc_gpu_gemm_default_knobs(cases[i].m, targets[t], &k));
+      CHECK(k.bm == cases[i].bm && k.bn == cases[i].bn && k.bk == cases[i].bk);
+      tcc_space_query_t q = query(targets[t], cases[i].m);
+      tcc_space_knobs_t s;
+      CHECK_OK(tcc_space_defaults("gpu_gemm", &q, &s));
+      bool valid = false;
+      CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
+      CHECK(valid);
+    }
+  tcc_space_target_t caps;
+  CHECK_OK(tcc_space_target_caps("sm_90", &caps));
+  CHECK(caps.lanes == 32 && caps.l1 == 227 << 10);
+}
+
+/* Every point of the domains that valid() accepts, the template builds, and the other way round. */
+TEST(valid_agrees_with_the_template) {
+  tcc_space_query_t q = query("sm_90", -1);
+  tcc_space_domains_t d;
+  CHECK_OK(tcc_space_domains("gpu_gemm", &q, &d));
+  CHECK(d.count == 6);
+  int index[TCC_SPACE_MAX_KNOBS] = {0}, accepted = 0, points = 0;
+  for (;;) {
+    tcc_space_knobs_t s = {0};
+    for (int i = 0; i < d.count; i++) CHECK_OK(tcc_space_knobs_set(&s, d.names[i], d.values[i][index[i]]));
+    bool valid = false;
+    CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
+    tcc_gpu_gemm_knobs_t k = {0};
+    tcc_status_t st = tcc_gpu_gemm_knobs_from_space(&s, &k);
+    /* the script reserves shared memory for either layout of B: what it accepts always builds */
+    if (valid) CHECK(st == NULL);
+    accepted += valid, points++;
+    tcc_status_free(st);
+    int i = 0;
+    while (i < d.count && ++index[i] == d.num_values[i]) index[i++] = 0;
+    if (i == d.count) break;
+  }
+  CHECK(points == 5 * 4 * 3 * 3 * 3 * 4 && accepted > 100);
+}
+
+TEST(parse) {
+  tcc_gpu_gemm_knobs_t k;
+  CHECK_OK(tcc_gpu_gemm_parse_knobs("bm=128,bn=256,wn=64", &k));
+  CHECK(k.bm == 128 && k.bn == 256 && k.wn == 64 && k.wm == 64 && k.stages == 4);
+  tcc_status_t st = tcc_gpu_gemm_parse_knobs("bm=128,tile=3", &k);
+  CHECK(st && strstr(tcc_status_message(st), "unknown knob 'tile'"));
+  tcc_status_free(st);
+  st = tcc_gpu_gemm_parse_knobs("wm=24", &k);
+  CHECK(st && tcc_status_code(st) == TCC_INVALID_ARGUMENT);
+  tcc_status_free(st);
+  st = tcc_gpu_gemm_parse_knobs("bm=256,bn=256,bk=128,stages=8", &k); /* too much shared memory */
+  CHECK(st && strstr(tcc_status_message(st), "bytes of shared memory"));
+  tcc_status_free(st);
+}
+
+RUN_TESTS(T(defaults), T(valid_agrees_with_the_template), T(parse))
