@@ -243,10 +243,7 @@ static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int3
 static LLVMValueRef i64c(gen_t *g, int64_t v) { return tcc_tir_i64c(&g->t, v); }
 
 static LLVMValueRef call(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *tys, int n, LLVMValueRef *args) {
-  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(g->t.mod, name);
-  if (!fn) fn = LLVMAddFunction(g->t.mod, name, fty);
-  return LLVMBuildCall2(g->t.b, fty, fn, args, (unsigned)n, "");
+  return tcc_tir_call(&g->t, name, ret, tys, n, args);
 }
 
 static LLVMValueRef sreg(gen_t *g, const char *name) {
@@ -601,11 +598,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   barrier(g); /* the next tile's prologue reuses the stages */
   tcc_tir_loop_end(t, &tiles);
   LLVMBuildRetVoid(bd);
-  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
-                           LLVMValueAsMetadata(i32c(g, 1))};
-  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
-  md[1] = LLVMMDStringInContext2(t->ctx, "maxntidx", 8), md[2] = LLVMValueAsMetadata(i32c(g, k->threads));
-  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  tcc_tir_gpu_kernel(t, fn, k->threads);
   return NULL;
 }
 
@@ -693,13 +686,9 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   char name[200];
   tcc_tir_unique_name(t->mod, node->name, "gemm", name);
   snprintf(entry, 256, "%s_gpu", name);
-  tcc_status_t st = emit_kernel(&g, entry);
+  tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
-  if (st) {
-    LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
-    if (fn) LLVMDeleteFunction(fn);
-    return st;
-  }
+  TCC_RETURN_IF_ERROR(st);
   *launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.stages * g.k.stage_bytes};
   *applied = true;
   return NULL;

@@ -74,10 +74,7 @@ typedef struct {
 } gen_t;
 
 static LLVMValueRef call(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *tys, int n, LLVMValueRef *args) {
-  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
-  LLVMValueRef fn = LLVMGetNamedFunction(g->t.mod, name);
-  if (!fn) fn = LLVMAddFunction(g->t.mod, name, fty);
-  return LLVMBuildCall2(g->t.b, fty, fn, args, (unsigned)n, "");
+  return tcc_tir_call(&g->t, name, ret, tys, n, args);
 }
 
 static LLVMValueRef sreg(gen_t *g, const char *name) {
@@ -251,9 +248,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   }
   tcc_tir_loop_end(t, &rl);
   LLVMBuildRetVoid(bd);
-  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
-                           LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};
-  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  tcc_tir_gpu_kernel(t, fn, 0);
   return NULL;
 }
 
@@ -267,13 +262,9 @@ tcc_status_t tcc_gpu_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *nod
   char name[200];
   tcc_tir_unique_name(g.t.mod, node->name, "attention", name);
   snprintf(entry, 256, "%s_gpu", name);
-  tcc_status_t st = emit_kernel(&g, entry);
+  tcc_status_t st = tcc_tir_gpu_keep(&g.t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(&g.t);
-  if (st) {
-    LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
-    if (fn) LLVMDeleteFunction(fn);
-    return st;
-  }
+  TCC_RETURN_IF_ERROR(st);
   *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = 0};
   *applied = true;
   return NULL;
@@ -419,9 +410,7 @@ static tcc_status_t emit_rows_kernel(gen_t *g, const rows_t *p, const char *entr
   tcc_tir_loop_end(t, &cl);
   tcc_tir_loop_end(t, &rl);
   LLVMBuildRetVoid(bd);
-  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
-                           LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};
-  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  tcc_tir_gpu_kernel(t, fn, 0);
   return NULL;
 }
 
@@ -435,13 +424,9 @@ tcc_status_t tcc_gpu_rows_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, ch
   char name[200];
   tcc_tir_unique_name(g.t.mod, node->name, "rows", name);
   snprintf(entry, 256, "%s_gpu", name);
-  tcc_status_t st = emit_rows_kernel(&g, &p, entry);
+  tcc_status_t st = tcc_tir_gpu_keep(&g.t, entry, emit_rows_kernel(&g, &p, entry));
   tcc_tir_dispose(&g.t);
-  if (st) {
-    LLVMValueRef fn = LLVMGetNamedFunction(tcc_llvm_emitter_module(e), entry);
-    if (fn) LLVMDeleteFunction(fn);
-    return st;
-  }
+  TCC_RETURN_IF_ERROR(st);
   *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = 0};
   *applied = true;
   return NULL;

@@ -260,6 +260,27 @@ void tcc_tir_begin(tcc_tir_t *t, LLVMValueRef fn) {
   LLVMPositionBuilderAtEnd(t->b, start);
 }
 
+LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n, LLVMValueRef *args) {
+  LLVMTypeRef fty;
+  LLVMValueRef fn = tcc_tir_libc(t, name, ret, params, n, &fty);
+  return LLVMBuildCall2(t->b, fty, fn, args, (unsigned)n, "");
+}
+
+void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads) {
+  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
+                           LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+  if (max_threads <= 0) return;
+  md[1] = LLVMMDStringInContext2(t->ctx, "maxntidx", 8), md[2] = LLVMValueAsMetadata(tcc_tir_i32c(t, max_threads));
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+}
+
+tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st) {
+  LLVMValueRef fn = st ? LLVMGetNamedFunction(t->mod, entry) : NULL;
+  if (fn) LLVMDeleteFunction(fn);
+  return st;
+}
+
 LLVMValueRef tcc_tir_libc(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n,
                           LLVMTypeRef *fty) {
   *fty = LLVMFunctionType(ret, params, (unsigned)n, 0);

@@ -101,6 +101,16 @@ void tcc_tir_begin(tcc_tir_t *t, LLVMValueRef fn);
 LLVMValueRef tcc_tir_libc(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n,
                           LLVMTypeRef *fty);
 
+/* A call of the function `name` (declared on first use as ret(params)). */
+LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n, LLVMValueRef *args);
+
+/* GPU templates: marks fn an NVPTX kernel (nvvm.annotations), with at most max_threads threads per block
+ * when max_threads > 0. */
+void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads);
+/* After building the GPU kernel `entry`: st unchanged, the function removed from the module when st is an
+ * error (nothing half-built stays behind). */
+TCC_MUST_USE tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st);
+
 /* A function name free in the module (with and without "_packed"): the node's name made an identifier,
  * prefixed by fallback when it is empty or starts with a digit. */
 void tcc_tir_unique_name(LLVMModuleRef mod, const char *node_name, const char *fallback, char out[200]);
