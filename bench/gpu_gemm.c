@@ -2,11 +2,12 @@
  * for bench/gpu_gemm.py to time on the GPU against cuBLAS (torch.matmul) in one process.
  *
  *   bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK ...] [--knobs bm=128,...]
+ *                  [--keep-temps]
  *
  * Each shape goes through the optimization pipeline and packaging like `tcc compile` (the MatMul takes
  * the tensor-core template, codegen/gpu_gemm.h) into OUT_DIR/gemm_MxNxK_DTYPE/model.so, and the kernel
  * line is printed; --knobs overrides the template's knobs (codegen/gpu_gemm.h) and is appended to the
- * folder's name. Default shapes: square 1024 ... 8192 and the inference shapes M = 1, 16, 128 by
+ * folder's name; --keep-temps keeps the PTX and the other intermediate files. Default shapes: square 1024 ... 8192 and the inference shapes M = 1, 16, 128 by
  * 4096 x 4096. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static tcc_status_t matrix_input(tcc_graph_t *g, const char *name, tcc_dtype_t d
 }
 
 static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *target, const tcc_gpu_gemm_knobs_t *knobs,
-                          const char *dir) {
+                          bool keep_temps, const char *dir) {
   tcc_module_t *m = NULL;
   TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), &m));
   tcc_graph_t *g = m->graph;
@@ -62,6 +63,7 @@ static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *targe
   po.name = "gemm";
   po.verbose = true;
   po.gpu_gemm_knobs = knobs;
+  po.keep_temps = keep_temps;
   if (!st) st = tcc_package_build(g, &po, path, NULL);
   tcc_module_destroy(m);
   return st;
@@ -70,12 +72,13 @@ static tcc_status_t build(const shape_t *s, tcc_dtype_t dtype, const char *targe
 int main(int argc, char **argv) {
   const char *out = NULL, *target = "sm_90", *label = "";
   tcc_gpu_gemm_knobs_t knobs;
-  bool has_knobs = false;
+  bool has_knobs = false, keep_temps = false;
   tcc_dtype_t dtype = TCC_DTYPE_F16;
   shape_t shapes[64];
   int num_shapes = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-target") == 0 && i + 1 < argc) target = argv[++i];
+    else if (strcmp(argv[i], "--keep-temps") == 0) keep_temps = true;
     else if (strcmp(argv[i], "--knobs") == 0 && i + 1 < argc) {
       tcc_status_t st = tcc_gpu_gemm_parse_knobs(argv[++i], &knobs);
       if (st) return fprintf(stderr, "bench_gpu_gemm: %s\n", tcc_status_message(st)), tcc_status_free(st), 2;
@@ -91,7 +94,7 @@ int main(int argc, char **argv) {
         return fprintf(stderr, "bench_gpu_gemm: --shape takes MxNxK\n"), 2;
       shapes[num_shapes++] = s;
     } else if (argv[i][0] != '-' && !out) out = argv[i];
-    else return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs K]\n"), 2;
+    else return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs K] [--keep-temps]\n"), 2;
   }
   if (!out) return fprintf(stderr, "usage: bench_gpu_gemm OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]...\n"), 2;
   if (!num_shapes) {
@@ -105,7 +108,7 @@ int main(int argc, char **argv) {
              dtype == TCC_DTYPE_F16 ? "f16" : "bf16", has_knobs ? "_" : "", label);
     mkdir(dir, 0777);
     printf("%s\n", dir);
-    tcc_status_t st = build(&shapes[i], dtype, target, has_knobs ? &knobs : NULL, dir);
+    tcc_status_t st = build(&shapes[i], dtype, target, has_knobs ? &knobs : NULL, keep_temps, dir);
     if (st) {
       fprintf(stderr, "bench_gpu_gemm: %s: %s\n", dir, tcc_status_message(st));
       tcc_status_free(st);

@@ -16,9 +16,10 @@ enum { MAX_ACC = 256, MAX_SHARED = 227 << 10 };
  * of them in flight. Shared rows are padded by 8 elements (16 bytes) so that the 8 rows an ldmatrix
  * reads fall in different banks. */
 typedef struct {
-  int bm, bn, bk, wm, wn, stages;
-  int threads, warps_n, mi, ni;
-  int a_stride, b_stride, a_bytes, stage_bytes; /* elements per shared row; bytes */
+  int bm, bn, bk, wm, wn, stages, group;
+  int threads, warps_n, mi, ni, row_step; /* a thread's accumulators: mi x ni tiles of 16 x 8, row_step apart */
+  int a_stride, b_stride, a_bytes, stage_bytes, shared_bytes; /* elements per shared row; bytes */
+  bool wgmma; /* the warpgroup path: swizzled slices of 64, no padding (see tile_offset) */
 } tile_t;
 
 /* A convolution as a GEMM (NHWC): M = batch * OH * OW output pixels, N = output channels, K = KH * KW * C;
@@ -237,6 +238,7 @@ typedef struct {
   LLVMTypeRef i16, half, v2half, p1, p3;
   LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
   LLVMValueRef tid, lane, warp_m, warp_n;
+  LLVMValueRef wg_a; /* wgmma: the byte offset of the warpgroup's first A row in a stage */
 } gen_t;
 
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
@@ -304,15 +306,29 @@ static LLVMValueRef matrix_at(gen_t *g, const void *ctx, int e, LLVMValueRef *ok
   return add(g, mul(g, m->row, i64c(g, m->ld)), col);
 }
 
+/* The byte offset in a stage's operand tile of element (row, col), col a multiple of 8: rows padded to
+ * `stride` elements; on the warpgroup path rows of 64 elements (128 bytes) whose 16-byte chunks are
+ * permuted by the row's index mod 8 (the 128-byte swizzle of the tensor cores' descriptors), and an
+ * N-major B ([K][N] rows of bn) cut into 64-column blocks of bk rows each. */
+static LLVMValueRef tile_offset(gen_t *g, LLVMValueRef row, LLVMValueRef col, int stride, bool n_major) {
+  LLVMBuilderRef bd = g->t.b;
+  if (!g->k.wgmma) return mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2));
+  LLVMValueRef block = n_major ? mul(g, LLVMBuildLShr(bd, col, i32c(g, 6), ""), i32c(g, g->k.bk * 128)) : i32c(g, 0);
+  LLVMValueRef chunk = LLVMBuildXor(bd, LLVMBuildAnd(bd, LLVMBuildLShr(bd, col, i32c(g, 3), ""), i32c(g, 7), ""),
+                                    LLVMBuildAnd(bd, row, i32c(g, 7), ""), "");
+  return add(g, block, add(g, mul(g, row, i32c(g, 128)), mul(g, chunk, i32c(g, 16))));
+}
+
 /* Chunk c (8 elements) of a rows x cols tile at (r0, c0) of such a matrix, into shared memory at `dst` +
- * (row * stride + col) * 2; zero past the edges. */
+ * tile_offset(row, col); zero past the edges. */
 static void copy_chunk(gen_t *g, LLVMValueRef src_base, LLVMValueRef c, int cols, LLVMValueRef r0, LLVMValueRef c0,
-                       LLVMValueRef rows_end, LLVMValueRef cols_end, int64_t ld, LLVMValueRef dst, int stride) {
+                       LLVMValueRef rows_end, LLVMValueRef cols_end, int64_t ld, LLVMValueRef dst, int stride,
+                       bool n_major) {
   LLVMBuilderRef bd = g->t.b;
   int per_row = cols / 8;
   LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
   matrix_at_t at = {add(g, r0, sext(g, row)), add(g, c0, sext(g, col)), rows_end, cols_end, ld};
-  put8(g, src_base, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2))), ld % 8 == 0, matrix_at, &at);
+  put8(g, src_base, add(g, dst, tile_offset(g, row, col, stride, n_major)), ld % 8 == 0, matrix_at, &at);
 }
 
 /* A conv's implicit A: output pixel gm's input pixel for column gk + e (tap kh, kw and channel ic). */
@@ -350,7 +366,7 @@ static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValu
   q.n = LLVMBuildSDiv(bd, q.gm, pixels, "");
   LLVMValueRef rem = LLVMBuildSRem(bd, q.gm, pixels, "");
   q.oh = LLVMBuildSDiv(bd, rem, i64c(g, cv->ow), ""), q.ow = LLVMBuildSRem(bd, rem, i64c(g, cv->ow), "");
-  put8(g, x, add(g, dst, mul(g, add(g, mul(g, row, i32c(g, g->k.a_stride)), col), i32c(g, 2))), cv->c % 8 == 0, im2col_at, &q);
+  put8(g, x, add(g, dst, tile_offset(g, row, col, g->k.a_stride, false)), cv->c % 8 == 0, im2col_at, &q);
 }
 
 /* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
@@ -369,9 +385,9 @@ static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m,
       LLVMBasicBlockRef join = (i + 1) * k->threads > chunks ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntULT, c, i32c(g, chunks), "")) : NULL;
       LLVMValueRef b_dst = add(g, base, i32c(g, k->a_bytes));
       if (which == 0 && g->p->is_conv) copy_im2col_chunk(g, a, c, m0, k0, m, base);
-      else if (which == 0) copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride);
-      else if (g->p->b_nk) copy_chunk(g, b, c, k->bk, n0, k0, N, K, g->p->k, b_dst, k->b_stride);
-      else copy_chunk(g, b, c, k->bn, k0, n0, K, N, g->p->n, b_dst, k->b_stride);
+      else if (which == 0) copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride, false);
+      else if (g->p->b_nk) copy_chunk(g, b, c, k->bk, n0, k0, N, K, g->p->k, b_dst, k->b_stride, false);
+      else copy_chunk(g, b, c, k->bn, k0, n0, K, N, g->p->n, b_dst, k->b_stride, true);
       if (join) tcc_tir_if_end(&g->t, join);
     }
   }
@@ -447,6 +463,92 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
   }
 }
 
+/* ---- the warpgroup path (sm_90a) ---- */
+
+/* Inline PTX where LLVM 19 has no intrinsic, with side effects and a memory clobber. */
+static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
+                               int n) {
+  LLVMTypeRef tys[MAX_ACC + 4];
+  for (int i = 0; i < n; i++) tys[i] = LLVMTypeOf(args[i]);
+  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
+  LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, text, strlen(text), constraints, strlen(constraints), 1, 0,
+                                         LLVMInlineAsmDialectATT, 0);
+  return LLVMBuildCall2(g->t.b, fty, asm_fn, args, (unsigned)n, "");
+}
+
+static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{memory}", g->t.void_t, NULL, 0); }
+
+/* The matrix descriptor of an operand at shared byte offset `at` in the 128-byte swizzle (mode 1): its
+ * address, leading and stride byte offsets, each >> 4. The stages are 1024-byte aligned, so the swizzle
+ * pattern starts at offset 0 (base offset 0); steps along K within a 128-byte row add to the address. */
+static LLVMValueRef descriptor(gen_t *g, LLVMValueRef at, int leading_bytes, int stride_bytes) {
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef addr = LLVMBuildPtrToInt(bd, shared_at(g, at), g->t.i64, "");
+  addr = LLVMBuildLShr(bd, LLVMBuildAnd(bd, addr, i64c(g, 0x3FFFF), ""), i64c(g, 4), "");
+  uint64_t fields = ((uint64_t)(leading_bytes >> 4) << 16) | ((uint64_t)(stride_bytes >> 4) << 32) | (1ull << 62);
+  return LLVMBuildOr(bd, addr, LLVMConstInt(g->t.i64, fields, 0), "");
+}
+
+/* acc[0 .. n/2) (floats in allocas) += A (64 x 16, descriptor da) * B (16 x n, descriptor db), issued
+ * asynchronously by the warpgroup: wgmma.mma_async.m64nNk16, f32 accumulation. */
+static void wgmma(gen_t *g, LLVMValueRef da, LLVMValueRef db, int n, bool n_major, LLVMValueRef *acc) {
+  LLVMBuilderRef bd = g->t.b;
+  int regs = n / 2;
+  const char *type = g->p->bf16 ? "bf16" : "f16";
+  char text[2048], constraints[2048];
+  int at = snprintf(text, sizeof text, "{\n.reg .pred p;\nsetp.ne.b32 p, $%d, 0;\nwgmma.mma_async.sync.aligned.m64n%dk16.f32.%s.%s {",
+                    regs + 2, n, type, type);
+  int ct = 0;
+  for (int i = 0; i < regs; i++) {
+    at += snprintf(text + at, sizeof text - (size_t)at, "%s$%d", i ? ", " : "", i);
+    ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
+  }
+  snprintf(text + at, sizeof text - (size_t)at, "}, $%d, $%d, p, 1, 1, 0, %d;\n}", regs, regs + 1, n_major ? 1 : 0);
+  ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "l,l,r");
+  for (int i = 0; i < regs; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",%d", i);
+  snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",~{memory}");
+  LLVMValueRef args[MAX_ACC + 3] = {da, db, i32c(g, 1)};
+  for (int i = 0; i < regs; i++) args[3 + i] = LLVMBuildLoad2(bd, g->t.f32, acc[i], "");
+  LLVMTypeRef fields[MAX_ACC];
+  for (int i = 0; i < regs; i++) fields[i] = g->t.f32;
+  LLVMValueRef r = inline_ptx(g, text, constraints, LLVMStructTypeInContext(g->t.ctx, fields, (unsigned)regs, 0), args, regs + 3);
+  for (int i = 0; i < regs; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+}
+
+/* Ties the accumulators to this point (after wgmma.wait_group): no use of them moves above it. */
+static void pin_accumulators(gen_t *g, LLVMValueRef *acc, int count) {
+  LLVMBuilderRef bd = g->t.b;
+  char constraints[2048];
+  int ct = 0;
+  for (int i = 0; i < count; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
+  for (int i = 0; i < count; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "%s%d", i ? "," : "", i);
+  LLVMValueRef args[MAX_ACC];
+  LLVMTypeRef fields[MAX_ACC];
+  for (int i = 0; i < count; i++) args[i] = LLVMBuildLoad2(bd, g->t.f32, acc[i], ""), fields[i] = g->t.f32;
+  LLVMValueRef r = inline_ptx(g, "", constraints, LLVMStructTypeInContext(g->t.ctx, fields, (unsigned)count, 0), args, count);
+  for (int i = 0; i < count; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+}
+
+/* The warpgroup's wm x bn product of the slice in shared stage `stage`, issued as one wgmma group:
+ * per 16 of K, (wm / 64) x (bn / wn) instructions; B's descriptor N-major (trans-b) when it is [K][N]. */
+static void compute_stage_wgmma(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
+  const tile_t *k = &g->k;
+  bool n_major = !g->p->b_nk;
+  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes));
+  LLVMValueRef a_base = add(g, base, g->wg_a), b_base = add(g, base, i32c(g, k->a_bytes));
+  ptx_statement(g, "wgmma.fence.sync.aligned;");
+  for (int ks = 0; ks < k->bk / 16; ks++)
+    for (int i = 0; i < k->mi; i++) {
+      LLVMValueRef da = descriptor(g, add(g, a_base, i32c(g, i * 64 * 128 + ks * 32)), 16, 1024);
+      for (int j = 0; j < k->bn / k->wn; j++) {
+        int b_at = n_major ? ks * 16 * 128 + j * (k->wn / 64) * k->bk * 128 : j * k->wn * 128 + ks * 32;
+        LLVMValueRef db = descriptor(g, add(g, b_base, i32c(g, b_at)), n_major ? k->bk * 128 : 16, 1024);
+        wgmma(g, da, db, k->wn, n_major, &acc[(i * k->ni + j * (k->wn / 8)) * 4]);
+      }
+    }
+  ptx_statement(g, "wgmma.commit_group.sync.aligned;");
+}
+
 /* x after the plan's activation: relu, clip, or gelu 0.5 x (1 + erf(x / sqrt 2)) or its tanh form
  * 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), erf and tanh from libdevice. */
 static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
@@ -495,7 +597,7 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
         bias_v[e] = LLVMBuildFPExt(bd, LLVMBuildLoad2(bd, ht, global_at(g, bias, at), ""), g->t.f32, "");
       }
       for (int h = 0; h < 2; h++) {
-        LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * 16 + 8 * h)), group)));
+        LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * g->k.row_step + 8 * h)), group)));
         LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
         LLVMValueRef pairv = LLVMGetUndef(v2), out_at = add(g, mul(g, row, N), col);
         LLVMValueRef res = residual ? LLVMBuildLoad2(bd, v2, global_at(g, residual, out_at), "") : NULL;
@@ -555,8 +657,18 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
   LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
   const tile_t *k = &g->k;
-  g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
-  g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  if (k->wgmma) { /* warpgroup w computes rows w * wm ..; its warp v rows v * 16 .. of each 64 */
+    LLVMValueRef wg_row = mul(g, LLVMBuildLShr(bd, warp, i32c(g, 2), ""), i32c(g, k->wm));
+    g->wg_a = mul(g, wg_row, i32c(g, 128));
+    g->warp_m = add(g, wg_row, mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, 16)));
+    g->warp_n = i32c(g, 0);
+    /* the stages start at a 1024-byte boundary, where the swizzle pattern does */
+    LLVMValueRef raw = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
+    g->smem = shared_at(g, LLVMBuildAnd(bd, LLVMBuildSub(bd, i32c(g, 0), raw, ""), i32c(g, 1023), ""));
+  } else {
+    g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
+    g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  }
   int num_acc = k->mi * k->ni * 4;
   LLVMValueRef acc[MAX_ACC];
   for (int i = 0; i < num_acc; i++) acc[i] = tcc_tir_alloca(t, t->f32, "acc");
@@ -568,15 +680,23 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_loop_t tiles;
   LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, sreg(g, "ctaid.x")), total, sext(g, sreg(g, "nctaid.x")), "tile");
   LLVMValueRef prod = LLVMBuildSDiv(bd, tile, per_product, ""), rest = LLVMBuildSRem(bd, tile, per_product, "");
-  LLVMValueRef m0 = mul(g, LLVMBuildSDiv(bd, rest, tiles_n, ""), i64c(g, k->bm));
-  LLVMValueRef n0 = mul(g, LLVMBuildSRem(bd, rest, tiles_n, ""), i64c(g, k->bn));
+  /* tiles in groups of `group` rows of tiles, column by column within a group: the blocks running
+   * together share panels of both A and B in L2 */
+  LLVMValueRef span = mul(g, i64c(g, k->group), tiles_n), within = LLVMBuildSRem(bd, rest, span, "");
+  LLVMValueRef first = mul(g, LLVMBuildSDiv(bd, rest, span, ""), i64c(g, k->group));
+  LLVMValueRef left = LLVMBuildSub(bd, tiles_m, first, "");
+  LLVMValueRef rows = LLVMBuildSelect(bd, lt(g, left, i64c(g, k->group)), left, i64c(g, k->group), "");
+  LLVMValueRef m0 = mul(g, add(g, first, LLVMBuildSRem(bd, within, rows, "")), i64c(g, k->bm));
+  LLVMValueRef n0 = mul(g, LLVMBuildSDiv(bd, within, rows, ""), i64c(g, k->bn));
   /* this product's operands */
   LLVMValueRef ta = LLVMBuildGEP2(bd, g->i16, a, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->k)))}, 1, "");
   LLVMValueRef tb = p->batched ? LLVMBuildGEP2(bd, g->i16, b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : b;
   LLVMValueRef tc = LLVMBuildGEP2(bd, g->i16, c, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->n)))}, 1, "");
   for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
-  /* prologue: slices 0 .. stages-2 in flight (a group per slice, empty past K) */
-  for (int s = 0; s < k->stages - 1; s++) {
+  /* Slices are copied `ahead` of the one multiplied: stages - 1 with mma.sync; with wgmma one fewer,
+   * since the group issued for slice kt - 1 may still read its stage until kt's wait. */
+  int ahead = k->stages - 1 - k->wgmma;
+  for (int s = 0; s < ahead; s++) { /* prologue: a group per slice, empty past K */
     LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, s), k_tiles));
     load_stage(g, ta, tb, m, m0, n0, i64c(g, s), i32c(g, s));
     tcc_tir_if_end(t, join);
@@ -584,15 +704,28 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   }
   tcc_tir_loop_t ks;
   LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), k_tiles, i64c(g, 1), "kt");
-  wait_groups(g, k->stages - 2); /* slice kt has landed (this thread's copies) */
-  barrier(g);                 /* ... everyone's; and slice kt-1's stage is free again */
-  LLVMValueRef next = add(g, kt, i64c(g, k->stages - 1));
+  LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, "");
+  LLVMValueRef next = add(g, kt, i64c(g, ahead));
+  LLVMValueRef next_stage = LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, "");
+  wait_groups(g, ahead - 1); /* slice kt has landed (this thread's copies) */
+  if (k->wgmma) {
+    ptx_statement(g, "fence.proxy.async.shared::cta;"); /* visible to the tensor cores' reads */
+    barrier(g); /* everyone's copies; every warpgroup's group for slice kt - 2 has completed */
+    compute_stage_wgmma(g, stage, acc);
+  } else {
+    barrier(g); /* ... everyone's; and slice kt-1's stage is free again */
+  }
   LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, next, k_tiles));
-  load_stage(g, ta, tb, m, m0, n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, ""));
+  load_stage(g, ta, tb, m, m0, n0, next, next_stage);
   tcc_tir_if_end(t, join);
   commit(g);
-  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, ""), acc);
+  if (k->wgmma) ptx_statement(g, "wgmma.wait_group.sync.aligned 1;");
+  else compute_stage(g, stage, acc);
   tcc_tir_loop_end(t, &ks);
+  if (k->wgmma) {
+    ptx_statement(g, "wgmma.wait_group.sync.aligned 0;");
+    pin_accumulators(g, acc, num_acc);
+  }
   wait_groups(g, 0);
   store_tile(g, tc, bias, p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL, m, m0, n0, acc);
   barrier(g); /* the next tile's prologue reuses the stages */
@@ -617,13 +750,14 @@ static int64_t rows_if_known(const plan_t *p) {
   return m;
 }
 
-tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, const char *target, tcc_gpu_gemm_knobs_t *out) {
+tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target, tcc_gpu_gemm_knobs_t *out) {
   tcc_space_query_t q;
   TCC_RETURN_IF_ERROR(tcc_space_query_init(&q, "matmul", target ? target : "sm_80"));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "m", m));
+  TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "n", n));
   tcc_space_knobs_t k;
   TCC_RETURN_IF_ERROR(tcc_space_defaults("gpu_gemm", &q, &k));
-  *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4};
+  *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4, .group = 1};
   return tcc_gpu_gemm_knobs_from_space(&k, out);
 }
 
@@ -634,41 +768,77 @@ tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_g
   out->wm = (int)tcc_space_knob(space, "wm", out->wm);
   out->wn = (int)tcc_space_knob(space, "wn", out->wn);
   out->stages = (int)tcc_space_knob(space, "stages", out->stages);
+  out->wgmma = (int)tcc_space_knob(space, "wgmma", out->wgmma);
+  out->group = (int)tcc_space_knob(space, "group", out->group);
   tile_t k;
   return make_tile(out, false, &k);
 }
 
-static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
-  *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages};
-  bool ok = k->wm >= 16 && k->wm % 16 == 0 && k->wn >= 16 && k->wn % 16 == 0 && k->bm % (k->wm ? k->wm : 1) == 0 &&
-            k->bn % (k->wn ? k->wn : 1) == 0 && k->bk >= 16 && k->bk % 16 == 0 && k->stages >= 2 && k->stages <= 8 &&
-            k->bm > 0 && k->bn > 0;
-  if (ok) {
-    k->warps_n = k->bn / k->wn;
-    k->threads = 32 * (k->bm / k->wm) * k->warps_n;
-    k->mi = k->wm / 16, k->ni = k->wn / 8;
-    k->a_stride = k->bk + 8, k->b_stride = b_nk ? k->bk + 8 : k->bn + 8;
-    k->a_bytes = k->bm * k->a_stride * 2;
-    k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * 2;
-    ok = k->threads <= 1024 && k->mi <= 8 && k->ni <= 16 && k->mi * k->ni * 4 <= MAX_ACC &&
-         (int64_t)k->stages * k->stage_bytes <= MAX_SHARED;
-  }
-  return ok ? NULL
-            : tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d: need wm, wn "
-                              "multiples of 16 dividing bm, bn; bk a multiple of 16; 2..8 stages; at most 1024 threads, "
-                              "%d accumulators per thread and %d bytes of shared memory",
-                              o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, MAX_ACC, MAX_SHARED);
+/* The warpgroup path: warpgroups of wm = 64 or 128 rows (1 to 4 of them), instructions of wn = 64, 128
+ * or 256 columns dividing bn, slices of 64, 3 to 8 stages, at most 128 accumulators per thread. */
+static bool make_wgmma_tile(tile_t *k) {
+  if (k->bk != 64 || (k->wm != 64 && k->wm != 128) || k->bm <= 0 || k->bm % k->wm || k->bm / k->wm > 4 ||
+      k->wn % 64 || k->wn > 256 || k->bn <= 0 || k->bn % k->wn || k->stages < 3 || k->stages > 8 ||
+      k->wm * k->bn / 128 > 128)
+    return false;
+  k->threads = 128 * (k->bm / k->wm);
+  k->mi = k->wm / 64, k->ni = k->bn / 8, k->row_step = 64;
+  k->a_bytes = k->bm * 128;
+  k->stage_bytes = k->a_bytes + k->bn * 128;
+  k->shared_bytes = k->stages * k->stage_bytes + 1024; /* + the alignment of the stages */
+  return k->shared_bytes <= MAX_SHARED;
 }
 
-tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const tcc_gpu_gemm_knobs_t *knobs,
-                               char entry[256], tcc_gpu_launch_t *launch, bool *applied) {
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
+  *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages,
+                .group = o->group, .wgmma = o->wgmma != 0, .row_step = 16};
+  if (o->group < 1 || o->group > 64)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knob group=%d: 1 to 64 rows of tiles", o->group);
+  bool ok;
+  if (k->wgmma) {
+    ok = o->wgmma == 1 && make_wgmma_tile(k);
+  } else {
+    ok = k->wm >= 16 && k->wm % 16 == 0 && k->wn >= 16 && k->wn % 16 == 0 && k->bm % (k->wm ? k->wm : 1) == 0 &&
+         k->bn % (k->wn ? k->wn : 1) == 0 && k->bk >= 16 && k->bk % 16 == 0 && k->stages >= 2 && k->stages <= 8 &&
+         k->bm > 0 && k->bn > 0;
+    if (ok) {
+      k->warps_n = k->bn / k->wn;
+      k->threads = 32 * (k->bm / k->wm) * k->warps_n;
+      k->mi = k->wm / 16, k->ni = k->wn / 8;
+      k->a_stride = k->bk + 8, k->b_stride = b_nk ? k->bk + 8 : k->bn + 8;
+      k->a_bytes = k->bm * k->a_stride * 2;
+      k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * 2;
+      k->shared_bytes = k->stages * k->stage_bytes;
+      ok = k->threads <= 1024 && k->mi <= 8 && k->ni <= 16 && k->mi * k->ni * 4 <= MAX_ACC &&
+           (int64_t)k->shared_bytes <= MAX_SHARED;
+    }
+  }
+  if (ok) return NULL;
+  if (k->wgmma)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d wgmma=%d: the "
+                           "warpgroup path needs wgmma=1, bk=64, wm 64 or 128 dividing bm (at most 4 warpgroups), wn "
+                           "64, 128 or 256 dividing bn, 3..8 stages, wm*bn/128 <= 128 accumulators per thread and at "
+                           "most %d bytes of shared memory",
+                           o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, o->wgmma, MAX_SHARED);
+  return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d: need wm, wn "
+                         "multiples of 16 dividing bm, bn; bk a multiple of 16; 2..8 stages; at most 1024 threads, "
+                         "8 x 16 mma tiles (%d accumulators) per warp and %d bytes of shared memory",
+                         o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, MAX_ACC, MAX_SHARED);
+}
+
+tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
+                               const tcc_gpu_gemm_knobs_t *knobs, char entry[256], tcc_gpu_launch_t *launch,
+                               bool *applied) {
   *applied = false;
   plan_t p;
   if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
   gen_t g = {.p = &p};
   tcc_gpu_gemm_knobs_t chosen;
   if (knobs) chosen = *knobs;
-  else TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows_if_known(&p), NULL, &chosen));
+  else TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows_if_known(&p), p.n, target, &chosen));
+  if (chosen.wgmma && (!target || strcmp(target, "sm_90a") != 0))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GPU GEMM knob wgmma=1 needs the sm_90a target, not %s",
+                           node->name, target ? target : "sm_80");
   TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, &g.k));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
@@ -689,13 +859,13 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
   TCC_RETURN_IF_ERROR(st);
-  *launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.stages * g.k.stage_bytes};
+  *launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.shared_bytes};
   *applied = true;
   return NULL;
 }
 
 tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out) {
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, NULL, out));
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, -1, NULL, out));
   for (const char *p = text; p && *p;) {
     char name[16];
     long value;
@@ -704,8 +874,8 @@ tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *ou
       return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs '%s': expected name=value[,name=value...]", text);
     int *field = strcmp(name, "bm") == 0 ? &out->bm : strcmp(name, "bn") == 0 ? &out->bn : strcmp(name, "bk") == 0 ? &out->bk
                : strcmp(name, "wm") == 0 ? &out->wm : strcmp(name, "wn") == 0 ? &out->wn : strcmp(name, "stages") == 0 ? &out->stages
-               : NULL;
-    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages)", name);
+               : strcmp(name, "wgmma") == 0 ? &out->wgmma : strcmp(name, "group") == 0 ? &out->group : NULL;
+    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages, wgmma, group)", name);
     *field = (int)value;
     p += used;
     if (*p == ',') p++;

@@ -8,7 +8,7 @@
  *   char entry[256];
  *   tcc_gpu_launch_t launch;
  *   bool applied;
- *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, NULL, entry, &launch, &applied));
+ *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, "sm_90a", NULL, entry, &launch, &applied));
  *
  * The kernel is `void entry(p0, ..., ctx, err)` (a GPU entry as codegen/llvm_emit.h's, named after the
  * node and ending in _gpu; M may be a symbol read from ctx->symbols), launched as *launch says. Each
@@ -21,6 +21,12 @@
  * time by cp.async, others (K of 147 for a 7 x 7 conv of 3 channels) element by element. Conditions: K
  * and N constants, N a multiple of 8, A, B and C of one half type; otherwise *applied is false and
  * nothing is emitted.
+ *
+ * The warpgroup path (knob wgmma = 1; sm_90a only) keeps the cp.async ring and the epilogue but multiplies
+ * with wgmma.mma_async: slices of bk = 64 are laid out in shared memory with the 128-byte swizzle, A
+ * and B read by the tensor cores through matrix descriptors (B K-major for [N][K] weights, N-major
+ * otherwise), each warpgroup (4 warps) computing wm x bn with instructions m64 x wn x k16, one group
+ * of them in flight while the next slice is copied.
  *
  * Convolutions (NHWC, one group, layout pass of passes/layout.c): conv(x, w[, bias]) or a fused
  * "conv2d..." node with the same epilogue (its bias is the conv's), as the GEMM of M = batch x OH x
@@ -39,16 +45,20 @@
 #include "ir/graph.h"
 
 /* The template's knobs: the block's tile of C (bm x bn), the K slice (bk), the warp's tile (wm x wn; the
- * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. */
+ * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. With wgmma = 1, wm x bn is a
+ * warpgroup's tile (bm / wm warpgroups) and wn the N of one instruction. The blocks take the tiles in
+ * groups of `group` rows of tiles, column by column within a group (1: row by row). */
 typedef struct tcc_gpu_gemm_knobs {
-  int bm, bn, bk, wm, wn, stages;
+  int bm, bn, bk, wm, wn, stages, wgmma, group;
 } tcc_gpu_gemm_knobs_t;
 
-/* The defaults for m rows (-1: only known at run time) on a GPU target (NULL: sm_80; the defaults do not
- * depend on the SM yet) from autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K
- * slices of 32 in 4 stages; for m up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32
- * tiles of 2 warps, K slices of 128. */
-TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, const char *target, tcc_gpu_gemm_knobs_t *out);
+/* The defaults for m rows (-1: only known at run time) and n columns on a GPU target (NULL: sm_80) from
+ * autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K slices of 32 in 4 stages; for m
+ * up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of 2 warps, K slices of
+ * 128. On sm_90a, above 256 rows: the warpgroup path, 128 x 256 tiles (fewer columns for narrow n) of two
+ * warpgroups. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target,
+                                                     tcc_gpu_gemm_knobs_t *out);
 /* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT for a
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_gpu_gemm_knobs_t *out);
@@ -56,8 +66,9 @@ TCC_MUST_USE tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t 
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out);
 
-/* knobs NULL: the defaults for the node's M when it is a constant. */
-TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node,
+/* target: the GPU target the kernel must run on (NULL: sm_80; wgmma needs sm_90a). knobs NULL: the
+ * defaults for the target and the node's M when it is a constant. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
                                             const tcc_gpu_gemm_knobs_t *knobs, char entry[256],
                                             tcc_gpu_launch_t *launch, bool *applied);
 

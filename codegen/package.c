@@ -189,13 +189,13 @@ static int kernel_parts(const tcc_kernel_t *k, size_t starts[TCC_GPU_MAX_PARTS +
   return n;
 }
 
-tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n,
+tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
                                          const tcc_gpu_gemm_knobs_t *gemm_knobs, bool verbose,
                                          tcc_gpu_kernel_t out[TCC_GPU_MAX_PARTS], int *count) {
   bool applied;
   *count = 1;
   const char *how = "template gemm";
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, gemm_knobs, out[0].entry, &out[0].launch, &applied));
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, target, gemm_knobs, out[0].entry, &out[0].launch, &applied));
   if (!applied) {
     how = "template attn";
     TCC_RETURN_IF_ERROR(tcc_gpu_attention_emit(e, n, out[0].entry, &out[0].launch, &applied));
@@ -232,15 +232,19 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
   return NULL;
 }
 
-/* The kernels of n in every GPU emitter (the same entries in each): call c, then one more call with c's
- * arguments per further part, the buffers it touches kept alive through them. */
+/* The kernels of n in every GPU emitter (the same entries and launches in each, so made for the least of
+ * the targets): call c, then one more call with c's arguments per further part, the buffers it touches
+ * kept alive through them. */
 static tcc_status_t emit_gpu_kernels(pack_t *p, const tcc_node_t *n, int32_t at) {
   tcc_gpu_kernel_t first[TCC_GPU_MAX_PARTS], kernels[TCC_GPU_MAX_PARTS];
   int count = 0;
+  const char *least = p->gpu_target[0]; /* "sm_80" < "sm_86" < "sm_90" < "sm_90a" */
+  for (int t = 1; t < p->num_gpus; t++)
+    if (strcmp(p->gpu_target[t], least) < 0) least = p->gpu_target[t];
   for (int t = 0; t < p->num_gpus; t++) {
     int got;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, p->o->gpu_gemm_knobs, p->o->verbose && t == 0,
-                                                    t ? kernels : first, &got));
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(p->gpu_e[t], n, least, p->o->gpu_gemm_knobs,
+                                                    p->o->verbose && t == 0, t ? kernels : first, &got));
     for (int i = 0; t && i < got; i++)
       if (got != count || strcmp(kernels[i].entry, first[i].entry) != 0)
         return tcc_status_make(TCC_INTERNAL, "node '%s': kernel '%s' for %s but '%s' for %s", n->name,

@@ -81,7 +81,7 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
   if (tcc_gpu_target_find(target)) {
     tcc_gpu_kernel_t kernels[TCC_GPU_MAX_PARTS];
     int count;
-    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, NULL, false, kernels, &count));
+    TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, target, NULL, false, kernels, &count));
     for (int k = 0; k < count; k++) {
       tcc_gpu_launch_t l = kernels[k].launch;
       printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", kernels[k].entry, node->name,

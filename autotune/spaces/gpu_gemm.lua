@@ -1,21 +1,33 @@
 -- The GPU tensor-core template's space (codegen/gpu_gemm.c): C[m x n] = A[m x k] * B[k x n] (or a
--- convolution as that GEMM) in f16/bf16 with f32 accumulation on mma.sync.m16n8k16:
---   each block of (bm / wm) x (bn / wn) warps computes bm x bn tiles of C; K streams through shared
---   memory in bk slices, `stages` of them in flight (cp.async); each warp computes wm x wn.
--- Knobs (integers): bm, bn, bk, wm, wn, stages.
+-- convolution as that GEMM) in f16/bf16 with f32 accumulation, in one of two paths:
+--   wgmma = 0, mma.sync.m16n8k16 (sm_80 and up): each block of (bm / wm) x (bn / wn) warps computes
+--     bm x bn tiles of C; K streams through shared memory in bk slices, `stages` of them in flight
+--     (cp.async); each warp computes wm x wn.
+--   wgmma = 1, wgmma.mma_async (sm_90a): bm / wm warpgroups of 4 warps, each computing wm x bn with
+--     instructions of m64 x wn x k16; slices of bk = 64 in the 128-byte swizzle.
+--   group: the tiles are taken in groups of `group` rows of tiles, column by column within a group.
+-- Knobs (integers): bm, bn, bk, wm, wn, stages, wgmma, group.
 -- q.m is -1 when m is only known at run time (a symbolic batch * seq); for a convolution with a
--- symbolic batch, the caller passes the pixels of one image.
+-- symbolic batch, the caller passes the pixels of one image. q.n is N (-1: not given).
 
 -- Measured on an H100 (docs/perf.md, bench/gpu_gemm.py), over the configurations listed there.
 function defaults(q)
   local m = q.m
   if m > 0 and m <= 32 then
     -- few rows (a token or a few, a GEMV): narrow tiles so that N alone fills the device, deep slices
-    return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4 }
+    return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4, wgmma = 0, group = 1 }
+  elseif q.target.name == "sm_90a" then
+    -- warpgroups: 128 x 256 tiles in groups of 8 rows of tiles; up to 256 rows, 64 x 128 tiles in 6 stages
+    -- (more blocks); narrow n: tiles of n rounded up to 64
+    local wide = m < 0 or m > 256
+    local bn = wide and 256 or 128
+    if q.n and q.n > 0 then bn = math.min(bn, math.max(64, (q.n + 63) // 64 * 64)) end
+    if wide then return { bm = 128, bn = bn, bk = 64, wm = 64, wn = bn, stages = 4, wgmma = 1, group = 8 } end
+    return { bm = 64, bn = bn, bk = 64, wm = 64, wn = bn, stages = 6, wgmma = 1, group = 1 }
   elseif m > 0 and m <= 256 then
-    return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4 }
+    return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4, wgmma = 0, group = 1 }
   end
-  return { bm = 128, bn = 128, bk = 32, wm = 64, wn = 64, stages = 4 }
+  return { bm = 128, bn = 128, bk = 32, wm = 64, wn = 64, stages = 4, wgmma = 0, group = 1 }
 end
 
 function knobs(q)
@@ -23,19 +35,32 @@ function knobs(q)
     bm = { 16, 32, 64, 128, 256 },
     bn = { 32, 64, 128, 256 },
     bk = { 32, 64, 128 },
-    wm = { 16, 32, 64 },
-    wn = { 16, 32, 64 },
+    wm = { 16, 32, 64, 128 },
+    wn = { 16, 32, 64, 128, 256 },
     stages = { 2, 3, 4, 5 },
+    wgmma = { 0, 1 },
+    group = { 1, 8, 16 },
   }
 end
 
--- What the template can build (codegen/gpu_gemm.c's make_tile): warp tiles of whole 16 x 16 blocks that
--- divide the block's tile, at most 32 warps, 256 accumulators per thread, and the stages' shared memory
--- (rows padded by 8 elements) within the target's.
+-- What the template can build (codegen/gpu_gemm.c's make_tile).
+--   mma.sync: warp tiles of whole 16 x 16 blocks (at most 8 x 16 mma tiles) that divide the block's
+--     tile, at most 32 warps, 256 accumulators per thread, and the stages' shared memory (rows padded by
+--     8 elements) within the target's.
+--   wgmma: sm_90a; bk = 64; wm 64 or 128 dividing bm, at most 4 warpgroups; wn 64, 128 or 256 dividing
+--     bn; 3 to 8 stages; at most 128 accumulators per thread; the stages (no padding) and 1 KB for their
+--     alignment within the shared memory.
 function valid(q, kn)
+  if kn.wgmma == 1 then
+    if q.target.name ~= "sm_90a" or kn.bk ~= 64 or (kn.wm ~= 64 and kn.wm ~= 128) then return false end
+    if kn.bm % kn.wm ~= 0 or kn.bm // kn.wm > 4 or kn.wn % 64 ~= 0 or kn.bn % kn.wn ~= 0 then return false end
+    if kn.stages < 3 or kn.stages > 8 or kn.wm * kn.bn // 128 > 128 then return false end
+    return kn.stages * 128 * (kn.bm + kn.bn) + 1024 <= q.target.l1
+  end
+  if kn.wgmma ~= 0 then return false end
   if kn.wm < 16 or kn.wm % 16 ~= 0 or kn.wn < 16 or kn.wn % 16 ~= 0 then return false end
   if kn.bm % kn.wm ~= 0 or kn.bn % kn.wn ~= 0 or kn.bk < 16 or kn.bk % 16 ~= 0 then return false end
-  if kn.stages < 2 or kn.stages > 8 then return false end
+  if kn.stages < 2 or kn.stages > 8 or kn.wm > 128 or kn.wn > 128 then return false end
   local threads = 32 * (kn.bm // kn.wm) * (kn.bn // kn.wn)
   if threads > 1024 or (kn.wm // 16) * (kn.wn // 8) * 4 > 256 then return false end
   local b_rows = math.max(kn.bk * (kn.bn + 8), kn.bn * (kn.bk + 8)) -- either layout of B

@@ -15,51 +15,64 @@ static tcc_space_query_t query(const char *target, int64_t m) {
 
 TEST(defaults) {
   static const struct {
-    int64_t m;
-    int bm, bn, bk;
-  } cases[] = {{1, 16, 32, 128}, {16, 16, 32, 128}, {32, 16, 32, 128}, {33, 64, 64, 32},
-               {256, 64, 64, 32}, {257, 128, 128, 32}, {8192, 128, 128, 32}, {-1, 128, 128, 32}};
-  static const char *const targets[] = {"sm_80", "sm_90a"};
-  for (size_t t = 0; t < 2; t++)
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-      tcc_gpu_gemm_knobs_t k;
-      CHECK_OK(tcc_gpu_gemm_default_knobs(cases[i].m, targets[t], &k));
-      CHECK(k.bm == cases[i].bm && k.bn == cases[i].bn && k.bk == cases[i].bk);
-      tcc_space_query_t q = query(targets[t], cases[i].m);
-      tcc_space_knobs_t s;
-      CHECK_OK(tcc_space_defaults("gpu_gemm", &q, &s));
-      bool valid = false;
-      CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
-      CHECK(valid);
-    }
+    const char *target;
+    int64_t m, n;
+    int bm, bn, bk, wgmma;
+  } cases[] = {{"sm_80", 1, 4096, 16, 32, 128, 0},      {"sm_80", 16, 4096, 16, 32, 128, 0},
+               {"sm_80", 32, 4096, 16, 32, 128, 0},     {"sm_80", 33, 4096, 64, 64, 32, 0},
+               {"sm_80", 256, 4096, 64, 64, 32, 0},     {"sm_80", 257, 4096, 128, 128, 32, 0},
+               {"sm_80", 8192, 4096, 128, 128, 32, 0},  {"sm_80", -1, -1, 128, 128, 32, 0},
+               {"sm_90", 8192, 4096, 128, 128, 32, 0},  {"sm_90a", 16, 4096, 16, 32, 128, 0},
+               {"sm_90a", 33, 4096, 64, 128, 64, 1},    {"sm_90a", 256, 64, 64, 64, 64, 1},
+               {"sm_90a", 257, 4096, 128, 256, 64, 1},  {"sm_90a", -1, -1, 128, 256, 64, 1},
+               {"sm_90a", 3136, 64, 128, 64, 64, 1},    {"sm_90a", 3136, 120, 128, 128, 64, 1},
+               {"sm_90a", 3136, 192, 128, 192, 64, 1}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    tcc_gpu_gemm_knobs_t k;
+    CHECK_OK(tcc_gpu_gemm_default_knobs(cases[i].m, cases[i].n, cases[i].target, &k));
+    CHECK(k.bm == cases[i].bm && k.bn == cases[i].bn && k.bk == cases[i].bk && k.wgmma == cases[i].wgmma);
+    tcc_space_query_t q = query(cases[i].target, cases[i].m);
+    CHECK_OK(tcc_space_query_set(&q, "n", cases[i].n));
+    tcc_space_knobs_t s;
+    CHECK_OK(tcc_space_defaults("gpu_gemm", &q, &s));
+    bool valid = false;
+    CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
+    CHECK(valid);
+  }
   tcc_space_target_t caps;
   CHECK_OK(tcc_space_target_caps("sm_90", &caps));
   CHECK(caps.lanes == 32 && caps.l1 == 227 << 10);
 }
 
-/* Every point of the domains that valid() accepts, the template builds, and the other way round. */
+/* Every point of the domains that valid() accepts, the template builds; on sm_90 no wgmma point is
+ * accepted, on sm_90a some are. */
 TEST(valid_agrees_with_the_template) {
-  tcc_space_query_t q = query("sm_90", -1);
-  tcc_space_domains_t d;
-  CHECK_OK(tcc_space_domains("gpu_gemm", &q, &d));
-  CHECK(d.count == 6);
-  int index[TCC_SPACE_MAX_KNOBS] = {0}, accepted = 0, points = 0;
-  for (;;) {
-    tcc_space_knobs_t s = {0};
-    for (int i = 0; i < d.count; i++) CHECK_OK(tcc_space_knobs_set(&s, d.names[i], d.values[i][index[i]]));
-    bool valid = false;
-    CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
-    tcc_gpu_gemm_knobs_t k = {0};
-    tcc_status_t st = tcc_gpu_gemm_knobs_from_space(&s, &k);
-    /* the script reserves shared memory for either layout of B: what it accepts always builds */
-    if (valid) CHECK(st == NULL);
-    accepted += valid, points++;
-    tcc_status_free(st);
-    int i = 0;
-    while (i < d.count && ++index[i] == d.num_values[i]) index[i++] = 0;
-    if (i == d.count) break;
+  static const char *const targets[] = {"sm_90", "sm_90a"};
+  for (int t = 0; t < 2; t++) {
+    tcc_space_query_t q = query(targets[t], -1);
+    tcc_space_domains_t d;
+    CHECK_OK(tcc_space_domains("gpu_gemm", &q, &d));
+    CHECK(d.count == 8);
+    int index[TCC_SPACE_MAX_KNOBS] = {0}, accepted = 0, points = 0, accepted_wgmma = 0;
+    for (;;) {
+      tcc_space_knobs_t s = {0};
+      for (int i = 0; i < d.count; i++) CHECK_OK(tcc_space_knobs_set(&s, d.names[i], d.values[i][index[i]]));
+      bool valid = false;
+      CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
+      tcc_gpu_gemm_knobs_t k = {0};
+      tcc_status_t st = tcc_gpu_gemm_knobs_from_space(&s, &k);
+      /* the script reserves shared memory for either layout of B: what it accepts always builds */
+      if (valid) CHECK(st == NULL);
+      accepted += valid, points++;
+      accepted_wgmma += valid && k.wgmma;
+      tcc_status_free(st);
+      int i = 0;
+      while (i < d.count && ++index[i] == d.num_values[i]) index[i++] = 0;
+      if (i == d.count) break;
+    }
+    CHECK(points == 5 * 4 * 3 * 4 * 5 * 4 * 2 * 3 && accepted > 100);
+    CHECK(t == 0 ? accepted_wgmma == 0 : accepted_wgmma > 10);
   }
-  CHECK(points == 5 * 4 * 3 * 3 * 3 * 4 && accepted > 100);
 }
 
 TEST(parse) {
@@ -74,6 +87,11 @@ TEST(parse) {
   tcc_status_free(st);
   st = tcc_gpu_gemm_parse_knobs("bm=256,bn=256,bk=128,stages=8", &k); /* too much shared memory */
   CHECK(st && strstr(tcc_status_message(st), "bytes of shared memory"));
+  tcc_status_free(st);
+  CHECK_OK(tcc_gpu_gemm_parse_knobs("wgmma=1,bk=64,bn=256,wn=128,stages=3", &k));
+  CHECK(k.wgmma == 1 && k.wn == 128 && k.bm == 128);
+  st = tcc_gpu_gemm_parse_knobs("wgmma=1,bk=32", &k);
+  CHECK(st && strstr(tcc_status_message(st), "warpgroup path needs"));
   tcc_status_free(st);
 }
 
