@@ -237,8 +237,10 @@ typedef struct {
   tile_t k;
   LLVMTypeRef i16, half, v2half, p1, p3;
   LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
+  LLVMValueRef smem_address;          /* its shared address (i32) */
   LLVMValueRef tid, lane, warp_m, warp_n;
   LLVMValueRef wg_a; /* wgmma: the byte offset of the warpgroup's first A row in a stage */
+  LLVMValueRef loader; int loaders; /* the copying thread's index among `loaders` threads */
 } gen_t;
 
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
@@ -272,18 +274,30 @@ static LLVMValueRef add(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 static LLVMValueRef lt(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildICmp(g->t.b, LLVMIntSLT, a, b, ""); }
 static LLVMValueRef sext(gen_t *g, LLVMValueRef v) { return LLVMBuildSExt(g->t.b, v, g->t.i64, ""); }
 
+/* Inline PTX where LLVM 19 has no intrinsic, with side effects and a memory clobber. */
+static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
+                               int n) {
+  LLVMTypeRef tys[MAX_ACC + 4];
+  for (int i = 0; i < n; i++) tys[i] = LLVMTypeOf(args[i]);
+  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
+  LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, text, strlen(text), constraints, strlen(constraints), 1, 0,
+                                         LLVMInlineAsmDialectATT, 0);
+  return LLVMBuildCall2(g->t.b, fty, asm_fn, args, (unsigned)n, "");
+}
+
+static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{memory}", g->t.void_t, NULL, 0); }
+
 /* Stores 8 elements at shared byte offset dst: one 16-byte cp.async from element `at` of src when
  * `vector` (the 8 are contiguous and 16-byte aligned; zero-filled unless ok), else element by element,
  * at_of(g, ctx, e, &ok_e) giving each one's index (loaded where ok_e, 0 elsewhere). */
 typedef LLVMValueRef (*element_at_fn)(gen_t *g, const void *ctx, int e, LLVMValueRef *ok);
 static void put8(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, element_at_fn at_of, const void *ctx) {
   LLVMBuilderRef bd = g->t.b;
-  if (vector) {
+  if (vector) { /* the shared address in 32 bits: fewer instructions per copy than LLVM's 64-bit form */
     LLVMValueRef ok, at = at_of(g, ctx, 0, &ok);
-    LLVMValueRef args[3] = {shared_at(g, dst), global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
+    LLVMValueRef args[3] = {add(g, g->smem_address, dst), global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
                             LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
-    LLVMTypeRef tys[3] = {g->p3, g->p1, g->t.i32};
-    call(g, "llvm.nvvm.cp.async.cg.shared.global.16.s", g->t.void_t, tys, 3, args);
+    inline_ptx(g, "cp.async.cg.shared.global [$0], [$1], 16, $2;", "r,l,r,~{memory}", g->t.void_t, args, 3);
     return;
   }
   for (int e = 0; e < 8; e++) {
@@ -370,19 +384,20 @@ static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValu
 }
 
 /* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
- * shared stage `stage`, the 16-byte chunks dealt out to the threads in turn. */
+ * shared stage `stage`, the 16-byte chunks dealt out to the loading threads in turn. */
 static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
                        LLVMValueRef kt, LLVMValueRef stage) {
   const tile_t *k = &g->k;
   LLVMValueRef k0 = mul(g, kt, i64c(g, k->bk)), base = mul(g, stage, i32c(g, k->stage_bytes));
   LLVMValueRef K = i64c(g, g->p->k), N = i64c(g, g->p->n);
   int a_chunks = k->bm * k->bk / 8, b_chunks = k->bk * k->bn / 8;
-  for (int i = 0; i * k->threads < a_chunks || i * k->threads < b_chunks; i++) {
-    LLVMValueRef c = add(g, g->tid, i32c(g, i * k->threads));
+  int n = g->loaders;
+  for (int i = 0; i * n < a_chunks || i * n < b_chunks; i++) {
+    LLVMValueRef c = add(g, g->loader, i32c(g, i * n));
     for (int which = 0; which < 2; which++) {
       int chunks = which ? b_chunks : a_chunks;
-      if (i * k->threads >= chunks) continue;
-      LLVMBasicBlockRef join = (i + 1) * k->threads > chunks ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntULT, c, i32c(g, chunks), "")) : NULL;
+      if (i * n >= chunks) continue;
+      LLVMBasicBlockRef join = (i + 1) * n > chunks ? tcc_tir_if_begin(&g->t, LLVMBuildICmp(g->t.b, LLVMIntULT, c, i32c(g, chunks), "")) : NULL;
       LLVMValueRef b_dst = add(g, base, i32c(g, k->a_bytes));
       if (which == 0 && g->p->is_conv) copy_im2col_chunk(g, a, c, m0, k0, m, base);
       else if (which == 0) copy_chunk(g, a, c, k->bk, m0, k0, m, K, g->p->k, base, k->a_stride, false);
@@ -464,19 +479,6 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
 }
 
 /* ---- the warpgroup path (sm_90a) ---- */
-
-/* Inline PTX where LLVM 19 has no intrinsic, with side effects and a memory clobber. */
-static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
-                               int n) {
-  LLVMTypeRef tys[MAX_ACC + 4];
-  for (int i = 0; i < n; i++) tys[i] = LLVMTypeOf(args[i]);
-  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
-  LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, text, strlen(text), constraints, strlen(constraints), 1, 0,
-                                         LLVMInlineAsmDialectATT, 0);
-  return LLVMBuildCall2(g->t.b, fty, asm_fn, args, (unsigned)n, "");
-}
-
-static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{memory}", g->t.void_t, NULL, 0); }
 
 /* The matrix descriptor of an operand at shared byte offset `at` in the 128-byte swizzle (mode 1): its
  * address, leading and stride byte offsets, each >> 4. The stages are 1024-byte aligned, so the swizzle
@@ -628,6 +630,180 @@ static tcc_status_t dims_product(gen_t *g, LLVMValueRef syms, const tcc_value_t 
   return NULL;
 }
 
+/* The walk of a kernel over the tiles of all products, strided over the grid. */
+typedef struct {
+  LLVMValueRef a, b, c, m, batch, tiles_n, per_product, total, k_tiles;
+  tcc_tir_loop_t loop;
+  LLVMValueRef ta, tb, tc, m0, n0; /* the current tile: its product's operands and its corner */
+} walk_t;
+
+static void walk_begin(gen_t *g, walk_t *w) {
+  tcc_tir_t *t = &g->t;
+  LLVMBuilderRef bd = t->b;
+  const tile_t *k = &g->k;
+  const plan_t *p = g->p;
+  LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, w->m, i64c(g, k->bm - 1)), i64c(g, k->bm), "");
+  LLVMValueRef tile = tcc_tir_loop_begin(t, &w->loop, sext(g, sreg(g, "ctaid.x")), w->total, sext(g, sreg(g, "nctaid.x")), "tile");
+  LLVMValueRef prod = LLVMBuildSDiv(bd, tile, w->per_product, ""), rest = LLVMBuildSRem(bd, tile, w->per_product, "");
+  /* tiles in groups of `group` rows of tiles, column by column within a group: the blocks running
+   * together share panels of both A and B in L2 */
+  LLVMValueRef span = mul(g, i64c(g, k->group), w->tiles_n), within = LLVMBuildSRem(bd, rest, span, "");
+  LLVMValueRef first = mul(g, LLVMBuildSDiv(bd, rest, span, ""), i64c(g, k->group));
+  LLVMValueRef left = LLVMBuildSub(bd, tiles_m, first, "");
+  LLVMValueRef rows = LLVMBuildSelect(bd, lt(g, left, i64c(g, k->group)), left, i64c(g, k->group), "");
+  w->m0 = mul(g, add(g, first, LLVMBuildSRem(bd, within, rows, "")), i64c(g, k->bm));
+  w->n0 = mul(g, LLVMBuildSDiv(bd, within, rows, ""), i64c(g, k->bn));
+  w->ta = LLVMBuildGEP2(bd, g->i16, w->a, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->k)))}, 1, "");
+  w->tb = p->batched ? LLVMBuildGEP2(bd, g->i16, w->b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : w->b;
+  w->tc = LLVMBuildGEP2(bd, g->i16, w->c, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->n)))}, 1, "");
+}
+
+/* The mma.sync path: every thread copies and multiplies; slices are copied stages - 1 ahead of the one
+ * multiplied, a barrier per slice. */
+static void mma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
+  tcc_tir_t *t = &g->t;
+  LLVMBuilderRef bd = t->b;
+  const tile_t *k = &g->k;
+  LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
+  g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
+  g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  g->loader = g->tid, g->loaders = k->threads;
+  walk_begin(g, w);
+  for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
+  int ahead = k->stages - 1;
+  for (int s = 0; s < ahead; s++) { /* prologue: a group per slice, empty past K */
+    LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, s), w->k_tiles));
+    load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, i64c(g, s), i32c(g, s));
+    tcc_tir_if_end(t, join);
+    commit(g);
+  }
+  tcc_tir_loop_t ks;
+  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), w->k_tiles, i64c(g, 1), "kt");
+  wait_groups(g, ahead - 1); /* slice kt has landed (this thread's copies) */
+  barrier(g);                /* ... everyone's; and slice kt-1's stage is free again */
+  LLVMValueRef next = add(g, kt, i64c(g, ahead));
+  LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, next, w->k_tiles));
+  load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, ""));
+  tcc_tir_if_end(t, join);
+  commit(g);
+  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, ""), acc);
+  tcc_tir_loop_end(t, &ks);
+  wait_groups(g, 0);
+  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  barrier(g); /* the next tile's prologue reuses the stages */
+  tcc_tir_loop_end(t, &w->loop);
+}
+
+/* mbarrier operations on the barrier at shared byte offset `at` (inline PTX). */
+static LLVMValueRef mbarrier_addr(gen_t *g, LLVMValueRef at) { return LLVMBuildPtrToInt(g->t.b, shared_at(g, at), g->t.i64, ""); }
+
+static void mbarrier_init(gen_t *g, LLVMValueRef at, int count) {
+  LLVMValueRef args[2] = {mbarrier_addr(g, at), i32c(g, count)};
+  inline_ptx(g, "mbarrier.init.shared.b64 [$0], $1;", "l,r,~{memory}", g->t.void_t, args, 2);
+}
+
+static void mbarrier_arrive(gen_t *g, LLVMValueRef at) {
+  LLVMValueRef addr = mbarrier_addr(g, at);
+  inline_ptx(g, "{\n.reg .b64 state;\nmbarrier.arrive.shared.b64 state, [$0];\n}", "l,~{memory}", g->t.void_t, &addr, 1);
+}
+
+/* The barrier's phase of parity `parity` (i32 0 or 1) has completed. */
+static void mbarrier_wait(gen_t *g, LLVMValueRef at, LLVMValueRef parity) {
+  LLVMValueRef args[2] = {mbarrier_addr(g, at), parity};
+  inline_ptx(g, "{\n.reg .pred done;\nWAIT${:uid}:\nmbarrier.try_wait.parity.shared.b64 done, [$0], $1;\n@!done bra WAIT${:uid};\n}",
+             "l,r,~{memory}", g->t.void_t, args, 2);
+}
+
+/* The warpgroup path, warp-specialized: warpgroup 0 copies the slices (cp.async) into the ring of stages,
+ * the others multiply them (wgmma). Stage s has two mbarriers: `full` completes when the copies into it
+ * have landed (each copying thread arrives once its cp.asyncs are done), `empty` when every multiplying
+ * warp's wgmma group that read it has completed. Each side counts the slices it has passed (`it`,
+ * across tiles): slice it uses stage it % stages in phase (it / stages) & 1. The copies run ahead into
+ * the next tile while the multiplying warpgroups store this one. */
+static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
+  tcc_tir_t *t = &g->t;
+  LLVMBuilderRef bd = t->b;
+  const tile_t *k = &g->k;
+  int consumers = k->threads / 128 - 1, S = k->stages;
+  /* the stages start at a 1024-byte boundary, where the swizzle pattern does; the barriers follow them */
+  LLVMValueRef raw = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
+  g->smem = shared_at(g, LLVMBuildAnd(bd, LLVMBuildSub(bd, i32c(g, 0), raw, ""), i32c(g, 1023), ""));
+  g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
+  int bars = S * k->stage_bytes;
+#define FULL(s) add(g, i32c(g, bars), mul(g, (s), i32c(g, 8)))
+#define EMPTY(s) add(g, i32c(g, bars + 8 * S), mul(g, (s), i32c(g, 8)))
+  LLVMBasicBlockRef join = tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), ""));
+  for (int s = 0; s < S; s++) {
+    mbarrier_init(g, FULL(i32c(g, s)), 128);
+    mbarrier_init(g, EMPTY(i32c(g, s)), 4 * consumers);
+  }
+  tcc_tir_if_end(t, join);
+  barrier(g);
+  LLVMValueRef it = tcc_tir_alloca(t, t->i64, "it");
+  LLVMBuildStore(bd, i64c(g, 0), it);
+  LLVMValueRef producer = LLVMBuildICmp(bd, LLVMIntULT, g->tid, i32c(g, 128), "");
+  LLVMBasicBlockRef copy_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "copy");
+  LLVMBasicBlockRef mul_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "multiply");
+  LLVMBasicBlockRef done_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "done");
+  LLVMBuildCondBr(bd, producer, copy_bb, mul_bb);
+
+  LLVMPositionBuilderAtEnd(bd, copy_bb);
+  g->loader = g->tid, g->loaders = 128;
+  walk_begin(g, w);
+  tcc_tir_loop_t ks;
+  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), w->k_tiles, i64c(g, 1), "kt");
+  LLVMValueRef n = LLVMBuildLoad2(bd, t->i64, it, "");
+  LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildURem(bd, n, i64c(g, S), ""), t->i32, "");
+  LLVMValueRef parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
+  mbarrier_wait(g, EMPTY(stage), LLVMBuildXor(bd, parity, i32c(g, 1), "")); /* the previous round's is done */
+  load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, kt, stage);
+  LLVMValueRef full = mbarrier_addr(g, FULL(stage));
+  inline_ptx(g, "cp.async.mbarrier.arrive.noinc.shared.b64 [$0];", "l,~{memory}", t->void_t, &full, 1);
+  LLVMBuildStore(bd, add(g, n, i64c(g, 1)), it);
+  tcc_tir_loop_end(t, &ks);
+  tcc_tir_loop_end(t, &w->loop);
+  wait_groups(g, 0);
+  LLVMBuildBr(bd, done_bb);
+
+  LLVMPositionBuilderAtEnd(bd, mul_bb);
+  LLVMValueRef ctid = LLVMBuildSub(bd, g->tid, i32c(g, 128), "");
+  LLVMValueRef warp = LLVMBuildLShr(bd, ctid, i32c(g, 5), "");
+  /* warpgroup w computes rows w * wm ..; its warp v rows v * 16 .. of each 64 */
+  LLVMValueRef wg_row = mul(g, LLVMBuildLShr(bd, warp, i32c(g, 2), ""), i32c(g, k->wm));
+  g->wg_a = mul(g, wg_row, i32c(g, 128));
+  g->warp_m = add(g, wg_row, mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, 16)));
+  g->warp_n = i32c(g, 0);
+  LLVMValueRef leader = LLVMBuildICmp(bd, LLVMIntEQ, g->lane, i32c(g, 0), "");
+  walk_begin(g, w);
+  for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
+  kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), w->k_tiles, i64c(g, 1), "kt");
+  n = LLVMBuildLoad2(bd, t->i64, it, "");
+  stage = LLVMBuildTrunc(bd, LLVMBuildURem(bd, n, i64c(g, S), ""), t->i32, "");
+  parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
+  mbarrier_wait(g, FULL(stage), parity);
+  ptx_statement(g, "fence.proxy.async.shared::cta;"); /* the copies, visible to the tensor cores' reads */
+  compute_stage_wgmma(g, stage, acc);
+  ptx_statement(g, "wgmma.wait_group.sync.aligned 1;"); /* slice it - 1's group is done: free its stage */
+  LLVMValueRef prev = LLVMBuildTrunc(bd, LLVMBuildURem(bd, add(g, n, i64c(g, S - 1)), i64c(g, S), ""), t->i32, "");
+  join = tcc_tir_if_begin(t, LLVMBuildAnd(bd, leader, LLVMBuildICmp(bd, LLVMIntSGT, kt, i64c(g, 0), ""), ""));
+  mbarrier_arrive(g, EMPTY(prev));
+  tcc_tir_if_end(t, join);
+  LLVMBuildStore(bd, add(g, n, i64c(g, 1)), it);
+  tcc_tir_loop_end(t, &ks);
+  ptx_statement(g, "wgmma.wait_group.sync.aligned 0;");
+  n = LLVMBuildLoad2(bd, t->i64, it, "");
+  join = tcc_tir_if_begin(t, leader); /* the tile's last slice (K > 0: at least one) */
+  mbarrier_arrive(g, EMPTY(LLVMBuildTrunc(bd, LLVMBuildURem(bd, add(g, n, i64c(g, S - 1)), i64c(g, S), ""), t->i32, "")));
+  tcc_tir_if_end(t, join);
+  pin_accumulators(g, acc, num_acc);
+  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  tcc_tir_loop_end(t, &w->loop);
+  LLVMBuildBr(bd, done_bb);
+  LLVMPositionBuilderAtEnd(bd, done_bb);
+#undef FULL
+#undef EMPTY
+}
+
 static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_t *t = &g->t;
   const plan_t *p = g->p;
@@ -637,99 +813,36 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)np, 0));
   tcc_tir_begin(t, fn);
   LLVMBuilderRef bd = t->b;
-  LLVMValueRef a = LLVMGetParam(fn, (unsigned)p->param_a), b = LLVMGetParam(fn, (unsigned)p->param_b);
-  LLVMValueRef c = LLVMGetParam(fn, (unsigned)p->param_c), ctx = LLVMGetParam(fn, (unsigned)p->num_params);
+  walk_t w = {.a = LLVMGetParam(fn, (unsigned)p->param_a), .b = LLVMGetParam(fn, (unsigned)p->param_b),
+              .c = LLVMGetParam(fn, (unsigned)p->param_c)};
+  LLVMValueRef ctx = LLVMGetParam(fn, (unsigned)p->num_params);
   LLVMValueRef bias = p->bias ? LLVMGetParam(fn, (unsigned)p->param_bias) : NULL;
+  LLVMValueRef residual = p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL;
   LLVMValueRef syms = LLVMBuildLoad2(bd, t->ptr, ctx, "syms"); /* ctx->symbols is the first field */
   int ra = p->a->type.rank;
-  LLVMValueRef m, batch;
   if (p->is_conv) {
-    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->c, 0, 3, &m)); /* batch * OH * OW */
-    batch = i64c(g, 1);
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->c, 0, 3, &w.m)); /* batch * OH * OW */
+    w.batch = i64c(g, 1);
   } else if (p->batched) {
-    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, ra - 2, ra - 1, &m));
-    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 2, &batch));
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, ra - 2, ra - 1, &w.m));
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 2, &w.batch));
   } else {
-    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 1, &m));
-    batch = i64c(g, 1);
+    TCC_RETURN_IF_ERROR(dims_product(g, syms, p->a, 0, ra - 1, &w.m));
+    w.batch = i64c(g, 1);
   }
+  const tile_t *k = &g->k;
+  w.tiles_n = i64c(g, (p->n + k->bn - 1) / k->bn);
+  w.per_product = mul(g, LLVMBuildSDiv(bd, add(g, w.m, i64c(g, k->bm - 1)), i64c(g, k->bm), ""), w.tiles_n);
+  w.total = mul(g, w.per_product, w.batch);
+  w.k_tiles = i64c(g, (p->k + k->bk - 1) / k->bk);
   g->tid = sreg(g, "tid.x");
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
-  LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
-  const tile_t *k = &g->k;
-  if (k->wgmma) { /* warpgroup w computes rows w * wm ..; its warp v rows v * 16 .. of each 64 */
-    LLVMValueRef wg_row = mul(g, LLVMBuildLShr(bd, warp, i32c(g, 2), ""), i32c(g, k->wm));
-    g->wg_a = mul(g, wg_row, i32c(g, 128));
-    g->warp_m = add(g, wg_row, mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, 16)));
-    g->warp_n = i32c(g, 0);
-    /* the stages start at a 1024-byte boundary, where the swizzle pattern does */
-    LLVMValueRef raw = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
-    g->smem = shared_at(g, LLVMBuildAnd(bd, LLVMBuildSub(bd, i32c(g, 0), raw, ""), i32c(g, 1023), ""));
-  } else {
-    g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
-    g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
-  }
+  g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
   int num_acc = k->mi * k->ni * 4;
   LLVMValueRef acc[MAX_ACC];
   for (int i = 0; i < num_acc; i++) acc[i] = tcc_tir_alloca(t, t->f32, "acc");
-  /* tiles of all products, strided over the grid */
-  LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, m, i64c(g, k->bm - 1)), i64c(g, k->bm), "");
-  LLVMValueRef tiles_n = i64c(g, (p->n + k->bn - 1) / k->bn);
-  LLVMValueRef per_product = mul(g, tiles_m, tiles_n), total = mul(g, per_product, batch);
-  LLVMValueRef k_tiles = i64c(g, (p->k + k->bk - 1) / k->bk);
-  tcc_tir_loop_t tiles;
-  LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, sreg(g, "ctaid.x")), total, sext(g, sreg(g, "nctaid.x")), "tile");
-  LLVMValueRef prod = LLVMBuildSDiv(bd, tile, per_product, ""), rest = LLVMBuildSRem(bd, tile, per_product, "");
-  /* tiles in groups of `group` rows of tiles, column by column within a group: the blocks running
-   * together share panels of both A and B in L2 */
-  LLVMValueRef span = mul(g, i64c(g, k->group), tiles_n), within = LLVMBuildSRem(bd, rest, span, "");
-  LLVMValueRef first = mul(g, LLVMBuildSDiv(bd, rest, span, ""), i64c(g, k->group));
-  LLVMValueRef left = LLVMBuildSub(bd, tiles_m, first, "");
-  LLVMValueRef rows = LLVMBuildSelect(bd, lt(g, left, i64c(g, k->group)), left, i64c(g, k->group), "");
-  LLVMValueRef m0 = mul(g, add(g, first, LLVMBuildSRem(bd, within, rows, "")), i64c(g, k->bm));
-  LLVMValueRef n0 = mul(g, LLVMBuildSDiv(bd, within, rows, ""), i64c(g, k->bn));
-  /* this product's operands */
-  LLVMValueRef ta = LLVMBuildGEP2(bd, g->i16, a, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->k)))}, 1, "");
-  LLVMValueRef tb = p->batched ? LLVMBuildGEP2(bd, g->i16, b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : b;
-  LLVMValueRef tc = LLVMBuildGEP2(bd, g->i16, c, (LLVMValueRef[]){mul(g, prod, mul(g, m, i64c(g, p->n)))}, 1, "");
-  for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
-  /* Slices are copied `ahead` of the one multiplied: stages - 1 with mma.sync; with wgmma one fewer,
-   * since the group issued for slice kt - 1 may still read its stage until kt's wait. */
-  int ahead = k->stages - 1 - k->wgmma;
-  for (int s = 0; s < ahead; s++) { /* prologue: a group per slice, empty past K */
-    LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, s), k_tiles));
-    load_stage(g, ta, tb, m, m0, n0, i64c(g, s), i32c(g, s));
-    tcc_tir_if_end(t, join);
-    commit(g);
-  }
-  tcc_tir_loop_t ks;
-  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), k_tiles, i64c(g, 1), "kt");
-  LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, "");
-  LLVMValueRef next = add(g, kt, i64c(g, ahead));
-  LLVMValueRef next_stage = LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, "");
-  wait_groups(g, ahead - 1); /* slice kt has landed (this thread's copies) */
-  if (k->wgmma) {
-    ptx_statement(g, "fence.proxy.async.shared::cta;"); /* visible to the tensor cores' reads */
-    barrier(g); /* everyone's copies; every warpgroup's group for slice kt - 2 has completed */
-    compute_stage_wgmma(g, stage, acc);
-  } else {
-    barrier(g); /* ... everyone's; and slice kt-1's stage is free again */
-  }
-  LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, next, k_tiles));
-  load_stage(g, ta, tb, m, m0, n0, next, next_stage);
-  tcc_tir_if_end(t, join);
-  commit(g);
-  if (k->wgmma) ptx_statement(g, "wgmma.wait_group.sync.aligned 1;");
-  else compute_stage(g, stage, acc);
-  tcc_tir_loop_end(t, &ks);
-  if (k->wgmma) {
-    ptx_statement(g, "wgmma.wait_group.sync.aligned 0;");
-    pin_accumulators(g, acc, num_acc);
-  }
-  wait_groups(g, 0);
-  store_tile(g, tc, bias, p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL, m, m0, n0, acc);
-  barrier(g); /* the next tile's prologue reuses the stages */
-  tcc_tir_loop_end(t, &tiles);
+  if (k->wgmma) wgmma_tiles(g, &w, bias, residual, acc, num_acc);
+  else mma_tiles(g, &w, bias, residual, acc, num_acc);
   LLVMBuildRetVoid(bd);
   tcc_tir_gpu_kernel(t, fn, k->threads);
   return NULL;
@@ -774,18 +887,26 @@ tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_g
   return make_tile(out, false, &k);
 }
 
-/* The warpgroup path: warpgroups of wm = 64 or 128 rows (1 to 4 of them), instructions of wn = 64, 128
- * or 256 columns dividing bn, slices of 64, 3 to 8 stages, at most 128 accumulators per thread. */
+/* The warpgroup path: multiplying warpgroups of wm = 64 or 128 rows (1 to 4 of them), instructions of wn
+ * = 64, 128 or 256 columns dividing bn, slices of 64, 3 to 8 stages, at most 128 accumulators per
+ * thread, and room for them (+ 24) in a thread's share of the registers. */
+/* The registers each thread may use with `consumers` multiplying warpgroups and the copying one in a
+ * block (65536 per SM). */
+static int multiplier_registers(int consumers) {
+  int r = 65536 / (128 * (consumers + 1)) / 8 * 8;
+  return r > 255 ? 255 : r;
+}
+
 static bool make_wgmma_tile(tile_t *k) {
   if (k->bk != 64 || (k->wm != 64 && k->wm != 128) || k->bm <= 0 || k->bm % k->wm || k->bm / k->wm > 4 ||
       k->wn % 64 || k->wn > 256 || k->bn <= 0 || k->bn % k->wn || k->stages < 3 || k->stages > 8 ||
-      k->wm * k->bn / 128 > 128)
+      k->wm * k->bn / 128 > 128 || k->wm * k->bn / 128 + 24 > multiplier_registers(k->bm / k->wm))
     return false;
-  k->threads = 128 * (k->bm / k->wm);
+  k->threads = 128 * (k->bm / k->wm + 1); /* + the copying warpgroup */
   k->mi = k->wm / 64, k->ni = k->bn / 8, k->row_step = 64;
   k->a_bytes = k->bm * 128;
   k->stage_bytes = k->a_bytes + k->bn * 128;
-  k->shared_bytes = k->stages * k->stage_bytes + 1024; /* + the alignment of the stages */
+  k->shared_bytes = k->stages * k->stage_bytes + 16 * k->stages + 1024; /* + barriers, alignment */
   return k->shared_bytes <= MAX_SHARED;
 }
 

@@ -22,11 +22,12 @@
  * and N constants, N a multiple of 8, A, B and C of one half type; otherwise *applied is false and
  * nothing is emitted.
  *
- * The warpgroup path (knob wgmma = 1; sm_90a only) keeps the cp.async ring and the epilogue but multiplies
- * with wgmma.mma_async: slices of bk = 64 are laid out in shared memory with the 128-byte swizzle, A
- * and B read by the tensor cores through matrix descriptors (B K-major for [N][K] weights, N-major
- * otherwise), each warpgroup (4 warps) computing wm x bn with instructions m64 x wn x k16, one group
- * of them in flight while the next slice is copied.
+ * The warpgroup path (knob wgmma = 1; sm_90a only) is warp-specialized: one warpgroup copies the slices
+ * (cp.async, bk = 64, laid out with the 128-byte swizzle) into the ring, bm / wm warpgroups multiply
+ * them with wgmma.mma_async (A and B read by the tensor cores through matrix descriptors, B K-major
+ * for [N][K] weights and N-major otherwise), wm x bn each in instructions m64 x wn x k16, one group in
+ * flight; a pair of mbarriers per stage (landed / read) replaces the block barriers, so the copies of
+ * the next tile overlap this tile's epilogue.
  *
  * Convolutions (NHWC, one group, layout pass of passes/layout.c): conv(x, w[, bias]) or a fused
  * "conv2d..." node with the same epilogue (its bias is the conv's), as the GEMM of M = batch x OH x
@@ -55,8 +56,8 @@ typedef struct tcc_gpu_gemm_knobs {
 /* The defaults for m rows (-1: only known at run time) and n columns on a GPU target (NULL: sm_80) from
  * autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K slices of 32 in 4 stages; for m
  * up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of 2 warps, K slices of
- * 128. On sm_90a, above 256 rows: the warpgroup path, 128 x 256 tiles (fewer columns for narrow n) of two
- * warpgroups. */
+ * 128. On sm_90a above 32 rows, the warpgroup path: 256 x 128 tiles of two multiplying warpgroups, or
+ * up to 256 rows 64 x 128 tiles of one (fewer columns for narrow n). */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target,
                                                      tcc_gpu_gemm_knobs_t *out);
 /* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT for a

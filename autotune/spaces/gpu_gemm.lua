@@ -3,8 +3,9 @@
 --   wgmma = 0, mma.sync.m16n8k16 (sm_80 and up): each block of (bm / wm) x (bn / wn) warps computes
 --     bm x bn tiles of C; K streams through shared memory in bk slices, `stages` of them in flight
 --     (cp.async); each warp computes wm x wn.
---   wgmma = 1, wgmma.mma_async (sm_90a): bm / wm warpgroups of 4 warps, each computing wm x bn with
---     instructions of m64 x wn x k16; slices of bk = 64 in the 128-byte swizzle.
+--   wgmma = 1, wgmma.mma_async (sm_90a): one warpgroup copies the slices (cp.async), bm / wm warpgroups
+--     of 4 warps multiply them, each computing wm x bn with instructions of m64 x wn x k16; slices of
+--     bk = 64 in the 128-byte swizzle.
 --   group: the tiles are taken in groups of `group` rows of tiles, column by column within a group.
 -- Knobs (integers): bm, bn, bk, wm, wn, stages, wgmma, group.
 -- q.m is -1 when m is only known at run time (a symbolic batch * seq); for a convolution with a
@@ -17,12 +18,11 @@ function defaults(q)
     -- few rows (a token or a few, a GEMV): narrow tiles so that N alone fills the device, deep slices
     return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4, wgmma = 0, group = 1 }
   elseif q.target.name == "sm_90a" then
-    -- warpgroups: 128 x 256 tiles in groups of 8 rows of tiles; up to 256 rows, 64 x 128 tiles in 6 stages
-    -- (more blocks); narrow n: tiles of n rounded up to 64
-    local wide = m < 0 or m > 256
-    local bn = wide and 256 or 128
+    -- warpgroups: 256 x 128 tiles (two multiplying warpgroups of 128 x 128) in groups of 8 rows of
+    -- tiles; up to 256 rows, 64 x 128 tiles in 6 stages (more blocks); narrow n: n rounded up to 64
+    local bn = 128
     if q.n and q.n > 0 then bn = math.min(bn, math.max(64, (q.n + 63) // 64 * 64)) end
-    if wide then return { bm = 128, bn = bn, bk = 64, wm = 64, wn = bn, stages = 4, wgmma = 1, group = 8 } end
+    if m < 0 or m > 256 then return { bm = 256, bn = bn, bk = 64, wm = 128, wn = bn, stages = 4, wgmma = 1, group = 8 } end
     return { bm = 64, bn = bn, bk = 64, wm = 64, wn = bn, stages = 6, wgmma = 1, group = 1 }
   elseif m > 0 and m <= 256 then
     return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4, wgmma = 0, group = 1 }
@@ -47,15 +47,18 @@ end
 --   mma.sync: warp tiles of whole 16 x 16 blocks (at most 8 x 16 mma tiles) that divide the block's
 --     tile, at most 32 warps, 256 accumulators per thread, and the stages' shared memory (rows padded by
 --     8 elements) within the target's.
---   wgmma: sm_90a; bk = 64; wm 64 or 128 dividing bm, at most 4 warpgroups; wn 64, 128 or 256 dividing
---     bn; 3 to 8 stages; at most 128 accumulators per thread; the stages (no padding) and 1 KB for their
---     alignment within the shared memory.
+--   wgmma: sm_90a; bk = 64; wm 64 or 128 dividing bm, at most 4 multiplying warpgroups; wn 64, 128 or
+--     256 dividing bn; 3 to 8 stages; at most 128 accumulators per thread and room for them (+ 24) in
+--     a thread's share of the 65536 registers (the copying warpgroup included); the stages (no
+--     padding), their barriers and 1 KB for their alignment within the shared memory.
 function valid(q, kn)
   if kn.wgmma == 1 then
     if q.target.name ~= "sm_90a" or kn.bk ~= 64 or (kn.wm ~= 64 and kn.wm ~= 128) then return false end
     if kn.bm % kn.wm ~= 0 or kn.bm // kn.wm > 4 or kn.wn % 64 ~= 0 or kn.bn % kn.wn ~= 0 then return false end
-    if kn.stages < 3 or kn.stages > 8 or kn.wm * kn.bn // 128 > 128 then return false end
-    return kn.stages * 128 * (kn.bm + kn.bn) + 1024 <= q.target.l1
+    local consumers, acc = kn.bm // kn.wm, kn.wm * kn.bn // 128
+    local regs = math.min(255, 65536 // (128 * (consumers + 1)) // 8 * 8)
+    if kn.stages < 3 or kn.stages > 8 or acc > 128 or acc + 24 > regs then return false end
+    return kn.stages * (128 * (kn.bm + kn.bn) + 16) + 1024 <= q.target.l1
   end
   if kn.wgmma ~= 0 then return false end
   if kn.wm < 16 or kn.wm % 16 ~= 0 or kn.wn < 16 or kn.wn % 16 ~= 0 then return false end
