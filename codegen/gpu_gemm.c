@@ -235,7 +235,7 @@ typedef struct {
   tcc_tir_t t;
   const plan_t *p;
   tile_t k;
-  LLVMTypeRef i16, half, v2half, p1, p3;
+  LLVMTypeRef i16, half, p1;
   LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
   LLVMValueRef smem_address;          /* its shared address (i32) */
   LLVMValueRef tid, lane, warp_m, warp_n;
@@ -246,17 +246,8 @@ typedef struct {
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
 static LLVMValueRef i64c(gen_t *g, int64_t v) { return tcc_tir_i64c(&g->t, v); }
 
-static LLVMValueRef call(gen_t *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *tys, int n, LLVMValueRef *args) {
-  return tcc_tir_call(&g->t, name, ret, tys, n, args);
-}
-
-static LLVMValueRef sreg(gen_t *g, const char *name) {
-  char full[64];
-  snprintf(full, sizeof full, "llvm.nvvm.read.ptx.sreg.%s", name);
-  return call(g, full, g->t.i32, NULL, 0, NULL);
-}
-
-static void barrier(gen_t *g) { call(g, "llvm.nvvm.barrier0", g->t.void_t, NULL, 0, NULL); }
+static LLVMValueRef sreg(gen_t *g, const char *name) { return tcc_tir_sreg(&g->t, name); }
+static void barrier(gen_t *g) { tcc_tir_barrier(&g->t); }
 
 /* Shared memory at a byte offset (i32). */
 static LLVMValueRef shared_at(gen_t *g, LLVMValueRef offset) {
@@ -274,15 +265,9 @@ static LLVMValueRef add(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMB
 static LLVMValueRef lt(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildICmp(g->t.b, LLVMIntSLT, a, b, ""); }
 static LLVMValueRef sext(gen_t *g, LLVMValueRef v) { return LLVMBuildSExt(g->t.b, v, g->t.i64, ""); }
 
-/* Inline PTX where LLVM 19 has no intrinsic, with side effects and a memory clobber. */
 static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
                                int n) {
-  LLVMTypeRef tys[MAX_ACC + 4];
-  for (int i = 0; i < n; i++) tys[i] = LLVMTypeOf(args[i]);
-  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
-  LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, text, strlen(text), constraints, strlen(constraints), 1, 0,
-                                         LLVMInlineAsmDialectATT, 0);
-  return LLVMBuildCall2(g->t.b, fty, asm_fn, args, (unsigned)n, "");
+  return tcc_tir_ptx(&g->t, text, constraints, ret, args, n);
 }
 
 static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{memory}", g->t.void_t, NULL, 0); }
@@ -293,11 +278,10 @@ static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{m
 typedef LLVMValueRef (*element_at_fn)(gen_t *g, const void *ctx, int e, LLVMValueRef *ok);
 static void put8(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, element_at_fn at_of, const void *ctx) {
   LLVMBuilderRef bd = g->t.b;
-  if (vector) { /* the shared address in 32 bits: fewer instructions per copy than LLVM's 64-bit form */
+  if (vector) {
     LLVMValueRef ok, at = at_of(g, ctx, 0, &ok);
-    LLVMValueRef args[3] = {add(g, g->smem_address, dst), global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
-                            LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), "")};
-    inline_ptx(g, "cp.async.cg.shared.global [$0], [$1], 16, $2;", "r,l,r,~{memory}", g->t.void_t, args, 3);
+    tcc_tir_cp_async16(&g->t, add(g, g->smem_address, dst), global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")),
+                       LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), ""));
     return;
   }
   for (int e = 0; e < 8; e++) {
@@ -408,37 +392,15 @@ static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m,
   }
 }
 
-static void commit(gen_t *g) { call(g, "llvm.nvvm.cp.async.commit.group", g->t.void_t, NULL, 0, NULL); }
-
-static void wait_groups(gen_t *g, int pending) {
-  LLVMTypeRef ty = g->t.i32;
-  LLVMValueRef n = i32c(g, pending);
-  call(g, "llvm.nvvm.cp.async.wait.group", g->t.void_t, &ty, 1, &n);
-}
-
-/* ldmatrix.x4 (optionally .trans) at a shared byte offset: four i32 registers. */
-static void ldmatrix(gen_t *g, LLVMValueRef offset, bool trans, LLVMValueRef out[4]) {
-  LLVMTypeRef r4[4] = {g->t.i32, g->t.i32, g->t.i32, g->t.i32};
-  LLVMTypeRef st = LLVMStructTypeInContext(g->t.ctx, r4, 4, 0);
-  LLVMValueRef p = shared_at(g, offset);
-  LLVMValueRef v = call(g, trans ? "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.trans.b16.p3" : "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.b16.p3",
-                        st, &g->p3, 1, &p);
-  for (int i = 0; i < 4; i++) out[i] = LLVMBuildExtractValue(g->t.b, v, (unsigned)i, "");
-}
+static void commit(gen_t *g) { tcc_tir_cp_async_commit(&g->t); }
+static void wait_groups(gen_t *g, int pending) { tcc_tir_cp_async_wait(&g->t, pending); }
 
 /* acc (4 floats in allocas) += A fragment (4 x i32) * B fragment (2 x i32). */
 static void mma(gen_t *g, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *acc) {
-  LLVMBuilderRef bd = g->t.b;
-  LLVMTypeRef op = g->p->bf16 ? g->t.i32 : g->v2half, f = g->t.f32;
-  LLVMTypeRef tys[10] = {op, op, op, op, op, op, f, f, f, f};
-  LLVMValueRef args[10];
-  for (int i = 0; i < 4; i++) args[i] = g->p->bf16 ? a[i] : LLVMBuildBitCast(bd, a[i], op, "");
-  for (int i = 0; i < 2; i++) args[4 + i] = g->p->bf16 ? b[i] : LLVMBuildBitCast(bd, b[i], op, "");
-  for (int i = 0; i < 4; i++) args[6 + i] = LLVMBuildLoad2(bd, f, acc[i], "");
-  LLVMTypeRef f4[4] = {f, f, f, f};
-  LLVMValueRef r = call(g, g->p->bf16 ? "llvm.nvvm.mma.m16n8k16.row.col.bf16" : "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
-                        LLVMStructTypeInContext(g->t.ctx, f4, 4, 0), tys, 10, args);
-  for (int i = 0; i < 4; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+  LLVMValueRef v[4];
+  for (int i = 0; i < 4; i++) v[i] = LLVMBuildLoad2(g->t.b, g->t.f32, acc[i], "");
+  tcc_tir_mma_16816(&g->t, g->p->bf16, a, b, v);
+  for (int i = 0; i < 4; i++) LLVMBuildStore(g->t.b, v[i], acc[i]);
 }
 
 /* The warp's wm x wn product of the slice in shared stage `stage`; acc[(i * ni + j) * 4 + e]. */
@@ -455,7 +417,7 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
     for (int mi = 0; mi < k->mi; mi++) {
       LLVMValueRef row = add(g, add(g, g->warp_m, i32c(g, mi * 16)), sub_row);
       LLVMValueRef col = add(g, i32c(g, ks * 16), sub_col);
-      ldmatrix(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, 2))), false, af[mi]);
+      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, 2)))), false, af[mi]);
     }
     for (int nj = 0; nj < k->ni / 2; nj++) {
       /* [K][N]: the lane's k row and n column, read transposed; [N][K]: its n row and k column as is; in
@@ -470,7 +432,7 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
         at = add(g, mul(g, krow, i32c(g, k->b_stride)), add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col));
       }
       LLVMValueRef v[4];
-      ldmatrix(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, at, i32c(g, 2))), !g->p->b_nk, v);
+      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, at, i32c(g, 2)))), !g->p->b_nk, v);
       bf[2 * nj][0] = v[0], bf[2 * nj][1] = v[1], bf[2 * nj + 1][0] = v[2], bf[2 * nj + 1][1] = v[3];
     }
     for (int mi = 0; mi < k->mi; mi++)
@@ -566,14 +528,14 @@ static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
     }
     case ACT_GELU_ERF: {
       LLVMValueRef arg = LLVMBuildFMul(bd, x, tcc_tir_f32c(&g->t, 0.70710678118654752), "");
-      LLVMValueRef e = call(g, "__nv_erff", f, &f, 1, &arg);
+      LLVMValueRef e = tcc_tir_call(&g->t, "__nv_erff", f, &f, 1, &arg);
       return LLVMBuildFMul(bd, LLVMBuildFMul(bd, half, x, ""), LLVMBuildFAdd(bd, one, e, ""), "");
     }
     case ACT_GELU_TANH: {
       LLVMValueRef x3 = LLVMBuildFMul(bd, LLVMBuildFMul(bd, x, x, ""), x, "");
       LLVMValueRef inner = LLVMBuildFAdd(bd, x, LLVMBuildFMul(bd, tcc_tir_f32c(&g->t, 0.044715), x3, ""), "");
       LLVMValueRef arg = LLVMBuildFMul(bd, tcc_tir_f32c(&g->t, 0.79788456080286536), inner, "");
-      LLVMValueRef t = call(g, "__nv_tanhf", f, &f, 1, &arg);
+      LLVMValueRef t = tcc_tir_call(&g->t, "__nv_tanhf", f, &f, 1, &arg);
       return LLVMBuildFMul(bd, LLVMBuildFMul(bd, half, x, ""), LLVMBuildFAdd(bd, one, t, ""), "");
     }
     default: return x;
@@ -965,9 +927,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   tcc_tir_t *t = &g.t;
   g.i16 = LLVMInt16TypeInContext(t->ctx);
   g.half = LLVMHalfTypeInContext(t->ctx);
-  g.v2half = LLVMVectorType(g.half, 2);
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
-  g.p3 = LLVMPointerTypeInContext(t->ctx, 3);
   g.smem = LLVMGetNamedGlobal(t->mod, "tcc_gpu_dynamic_shared");
   if (!g.smem) {
     g.smem = LLVMAddGlobalInAddressSpace(t->mod, LLVMArrayType2(LLVMInt8TypeInContext(t->ctx), 0), "tcc_gpu_dynamic_shared", 3);

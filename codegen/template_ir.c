@@ -266,6 +266,58 @@ LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMT
   return LLVMBuildCall2(t->b, fty, fn, args, (unsigned)n, "");
 }
 
+LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
+                         int n) {
+  LLVMTypeRef tys[512];
+  for (int i = 0; i < n && i < 512; i++) tys[i] = LLVMTypeOf(args[i]);
+  LLVMTypeRef fty = LLVMFunctionType(ret, tys, (unsigned)n, 0);
+  LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, text, strlen(text), constraints, strlen(constraints), 1, 0,
+                                         LLVMInlineAsmDialectATT, 0);
+  return LLVMBuildCall2(t->b, fty, asm_fn, args, (unsigned)n, "");
+}
+
+LLVMValueRef tcc_tir_sreg(tcc_tir_t *t, const char *name) {
+  char full[64];
+  snprintf(full, sizeof full, "llvm.nvvm.read.ptx.sreg.%s", name);
+  return tcc_tir_call(t, full, t->i32, NULL, 0, NULL);
+}
+
+void tcc_tir_barrier(tcc_tir_t *t) { tcc_tir_call(t, "llvm.nvvm.barrier0", t->void_t, NULL, 0, NULL); }
+
+void tcc_tir_cp_async16(tcc_tir_t *t, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes) {
+  LLVMValueRef args[3] = {dst, src, bytes}; /* a 32-bit shared address: fewer instructions than LLVM's 64-bit form */
+  tcc_tir_ptx(t, "cp.async.cg.shared.global [$0], [$1], 16, $2;", "r,l,r,~{memory}", t->void_t, args, 3);
+}
+
+void tcc_tir_cp_async_commit(tcc_tir_t *t) { tcc_tir_call(t, "llvm.nvvm.cp.async.commit.group", t->void_t, NULL, 0, NULL); }
+
+void tcc_tir_cp_async_wait(tcc_tir_t *t, int pending) {
+  LLVMValueRef n = tcc_tir_i32c(t, pending);
+  tcc_tir_call(t, "llvm.nvvm.cp.async.wait.group", t->void_t, &t->i32, 1, &n);
+}
+
+void tcc_tir_ldmatrix_x4(tcc_tir_t *t, LLVMValueRef shared, bool trans, LLVMValueRef out[4]) {
+  LLVMTypeRef r4[4] = {t->i32, t->i32, t->i32, t->i32}, p3 = LLVMTypeOf(shared);
+  LLVMValueRef v = tcc_tir_call(t, trans ? "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.trans.b16.p3"
+                                         : "llvm.nvvm.ldmatrix.sync.aligned.m8n8.x4.b16.p3",
+                                LLVMStructTypeInContext(t->ctx, r4, 4, 0), &p3, 1, &shared);
+  for (int i = 0; i < 4; i++) out[i] = LLVMBuildExtractValue(t->b, v, (unsigned)i, "");
+}
+
+void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]) {
+  LLVMBuilderRef bd = t->b;
+  LLVMTypeRef op = bf16 ? t->i32 : LLVMVectorType(LLVMHalfTypeInContext(t->ctx), 2), f = t->f32;
+  LLVMTypeRef tys[10] = {op, op, op, op, op, op, f, f, f, f};
+  LLVMValueRef args[10];
+  for (int i = 0; i < 4; i++) args[i] = bf16 ? a[i] : LLVMBuildBitCast(bd, a[i], op, "");
+  for (int i = 0; i < 2; i++) args[4 + i] = bf16 ? b[i] : LLVMBuildBitCast(bd, b[i], op, "");
+  for (int i = 0; i < 4; i++) args[6 + i] = acc[i];
+  LLVMTypeRef f4[4] = {f, f, f, f};
+  LLVMValueRef r = tcc_tir_call(t, bf16 ? "llvm.nvvm.mma.m16n8k16.row.col.bf16" : "llvm.nvvm.mma.m16n8k16.row.col.f32.f32",
+                                LLVMStructTypeInContext(t->ctx, f4, 4, 0), tys, 10, args);
+  for (int i = 0; i < 4; i++) acc[i] = LLVMBuildExtractValue(bd, r, (unsigned)i, "");
+}
+
 void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads) {
   LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
                            LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};

@@ -107,6 +107,24 @@ LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMT
 /* GPU templates: marks fn an NVPTX kernel (nvvm.annotations), with at most max_threads threads per block
  * when max_threads > 0. */
 void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads);
+/* GPU pieces shared by the tensor-core templates. Inline PTX where LLVM 19 has no intrinsic, with side
+ * effects and a memory clobber: */
+LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
+                         int n);
+LLVMValueRef tcc_tir_sreg(tcc_tir_t *t, const char *name); /* %tid.x, ... as i32 */
+void tcc_tir_barrier(tcc_tir_t *t);                       /* bar.sync 0 */
+/* cp.async of 16 bytes from global `src` to the shared address dst (i32); `bytes` (i32, 16 or 0) are
+ * read, the rest zero-filled. Then commit the thread's copies as a group, or wait until at most `pending`
+ * groups are in flight. */
+void tcc_tir_cp_async16(tcc_tir_t *t, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef bytes);
+void tcc_tir_cp_async_commit(tcc_tir_t *t);
+void tcc_tir_cp_async_wait(tcc_tir_t *t, int pending);
+/* ldmatrix.x4 (optionally .trans) at a shared pointer (addrspace 3): four i32 registers. */
+void tcc_tir_ldmatrix_x4(tcc_tir_t *t, LLVMValueRef shared, bool trans, LLVMValueRef out[4]);
+/* acc (4 f32 values, replaced) += A fragment (4 x i32) * B fragment (2 x i32) by mma.sync m16n8k16 on
+ * float16 or bfloat16. */
+void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]);
+
 /* After building the GPU kernel `entry`: st unchanged, the function removed from the module when st is an
  * error (nothing half-built stays behind). */
 TCC_MUST_USE tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st);
