@@ -928,12 +928,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   g.i16 = LLVMInt16TypeInContext(t->ctx);
   g.half = LLVMHalfTypeInContext(t->ctx);
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
-  g.smem = LLVMGetNamedGlobal(t->mod, "tcc_gpu_dynamic_shared");
-  if (!g.smem) {
-    g.smem = LLVMAddGlobalInAddressSpace(t->mod, LLVMArrayType2(LLVMInt8TypeInContext(t->ctx), 0), "tcc_gpu_dynamic_shared", 3);
-    LLVMSetLinkage(g.smem, LLVMExternalLinkage);
-    LLVMSetAlignment(g.smem, 16);
-  }
+  g.smem = tcc_tir_gpu_dynamic_shared(t);
   char name[200];
   tcc_tir_unique_name(t->mod, node->name, "gemm", name);
   snprintf(entry, 256, "%s_gpu", name);

@@ -22,6 +22,7 @@
 #include "codegen/cpu_gemm.h"
 #include "codegen/cpu_rows.h"
 #include "codegen/gpu_rows.h"
+#include "codegen/gpu_flash.h"
 #include "codegen/gpu_gemm.h"
 #include "codegen/llvm_emit.h"
 #include "codegen/schedule_cpu.h"
@@ -196,6 +197,10 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
   *count = 1;
   const char *how = "template gemm";
   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, target, gemm_knobs, out[0].entry, &out[0].launch, &applied));
+  if (!applied) {
+    how = "template flash";
+    TCC_RETURN_IF_ERROR(tcc_gpu_flash_attention_emit(e, n, out[0].entry, &out[0].launch, &applied));
+  }
   if (!applied) {
     how = "template attn";
     TCC_RETURN_IF_ERROR(tcc_gpu_attention_emit(e, n, out[0].entry, &out[0].launch, &applied));

@@ -304,6 +304,16 @@ void tcc_tir_ldmatrix_x4(tcc_tir_t *t, LLVMValueRef shared, bool trans, LLVMValu
   for (int i = 0; i < 4; i++) out[i] = LLVMBuildExtractValue(t->b, v, (unsigned)i, "");
 }
 
+LLVMValueRef tcc_tir_gpu_dynamic_shared(tcc_tir_t *t) {
+  LLVMValueRef smem = LLVMGetNamedGlobal(t->mod, "tcc_gpu_dynamic_shared");
+  if (!smem) {
+    smem = LLVMAddGlobalInAddressSpace(t->mod, LLVMArrayType2(LLVMInt8TypeInContext(t->ctx), 0), "tcc_gpu_dynamic_shared", 3);
+    LLVMSetLinkage(smem, LLVMExternalLinkage);
+    LLVMSetAlignment(smem, 16);
+  }
+  return smem;
+}
+
 void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]) {
   LLVMBuilderRef bd = t->b;
   LLVMTypeRef op = bf16 ? t->i32 : LLVMVectorType(LLVMHalfTypeInContext(t->ctx), 2), f = t->f32;

@@ -121,6 +121,8 @@ void tcc_tir_cp_async_commit(tcc_tir_t *t);
 void tcc_tir_cp_async_wait(tcc_tir_t *t, int pending);
 /* ldmatrix.x4 (optionally .trans) at a shared pointer (addrspace 3): four i32 registers. */
 void tcc_tir_ldmatrix_x4(tcc_tir_t *t, LLVMValueRef shared, bool trans, LLVMValueRef out[4]);
+/* The kernel's dynamic shared memory: an external array in addrspace 3 (declared on first use). */
+LLVMValueRef tcc_tir_gpu_dynamic_shared(tcc_tir_t *t);
 /* acc (4 f32 values, replaced) += A fragment (4 x i32) * B fragment (2 x i32) by mma.sync m16n8k16 on
  * float16 or bfloat16. */
 void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]);
