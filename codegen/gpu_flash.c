@@ -7,8 +7,9 @@
 
 #include "codegen/template_ir.h"
 
-/* Query rows and keys per block step; 4 warps of 16 query rows. */
-enum { ROWS = 64, KEYS = 64, THREADS = 128, MAX_HEAD = 128 };
+/* Keys per step; query rows per warp. The mma.sync path runs blocks of 4 warps (64 rows), the
+ * warpgroup path blocks of 2 warpgroups (128 rows). */
+enum { KEYS = 64, MAX_HEAD = 128 };
 
 typedef struct {
   const tcc_value_t *q, *k, *v, *y;
@@ -53,10 +54,15 @@ static bool plan_node(const tcc_node_t *n, plan_t *p) {
 typedef struct {
   tcc_tir_t t;
   const plan_t *p;
+  bool wgmma; /* the warpgroup path (sm_90a) */
+  int threads, rows; /* per block: threads, query rows */
   LLVMTypeRef i16, half;
   LLVMValueRef smem, smem_address; /* the dynamic shared memory: pointer (addrspace 3) and address (i32) */
   LLVMValueRef tid, lane, warp;
-  int stride, tile_bytes; /* elements per shared row (head + 8: ldmatrix rows in distinct banks); a tile */
+  /* shared memory: Q (rows x head), then K in 2 stages, then V in 2 stages (KEYS x head each). mma.sync:
+   * rows padded to head + 8 elements (ldmatrix rows in distinct banks); wgmma: rows of head elements
+   * in 64-column blocks of 128-byte rows, swizzled (see tile_offset), 1024-byte aligned */
+  int row_bytes, q_bytes, kv_bytes;
 } gen_t;
 
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
@@ -95,21 +101,36 @@ static LLVMValueRef pack2(gen_t *g, LLVMValueRef lo, LLVMValueRef hi) {
   return LLVMBuildBitCast(g->t.b, v, g->t.i32, "");
 }
 
-/* Rows row0 .. row0 + 63 of a [rows][head] matrix at `base` (rows from rows_end on: zeros) into the
- * shared tile at byte offset dst (i32): 16-byte cp.asyncs dealt out to the threads. */
-static void copy_tile(gen_t *g, LLVMValueRef base, LLVMValueRef row0, LLVMValueRef rows_end, LLVMValueRef dst) {
+/* The byte offset of element (row, col) (col a multiple of 8) of a shared tile of `rows` rows: padded
+ * rows, or on the warpgroup path the 128-byte swizzle of the tensor cores' descriptors: the head cut
+ * into 64-column blocks of `rows` 128-byte rows, whose 16-byte chunks are permuted by row mod 8. */
+static LLVMValueRef tile_offset(gen_t *g, LLVMValueRef row, LLVMValueRef col, int rows) {
+  LLVMBuilderRef bd = g->t.b;
+  if (!g->wgmma) return add(g, mul(g, row, i32c(g, g->row_bytes)), mul(g, col, i32c(g, 2)));
+  LLVMValueRef block = mul(g, LLVMBuildLShr(bd, col, i32c(g, 6), ""), i32c(g, rows * 128));
+  LLVMValueRef chunk = LLVMBuildXor(bd, LLVMBuildAnd(bd, LLVMBuildLShr(bd, col, i32c(g, 3), ""), i32c(g, 7), ""),
+                                    LLVMBuildAnd(bd, row, i32c(g, 7), ""), "");
+  return add(g, block, add(g, mul(g, row, i32c(g, 128)), mul(g, chunk, i32c(g, 16))));
+}
+
+/* Rows row0 .. row0 + rows - 1 of a [rows][head] matrix at `base` (rows from rows_end on: zeros) into
+ * the shared tile at byte offset dst (i32): 16-byte cp.asyncs dealt out to the threads. */
+static void copy_tile(gen_t *g, LLVMValueRef base, LLVMValueRef row0, LLVMValueRef rows_end, LLVMValueRef dst, int rows) {
   LLVMBuilderRef bd = g->t.b;
   int per_row = (int)g->p->head / 8;
-  for (int i = 0; i < ROWS * per_row / THREADS; i++) {
-    LLVMValueRef c = add(g, g->tid, i32c(g, i * THREADS));
+  for (int i = 0; i < rows * per_row / g->threads; i++) {
+    LLVMValueRef c = add(g, g->tid, i32c(g, i * g->threads));
     LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
     LLVMValueRef r = add(g, row0, sext(g, row)), ok = lt(g, r, rows_end);
     LLVMValueRef at = LLVMBuildSelect(bd, ok, add(g, mul(g, r, i64c(g, g->p->head)), sext(g, col)), i64c(g, 0), "");
     LLVMValueRef src = LLVMBuildGEP2(bd, g->i16, base, &at, 1, "");
-    LLVMValueRef offset = mul(g, add(g, mul(g, row, i32c(g, g->stride)), col), i32c(g, 2));
-    tcc_tir_cp_async16(&g->t, add(g, g->smem_address, add(g, dst, offset)), src,
+    tcc_tir_cp_async16(&g->t, add(g, g->smem_address, add(g, dst, tile_offset(g, row, col, rows))), src,
                        LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), ""));
   }
+}
+
+static LLVMValueRef shared_ptr(gen_t *g, LLVMValueRef at) {
+  return LLVMBuildGEP2(g->t.b, LLVMInt8TypeInContext(g->t.ctx), g->smem, &at, 1, "");
 }
 
 /* ldmatrix.x4 of the 16 x 16 block at (row, col) of the shared tile at `tile` (byte offset, i32): the
@@ -121,47 +142,81 @@ static void ldmatrix_block(gen_t *g, LLVMValueRef tile, LLVMValueRef row, int co
   LLVMValueRef j = LLVMBuildLShr(bd, g->lane, i32c(g, 3), ""), r = LLVMBuildAnd(bd, g->lane, i32c(g, 7), "");
   LLVMValueRef lo = mul(g, LLVMBuildAnd(bd, j, i32c(g, 1), ""), i32c(g, 8)), hi = mul(g, LLVMBuildLShr(bd, j, i32c(g, 1), ""), i32c(g, 8));
   LLVMValueRef rr = add(g, add(g, row, swap ? hi : lo), r), cc = add(g, i32c(g, col), swap ? lo : hi);
-  LLVMValueRef at = add(g, tile, mul(g, add(g, mul(g, rr, i32c(g, g->stride)), cc), i32c(g, 2)));
-  tcc_tir_ldmatrix_x4(&g->t, LLVMBuildGEP2(bd, LLVMInt8TypeInContext(g->t.ctx), g->smem, &at, 1, ""), trans, out);
+  tcc_tir_ldmatrix_x4(&g->t, shared_ptr(g, add(g, tile, tile_offset(g, rr, cc, 0))), trans, out);
 }
 
 typedef struct {
   LLVMValueRef o[MAX_HEAD / 8][4]; /* the output accumulators (allocas): 16 rows x head per warp */
   LLVMValueRef m[2], l[2];         /* per accumulator row (lane / 4 and + 8): running maximum, partial sum */
+  LLVMValueRef s[KEYS / 8][4];     /* the scores of a key block (allocas) */
   LLVMValueRef qf[MAX_HEAD / 16][4];
   LLVMValueRef q0, kv_end, stage; /* the tile's first query row; the keys; this key block's stage (i32) */
 } tile_state_t;
+
+static LLVMValueRef k_tile(gen_t *g, LLVMValueRef stage) { return add(g, i32c(g, g->q_bytes), mul(g, stage, i32c(g, g->kv_bytes))); }
+static LLVMValueRef v_tile(gen_t *g, LLVMValueRef stage) {
+  return add(g, i32c(g, g->q_bytes + 2 * g->kv_bytes), mul(g, stage, i32c(g, g->kv_bytes)));
+}
+
+/* The wgmma descriptor of the 64 x 16 (or keys x 16) K-major block at column `col` of the head of a
+ * shared tile of `rows` rows from row `row`: Q or K as the operands of Q K^T. */
+static LLVMValueRef k_major(gen_t *g, LLVMValueRef tile, int rows, LLVMValueRef row, int col) {
+  LLVMValueRef at = add(g, tile, add(g, mul(g, row, i32c(g, 128)), i32c(g, (col / 64) * rows * 128 + (col % 64) * 2)));
+  return tcc_tir_wgmma_descriptor(&g->t, shared_ptr(g, at), 16, 1024);
+}
 
 /* One block of 64 keys (j0 on) in shared stage `stage` against the warp's 16 query rows. */
 static void key_block(gen_t *g, tile_state_t *st, LLVMValueRef j0) {
   tcc_tir_t *t = &g->t;
   LLVMBuilderRef bd = t->b;
   const plan_t *p = g->p;
-  int kk_count = (int)p->head / 16;
-  LLVMValueRef k_tile = add(g, i32c(g, g->tile_bytes), mul(g, st->stage, i32c(g, g->tile_bytes)));
-  LLVMValueRef v_tile = add(g, i32c(g, 3 * g->tile_bytes), mul(g, st->stage, i32c(g, g->tile_bytes)));
+  int kk_count = (int)p->head / 16, head = (int)p->head;
+  LLVMValueRef kt = k_tile(g, st->stage), vt = v_tile(g, st->stage);
   /* S = Q K^T: K stored [key][head] is the [N][K] B operand */
   LLVMValueRef s[KEYS / 8][4];
-  for (int nt = 0; nt < KEYS / 8; nt++)
-    for (int e = 0; e < 4; e++) s[nt][e] = f32c(g, 0);
-  for (int np = 0; np < KEYS / 16; np++)
-    for (int kk = 0; kk < kk_count; kk++) {
-      LLVMValueRef b[4];
-      ldmatrix_block(g, k_tile, i32c(g, np * 16), kk * 16, true, false, b);
-      tcc_tir_mma_16816(t, p->bf16, st->qf[kk], (LLVMValueRef[]){b[0], b[1]}, s[2 * np]);
-      tcc_tir_mma_16816(t, p->bf16, st->qf[kk], (LLVMValueRef[]){b[2], b[3]}, s[2 * np + 1]);
-    }
+  if (g->wgmma) { /* the warpgroup's 64 rows of Q at once */
+    LLVMValueRef flat[KEYS / 2], q_row = mul(g, LLVMBuildLShr(bd, g->warp, i32c(g, 2), ""), i32c(g, 64));
+    tcc_tir_ptx(t, "wgmma.fence.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
+    for (int kk = 0; kk < kk_count; kk++)
+      tcc_tir_wgmma(t, p->bf16, KEYS, k_major(g, i32c(g, 0), g->rows, q_row, kk * 16), NULL,
+                    k_major(g, kt, KEYS, i32c(g, 0), kk * 16), false, kk > 0, flat);
+    tcc_tir_ptx(t, "wgmma.commit_group.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_ptx(t, "wgmma.wait_group.sync.aligned 0;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_pin(t, flat, KEYS / 2);
+    for (int i = 0; i < KEYS / 2; i++) s[i / 4][i % 4] = flat[i];
+  } else {
+    for (int nt = 0; nt < KEYS / 8; nt++)
+      for (int e = 0; e < 4; e++) s[nt][e] = f32c(g, 0);
+    for (int np = 0; np < KEYS / 16; np++)
+      for (int kk = 0; kk < kk_count; kk++) {
+        LLVMValueRef b[4];
+        ldmatrix_block(g, kt, i32c(g, np * 16), kk * 16, true, false, b);
+        tcc_tir_mma_16816(t, p->bf16, st->qf[kk], (LLVMValueRef[]){b[0], b[1]}, s[2 * np]);
+        tcc_tir_mma_16816(t, p->bf16, st->qf[kk], (LLVMValueRef[]){b[2], b[3]}, s[2 * np + 1]);
+      }
+  }
   /* scores in base 2, -inf past the keys and above the diagonal */
-  LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), pair = mul(g, LLVMBuildAnd(bd, g->lane, i32c(g, 3), ""), i32c(g, 2));
-  LLVMValueRef row0 = add(g, st->q0, sext(g, add(g, mul(g, g->warp, i32c(g, 16)), group)));
   LLVMValueRef c = f32c(g, p->scale * 1.4426950408889634), minus_inf = f32c(g, -INFINITY);
   for (int nt = 0; nt < KEYS / 8; nt++)
+    for (int e = 0; e < 4; e++) LLVMBuildStore(bd, LLVMBuildFMul(bd, s[nt][e], c, ""), st->s[nt][e]);
+  /* only a block that crosses the end of the keys, or (causal) the tile's first row, is masked; in 32
+   * bits, relative to j0 */
+  LLVMValueRef needs = LLVMBuildICmp(bd, LLVMIntSGT, add(g, j0, i64c(g, KEYS)), st->kv_end, "");
+  if (p->causal) needs = LLVMBuildOr(bd, needs, LLVMBuildICmp(bd, LLVMIntSGE, add(g, j0, i64c(g, KEYS - 1)), add(g, st->q0, i64c(g, 1)), ""), "");
+  LLVMBasicBlockRef join = tcc_tir_if_begin(t, needs);
+  LLVMValueRef keys = LLVMBuildTrunc(bd, tcc_tir_smin(t, LLVMBuildSub(bd, st->kv_end, j0, ""), i64c(g, KEYS)), t->i32, "");
+  LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), pair = mul(g, LLVMBuildAnd(bd, g->lane, i32c(g, 3), ""), i32c(g, 2));
+  LLVMValueRef row0 = add(g, LLVMBuildTrunc(bd, LLVMBuildSub(bd, st->q0, j0, ""), t->i32, ""), add(g, mul(g, g->warp, i32c(g, 16)), group));
+  for (int nt = 0; nt < KEYS / 8; nt++)
     for (int e = 0; e < 4; e++) {
-      LLVMValueRef key = add(g, j0, sext(g, add(g, i32c(g, nt * 8 + (e & 1)), pair)));
-      LLVMValueRef ok = lt(g, key, st->kv_end);
-      if (p->causal) ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntSLE, key, add(g, row0, i64c(g, 8 * (e >> 1))), ""), "");
-      s[nt][e] = LLVMBuildSelect(bd, ok, LLVMBuildFMul(bd, s[nt][e], c, ""), minus_inf, "");
+      LLVMValueRef key = add(g, i32c(g, nt * 8 + (e & 1)), pair), ok = lt(g, key, keys);
+      if (p->causal) ok = LLVMBuildAnd(bd, ok, LLVMBuildICmp(bd, LLVMIntSLE, key, add(g, row0, i32c(g, 8 * (e >> 1))), ""), "");
+      LLVMValueRef x = LLVMBuildLoad2(bd, t->f32, st->s[nt][e], "");
+      LLVMBuildStore(bd, LLVMBuildSelect(bd, ok, x, minus_inf, ""), st->s[nt][e]);
     }
+  tcc_tir_if_end(t, join);
+  for (int nt = 0; nt < KEYS / 8; nt++)
+    for (int e = 0; e < 4; e++) s[nt][e] = LLVMBuildLoad2(bd, t->f32, st->s[nt][e], "");
   /* online softmax per row r: m' = max(m, row max); what was summed scaled by 2^(m - m'); p = 2^(s - m')
    * (nothing while every score so far is -inf) */
   for (int r = 0; r < 2; r++) {
@@ -179,25 +234,38 @@ static void key_block(gen_t *g, tile_state_t *st, LLVMValueRef j0) {
       }
     LLVMBuildStore(bd, m_new, st->m[r]);
     LLVMBuildStore(bd, LLVMBuildFAdd(bd, LLVMBuildFMul(bd, LLVMBuildLoad2(bd, t->f32, st->l[r], ""), alpha, ""), sum, ""), st->l[r]);
-    for (int dt = 0; dt < (int)p->head / 8; dt++)
+    for (int dt = 0; dt < head / 8; dt++)
       for (int e = 2 * r; e < 2 * r + 2; e++)
         LLVMBuildStore(bd, LLVMBuildFMul(bd, LLVMBuildLoad2(bd, t->f32, st->o[dt][e], ""), alpha, ""), st->o[dt][e]);
   }
-  /* O += P V: P's accumulators are the A fragments of the keys (16 per step), V [key][head] the [K][N] B */
-  LLVMValueRef o[MAX_HEAD / 8][4];
-  for (int dt = 0; dt < (int)p->head / 8; dt++)
-    for (int e = 0; e < 4; e++) o[dt][e] = LLVMBuildLoad2(bd, t->f32, st->o[dt][e], "");
+  /* O += P V: P's accumulators are the A fragments of the keys (16 per step), V [key][head] the [K][N] B
+   * (N-major for wgmma) */
+  LLVMValueRef o[MAX_HEAD / 8][4], flat[MAX_HEAD / 2];
+  for (int dt = 0; dt < head / 8; dt++)
+    for (int e = 0; e < 4; e++) o[dt][e] = flat[dt * 4 + e] = LLVMBuildLoad2(bd, t->f32, st->o[dt][e], "");
+  if (g->wgmma) tcc_tir_ptx(t, "wgmma.fence.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
   for (int kk = 0; kk < KEYS / 16; kk++) {
     LLVMValueRef a[4] = {pack2(g, s[2 * kk][0], s[2 * kk][1]), pack2(g, s[2 * kk][2], s[2 * kk][3]),
                          pack2(g, s[2 * kk + 1][0], s[2 * kk + 1][1]), pack2(g, s[2 * kk + 1][2], s[2 * kk + 1][3])};
-    for (int dp = 0; dp < (int)p->head / 16; dp++) {
+    if (g->wgmma) {
+      LLVMValueRef db = tcc_tir_wgmma_descriptor(t, shared_ptr(g, add(g, vt, i32c(g, kk * 16 * 128))), KEYS * 128, 1024);
+      tcc_tir_wgmma(t, p->bf16, head, NULL, a, db, true, true, flat);
+      continue;
+    }
+    for (int dp = 0; dp < head / 16; dp++) {
       LLVMValueRef b[4];
-      ldmatrix_block(g, v_tile, i32c(g, kk * 16), dp * 16, false, true, b);
+      ldmatrix_block(g, vt, i32c(g, kk * 16), dp * 16, false, true, b);
       tcc_tir_mma_16816(t, p->bf16, a, (LLVMValueRef[]){b[0], b[1]}, o[2 * dp]);
       tcc_tir_mma_16816(t, p->bf16, a, (LLVMValueRef[]){b[2], b[3]}, o[2 * dp + 1]);
     }
   }
-  for (int dt = 0; dt < (int)p->head / 8; dt++)
+  if (g->wgmma) {
+    tcc_tir_ptx(t, "wgmma.commit_group.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_ptx(t, "wgmma.wait_group.sync.aligned 0;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_pin(t, flat, head / 2);
+    for (int i = 0; i < head / 2; i++) o[i / 4][i % 4] = flat[i];
+  }
+  for (int dt = 0; dt < head / 8; dt++)
     for (int e = 0; e < 4; e++) LLVMBuildStore(bd, o[dt][e], st->o[dt][e]);
 }
 
@@ -217,39 +285,50 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   g->tid = tcc_tir_sreg(t, "tid.x");
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
   g->warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
+  if (g->wgmma) { /* the tiles start at a 1024-byte boundary, where the swizzle pattern does */
+    LLVMValueRef raw = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
+    g->smem = shared_ptr(g, LLVMBuildAnd(bd, LLVMBuildSub(bd, i32c(g, 0), raw, ""), i32c(g, 1023), ""));
+  }
   g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
   tile_state_t st;
   for (int dt = 0; dt < (int)p->head / 8; dt++)
     for (int e = 0; e < 4; e++) st.o[dt][e] = tcc_tir_alloca(t, t->f32, "o");
   for (int r = 0; r < 2; r++) st.m[r] = tcc_tir_alloca(t, t->f32, "m"), st.l[r] = tcc_tir_alloca(t, t->f32, "l");
+  for (int nt = 0; nt < KEYS / 8; nt++)
+    for (int e = 0; e < 4; e++) st.s[nt][e] = tcc_tir_alloca(t, t->f32, "s");
   st.kv_end = skv;
-  /* tiles of 64 query rows of each (batch, head), strided over the grid */
-  LLVMValueRef q_blocks = LLVMBuildSDiv(bd, add(g, sq, i64c(g, ROWS - 1)), i64c(g, ROWS), "");
+  /* tiles of g->rows query rows of each (batch, head), strided over the grid */
+  LLVMValueRef q_blocks = LLVMBuildSDiv(bd, add(g, sq, i64c(g, g->rows - 1)), i64c(g, g->rows), "");
   LLVMValueRef total = mul(g, mul(g, batch, i64c(g, p->heads)), q_blocks);
   tcc_tir_loop_t tiles;
   LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, tcc_tir_sreg(t, "ctaid.x")), total, sext(g, tcc_tir_sreg(t, "nctaid.x")), "tile");
-  LLVMValueRef bh = LLVMBuildSDiv(bd, tile, q_blocks, ""), qb = LLVMBuildSRem(bd, tile, q_blocks, "");
+  /* the last query blocks first: with is_causal they have the most keys, and the blocks' loads even out */
+  LLVMValueRef bh = LLVMBuildSDiv(bd, tile, q_blocks, "");
+  LLVMValueRef qb = LLVMBuildSub(bd, LLVMBuildSub(bd, q_blocks, i64c(g, 1), ""), LLVMBuildSRem(bd, tile, q_blocks, ""), "");
   LLVMValueRef b = LLVMBuildSDiv(bd, bh, i64c(g, p->heads), ""), h = LLVMBuildSRem(bd, bh, i64c(g, p->heads), "");
   LLVMValueRef kvh = LLVMBuildSRem(bd, h, i64c(g, p->kv_heads), "");
-  st.q0 = mul(g, qb, i64c(g, ROWS));
+  st.q0 = mul(g, qb, i64c(g, g->rows));
   LLVMValueRef head = i64c(g, p->head);
   LLVMValueRef q_at = mul(g, mul(g, bh, sq), head), kv_at = mul(g, mul(g, add(g, mul(g, b, i64c(g, p->kv_heads)), kvh), skv), head);
   LLVMValueRef qt = LLVMBuildGEP2(bd, g->i16, q, &q_at, 1, ""), yt = LLVMBuildGEP2(bd, g->i16, y, &q_at, 1, "");
   LLVMValueRef kt = LLVMBuildGEP2(bd, g->i16, k, &kv_at, 1, ""), vt = LLVMBuildGEP2(bd, g->i16, v, &kv_at, 1, "");
   LLVMValueRef k_blocks = LLVMBuildSDiv(bd, add(g, skv, i64c(g, KEYS - 1)), i64c(g, KEYS), "");
-  if (p->causal) /* keys up to the tile's last row: blocks 0 .. qb */
-    k_blocks = LLVMBuildSelect(bd, lt(g, qb, k_blocks), add(g, qb, i64c(g, 1)), k_blocks, "");
+  if (p->causal) { /* keys up to the tile's last row */
+    LLVMValueRef upto = LLVMBuildSDiv(bd, add(g, st.q0, i64c(g, g->rows + KEYS - 1)), i64c(g, KEYS), "");
+    k_blocks = LLVMBuildSelect(bd, lt(g, upto, k_blocks), upto, k_blocks, "");
+  }
   /* Q, then key block 0, each a group; Q's fragments once it has landed */
-  copy_tile(g, qt, st.q0, sq, i32c(g, 0));
+  copy_tile(g, qt, st.q0, sq, i32c(g, 0), g->rows);
   tcc_tir_cp_async_commit(t);
   LLVMBasicBlockRef join = tcc_tir_if_begin(t, lt(g, i64c(g, 0), k_blocks));
-  copy_tile(g, kt, i64c(g, 0), skv, i32c(g, g->tile_bytes));
-  copy_tile(g, vt, i64c(g, 0), skv, i32c(g, 3 * g->tile_bytes));
+  copy_tile(g, kt, i64c(g, 0), skv, k_tile(g, i32c(g, 0)), KEYS);
+  copy_tile(g, vt, i64c(g, 0), skv, v_tile(g, i32c(g, 0)), KEYS);
   tcc_tir_if_end(t, join);
   tcc_tir_cp_async_commit(t);
   tcc_tir_cp_async_wait(t, 1);
   tcc_tir_barrier(t);
-  for (int kk = 0; kk < (int)p->head / 16; kk++) ldmatrix_block(g, i32c(g, 0), mul(g, g->warp, i32c(g, 16)), kk * 16, false, false, st.qf[kk]);
+  for (int kk = 0; !g->wgmma && kk < (int)p->head / 16; kk++)
+    ldmatrix_block(g, i32c(g, 0), mul(g, g->warp, i32c(g, 16)), kk * 16, false, false, st.qf[kk]);
   for (int dt = 0; dt < (int)p->head / 8; dt++)
     for (int e = 0; e < 4; e++) LLVMBuildStore(bd, f32c(g, 0), st.o[dt][e]);
   for (int r = 0; r < 2; r++) LLVMBuildStore(bd, f32c(g, -INFINITY), st.m[r]), LLVMBuildStore(bd, f32c(g, 0), st.l[r]);
@@ -259,12 +338,13 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   LLVMValueRef next = add(g, j, i64c(g, 1));
   LLVMValueRef next_stage = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, next, i64c(g, 1), ""), t->i32, "");
   join = tcc_tir_if_begin(t, lt(g, next, k_blocks));
-  LLVMValueRef next_row = mul(g, next, i64c(g, KEYS)), next_at = mul(g, next_stage, i32c(g, g->tile_bytes));
-  copy_tile(g, kt, next_row, skv, add(g, i32c(g, g->tile_bytes), next_at));
-  copy_tile(g, vt, next_row, skv, add(g, i32c(g, 3 * g->tile_bytes), next_at));
+  LLVMValueRef next_row = mul(g, next, i64c(g, KEYS));
+  copy_tile(g, kt, next_row, skv, k_tile(g, next_stage), KEYS);
+  copy_tile(g, vt, next_row, skv, v_tile(g, next_stage), KEYS);
   tcc_tir_if_end(t, join);
   tcc_tir_cp_async_commit(t);
   tcc_tir_cp_async_wait(t, 1);
+  if (g->wgmma) tcc_tir_ptx(t, "fence.proxy.async.shared::cta;", "~{memory}", t->void_t, NULL, 0);
   tcc_tir_barrier(t);
   st.stage = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, j, i64c(g, 1), ""), t->i32, "");
   key_block(g, &st, mul(g, j, i64c(g, KEYS)));
@@ -289,17 +369,19 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_barrier(t); /* the next tile's copies reuse the tiles */
   tcc_tir_loop_end(t, &tiles);
   LLVMBuildRetVoid(bd);
-  tcc_tir_gpu_kernel(t, fn, THREADS);
+  tcc_tir_gpu_kernel(t, fn, g->threads);
   return NULL;
 }
 
-tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
-                                          tcc_gpu_launch_t *launch, bool *applied) {
+tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
+                                          char entry[256], tcc_gpu_launch_t *launch, bool *applied) {
   *applied = false;
   plan_t p;
   if (!plan_node(node, &p)) return NULL;
-  gen_t g = {.p = &p, .stride = (int)p.head + 8};
-  g.tile_bytes = ROWS * g.stride * 2;
+  gen_t g = {.p = &p, .wgmma = target && strcmp(target, "sm_90a") == 0 && p.head % 64 == 0};
+  g.threads = g.wgmma ? 256 : 128, g.rows = g.wgmma ? 128 : 64;
+  g.row_bytes = 2 * ((int)p.head + (g.wgmma ? 0 : 8));
+  g.q_bytes = g.rows * g.row_bytes, g.kv_bytes = KEYS * g.row_bytes;
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
   g.i16 = LLVMInt16TypeInContext(t->ctx);
@@ -311,7 +393,8 @@ tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_
   tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
   TCC_RETURN_IF_ERROR(st);
-  *launch = (tcc_gpu_launch_t){.block = THREADS, .grid = 0, .shared_bytes = 5 * g.tile_bytes};
+  int shared = g.q_bytes + 4 * g.kv_bytes + (g.wgmma ? 1024 : 0); /* + the alignment of the tiles */
+  *launch = (tcc_gpu_launch_t){.block = g.threads, .grid = 0, .shared_bytes = shared};
   *applied = true;
   return NULL;
 }

@@ -27,7 +27,9 @@
 #include "codegen/llvm_emit.h"
 #include "ir/graph.h"
 
-TCC_MUST_USE tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, char entry[256],
-                                                       tcc_gpu_launch_t *launch, bool *applied);
+/* target: the GPU target the kernel must run on (NULL: sm_80); sm_90a takes the warpgroup path for
+ * head sizes 64 and 128. */
+TCC_MUST_USE tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
+                                                       char entry[256], tcc_gpu_launch_t *launch, bool *applied);
 
 #endif

@@ -442,55 +442,25 @@ static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
 
 /* ---- the warpgroup path (sm_90a) ---- */
 
-/* The matrix descriptor of an operand at shared byte offset `at` in the 128-byte swizzle (mode 1): its
- * address, leading and stride byte offsets, each >> 4. The stages are 1024-byte aligned, so the swizzle
- * pattern starts at offset 0 (base offset 0); steps along K within a 128-byte row add to the address. */
+/* The matrix descriptor of an operand at shared byte offset `at` (see tcc_tir_wgmma_descriptor). */
 static LLVMValueRef descriptor(gen_t *g, LLVMValueRef at, int leading_bytes, int stride_bytes) {
-  LLVMBuilderRef bd = g->t.b;
-  LLVMValueRef addr = LLVMBuildPtrToInt(bd, shared_at(g, at), g->t.i64, "");
-  addr = LLVMBuildLShr(bd, LLVMBuildAnd(bd, addr, i64c(g, 0x3FFFF), ""), i64c(g, 4), "");
-  uint64_t fields = ((uint64_t)(leading_bytes >> 4) << 16) | ((uint64_t)(stride_bytes >> 4) << 32) | (1ull << 62);
-  return LLVMBuildOr(bd, addr, LLVMConstInt(g->t.i64, fields, 0), "");
+  return tcc_tir_wgmma_descriptor(&g->t, shared_at(g, at), leading_bytes, stride_bytes);
 }
 
-/* acc[0 .. n/2) (floats in allocas) += A (64 x 16, descriptor da) * B (16 x n, descriptor db), issued
- * asynchronously by the warpgroup: wgmma.mma_async.m64nNk16, f32 accumulation. */
+/* acc[0 .. n/2) (floats in allocas) += A (64 x 16, descriptor da) * B (16 x n, descriptor db). */
 static void wgmma(gen_t *g, LLVMValueRef da, LLVMValueRef db, int n, bool n_major, LLVMValueRef *acc) {
-  LLVMBuilderRef bd = g->t.b;
-  int regs = n / 2;
-  const char *type = g->p->bf16 ? "bf16" : "f16";
-  char text[2048], constraints[2048];
-  int at = snprintf(text, sizeof text, "{\n.reg .pred p;\nsetp.ne.b32 p, $%d, 0;\nwgmma.mma_async.sync.aligned.m64n%dk16.f32.%s.%s {",
-                    regs + 2, n, type, type);
-  int ct = 0;
-  for (int i = 0; i < regs; i++) {
-    at += snprintf(text + at, sizeof text - (size_t)at, "%s$%d", i ? ", " : "", i);
-    ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
-  }
-  snprintf(text + at, sizeof text - (size_t)at, "}, $%d, $%d, p, 1, 1, 0, %d;\n}", regs, regs + 1, n_major ? 1 : 0);
-  ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "l,l,r");
-  for (int i = 0; i < regs; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",%d", i);
-  snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",~{memory}");
-  LLVMValueRef args[MAX_ACC + 3] = {da, db, i32c(g, 1)};
-  for (int i = 0; i < regs; i++) args[3 + i] = LLVMBuildLoad2(bd, g->t.f32, acc[i], "");
-  LLVMTypeRef fields[MAX_ACC];
-  for (int i = 0; i < regs; i++) fields[i] = g->t.f32;
-  LLVMValueRef r = inline_ptx(g, text, constraints, LLVMStructTypeInContext(g->t.ctx, fields, (unsigned)regs, 0), args, regs + 3);
-  for (int i = 0; i < regs; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+  LLVMValueRef v[MAX_ACC];
+  for (int i = 0; i < n / 2; i++) v[i] = LLVMBuildLoad2(g->t.b, g->t.f32, acc[i], "");
+  tcc_tir_wgmma(&g->t, g->p->bf16, n, da, NULL, db, n_major, true, v);
+  for (int i = 0; i < n / 2; i++) LLVMBuildStore(g->t.b, v[i], acc[i]);
 }
 
-/* Ties the accumulators to this point (after wgmma.wait_group): no use of them moves above it. */
+/* Ties the accumulators (allocas) to this point, after wgmma.wait_group. */
 static void pin_accumulators(gen_t *g, LLVMValueRef *acc, int count) {
-  LLVMBuilderRef bd = g->t.b;
-  char constraints[2048];
-  int ct = 0;
-  for (int i = 0; i < count; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
-  for (int i = 0; i < count; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "%s%d", i ? "," : "", i);
-  LLVMValueRef args[MAX_ACC];
-  LLVMTypeRef fields[MAX_ACC];
-  for (int i = 0; i < count; i++) args[i] = LLVMBuildLoad2(bd, g->t.f32, acc[i], ""), fields[i] = g->t.f32;
-  LLVMValueRef r = inline_ptx(g, "", constraints, LLVMStructTypeInContext(g->t.ctx, fields, (unsigned)count, 0), args, count);
-  for (int i = 0; i < count; i++) LLVMBuildStore(bd, LLVMBuildExtractValue(bd, r, (unsigned)i, ""), acc[i]);
+  LLVMValueRef v[MAX_ACC];
+  for (int i = 0; i < count; i++) v[i] = LLVMBuildLoad2(g->t.b, g->t.f32, acc[i], "");
+  tcc_tir_pin(&g->t, v, count);
+  for (int i = 0; i < count; i++) LLVMBuildStore(g->t.b, v[i], acc[i]);
 }
 
 /* The warpgroup's wm x bn product of the slice in shared stage `stage`, issued as one wgmma group:

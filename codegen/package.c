@@ -199,7 +199,7 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, target, gemm_knobs, out[0].entry, &out[0].launch, &applied));
   if (!applied) {
     how = "template flash";
-    TCC_RETURN_IF_ERROR(tcc_gpu_flash_attention_emit(e, n, out[0].entry, &out[0].launch, &applied));
+    TCC_RETURN_IF_ERROR(tcc_gpu_flash_attention_emit(e, n, target, out[0].entry, &out[0].launch, &applied));
   }
   if (!applied) {
     how = "template attn";

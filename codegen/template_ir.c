@@ -328,6 +328,60 @@ void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef 
   for (int i = 0; i < 4; i++) acc[i] = LLVMBuildExtractValue(bd, r, (unsigned)i, "");
 }
 
+LLVMValueRef tcc_tir_wgmma_descriptor(tcc_tir_t *t, LLVMValueRef shared, int leading_bytes, int stride_bytes) {
+  LLVMBuilderRef bd = t->b;
+  LLVMValueRef addr = LLVMBuildPtrToInt(bd, shared, t->i64, "");
+  addr = LLVMBuildLShr(bd, LLVMBuildAnd(bd, addr, tcc_tir_i64c(t, 0x3FFFF), ""), tcc_tir_i64c(t, 4), "");
+  uint64_t fields = ((uint64_t)(leading_bytes >> 4) << 16) | ((uint64_t)(stride_bytes >> 4) << 32) | (1ull << 62);
+  return LLVMBuildOr(bd, addr, LLVMConstInt(t->i64, fields, 0), "");
+}
+
+enum { MAX_WGMMA_REGS = 128 };
+
+void tcc_tir_wgmma(tcc_tir_t *t, bool bf16, int n, LLVMValueRef da, LLVMValueRef *a_regs, LLVMValueRef db, bool trans_b,
+                   bool accumulate, LLVMValueRef *acc) {
+  int regs = n / 2, a_count = da ? 1 : 4;
+  const char *type = bf16 ? "bf16" : "f16";
+  char text[2048], constraints[2048], a_text[64];
+  if (da) snprintf(a_text, sizeof a_text, "$%d", regs);
+  else snprintf(a_text, sizeof a_text, "{$%d, $%d, $%d, $%d}", regs, regs + 1, regs + 2, regs + 3);
+  int at = snprintf(text, sizeof text, "{\n.reg .pred p;\nsetp.ne.b32 p, $%d, 0;\nwgmma.mma_async.sync.aligned.m64n%dk16.f32.%s.%s {",
+                    regs + a_count + 1, n, type, type);
+  int ct = 0;
+  for (int i = 0; i < regs; i++) {
+    at += snprintf(text + at, sizeof text - (size_t)at, "%s$%d", i ? ", " : "", i);
+    ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
+  }
+  /* a descriptor A takes imm-trans-a; registers do not */
+  snprintf(text + at, sizeof text - (size_t)at, "}, %s, $%d, p, 1, 1%s, %d;\n}", a_text, regs + a_count, da ? ", 0" : "",
+           trans_b ? 1 : 0);
+  ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, da ? "l,l,r" : "r,r,r,r,l,r");
+  for (int i = 0; i < regs; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",%d", i);
+  snprintf(constraints + ct, sizeof constraints - (size_t)ct, ",~{memory}");
+  LLVMValueRef args[MAX_WGMMA_REGS + 6];
+  int k = 0;
+  if (da) args[k++] = da;
+  else
+    for (int i = 0; i < 4; i++) args[k++] = a_regs[i];
+  args[k++] = db, args[k++] = tcc_tir_i32c(t, accumulate ? 1 : 0);
+  for (int i = 0; i < regs; i++) args[k++] = accumulate ? acc[i] : tcc_tir_f32c(t, 0);
+  LLVMTypeRef fields[MAX_WGMMA_REGS];
+  for (int i = 0; i < regs; i++) fields[i] = t->f32;
+  LLVMValueRef r = tcc_tir_ptx(t, text, constraints, LLVMStructTypeInContext(t->ctx, fields, (unsigned)regs, 0), args, k);
+  for (int i = 0; i < regs; i++) acc[i] = LLVMBuildExtractValue(t->b, r, (unsigned)i, "");
+}
+
+void tcc_tir_pin(tcc_tir_t *t, LLVMValueRef *values, int n) {
+  char constraints[2048];
+  int ct = 0;
+  for (int i = 0; i < n; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "=f,");
+  for (int i = 0; i < n; i++) ct += snprintf(constraints + ct, sizeof constraints - (size_t)ct, "%s%d", i ? "," : "", i);
+  LLVMTypeRef fields[512];
+  for (int i = 0; i < n; i++) fields[i] = t->f32;
+  LLVMValueRef r = tcc_tir_ptx(t, "", constraints, LLVMStructTypeInContext(t->ctx, fields, (unsigned)n, 0), values, n);
+  for (int i = 0; i < n; i++) values[i] = LLVMBuildExtractValue(t->b, r, (unsigned)i, "");
+}
+
 void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads) {
   LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "kernel", 6),
                            LLVMValueAsMetadata(tcc_tir_i32c(t, 1))};

@@ -127,6 +127,17 @@ LLVMValueRef tcc_tir_gpu_dynamic_shared(tcc_tir_t *t);
  * float16 or bfloat16. */
 void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]);
 
+/* sm_90a warpgroup MMA. The matrix descriptor of an operand at a shared pointer in the 128-byte swizzle
+ * (its pattern based at a 1024-byte boundary): address, leading and stride byte offsets. */
+LLVMValueRef tcc_tir_wgmma_descriptor(tcc_tir_t *t, LLVMValueRef shared, int leading_bytes, int stride_bytes);
+/* acc[0 .. n/2) (f32 values, replaced) = A (64 x 16: descriptor da, or when da is NULL the 4 i32
+ * registers a_regs) * B (16 x n, descriptor db; N-major when trans_b) [+ acc when accumulate], by
+ * wgmma.mma_async.m64nNk16 with f32 accumulation, issued asynchronously by the warpgroup. */
+void tcc_tir_wgmma(tcc_tir_t *t, bool bf16, int n, LLVMValueRef da, LLVMValueRef *a_regs, LLVMValueRef db, bool trans_b,
+                   bool accumulate, LLVMValueRef *acc);
+/* The f32 values (replaced) tied to this point, e.g. after wgmma.wait_group: no use of them moves above. */
+void tcc_tir_pin(tcc_tir_t *t, LLVMValueRef *values, int n);
+
 /* After building the GPU kernel `entry`: st unchanged, the function removed from the module when st is an
  * error (nothing half-built stays behind). */
 TCC_MUST_USE tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st);
