@@ -301,10 +301,24 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   LLVMValueRef q_blocks = LLVMBuildSDiv(bd, add(g, sq, i64c(g, g->rows - 1)), i64c(g, g->rows), "");
   LLVMValueRef total = mul(g, mul(g, batch, i64c(g, p->heads)), q_blocks);
   tcc_tir_loop_t tiles;
-  LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, tcc_tir_sreg(t, "ctaid.x")), total, sext(g, tcc_tir_sreg(t, "nctaid.x")), "tile");
-  /* the last query blocks first: with is_causal they have the most keys, and the blocks' loads even out */
-  LLVMValueRef bh = LLVMBuildSDiv(bd, tile, q_blocks, "");
-  LLVMValueRef qb = LLVMBuildSub(bd, LLVMBuildSub(bd, q_blocks, i64c(g, 1), ""), LLVMBuildSRem(bd, tile, q_blocks, ""), "");
+  LLVMValueRef grid = sext(g, tcc_tir_sreg(t, "nctaid.x"));
+  LLVMValueRef tile = tcc_tir_loop_begin(t, &tiles, sext(g, tcc_tir_sreg(t, "ctaid.x")), total, grid, "tile");
+  LLVMValueRef bh, qb, last = LLVMBuildSub(bd, q_blocks, i64c(g, 1), "");
+  if (p->causal) {
+    /* tiles have (query block + 1) blocks of keys: the heaviest first, dealt out to the blocks back and
+     * forth (every other full round of the grid reversed) so that their loads even out */
+    LLVMValueRef round = LLVMBuildSDiv(bd, tile, grid, ""), at = LLVMBuildSRem(bd, tile, grid, "");
+    LLVMValueRef next = mul(g, add(g, round, i64c(g, 1)), grid);
+    LLVMValueRef back = LLVMBuildAnd(bd, LLVMBuildICmp(bd, LLVMIntSLE, next, total, ""),
+                                     LLVMBuildICmp(bd, LLVMIntNE, LLVMBuildAnd(bd, round, i64c(g, 1), ""), i64c(g, 0), ""), "");
+    LLVMValueRef pos = LLVMBuildSelect(bd, back, LLVMBuildSub(bd, LLVMBuildSub(bd, next, i64c(g, 1), ""), at, ""), tile, "");
+    LLVMValueRef heads = mul(g, batch, i64c(g, p->heads));
+    qb = LLVMBuildSub(bd, last, LLVMBuildSDiv(bd, pos, heads, ""), "");
+    bh = LLVMBuildSRem(bd, pos, heads, "");
+  } else { /* the query blocks of one head together: its keys and values stay in L2 */
+    bh = LLVMBuildSDiv(bd, tile, q_blocks, "");
+    qb = LLVMBuildSub(bd, last, LLVMBuildSRem(bd, tile, q_blocks, ""), "");
+  }
   LLVMValueRef b = LLVMBuildSDiv(bd, bh, i64c(g, p->heads), ""), h = LLVMBuildSRem(bd, bh, i64c(g, p->heads), "");
   LLVMValueRef kvh = LLVMBuildSRem(bd, h, i64c(g, p->kv_heads), "");
   st.q0 = mul(g, qb, i64c(g, g->rows));
@@ -370,6 +384,8 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_loop_end(t, &tiles);
   LLVMBuildRetVoid(bd);
   tcc_tir_gpu_kernel(t, fn, g->threads);
+  /* two blocks per SM: one's softmax overlaps the other's products (at most 128 registers a thread) */
+  if (g->wgmma) tcc_tir_gpu_min_blocks(t, fn, 2);
   return NULL;
 }
 

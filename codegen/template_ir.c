@@ -391,6 +391,12 @@ void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads) {
   LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
 }
 
+void tcc_tir_gpu_min_blocks(tcc_tir_t *t, LLVMValueRef fn, int blocks) {
+  LLVMMetadataRef md[3] = {LLVMValueAsMetadata(fn), LLVMMDStringInContext2(t->ctx, "minctasm", 8),
+                           LLVMValueAsMetadata(tcc_tir_i32c(t, blocks))};
+  LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
+}
+
 tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st) {
   LLVMValueRef fn = st ? LLVMGetNamedFunction(t->mod, entry) : NULL;
   if (fn) LLVMDeleteFunction(fn);

@@ -107,6 +107,8 @@ LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMT
 /* GPU templates: marks fn an NVPTX kernel (nvvm.annotations), with at most max_threads threads per block
  * when max_threads > 0. */
 void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads);
+/* ... to run `blocks` blocks per SM (registers capped to fit them). */
+void tcc_tir_gpu_min_blocks(tcc_tir_t *t, LLVMValueRef fn, int blocks);
 /* GPU pieces shared by the tensor-core templates. Inline PTX where LLVM 19 has no intrinsic, with side
  * effects and a memory clobber: */
 LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
