@@ -196,12 +196,14 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
   tcc_value_t *c = n->num_inputs > 2 ? n->inputs[2] : NULL, *y = n->outputs[0];
   if (!a || !b || !y || !b->constant || b->is_input || tcc_node_attr_int(n, "transA", 0) != 0) return NULL;
   const tcc_tensor_t *bt = b->constant;
-  if ((bt->dtype != TCC_DTYPE_F32 && bt->dtype != TCC_DTYPE_F64) || bt->rank != 2 || a->type.dtype != bt->dtype)
+  bool half = bt->dtype == TCC_DTYPE_F16 || bt->dtype == TCC_DTYPE_BF16; /* moved as they are, never scaled */
+  if ((bt->dtype != TCC_DTYPE_F32 && bt->dtype != TCC_DTYPE_F64 && !half) || bt->rank != 2 || a->type.dtype != bt->dtype)
     return NULL;
   double alpha = tcc_node_attr_float(n, "alpha", 1.0), beta = tcc_node_attr_float(n, "beta", 1.0);
   bool tb = tcc_node_attr_int(n, "transB", 0) != 0;
   bool c_constant = tcc_rewrite_value_is_constant(c);
-  if (c && beta != 1.0 && beta != 0.0 && !c_constant) return NULL;
+  if (c && beta != 1.0 && beta != 0.0 && (!c_constant || half)) return NULL;
+  if (half && alpha != 1.0) return NULL;
   if (c && c_constant && c->constant->dtype != bt->dtype) return NULL;
 
   /* W = alpha * op(B), [K, N]; B itself when there is nothing to change */
@@ -213,7 +215,12 @@ static tcc_status_t gemm_to_matmul(rewriter_t *r, size_t i) {
     if (!w) return tcc_status_oom();
     for (int64_t p = 0; p < k; p++)
       for (int64_t q = 0; q < cols; q++) {
-        double v = get_f(bt, tb ? q * k + p : p * cols + q);
+        int64_t from = tb ? q * k + p : p * cols + q;
+        if (half) {
+          memcpy((char *)w->data + 2 * (p * cols + q), (const char *)bt->data + 2 * from, 2);
+          continue;
+        }
+        double v = get_f(bt, from);
         tcc_rewrite_tensor_put_float(w, p * cols + q, alpha == 1.0 ? v : alpha * v);
       }
     if (!(wv = new_constant(g, n->name, "/weight", w))) return tcc_status_oom();
