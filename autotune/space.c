@@ -75,11 +75,13 @@ tcc_status_t tcc_space_target_caps(const char *target, tcc_space_target_t *out) 
     return NULL;
   }
   if (strncmp(target, "sm_", 3) == 0 && target[3] >= '0' && target[3] <= '9') {
-    /* an NVIDIA GPU: lanes are a warp's threads, registers a thread's, l1 the shared memory a block may
-     * take (227 KB on sm_90, 163 KB on sm_80), l2 the device's L2 (50 MB on an H100) */
-    out->lanes = 32, out->registers = 255;
-    out->l1 = strncmp(target, "sm_9", 4) == 0 ? 227 << 10 : 163 << 10;
-    out->l2 = 50 << 20;
+    /* an NVIDIA GPU: lanes are a warp's threads, registers a thread's, cores the SMs and l1 the shared
+     * memory a block may take (227 KB on sm_90, 163 KB on sm_80), l2 the L2 (50 MB on an H100), of the
+     * architecture's data-center part (H100 SXM: 132 SMs; A100: 108) */
+    bool hopper = strncmp(target, "sm_9", 4) == 0;
+    out->lanes = 32, out->registers = 255, out->cores = hopper ? 132 : 108;
+    out->l1 = hopper ? 227 << 10 : 163 << 10;
+    out->l2 = hopper ? 50 << 20 : 40 << 20;
     return NULL;
   }
   for (size_t i = 0; i < sizeof TARGETS / sizeof TARGETS[0]; i++)

@@ -782,17 +782,19 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
 
 static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k);
 
-/* M of one product when it is a constant, else -1; for a convolution with a symbolic batch, its pixels
- * per image (tiles sized for batch 1, the latency case, still fill the device at larger batches). */
+/* M of one product when it is a constant. With symbolic dims, M when they are 1 (tiles sized for batch
+ * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, or
+ * the constant rows (a sequence) when there are at least 64 of them; else -1. */
 static int64_t rows_if_known(const plan_t *p) {
   if (p->is_conv) return p->cv.oh * p->cv.ow * (tcc_dim_is_const(p->c->type.dims[0]) ? tcc_dim_value(p->c->type.dims[0]) : 1);
   int r = p->c->type.rank;
   int64_t m = 1;
+  bool symbolic = false;
   for (int d = p->batched ? r - 2 : 0; d < r - 1; d++) {
-    if (!tcc_dim_is_const(p->c->type.dims[d])) return -1;
-    m *= tcc_dim_value(p->c->type.dims[d]);
+    if (tcc_dim_is_const(p->c->type.dims[d])) m *= tcc_dim_value(p->c->type.dims[d]);
+    else symbolic = true;
   }
-  return m;
+  return symbolic && m < 64 ? -1 : m;
 }
 
 tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target, tcc_gpu_gemm_knobs_t *out) {

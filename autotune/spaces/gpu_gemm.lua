@@ -18,12 +18,28 @@ function defaults(q)
     -- few rows (a token or a few, a GEMV): narrow tiles so that N alone fills the device, deep slices
     return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4, wgmma = 0, group = 1 }
   elseif q.target.name == "sm_90a" then
-    -- warpgroups: 256 x 128 tiles (two multiplying warpgroups of 128 x 128) in groups of 8 rows of
-    -- tiles; up to 256 rows, 64 x 128 tiles in 6 stages (more blocks); narrow n: n rounded up to 64
-    local bn = 128
-    if q.n and q.n > 0 then bn = math.min(bn, math.max(64, (q.n + 63) // 64 * 64)) end
-    if m < 0 or m > 256 then return { bm = 256, bn = bn, bk = 64, wm = 128, wn = bn, stages = 4, wgmma = 1, group = 8 } end
-    return { bm = 64, bn = bn, bk = 64, wm = 64, wn = bn, stages = 6, wgmma = 1, group = 1 }
+    -- warpgroups: the largest of these tiles that still makes tiles for at least 45% of the SMs
+    -- (q.target.cores; measured: 64 x 128 tiles beat twice as many of 64 x 64), else the smallest: 256 x 128 (two multiplying warpgroups of 128 x 128) in groups of 8 rows
+    -- of tiles, 128 x 128 (two of 64 x 128), 64 x 128 and 64 x 64 (one) in 6 stages; narrow n: n
+    -- rounded up to 64 columns
+    local function fit(bn) return (q.n and q.n > 0) and math.min(bn, math.max(64, (q.n + 63) // 64 * 64)) or bn end
+    local tiles = {
+      { bm = 256, bn = fit(128), bk = 64, wm = 128, stages = 4, group = 8 },
+      { bm = 128, bn = fit(128), bk = 64, wm = 64, stages = 4, group = 8 },
+      { bm = 64, bn = fit(128), bk = 64, wm = 64, stages = 6, group = 1 },
+      { bm = 64, bn = 64, bk = 64, wm = 64, stages = 6, group = 1 },
+    }
+    local pick = tiles[1]
+    if m > 0 and q.n and q.n > 0 then
+      for _, t in ipairs(tiles) do
+        pick = t
+        if ((m + t.bm - 1) // t.bm) * ((q.n + t.bn - 1) // t.bn) >= q.target.cores * 45 // 100 then break end
+      end
+    elseif m > 0 and m <= 256 then
+      pick = tiles[3]
+    end
+    pick.wn, pick.wgmma = pick.bn, 1
+    return pick
   elseif m > 0 and m <= 256 then
     return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4, wgmma = 0, group = 1 }
   end
