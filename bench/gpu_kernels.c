@@ -1,7 +1,7 @@
-/* gpu_kernels: builds one GPU module per workload, for the scripts that time them on the GPU against
- * PyTorch in one process: GEMMs C[M, N] = A[M, K] * B[K, N] (bench/gpu_gemm.py, against cuBLAS) and
- * attention Y = softmax(Q K^T / sqrt(D)) V over [B, H, S, D] (bench/gpu_attention.py, against
- * scaled_dot_product_attention); every operand is a module input.
+/* gpu_kernels: builds one GPU module per workload, for bench/gpu_kernels.py, which times them on the GPU
+ * against PyTorch in one process: GEMMs C[M, N] = A[M, K] * B[K, N] (against cuBLAS) and attention
+ * Y = softmax(Q K^T / sqrt(D)) V over [B, H, S, D] (against scaled_dot_product_attention); every
+ * operand is a module input.
  *
  *   bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs bm=128,...]
  *                     [--attention BxHxSxD[c][kN]]... [--keep-temps]

@@ -18,7 +18,8 @@
  * diagonal when causal), each score summed across the warp with shuffles, the softmax kept online
  * (running maximum and sum, the output rescaled when the maximum grows) in float32, so no score row is
  * stored; key/value head h mod kv_heads serves query head h. K and V rows are read by the whole warp at
- * once (coalesced). The CUDA cores do the arithmetic: the tensor-core flash form is not built yet.
+ * once (coalesced). The CUDA cores do the arithmetic: attention without a mask input in float16 or
+ * bfloat16 takes the tensor-core flash kernel instead (codegen/gpu_flash.h).
  * Thread-safety: as for the emitter.
  */
 #ifndef TCC_CODEGEN_GPU_ROWS_H
