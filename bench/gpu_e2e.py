@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 import torchvision
 
+from gpu_torch_reference import median_ms  # bench/, beside this script
+
 PIECE = 15 << 20
 
 
@@ -55,22 +57,6 @@ def export(o):
     for i in range(0, len(data), PIECE):
         open(os.path.join(o.path, f"{o.model}.onnx.{i // PIECE:02d}"), "wb").write(data[i:i + PIECE])
     print(f"{o.model}: {len(data) / 1e6:.1f} MB in {(len(data) + PIECE - 1) // PIECE} pieces")
-
-
-def median_ms(fn, x, runs):
-    for _ in range(10):
-        fn(x)
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(runs):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn(x)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
 
 
 def run_tcc(o, x):

@@ -403,9 +403,7 @@ tcc_status_t tcc_gpu_flash_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_
   g.i16 = LLVMInt16TypeInContext(t->ctx);
   g.half = LLVMHalfTypeInContext(t->ctx);
   g.smem = tcc_tir_gpu_dynamic_shared(t);
-  char name[200];
-  tcc_tir_unique_name(t->mod, node->name, "attention", name);
-  snprintf(entry, 256, "%s_gpu", name);
+  tcc_tir_gpu_entry(t, node->name, "attention", entry);
   tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
   TCC_RETURN_IF_ERROR(st);

@@ -901,9 +901,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   g.half = LLVMHalfTypeInContext(t->ctx);
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
   g.smem = tcc_tir_gpu_dynamic_shared(t);
-  char name[200];
-  tcc_tir_unique_name(t->mod, node->name, "gemm", name);
-  snprintf(entry, 256, "%s_gpu", name);
+  tcc_tir_gpu_entry(t, node->name, "gemm", entry);
   tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
   TCC_RETURN_IF_ERROR(st);

@@ -259,9 +259,7 @@ tcc_status_t tcc_gpu_attention_emit(tcc_llvm_emitter_t *e, const tcc_node_t *nod
   if (!plan_node(node, &p)) return NULL;
   gen_t g = {.p = &p};
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
-  char name[200];
-  tcc_tir_unique_name(g.t.mod, node->name, "attention", name);
-  snprintf(entry, 256, "%s_gpu", name);
+  tcc_tir_gpu_entry(&g.t, node->name, "attention", entry);
   tcc_status_t st = tcc_tir_gpu_keep(&g.t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(&g.t);
   TCC_RETURN_IF_ERROR(st);
@@ -421,9 +419,7 @@ tcc_status_t tcc_gpu_rows_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, ch
   if (!plan_rows(node, &p)) return NULL;
   gen_t g = {0};
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
-  char name[200];
-  tcc_tir_unique_name(g.t.mod, node->name, "rows", name);
-  snprintf(entry, 256, "%s_gpu", name);
+  tcc_tir_gpu_entry(&g.t, node->name, "rows", entry);
   tcc_status_t st = tcc_tir_gpu_keep(&g.t, entry, emit_rows_kernel(&g, &p, entry));
   tcc_tir_dispose(&g.t);
   TCC_RETURN_IF_ERROR(st);

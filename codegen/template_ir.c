@@ -397,6 +397,12 @@ void tcc_tir_gpu_min_blocks(tcc_tir_t *t, LLVMValueRef fn, int blocks) {
   LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
 }
 
+void tcc_tir_gpu_entry(tcc_tir_t *t, const char *node_name, const char *fallback, char entry[256]) {
+  char name[200];
+  tcc_tir_unique_name(t->mod, node_name, fallback, name);
+  snprintf(entry, 256, "%s_gpu", name);
+}
+
 tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st) {
   LLVMValueRef fn = st ? LLVMGetNamedFunction(t->mod, entry) : NULL;
   if (fn) LLVMDeleteFunction(fn);

@@ -140,6 +140,8 @@ void tcc_tir_wgmma(tcc_tir_t *t, bool bf16, int n, LLVMValueRef da, LLVMValueRef
 /* The f32 values (replaced) tied to this point, e.g. after wgmma.wait_group: no use of them moves above. */
 void tcc_tir_pin(tcc_tir_t *t, LLVMValueRef *values, int n);
 
+/* The entry of a GPU kernel for a node: NAME_gpu, NAME free in the module (tcc_tir_unique_name). */
+void tcc_tir_gpu_entry(tcc_tir_t *t, const char *node_name, const char *fallback, char entry[256]);
 /* After building the GPU kernel `entry`: st unchanged, the function removed from the module when st is an
  * error (nothing half-built stays behind). */
 TCC_MUST_USE tcc_status_t tcc_tir_gpu_keep(tcc_tir_t *t, const char *entry, tcc_status_t st);
