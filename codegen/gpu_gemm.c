@@ -16,7 +16,7 @@ enum { MAX_ACC = 256, MAX_SHARED = 227 << 10 };
  * of them in flight. Shared rows are padded by 8 elements (16 bytes) so that the 8 rows an ldmatrix
  * reads fall in different banks. */
 typedef struct {
-  int bm, bn, bk, wm, wn, stages, group;
+  int bm, bn, bk, wm, wn, stages, group, split;
   int threads, warps_n, mi, ni, row_step; /* a thread's accumulators: mi x ni tiles of 16 x 8, row_step apart */
   int a_stride, b_stride, a_bytes, stage_bytes, shared_bytes; /* elements per shared row; bytes */
   bool wgmma; /* the warpgroup path: swizzled slices of 64, no padding (see tile_offset) */
@@ -565,6 +565,7 @@ static tcc_status_t dims_product(gen_t *g, LLVMValueRef syms, const tcc_value_t 
 /* The walk of a kernel over the tiles of all products, strided over the grid. */
 typedef struct {
   LLVMValueRef a, b, c, m, batch, tiles_n, per_product, total, k_tiles;
+  LLVMValueRef first, stride; /* this block's (or cluster's) first tile and the step (i64) */
   tcc_tir_loop_t loop;
   LLVMValueRef ta, tb, tc, m0, n0; /* the current tile: its product's operands and its corner */
 } walk_t;
@@ -575,7 +576,7 @@ static void walk_begin(gen_t *g, walk_t *w) {
   const tile_t *k = &g->k;
   const plan_t *p = g->p;
   LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, w->m, i64c(g, k->bm - 1)), i64c(g, k->bm), "");
-  LLVMValueRef tile = tcc_tir_loop_begin(t, &w->loop, sext(g, sreg(g, "ctaid.x")), w->total, sext(g, sreg(g, "nctaid.x")), "tile");
+  LLVMValueRef tile = tcc_tir_loop_begin(t, &w->loop, w->first, w->total, w->stride, "tile");
   LLVMValueRef prod = LLVMBuildSDiv(bd, tile, w->per_product, ""), rest = LLVMBuildSRem(bd, tile, w->per_product, "");
   /* tiles in groups of `group` rows of tiles, column by column within a group: the blocks running
    * together share panels of both A and B in L2 */
@@ -639,11 +640,72 @@ static void mbarrier_arrive(gen_t *g, LLVMValueRef at) {
   inline_ptx(g, "{\n.reg .b64 state;\nmbarrier.arrive.shared.b64 state, [$0];\n}", "l,~{memory}", g->t.void_t, &addr, 1);
 }
 
-/* The barrier's phase of parity `parity` (i32 0 or 1) has completed. */
-static void mbarrier_wait(gen_t *g, LLVMValueRef at, LLVMValueRef parity) {
+/* The barrier's phase of parity `parity` (i32 0 or 1) has completed; `cluster`: arrivals from the other
+ * blocks of the cluster are acquired too. */
+static void mbarrier_wait_in(gen_t *g, LLVMValueRef at, LLVMValueRef parity, bool cluster) {
   LLVMValueRef args[2] = {mbarrier_addr(g, at), parity};
-  inline_ptx(g, "{\n.reg .pred done;\nWAIT${:uid}:\nmbarrier.try_wait.parity.shared.b64 done, [$0], $1;\n@!done bra WAIT${:uid};\n}",
+  inline_ptx(g, cluster ? "{\n.reg .pred done;\nWAIT${:uid}:\nmbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [$0], $1;\n@!done bra WAIT${:uid};\n}"
+                        : "{\n.reg .pred done;\nWAIT${:uid}:\nmbarrier.try_wait.parity.shared.b64 done, [$0], $1;\n@!done bra WAIT${:uid};\n}",
              "l,r,~{memory}", g->t.void_t, args, 2);
+}
+
+static void mbarrier_wait(gen_t *g, LLVMValueRef at, LLVMValueRef parity) { mbarrier_wait_in(g, at, parity, false); }
+
+/* The shared address (i32) `at` of this block, in block `rank` of the cluster (mapa). */
+static LLVMValueRef in_block(gen_t *g, LLVMValueRef at, LLVMValueRef rank) {
+  LLVMValueRef args[2] = {add(g, g->smem_address, at), rank};
+  return inline_ptx(g, "mapa.shared::cluster.u32 $0, $1, $2;", "=r,r,r", g->t.i32, args, 2);
+}
+
+/* An arrival on the barrier at cluster shared address `remote`, releasing this thread's writes. */
+static void mbarrier_arrive_remote(gen_t *g, LLVMValueRef remote) {
+  inline_ptx(g, "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [$0];", "r,~{memory}", g->t.void_t, &remote, 1);
+}
+
+/* split-K across the blocks of a cluster: the blocks of rank > 0 hand their accumulators to rank 0
+ * through their shared memory (`red`, each thread's num_acc floats in a row), which adds them up and
+ * stores the tile. `full` (in rank 0) completes when every other block's threads have written theirs,
+ * `free` (in each other block) when rank 0's threads have read them; `round` counts the tiles (i64). */
+static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc,
+                         LLVMValueRef rank, LLVMValueRef round, int full, int free, int red, LLVMValueRef ctid) {
+  tcc_tir_t *t = &g->t;
+  LLVMBuilderRef bd = t->b;
+  LLVMValueRef r = LLVMBuildLoad2(bd, t->i64, round, "");
+  LLVMValueRef parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, r, i64c(g, 1), ""), t->i32, "");
+  LLVMValueRef mine = add(g, i32c(g, red), mul(g, ctid, i32c(g, num_acc * 4)));
+  LLVMTypeRef v4 = LLVMVectorType(t->f32, 4);
+  LLVMBasicBlockRef other = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "hand_over");
+  LLVMBasicBlockRef lead = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "add_up");
+  LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "reduced");
+  LLVMBuildCondBr(bd, LLVMBuildICmp(bd, LLVMIntNE, rank, i32c(g, 0), ""), other, lead);
+
+  LLVMPositionBuilderAtEnd(bd, other); /* once rank 0 has read the last tile's, write this one's */
+  mbarrier_wait_in(g, i32c(g, free), LLVMBuildXor(bd, parity, i32c(g, 1), ""), true);
+  for (int i = 0; i < num_acc; i += 4) {
+    LLVMValueRef v = LLVMGetUndef(v4);
+    for (int e = 0; e < 4; e++) v = LLVMBuildInsertElement(bd, v, LLVMBuildLoad2(bd, t->f32, acc[i + e], ""), i32c(g, e), "");
+    LLVMSetAlignment(LLVMBuildStore(bd, v, shared_at(g, add(g, mine, i32c(g, 4 * i)))), 16);
+  }
+  mbarrier_arrive_remote(g, in_block(g, i32c(g, full), i32c(g, 0)));
+  LLVMBuildBr(bd, join);
+
+  LLVMPositionBuilderAtEnd(bd, lead);
+  mbarrier_wait_in(g, i32c(g, full), parity, true);
+  for (int b = 1; b < g->k.split; b++) {
+    for (int i = 0; i < num_acc; i += 4) {
+      LLVMValueRef remote = in_block(g, add(g, mine, i32c(g, 4 * i)), i32c(g, b));
+      LLVMTypeRef f4[4] = {t->f32, t->f32, t->f32, t->f32};
+      LLVMValueRef v = inline_ptx(g, "ld.shared::cluster.v4.f32 {$0, $1, $2, $3}, [$4];", "=f,=f,=f,=f,r,~{memory}",
+                                  LLVMStructTypeInContext(t->ctx, f4, 4, 0), &remote, 1);
+      for (int e = 0; e < 4; e++)
+        LLVMBuildStore(bd, LLVMBuildFAdd(bd, LLVMBuildLoad2(bd, t->f32, acc[i + e], ""), LLVMBuildExtractValue(bd, v, (unsigned)e, ""), ""), acc[i + e]);
+    }
+    mbarrier_arrive_remote(g, in_block(g, i32c(g, free), i32c(g, b)));
+  }
+  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  LLVMBuildBr(bd, join);
+  LLVMPositionBuilderAtEnd(bd, join);
+  LLVMBuildStore(bd, add(g, r, i64c(g, 1)), round);
 }
 
 /* The warpgroup path, warp-specialized: warpgroup 0 copies the slices (cp.async) into the ring of stages,
@@ -661,7 +723,8 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   LLVMValueRef raw = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
   g->smem = shared_at(g, LLVMBuildAnd(bd, LLVMBuildSub(bd, i32c(g, 0), raw, ""), i32c(g, 1023), ""));
   g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
-  int bars = S * k->stage_bytes;
+  int bars = S * k->stage_bytes, split = k->split;
+  int red_full = bars + 16 * S, red_free = red_full + 8, red = red_full + 16; /* split-K's (see reduce_split) */
 #define FULL(s) add(g, i32c(g, bars), mul(g, (s), i32c(g, 8)))
 #define EMPTY(s) add(g, i32c(g, bars + 8 * S), mul(g, (s), i32c(g, 8)))
   LLVMBasicBlockRef join = tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), ""));
@@ -669,8 +732,25 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
     mbarrier_init(g, FULL(i32c(g, s)), 128);
     mbarrier_init(g, EMPTY(i32c(g, s)), 4 * consumers);
   }
+  if (split > 1) {
+    mbarrier_init(g, i32c(g, red_full), (split - 1) * 128 * consumers);
+    mbarrier_init(g, i32c(g, red_free), 128 * consumers);
+  }
   tcc_tir_if_end(t, join);
-  barrier(g);
+  /* split-K: the `split` blocks of a cluster take one tile, block `rank` the rank-th part of its K */
+  LLVMValueRef rank = i32c(g, 0), k_begin = i64c(g, 0), k_end = w->k_tiles;
+  if (split > 1) {
+    LLVMValueRef cta = sreg(g, "ctaid.x");
+    rank = LLVMBuildURem(bd, cta, i32c(g, split), "");
+    w->first = sext(g, LLVMBuildUDiv(bd, cta, i32c(g, split), ""));
+    w->stride = sext(g, LLVMBuildUDiv(bd, sreg(g, "nctaid.x"), i32c(g, split), ""));
+    LLVMValueRef part = LLVMBuildSDiv(bd, add(g, w->k_tiles, i64c(g, split - 1)), i64c(g, split), "");
+    k_begin = tcc_tir_smin(t, mul(g, sext(g, rank), part), w->k_tiles);
+    k_end = tcc_tir_smin(t, add(g, k_begin, part), w->k_tiles);
+    ptx_statement(g, "barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;"); /* barriers set up */
+  } else {
+    barrier(g);
+  }
   LLVMValueRef it = tcc_tir_alloca(t, t->i64, "it");
   LLVMBuildStore(bd, i64c(g, 0), it);
   LLVMValueRef producer = LLVMBuildICmp(bd, LLVMIntULT, g->tid, i32c(g, 128), "");
@@ -683,7 +763,7 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   g->loader = g->tid, g->loaders = 128;
   walk_begin(g, w);
   tcc_tir_loop_t ks;
-  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), w->k_tiles, i64c(g, 1), "kt");
+  LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, k_begin, k_end, i64c(g, 1), "kt");
   LLVMValueRef n = LLVMBuildLoad2(bd, t->i64, it, "");
   LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildURem(bd, n, i64c(g, S), ""), t->i32, "");
   LLVMValueRef parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
@@ -706,9 +786,11 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   g->warp_m = add(g, wg_row, mul(g, LLVMBuildAnd(bd, warp, i32c(g, 3), ""), i32c(g, 16)));
   g->warp_n = i32c(g, 0);
   LLVMValueRef leader = LLVMBuildICmp(bd, LLVMIntEQ, g->lane, i32c(g, 0), "");
+  LLVMValueRef round = tcc_tir_alloca(t, t->i64, "round");
+  LLVMBuildStore(bd, i64c(g, 0), round);
   walk_begin(g, w);
   for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
-  kt = tcc_tir_loop_begin(t, &ks, i64c(g, 0), w->k_tiles, i64c(g, 1), "kt");
+  kt = tcc_tir_loop_begin(t, &ks, k_begin, k_end, i64c(g, 1), "kt");
   n = LLVMBuildLoad2(bd, t->i64, it, "");
   stage = LLVMBuildTrunc(bd, LLVMBuildURem(bd, n, i64c(g, S), ""), t->i32, "");
   parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
@@ -717,19 +799,27 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   compute_stage_wgmma(g, stage, acc);
   ptx_statement(g, "wgmma.wait_group.sync.aligned 1;"); /* slice it - 1's group is done: free its stage */
   LLVMValueRef prev = LLVMBuildTrunc(bd, LLVMBuildURem(bd, add(g, n, i64c(g, S - 1)), i64c(g, S), ""), t->i32, "");
-  join = tcc_tir_if_begin(t, LLVMBuildAnd(bd, leader, LLVMBuildICmp(bd, LLVMIntSGT, kt, i64c(g, 0), ""), ""));
+  join = tcc_tir_if_begin(t, LLVMBuildAnd(bd, leader, LLVMBuildICmp(bd, LLVMIntSGT, kt, k_begin, ""), ""));
   mbarrier_arrive(g, EMPTY(prev));
   tcc_tir_if_end(t, join);
   LLVMBuildStore(bd, add(g, n, i64c(g, 1)), it);
   tcc_tir_loop_end(t, &ks);
   ptx_statement(g, "wgmma.wait_group.sync.aligned 0;");
   n = LLVMBuildLoad2(bd, t->i64, it, "");
-  join = tcc_tir_if_begin(t, leader); /* the tile's last slice (K > 0: at least one) */
+  /* the tile's last slice (a part of K may be empty when split) */
+  join = tcc_tir_if_begin(t, LLVMBuildAnd(bd, leader, lt(g, k_begin, k_end), ""));
   mbarrier_arrive(g, EMPTY(LLVMBuildTrunc(bd, LLVMBuildURem(bd, add(g, n, i64c(g, S - 1)), i64c(g, S), ""), t->i32, "")));
   tcc_tir_if_end(t, join);
   pin_accumulators(g, acc, num_acc);
-  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  if (split > 1) reduce_split(g, w, bias, residual, acc, num_acc, rank, round, red_full, red_free, red, ctid);
+  else store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
   tcc_tir_loop_end(t, &w->loop);
+  if (split > 1) { /* rank 0 reads this block's shared memory until it has added up the last tile */
+    join = tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntNE, rank, i32c(g, 0), ""));
+    LLVMValueRef r = LLVMBuildLoad2(bd, t->i64, round, "");
+    mbarrier_wait_in(g, i32c(g, red_free), LLVMBuildXor(bd, LLVMBuildTrunc(bd, LLVMBuildAnd(bd, r, i64c(g, 1), ""), t->i32, ""), i32c(g, 1), ""), true);
+    tcc_tir_if_end(t, join);
+  }
   LLVMBuildBr(bd, done_bb);
   LLVMPositionBuilderAtEnd(bd, done_bb);
 #undef FULL
@@ -767,6 +857,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   w.per_product = mul(g, LLVMBuildSDiv(bd, add(g, w.m, i64c(g, k->bm - 1)), i64c(g, k->bm), ""), w.tiles_n);
   w.total = mul(g, w.per_product, w.batch);
   w.k_tiles = i64c(g, (p->k + k->bk - 1) / k->bk);
+  w.first = sext(g, sreg(g, "ctaid.x")), w.stride = sext(g, sreg(g, "nctaid.x"));
   g->tid = sreg(g, "tid.x");
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
   g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
@@ -777,35 +868,41 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   else mma_tiles(g, &w, bias, residual, acc, num_acc);
   LLVMBuildRetVoid(bd);
   tcc_tir_gpu_kernel(t, fn, k->threads);
+  if (k->split > 1) tcc_tir_gpu_cluster(t, fn, k->split);
   return NULL;
 }
 
 static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k);
 
 /* M of one product when it is a constant. With symbolic dims, M when they are 1 (tiles sized for batch
- * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, or
- * the constant rows (a sequence) when there are at least 64 of them; else -1. */
-static int64_t rows_if_known(const plan_t *p) {
-  if (p->is_conv) return p->cv.oh * p->cv.ow * (tcc_dim_is_const(p->c->type.dims[0]) ? tcc_dim_value(p->c->type.dims[0]) : 1);
-  int r = p->c->type.rank;
+ * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, rows
+ * whose only symbolic dim is the leading one (a batch), or the constant rows (a sequence) when there are
+ * at least 64 of them; else -1. *exact: no symbolic dims. */
+static int64_t rows_if_known(const plan_t *p, bool *exact) {
+  const tcc_dim_t *const *dims = p->c->type.dims;
+  *exact = tcc_dim_is_const(dims[0]);
+  if (p->is_conv) return p->cv.oh * p->cv.ow * (*exact ? tcc_dim_value(dims[0]) : 1);
+  int r = p->c->type.rank, symbolic = 0, first = p->batched ? r - 2 : 0;
   int64_t m = 1;
-  bool symbolic = false;
-  for (int d = p->batched ? r - 2 : 0; d < r - 1; d++) {
-    if (tcc_dim_is_const(p->c->type.dims[d])) m *= tcc_dim_value(p->c->type.dims[d]);
-    else symbolic = true;
+  for (int d = first; d < r - 1; d++) {
+    if (tcc_dim_is_const(dims[d])) m *= tcc_dim_value(dims[d]);
+    else symbolic++;
   }
-  return symbolic && m < 64 ? -1 : m;
+  *exact = !symbolic;
+  bool batch_only = symbolic == 1 && !tcc_dim_is_const(dims[first]);
+  return symbolic && !batch_only && m < 64 ? -1 : m;
 }
 
-tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target, tcc_gpu_gemm_knobs_t *out) {
+tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, const char *target, tcc_gpu_gemm_knobs_t *out) {
   tcc_space_query_t q;
   TCC_RETURN_IF_ERROR(tcc_space_query_init(&q, "matmul", target ? target : "sm_80"));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "m", m));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "n", n));
-  tcc_space_knobs_t k;
-  TCC_RETURN_IF_ERROR(tcc_space_defaults("gpu_gemm", &q, &k));
-  *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4, .group = 1};
-  return tcc_gpu_gemm_knobs_from_space(&k, out);
+  TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "k", k));
+  tcc_space_knobs_t knobs;
+  TCC_RETURN_IF_ERROR(tcc_space_defaults("gpu_gemm", &q, &knobs));
+  *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4, .group = 1, .split = 1};
+  return tcc_gpu_gemm_knobs_from_space(&knobs, out);
 }
 
 tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_gpu_gemm_knobs_t *out) {
@@ -817,6 +914,7 @@ tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_g
   out->stages = (int)tcc_space_knob(space, "stages", out->stages);
   out->wgmma = (int)tcc_space_knob(space, "wgmma", out->wgmma);
   out->group = (int)tcc_space_knob(space, "group", out->group);
+  out->split = (int)tcc_space_knob(space, "split", out->split);
   tile_t k;
   return make_tile(out, false, &k);
 }
@@ -841,14 +939,17 @@ static bool make_wgmma_tile(tile_t *k) {
   k->a_bytes = k->bm * 128;
   k->stage_bytes = k->a_bytes + k->bn * 128;
   k->shared_bytes = k->stages * k->stage_bytes + 16 * k->stages + 1024; /* + barriers, alignment */
+  if (k->split > 1) k->shared_bytes += 16 + k->bm * k->bn * 4; /* the split-K hand-over (reduce_split) */
   return k->shared_bytes <= MAX_SHARED;
 }
 
 static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
   *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages,
-                .group = o->group, .wgmma = o->wgmma != 0, .row_step = 16};
+                .group = o->group, .split = o->split, .wgmma = o->wgmma != 0, .row_step = 16};
   if (o->group < 1 || o->group > 64)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knob group=%d: 1 to 64 rows of tiles", o->group);
+  if (o->split != 1 && (!o->wgmma || (o->split != 2 && o->split != 4 && o->split != 8)))
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knob split=%d: 1, or 2, 4 or 8 with wgmma=1", o->split);
   bool ok;
   if (k->wgmma) {
     ok = o->wgmma == 1 && make_wgmma_tile(k);
@@ -873,7 +974,7 @@ static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *
     return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d wgmma=%d: the "
                            "warpgroup path needs wgmma=1, bk=64, wm 64 or 128 dividing bm (at most 4 warpgroups), wn "
                            "64, 128 or 256 dividing bn, 3..8 stages, wm*bn/128 <= 128 accumulators per thread and at "
-                           "most %d bytes of shared memory",
+                           "most %d bytes of shared memory for the stages (and with split 4 x bm x bn more)",
                            o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, o->wgmma, MAX_SHARED);
   return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d: need wm, wn "
                          "multiples of 16 dividing bm, bn; bk a multiple of 16; 2..8 stages; at most 1024 threads, "
@@ -890,7 +991,12 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   gen_t g = {.p = &p};
   tcc_gpu_gemm_knobs_t chosen;
   if (knobs) chosen = *knobs;
-  else TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows_if_known(&p), p.n, target, &chosen));
+  else {
+    bool exact;
+    int64_t rows = rows_if_known(&p, &exact);
+    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows, p.n, p.k, target, &chosen));
+    if (!exact) chosen.split = 1; /* what pays at batch 1 costs at larger batches */
+  }
   if (chosen.wgmma && (!target || strcmp(target, "sm_90a") != 0))
     return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GPU GEMM knob wgmma=1 needs the sm_90a target, not %s",
                            node->name, target ? target : "sm_80");
@@ -911,7 +1017,7 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
 }
 
 tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out) {
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, -1, NULL, out));
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, -1, -1, NULL, out));
   for (const char *p = text; p && *p;) {
     char name[16];
     long value;
@@ -920,8 +1026,9 @@ tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *ou
       return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs '%s': expected name=value[,name=value...]", text);
     int *field = strcmp(name, "bm") == 0 ? &out->bm : strcmp(name, "bn") == 0 ? &out->bn : strcmp(name, "bk") == 0 ? &out->bk
                : strcmp(name, "wm") == 0 ? &out->wm : strcmp(name, "wn") == 0 ? &out->wn : strcmp(name, "stages") == 0 ? &out->stages
-               : strcmp(name, "wgmma") == 0 ? &out->wgmma : strcmp(name, "group") == 0 ? &out->group : NULL;
-    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages, wgmma, group)", name);
+               : strcmp(name, "wgmma") == 0 ? &out->wgmma : strcmp(name, "group") == 0 ? &out->group
+               : strcmp(name, "split") == 0 ? &out->split : NULL;
+    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages, wgmma, group, split)", name);
     *field = (int)value;
     p += used;
     if (*p == ',') p++;

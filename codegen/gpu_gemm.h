@@ -48,9 +48,12 @@
 /* The template's knobs: the block's tile of C (bm x bn), the K slice (bk), the warp's tile (wm x wn; the
  * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. With wgmma = 1, wm x bn is a
  * warpgroup's tile (bm / wm warpgroups) and wn the N of one instruction. The blocks take the tiles in
- * groups of `group` rows of tiles, column by column within a group (1: row by row). */
+ * groups of `group` rows of tiles, column by column within a group (1: row by row). split = 2, 4 or 8
+ * (warpgroup path): clusters of `split` blocks share each tile, block r multiplying the r-th part of K,
+ * and the others hand their accumulators to block 0 through distributed shared memory (split-K without
+ * a workspace). */
 typedef struct tcc_gpu_gemm_knobs {
-  int bm, bn, bk, wm, wn, stages, wgmma, group;
+  int bm, bn, bk, wm, wn, stages, wgmma, group, split;
 } tcc_gpu_gemm_knobs_t;
 
 /* The defaults for m rows (-1: only known at run time) and n columns on a GPU target (NULL: sm_80) from
@@ -58,7 +61,7 @@ typedef struct tcc_gpu_gemm_knobs {
  * up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of 2 warps, K slices of
  * 128. On sm_90a above 32 rows, the warpgroup path: 256 x 128 tiles of two multiplying warpgroups, or
  * up to 256 rows 64 x 128 tiles of one (fewer columns for narrow n). */
-TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, const char *target,
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, const char *target,
                                                      tcc_gpu_gemm_knobs_t *out);
 /* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT for a
  * combination the template cannot build. */

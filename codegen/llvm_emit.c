@@ -2153,6 +2153,59 @@ tcc_status_t tcc_llvm_emitter_finish(tcc_llvm_emitter_t *e, const char *target, 
   return st;
 }
 
+/* The PTX at `path` with `.explicitcluster` and `.reqnctapercluster N, 1, 1` added to each kernel named in
+ * the module's tcc.clusters metadata ({name, N}; LLVM 19 does not write them). */
+static tcc_status_t write_cluster_directives(LLVMModuleRef mod, const char *path) {
+  unsigned count = LLVMGetNamedMetadataNumOperands(mod, "tcc.clusters");
+  if (!count) return NULL;
+  LLVMValueRef *nodes = malloc(count * sizeof *nodes);
+  FILE *f = fopen(path, "rb");
+  char *text = NULL;
+  long size = 0;
+  if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+    text = malloc((size_t)size + 1);
+    if (text && fread(text, 1, (size_t)size, f) != (size_t)size) free(text), text = NULL;
+  }
+  if (f) fclose(f);
+  if (!nodes || !text) return free(nodes), free(text), tcc_status_make(TCC_IO, "cannot read back '%s'", path);
+  text[size] = 0;
+  LLVMGetNamedMetadataOperands(mod, "tcc.clusters", nodes);
+  tcc_status_t st = NULL;
+  for (unsigned i = 0; i < count && !st; i++) {
+    LLVMValueRef ops[2];
+    LLVMGetMDNodeOperands(nodes[i], ops);
+    unsigned len;
+    const char *name = LLVMGetMDString(ops[0], &len);
+    char entry[300];
+    snprintf(entry, sizeof entry, ".entry %.*s(", (int)len, name);
+    char *at = strstr(text, entry), *body = at ? strstr(at, "\n{") : NULL;
+    if (!body) {
+      st = tcc_status_make(TCC_INTERNAL, "kernel '%.*s' is not in the PTX", (int)len, name);
+      break;
+    }
+    char directive[80];
+    int n = snprintf(directive, sizeof directive, "\n.explicitcluster\n.reqnctapercluster %lld, 1, 1",
+                     (long long)LLVMConstIntGetSExtValue(ops[1]));
+    char *grown = malloc(strlen(text) + (size_t)n + 1);
+    if (!grown) {
+      st = tcc_status_oom();
+      break;
+    }
+    size_t head = (size_t)(body - text);
+    memcpy(grown, text, head);
+    memcpy(grown + head, directive, (size_t)n);
+    strcpy(grown + head + n, body);
+    free(text), text = grown;
+  }
+  if (!st) {
+    f = fopen(path, "wb");
+    if (!f || fputs(text, f) < 0) st = tcc_status_make(TCC_IO, "cannot write '%s'", path);
+    if (f) fclose(f);
+  }
+  free(nodes), free(text);
+  return st;
+}
+
 tcc_status_t tcc_llvm_emitter_write(tcc_llvm_emitter_t *e, const char *target, tcc_emit_kind_t kind, const char *path) {
   if (e->taken) return tcc_status_make(TCC_INVALID_ARGUMENT, "the emitter's module was taken");
   char *msg = NULL;
@@ -2168,5 +2221,6 @@ tcc_status_t tcc_llvm_emitter_write(tcc_llvm_emitter_t *e, const char *target, t
     st = tcc_status_make(TCC_IO, "cannot emit '%s' for target '%s': %s", path, target, msg ? msg : "");
   LLVMDisposeMessage(msg);
   LLVMDisposeTargetMachine(tm);
+  if (!st && kind == TCC_EMIT_ASM) st = write_cluster_directives(e->mod, path);
   return st;
 }

@@ -229,7 +229,7 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
     TCC_RETURN_IF_ERROR(tcc_llvm_emit_kernel(e, &part, &symbol));
     snprintf(out[i].entry, sizeof out[i].entry, "%s_gpu", symbol);
     /* a grid-stride loop: blocks of 256 threads, as many as fit; else one thread */
-    out[i].launch = strides ? (tcc_gpu_launch_t){256, 0, 0} : (tcc_gpu_launch_t){1, 1, 0};
+    out[i].launch = strides ? (tcc_gpu_launch_t){.block = 256} : (tcc_gpu_launch_t){.block = 1, .grid = 1};
     if (verbose)
       printf("  kernel %-40s %-14s <- %s (%s)\n", out[i].entry, strides ? "grid-stride" : "one thread", n->name,
              tcc_node_kernel_kind(n));

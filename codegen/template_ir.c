@@ -397,6 +397,13 @@ void tcc_tir_gpu_min_blocks(tcc_tir_t *t, LLVMValueRef fn, int blocks) {
   LLVMAddNamedMetadataOperand(t->mod, "nvvm.annotations", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 3)));
 }
 
+void tcc_tir_gpu_cluster(tcc_tir_t *t, LLVMValueRef fn, int blocks) {
+  size_t len;
+  const char *name = LLVMGetValueName2(fn, &len);
+  LLVMMetadataRef md[2] = {LLVMMDStringInContext2(t->ctx, name, len), LLVMValueAsMetadata(tcc_tir_i32c(t, blocks))};
+  LLVMAddNamedMetadataOperand(t->mod, "tcc.clusters", LLVMMetadataAsValue(t->ctx, LLVMMDNodeInContext2(t->ctx, md, 2)));
+}
+
 void tcc_tir_gpu_entry(tcc_tir_t *t, const char *node_name, const char *fallback, char entry[256]) {
   char name[200];
   tcc_tir_unique_name(t->mod, node_name, fallback, name);

@@ -109,6 +109,9 @@ LLVMValueRef tcc_tir_call(tcc_tir_t *t, const char *name, LLVMTypeRef ret, LLVMT
 void tcc_tir_gpu_kernel(tcc_tir_t *t, LLVMValueRef fn, int max_threads);
 /* ... to run `blocks` blocks per SM (registers capped to fit them). */
 void tcc_tir_gpu_min_blocks(tcc_tir_t *t, LLVMValueRef fn, int blocks);
+/* ... launched in clusters of `blocks` blocks (sm_90): LLVM 19 drops the cluster annotations, so the
+ * emitter writes the directives into the PTX itself (tcc.clusters named metadata). */
+void tcc_tir_gpu_cluster(tcc_tir_t *t, LLVMValueRef fn, int blocks);
 /* GPU pieces shared by the tensor-core templates. Inline PTX where LLVM 19 has no intrinsic, with side
  * effects and a memory clobber: */
 LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,

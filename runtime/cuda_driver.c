@@ -39,6 +39,7 @@ static const struct {
     ENTRY(ModuleUnload, "cuModuleUnload"),
     ENTRY(ModuleGetFunction, "cuModuleGetFunction"),
     ENTRY(FuncSetAttribute, "cuFuncSetAttribute"),
+    ENTRY(FuncGetAttribute, "cuFuncGetAttribute"),
     ENTRY(OccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
     ENTRY(MemAlloc, "cuMemAlloc_v2"),
     ENTRY(MemFree, "cuMemFree_v2"),

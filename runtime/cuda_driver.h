@@ -41,6 +41,7 @@ enum {
   TCC_CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
   TCC_CU_LIMIT_MALLOC_HEAP_SIZE = 2,
   TCC_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
+  TCC_CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH = 11,
   TCC_CU_ERROR_NO_DEVICE = 100,
 };
 
@@ -68,6 +69,7 @@ typedef struct {
   CUresult (*ModuleUnload)(CUmodule module);
   CUresult (*ModuleGetFunction)(CUfunction *fn, CUmodule module, const char *name);
   CUresult (*FuncSetAttribute)(CUfunction fn, int attribute, int value);
+  CUresult (*FuncGetAttribute)(int *value, int attribute, CUfunction fn);
   CUresult (*OccupancyMaxActiveBlocksPerMultiprocessor)(int *blocks, CUfunction fn, int block_size,
                                                         size_t dynamic_shared_bytes);
   CUresult (*MemAlloc)(CUdeviceptr *ptr, size_t bytes);

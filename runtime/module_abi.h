@@ -88,7 +88,8 @@ typedef struct {
   /* GPU modules: the kernel entry in the module's images, `void gpu_entry(arg0, ..., argN-1, ctx, err)`
    * (device pointers; ctx a device copy of tcc_module_kernel_ctx_t whose symbols are on the device too,
    * err an int32 the kernel ORs its failure code into), launched as gpu_grid blocks of gpu_block threads;
-   * gpu_grid 0: as many blocks as the device holds resident (the kernel strides over its work), with
+   * gpu_grid 0: as many blocks as the device holds resident (the kernel strides over its work; whole
+   * clusters for a kernel whose PTX fixes its cluster size), with
    * gpu_shared bytes of dynamic shared memory. */
   const char *gpu_entry;
   int32_t gpu_block, gpu_grid, gpu_shared;

@@ -152,6 +152,10 @@ static tcc_status_t load_image(tcc_rt_gpu_t *g, int cc) {
     if (call->gpu_grid == 0)
       CU(g, g->cu->OccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, g->functions[c], block, (size_t)call->gpu_shared), what);
     g->grids[c] = call->gpu_grid > 0 ? call->gpu_grid : g->sm_count * (per_sm > 0 ? per_sm : 1);
+    /* a kernel made for clusters (.reqnctapercluster) takes whole clusters */
+    int cluster = 0;
+    CU(g, g->cu->FuncGetAttribute(&cluster, TCC_CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH, g->functions[c]), what);
+    if (cluster > 1 && call->gpu_grid == 0) g->grids[c] = g->grids[c] / cluster > 0 ? g->grids[c] / cluster * cluster : cluster;
   }
   return NULL;
 }

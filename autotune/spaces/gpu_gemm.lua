@@ -7,16 +7,18 @@
 --     of 4 warps multiply them, each computing wm x bn with instructions of m64 x wn x k16; slices of
 --     bk = 64 in the 128-byte swizzle.
 --   group: the tiles are taken in groups of `group` rows of tiles, column by column within a group.
--- Knobs (integers): bm, bn, bk, wm, wn, stages, wgmma, group.
+--   split (wgmma only): clusters of `split` blocks share a tile, each multiplying a part of K, and the
+--     others hand their accumulators to the first through distributed shared memory.
+-- Knobs (integers): bm, bn, bk, wm, wn, stages, wgmma, group, split.
 -- q.m is -1 when m is only known at run time (a symbolic batch * seq); for a convolution with a
--- symbolic batch, the caller passes the pixels of one image. q.n is N (-1: not given).
+-- symbolic batch, the caller passes the pixels of one image. q.n and q.k are N and K (-1: not given).
 
 -- Measured on an H100 (docs/perf.md, bench/gpu_gemm.py), over the configurations listed there.
 function defaults(q)
   local m = q.m
   if m > 0 and m <= 32 then
     -- few rows (a token or a few, a GEMV): narrow tiles so that N alone fills the device, deep slices
-    return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4, wgmma = 0, group = 1 }
+    return { bm = 16, bn = 32, bk = 128, wm = 16, wn = 16, stages = 4, wgmma = 0, group = 1, split = 1 }
   elseif q.target.name == "sm_90a" then
     -- warpgroups: the largest of these tiles that still makes tiles for at least 45% of the SMs
     -- (q.target.cores; measured: 64 x 128 tiles beat twice as many of 64 x 64), else the smallest: 256 x 128 (two multiplying warpgroups of 128 x 128) in groups of 8 rows
@@ -29,21 +31,30 @@ function defaults(q)
       { bm = 64, bn = fit(128), bk = 64, wm = 64, stages = 6, group = 1 },
       { bm = 64, bn = 64, bk = 64, wm = 64, stages = 6, group = 1 },
     }
-    local pick = tiles[1]
+    local pick, count = tiles[1], 0
     if m > 0 and q.n and q.n > 0 then
       for _, t in ipairs(tiles) do
-        pick = t
-        if ((m + t.bm - 1) // t.bm) * ((q.n + t.bn - 1) // t.bn) >= q.target.cores * 45 // 100 then break end
+        pick, count = t, ((m + t.bm - 1) // t.bm) * ((q.n + t.bn - 1) // t.bn)
+        if count >= q.target.cores * 45 // 100 then break end
       end
     elseif m > 0 and m <= 256 then
       pick = tiles[3]
     end
-    pick.wn, pick.wgmma = pick.bn, 1
+    pick.wn, pick.wgmma, pick.split = pick.bn, 1, 1
+    -- room for twice the tiles: split K over clusters of 8, 4 or 2 blocks, as many as the SMs hold, each
+    -- with 12 slices of 64 at least (measured: 49 x 512 x 4608 1.6x faster with 4 or 8 blocks; 196 x
+    -- 256 x 2304 best with 2, slower with 8 than with none; 128 x 4096 x 4096 1.3x faster with 2)
+    local hand_over = pick.stages * (128 * (pick.bm + pick.bn) + 16) + 1040 + 4 * pick.bm * pick.bn
+    if count > 0 and count * 2 <= q.target.cores and q.k and q.k > 0 and hand_over <= q.target.l1 then
+      for _, s in ipairs({ 8, 4, 2 }) do
+        if count * s <= q.target.cores and (q.k + 63) // 64 >= 12 * s then pick.split = s break end
+      end
+    end
     return pick
   elseif m > 0 and m <= 256 then
-    return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4, wgmma = 0, group = 1 }
+    return { bm = 64, bn = 64, bk = 32, wm = 32, wn = 32, stages = 4, wgmma = 0, group = 1, split = 1 }
   end
-  return { bm = 128, bn = 128, bk = 32, wm = 64, wn = 64, stages = 4, wgmma = 0, group = 1 }
+  return { bm = 128, bn = 128, bk = 32, wm = 64, wn = 64, stages = 4, wgmma = 0, group = 1, split = 1 }
 end
 
 function knobs(q)
@@ -56,6 +67,7 @@ function knobs(q)
     stages = { 2, 3, 4, 5 },
     wgmma = { 0, 1 },
     group = { 1, 8, 16 },
+    split = { 1, 2, 4, 8 },
   }
 end
 
@@ -68,13 +80,15 @@ end
 --     a thread's share of the 65536 registers (the copying warpgroup included); the stages (no
 --     padding), their barriers and 1 KB for their alignment within the shared memory.
 function valid(q, kn)
+  if kn.split ~= 1 and (kn.wgmma ~= 1 or (kn.split ~= 2 and kn.split ~= 4 and kn.split ~= 8)) then return false end
   if kn.wgmma == 1 then
     if q.target.name ~= "sm_90a" or kn.bk ~= 64 or (kn.wm ~= 64 and kn.wm ~= 128) then return false end
     if kn.bm % kn.wm ~= 0 or kn.bm // kn.wm > 4 or kn.wn % 64 ~= 0 or kn.bn % kn.wn ~= 0 then return false end
     local consumers, acc = kn.bm // kn.wm, kn.wm * kn.bn // 128
     local regs = math.min(255, 65536 // (128 * (consumers + 1)) // 8 * 8)
     if kn.stages < 3 or kn.stages > 8 or acc > 128 or acc + 24 > regs then return false end
-    return kn.stages * (128 * (kn.bm + kn.bn) + 16) + 1024 <= q.target.l1
+    local hand_over = kn.split > 1 and 16 + 4 * kn.bm * kn.bn or 0
+    return kn.stages * (128 * (kn.bm + kn.bn) + 16) + 1024 + hand_over <= q.target.l1
   end
   if kn.wgmma ~= 0 then return false end
   if kn.wm < 16 or kn.wm % 16 ~= 0 or kn.wn < 16 or kn.wn % 16 ~= 0 then return false end

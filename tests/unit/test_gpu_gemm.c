@@ -28,10 +28,10 @@ TEST(defaults) {
                {"sm_90a", 256, 64, 64, 64, 64, 1},      {"sm_90a", 257, 4096, 256, 128, 64, 1},
                {"sm_90a", 4096, 4096, 256, 128, 64, 1}, {"sm_90a", -1, -1, 256, 128, 64, 1},
                {"sm_90a", 3136, 256, 64, 128, 64, 1},   {"sm_90a", 3136, 120, 64, 64, 64, 1},
-               {"sm_90a", 784, 128, 64, 64, 64, 1}};
+               {"sm_90a", 784, 128, 64, 64, 64, 1},     {"sm_90a", 49, 512, 64, 64, 64, 1}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tcc_gpu_gemm_knobs_t k;
-    CHECK_OK(tcc_gpu_gemm_default_knobs(cases[i].m, cases[i].n, cases[i].target, &k));
+    CHECK_OK(tcc_gpu_gemm_default_knobs(cases[i].m, cases[i].n, 4096, cases[i].target, &k));
     CHECK(k.bm == cases[i].bm && k.bn == cases[i].bn && k.bk == cases[i].bk && k.wgmma == cases[i].wgmma);
     tcc_space_query_t q = query(cases[i].target, cases[i].m);
     CHECK_OK(tcc_space_query_set(&q, "n", cases[i].n));
@@ -40,6 +40,18 @@ TEST(defaults) {
     bool valid = false;
     CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
     CHECK(valid);
+  }
+  /* split-K while the SMs hold twice the tiles and each part keeps 12 slices of K: ResNet-50's 7 x 7
+   * stage (8 tiles, 72 slices), the 128-row inference shape (64 tiles) */
+  static const struct {
+    int64_t m, n, k;
+    int split;
+  } splits[] = {{49, 512, 4608, 4}, {196, 256, 2304, 2}, {128, 4096, 4096, 2}, {784, 128, 1152, 1},
+                {49, 512, 128, 1},  {4096, 4096, 4096, 1}};
+  for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+    tcc_gpu_gemm_knobs_t k;
+    CHECK_OK(tcc_gpu_gemm_default_knobs(splits[i].m, splits[i].n, splits[i].k, "sm_90a", &k));
+    CHECK(k.split == splits[i].split);
   }
   tcc_space_target_t caps;
   CHECK_OK(tcc_space_target_caps("sm_90", &caps));
@@ -54,7 +66,7 @@ TEST(valid_agrees_with_the_template) {
     tcc_space_query_t q = query(targets[t], -1);
     tcc_space_domains_t d;
     CHECK_OK(tcc_space_domains("gpu_gemm", &q, &d));
-    CHECK(d.count == 8);
+    CHECK(d.count == 9);
     int index[TCC_SPACE_MAX_KNOBS] = {0}, accepted = 0, points = 0, accepted_wgmma = 0;
     for (;;) {
       tcc_space_knobs_t s = {0};
@@ -72,7 +84,7 @@ TEST(valid_agrees_with_the_template) {
       while (i < d.count && ++index[i] == d.num_values[i]) index[i++] = 0;
       if (i == d.count) break;
     }
-    CHECK(points == 5 * 4 * 3 * 4 * 5 * 4 * 2 * 3 && accepted > 100);
+    CHECK(points == 5 * 4 * 3 * 4 * 5 * 4 * 2 * 3 * 4 && accepted > 100);
     CHECK(t == 0 ? accepted_wgmma == 0 : accepted_wgmma > 10);
   }
 }
@@ -90,8 +102,11 @@ TEST(parse) {
   st = tcc_gpu_gemm_parse_knobs("bm=256,bn=256,bk=128,stages=8", &k); /* too much shared memory */
   CHECK(st && strstr(tcc_status_message(st), "bytes of shared memory"));
   tcc_status_free(st);
-  CHECK_OK(tcc_gpu_gemm_parse_knobs("wgmma=1,bk=64,bn=256,wn=128,stages=3", &k));
-  CHECK(k.wgmma == 1 && k.wn == 128 && k.bm == 128);
+  CHECK_OK(tcc_gpu_gemm_parse_knobs("wgmma=1,bk=64,bn=128,wn=128,stages=3,split=4", &k));
+  CHECK(k.wgmma == 1 && k.wn == 128 && k.bm == 128 && k.bn == 128 && k.split == 4);
+  st = tcc_gpu_gemm_parse_knobs("split=2", &k); /* mma.sync: no split */
+  CHECK(st && strstr(tcc_status_message(st), "split=2"));
+  tcc_status_free(st);
   st = tcc_gpu_gemm_parse_knobs("wgmma=1,bk=32", &k);
   CHECK(st && strstr(tcc_status_message(st), "warpgroup path needs"));
   tcc_status_free(st);
