@@ -149,7 +149,7 @@ typedef struct {
   LLVMValueRef o[MAX_HEAD / 8][4]; /* the output accumulators (allocas): 16 rows x head per warp */
   LLVMValueRef m[2], l[2];         /* per accumulator row (lane / 4 and + 8): running maximum, partial sum */
   LLVMValueRef s[KEYS / 8][4];     /* the scores of a key block (allocas) */
-  LLVMValueRef qf[MAX_HEAD / 16][4];
+  LLVMValueRef qf[MAX_HEAD / 16][4]; /* mma.sync: the warp's Q fragments, loaded once per tile */
   LLVMValueRef q0, kv_end, stage; /* the tile's first query row; the keys; this key block's stage (i32) */
 } tile_state_t;
 
