@@ -176,12 +176,11 @@ static void key_block(gen_t *g, tile_state_t *st, LLVMValueRef j0) {
   LLVMValueRef s[KEYS / 8][4];
   if (g->wgmma) { /* the warpgroup's 64 rows of Q at once */
     LLVMValueRef flat[KEYS / 2], q_row = mul(g, LLVMBuildLShr(bd, g->warp, i32c(g, 2), ""), i32c(g, 64));
-    tcc_tir_ptx(t, "wgmma.fence.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_ptx_statement(t, "wgmma.fence.sync.aligned;");
     for (int kk = 0; kk < kk_count; kk++)
       tcc_tir_wgmma(t, p->bf16, KEYS, k_major(g, i32c(g, 0), g->rows, q_row, kk * 16), NULL,
                     k_major(g, kt, KEYS, i32c(g, 0), kk * 16), false, kk > 0, flat);
-    tcc_tir_ptx(t, "wgmma.commit_group.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
-    tcc_tir_ptx(t, "wgmma.wait_group.sync.aligned 0;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_ptx_statement(t, "wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned 0;");
     tcc_tir_pin(t, flat, KEYS / 2);
     for (int i = 0; i < KEYS / 2; i++) s[i / 4][i % 4] = flat[i];
   } else {
@@ -243,7 +242,7 @@ static void key_block(gen_t *g, tile_state_t *st, LLVMValueRef j0) {
   LLVMValueRef o[MAX_HEAD / 8][4], flat[MAX_HEAD / 2];
   for (int dt = 0; dt < head / 8; dt++)
     for (int e = 0; e < 4; e++) o[dt][e] = flat[dt * 4 + e] = LLVMBuildLoad2(bd, t->f32, st->o[dt][e], "");
-  if (g->wgmma) tcc_tir_ptx(t, "wgmma.fence.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
+  if (g->wgmma) tcc_tir_ptx_statement(t, "wgmma.fence.sync.aligned;");
   for (int kk = 0; kk < KEYS / 16; kk++) {
     LLVMValueRef a[4] = {pack2(g, s[2 * kk][0], s[2 * kk][1]), pack2(g, s[2 * kk][2], s[2 * kk][3]),
                          pack2(g, s[2 * kk + 1][0], s[2 * kk + 1][1]), pack2(g, s[2 * kk + 1][2], s[2 * kk + 1][3])};
@@ -260,8 +259,7 @@ static void key_block(gen_t *g, tile_state_t *st, LLVMValueRef j0) {
     }
   }
   if (g->wgmma) {
-    tcc_tir_ptx(t, "wgmma.commit_group.sync.aligned;", "~{memory}", t->void_t, NULL, 0);
-    tcc_tir_ptx(t, "wgmma.wait_group.sync.aligned 0;", "~{memory}", t->void_t, NULL, 0);
+    tcc_tir_ptx_statement(t, "wgmma.commit_group.sync.aligned;\nwgmma.wait_group.sync.aligned 0;");
     tcc_tir_pin(t, flat, head / 2);
     for (int i = 0; i < head / 2; i++) o[i / 4][i % 4] = flat[i];
   }
@@ -358,7 +356,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_if_end(t, join);
   tcc_tir_cp_async_commit(t);
   tcc_tir_cp_async_wait(t, 1);
-  if (g->wgmma) tcc_tir_ptx(t, "fence.proxy.async.shared::cta;", "~{memory}", t->void_t, NULL, 0);
+  if (g->wgmma) tcc_tir_ptx_statement(t, "fence.proxy.async.shared::cta;");
   tcc_tir_barrier(t);
   st.stage = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, j, i64c(g, 1), ""), t->i32, "");
   key_block(g, &st, mul(g, j, i64c(g, KEYS)));

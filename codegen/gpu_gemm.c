@@ -270,7 +270,7 @@ static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constrain
   return tcc_tir_ptx(&g->t, text, constraints, ret, args, n);
 }
 
-static void ptx_statement(gen_t *g, const char *text) { inline_ptx(g, text, "~{memory}", g->t.void_t, NULL, 0); }
+static void ptx_statement(gen_t *g, const char *text) { tcc_tir_ptx_statement(&g->t, text); }
 
 /* Stores 8 elements at shared byte offset dst: one 16-byte cp.async from element `at` of src when
  * `vector` (the 8 are contiguous and 16-byte aligned; zero-filled unless ok), else element by element,

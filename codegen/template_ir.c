@@ -276,6 +276,8 @@ LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints
   return LLVMBuildCall2(t->b, fty, asm_fn, args, (unsigned)n, "");
 }
 
+void tcc_tir_ptx_statement(tcc_tir_t *t, const char *text) { tcc_tir_ptx(t, text, "~{memory}", t->void_t, NULL, 0); }
+
 LLVMValueRef tcc_tir_sreg(tcc_tir_t *t, const char *name) {
   char full[64];
   snprintf(full, sizeof full, "llvm.nvvm.read.ptx.sreg.%s", name);

@@ -116,6 +116,7 @@ void tcc_tir_gpu_cluster(tcc_tir_t *t, LLVMValueRef fn, int blocks);
  * effects and a memory clobber: */
 LLVMValueRef tcc_tir_ptx(tcc_tir_t *t, const char *text, const char *constraints, LLVMTypeRef ret, LLVMValueRef *args,
                          int n);
+void tcc_tir_ptx_statement(tcc_tir_t *t, const char *text); /* no operands */
 LLVMValueRef tcc_tir_sreg(tcc_tir_t *t, const char *name); /* %tid.x, ... as i32 */
 void tcc_tir_barrier(tcc_tir_t *t);                       /* bar.sync 0 */
 /* cp.async of 16 bytes from global `src` to the shared address dst (i32); `bytes` (i32, 16 or 0) are
