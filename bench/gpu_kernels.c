@@ -3,7 +3,7 @@
  * Y = softmax(Q K^T / sqrt(D)) V over [B, H, S, D] (against scaled_dot_product_attention); every
  * operand is a module input.
  *
- *   bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs bm=128,...]
+ *   bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape MxNxK]... [--knobs bm=128,...]
  *                     [--attention BxHxSxD[c][kN]]... [--keep-temps]
  *
  * Each workload goes through the optimization pipeline and packaging like `tcc compile` into
@@ -64,7 +64,8 @@ static tcc_status_t make_graph(tcc_graph_t *g, const workload_t *w, tcc_dtype_t 
   return tcc_graph_infer(g);
 }
 
-static tcc_status_t build(const workload_t *w, tcc_dtype_t dtype, const char *target, const tcc_gpu_gemm_knobs_t *knobs,
+static tcc_status_t build(const workload_t *w, tcc_dtype_t dtype, bool tf32, const char *target,
+                          const tcc_gpu_gemm_knobs_t *knobs,
                           bool keep_temps, const char *dir) {
   tcc_module_t *m = NULL;
   TCC_RETURN_IF_ERROR(tcc_module_create(tcc_allocator_system(), &m));
@@ -73,6 +74,7 @@ static tcc_status_t build(const workload_t *w, tcc_dtype_t dtype, const char *ta
   tcc_plan_t plan;
   tcc_pipeline_options_t o = tcc_pipeline_defaults();
   o.context.target = target;
+  o.precision.allow_tf32 = tf32;
   if (!st) st = tcc_pipeline_run(g, &o, &plan);
   char path[4200];
   snprintf(path, sizeof path, "%.4096s/model.so", dir);
@@ -88,7 +90,7 @@ static tcc_status_t build(const workload_t *w, tcc_dtype_t dtype, const char *ta
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16] [--shape MxNxK]... [--knobs K]\n"
+  fprintf(stderr, "usage: bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape MxNxK]... [--knobs K]\n"
                   "                         [--attention BxHxSxD[c][kN]]... [--keep-temps]\n");
   return 2;
 }
@@ -98,6 +100,7 @@ int main(int argc, char **argv) {
   tcc_gpu_gemm_knobs_t knobs;
   bool has_knobs = false, keep_temps = false;
   tcc_dtype_t dtype = TCC_DTYPE_F16;
+  bool tf32 = false; /* f32 products in TF32 (tcc compile --allow-tf32) */
   workload_t work[64];
   int count = 0;
   for (int i = 1; i < argc; i++) {
@@ -111,7 +114,8 @@ int main(int argc, char **argv) {
       const char *d = argv[++i];
       if (strcmp(d, "f16") == 0) dtype = TCC_DTYPE_F16;
       else if (strcmp(d, "bf16") == 0) dtype = TCC_DTYPE_BF16;
-      else return fprintf(stderr, "bench_gpu_kernels: --dtype takes f16 or bf16\n"), 2;
+      else if (strcmp(d, "f32") == 0 || strcmp(d, "tf32") == 0) dtype = TCC_DTYPE_F32, tf32 = d[0] == 't';
+      else return fprintf(stderr, "bench_gpu_kernels: --dtype takes f16, bf16, f32 or tf32\n"), 2;
     } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && count < 64) {
       workload_t w = {0};
       if (sscanf(argv[++i], "%ldx%ldx%ld", &w.d[0], &w.d[1], &w.d[2]) != 3 || w.d[0] < 1 || w.d[1] < 1 || w.d[2] < 1)
@@ -142,7 +146,7 @@ int main(int argc, char **argv) {
   mkdir(out, 0777);
   for (int i = 0; i < count; i++) {
     const workload_t *w = &work[i];
-    const char *type = dtype == TCC_DTYPE_F16 ? "f16" : "bf16";
+    const char *type = dtype == TCC_DTYPE_F16 ? "f16" : dtype == TCC_DTYPE_BF16 ? "bf16" : tf32 ? "tf32" : "f32";
     char dir[4096];
     if (w->attention) {
       char kv[32] = "";
@@ -155,7 +159,7 @@ int main(int argc, char **argv) {
                has_knobs ? "_" : "", label);
     mkdir(dir, 0777);
     printf("%s\n", dir);
-    tcc_status_t st = build(w, dtype, target, has_knobs && !w->attention ? &knobs : NULL, keep_temps, dir);
+    tcc_status_t st = build(w, dtype, tf32, target, has_knobs && !w->attention ? &knobs : NULL, keep_temps, dir);
     if (st) {
       fprintf(stderr, "bench_gpu_kernels: %s: %s\n", dir, tcc_status_message(st));
       tcc_status_free(st);

@@ -8,7 +8,8 @@ For each DIR/gemm_MxNxK_DTYPE/model.so (A [M, K], B [K, N]) and DIR/attention_Bx
 (Q [B, H, S, D], K and V [B, N or H, S, D]; c: causal): the inputs uniform in [-1, 1) (fresh per workload, never zeros); the
 module runs through tcc-module-runner (the runtime alone) with --profile, which times its kernels with
 CUDA events launch by launch; the output is checked against PyTorch's (relative L2 error below 1e-2,
-float32 accumulation on both sides) before any time counts. PyTorch is timed in the same process
+float32 accumulation on both sides; 1e-4 for f32, whose products PyTorch runs without TF32; tf32: f32
+operands, the product in TF32 on both sides) before any time counts. PyTorch is timed in the same process
 layout: 10 warm-up calls, then --runs calls each between two CUDA events, the median taken; tcc's time
 is the mean kernel time over its --runs + 1 runs. Prints TFLOP/s of each and the ratio tcc / PyTorch
 (above 1: tcc faster)."""
@@ -23,7 +24,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
+DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32, "tf32": torch.float32}
+NAMES = {torch.float16: "f16", torch.bfloat16: "bf16", torch.float32: "f32"}
+torch.backends.cuda.matmul.allow_tf32 = False  # f32 against cuBLAS's f32 (SIMT) products
+
+
+def matmul_tf32(x, y):
+    torch.backends.cuda.matmul.allow_tf32 = True
+    z = torch.matmul(x, y)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return z
 
 
 def time_torch(fn, runs):
@@ -43,31 +53,33 @@ def time_torch(fn, runs):
 
 def run_module(runner, path, inputs, dtype, runs):
     """The module's output (float32, on the GPU) and its mean kernel time in ms."""
-    name = "f16" if dtype == torch.float16 else "bf16"
+    name = NAMES[dtype]
+    raw = torch.int32 if dtype == torch.float32 else torch.int16
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [runner, os.path.join(path, "model.so")]
         for i, x in enumerate(inputs):
-            x.cpu().view(torch.int16).numpy().tofile(os.path.join(tmp, f"{i}.bin"))
+            x.cpu().view(raw).numpy().tofile(os.path.join(tmp, f"{i}.bin"))
             cmd.append(f"{name}:{','.join(str(d) for d in x.shape)}:{tmp}/{i}.bin")
         cmd += ["-o", os.path.join(tmp, "out"), "--bench", str(runs), "--profile"]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if run.returncode != 0:
             raise RuntimeError(f"runner failed: {run.stdout}{run.stderr}")
-        got = torch.from_numpy(np.fromfile(os.path.join(tmp, "out", "output_0.bin"), dtype=np.int16))
+        got = torch.from_numpy(np.fromfile(os.path.join(tmp, "out", "output_0.bin"), dtype=np.int32 if raw == torch.int32 else np.int16))
         calls = re.findall(r"^call \d+ (.*): mean_ms ([0-9.]+)", run.stdout, re.M)
         return got.view(dtype).float().cuda(), sum(float(ms) for _, ms in calls)
 
 
 def workload(entry):
     """(inputs, torch function, flops) of a module folder's name, or None."""
-    g = re.fullmatch(r"gemm_(\d+)x(\d+)x(\d+)_(f16|bf16)(_.*)?", entry)
+    g = re.fullmatch(r"gemm_(\d+)x(\d+)x(\d+)_(f16|bf16|f32|tf32)(_.*)?", entry)
     a = re.fullmatch(r"attention_(\d+)x(\d+)x(\d+)x(\d+)(c?)(?:k(\d+))?_(f16|bf16)", entry)
     if g:
         m, n, k = (int(x) for x in g.groups()[:3])
         dtype = DTYPES[g.group(4)]
         torch.manual_seed(m * 31 + n * 7 + k)
         x, y = ((torch.rand(*s, device="cuda") * 2 - 1).to(dtype) for s in ((m, k), (k, n)))
-        return [x, y], dtype, lambda: torch.matmul(x, y), 2.0 * m * n * k
+        product = matmul_tf32 if g.group(4) == "tf32" else torch.matmul
+        return [x, y], dtype, lambda: product(x, y), 2.0 * m * n * k
     if a:
         b, h, s, d = (int(x) for x in a.groups()[:4])
         causal, kv, dtype = a.group(5) == "c", int(a.group(6) or h), DTYPES[a.group(7)]
@@ -98,7 +110,7 @@ def main():
             got, tcc_ms = run_module(o.runner, os.path.join(o.dir, entry), inputs, dtype, o.runs)
             ref = fn().float().reshape(-1)
             err = float((got - ref).norm() / ref.norm())
-            if not err < 1e-2:
+            if not err < (1e-4 if entry.split("_")[2] == "f32" else 1e-2):
                 raise RuntimeError(f"wrong result: rel L2 {err:.3g}")
             rows.append((entry, (tcc_ms, time_torch(fn, o.runs), err, flops)))
         except (RuntimeError, subprocess.TimeoutExpired) as e:

@@ -1,4 +1,5 @@
-/* The GPU GEMM and convolution template on tensor cores (contract in codegen/gpu_gemm.h). */
+/* The GPU GEMM and convolution template: tensor cores for halves, FMAs for float32 (contract in
+ * codegen/gpu_gemm.h). */
 #include "codegen/gpu_gemm.h"
 
 #include <math.h>
@@ -18,8 +19,11 @@ enum { MAX_ACC = 256, MAX_SHARED = 227 << 10 };
 typedef struct {
   int bm, bn, bk, wm, wn, stages, group, split;
   int threads, warps_n, mi, ni, row_step; /* a thread's accumulators: mi x ni tiles of 16 x 8, row_step apart */
+  /* warps_n: warps across bn (float32: threads, each wm x wn) */
+  int chunk;                              /* elements in 16 bytes */
   int a_stride, b_stride, a_bytes, stage_bytes, shared_bytes; /* elements per shared row; bytes */
   bool wgmma; /* the warpgroup path: swizzled slices of 64, no padding (see tile_offset) */
+  bool simt;  /* the float32 path: each thread computes wm x wn of C with FMAs (see compute_stage_simt) */
 } tile_t;
 
 /* A convolution as a GEMM (NHWC): M = batch * OH * OW output pixels, N = output channels, K = KH * KW * C;
@@ -36,13 +40,15 @@ typedef struct {
   bool b_nk;    /* B is stored [N][K] (conv weights) instead of [K][N] */
   bool is_conv;
   conv_t cv;
+  tcc_dtype_t dtype; /* of A, B and C: f16, bf16 or f32 */
   bool bf16;
+  bool tf32; /* f32 on the mma.sync path in TF32 (the product's attribute tf32 = 1, from --allow-tf32) */
   enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_GELU_ERF, ACT_GELU_TANH } act; /* after the bias and the residual */
   double clip_lo, clip_hi;
   int64_t n, k;
 } plan_t;
 
-static bool half_tensor(const tcc_value_t *v, tcc_dtype_t dtype) {
+static bool typed_tensor(const tcc_value_t *v, tcc_dtype_t dtype) {
   return v && v->type.kind == TCC_TYPE_TENSOR && v->type.dtype == dtype && v->type.rank >= 1;
 }
 
@@ -65,11 +71,18 @@ static int body_input(const tcc_node_t *n, const tcc_graph_t *body, const tcc_va
   return -1;
 }
 
+static bool gemm_dtype(tcc_dtype_t t) { return t == TCC_DTYPE_F16 || t == TCC_DTYPE_BF16 || t == TCC_DTYPE_F32; }
+
+/* The product's TF32 permission (float32 only). */
+static void plan_tf32(const tcc_node_t *product, plan_t *p) {
+  p->tf32 = p->dtype == TCC_DTYPE_F32 && tcc_node_attr_int(product, "tf32", 0) == 1;
+}
+
 static bool plan_shapes(plan_t *p) {
   tcc_dtype_t t = p->a->type.dtype;
-  if (t != TCC_DTYPE_F16 && t != TCC_DTYPE_BF16) return false;
-  p->bf16 = t == TCC_DTYPE_BF16;
-  if (!half_tensor(p->a, t) || !half_tensor(p->b, t) || !half_tensor(p->c, t)) return false;
+  if (!gemm_dtype(t)) return false;
+  p->dtype = t, p->bf16 = t == TCC_DTYPE_BF16;
+  if (!typed_tensor(p->a, t) || !typed_tensor(p->b, t) || !typed_tensor(p->c, t)) return false;
   int ra = p->a->type.rank, rb = p->b->type.rank;
   if (ra < 2 || rb < 2 || p->c->type.rank != ra || (rb != 2 && rb != ra)) return false;
   if (!const_dim(p->a, ra - 1, &p->k) || !const_dim(p->b, rb - 1, &p->n)) return false;
@@ -96,9 +109,9 @@ static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
   const char *ap = tcc_node_attr_string(cv, "auto_pad", "NOTSET");
   if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0) return false;
   tcc_dtype_t t = cv->inputs[0]->type.dtype;
-  if (t != TCC_DTYPE_F16 && t != TCC_DTYPE_BF16) return false;
+  if (!gemm_dtype(t)) return false;
   const tcc_value_t *x = cv->inputs[0], *w = cv->inputs[1], *y = cv->outputs[0];
-  if (!half_tensor(x, t) || !half_tensor(w, t) || !half_tensor(y, t) || x->type.rank != 4 || w->type.rank != 4 ||
+  if (!typed_tensor(x, t) || !typed_tensor(w, t) || !typed_tensor(y, t) || x->type.rank != 4 || w->type.rank != 4 ||
       y->type.rank != 4 || x->type.dims[0] != y->type.dims[0])
     return false;
   conv_t *c = &p->cv;
@@ -121,12 +134,13 @@ static bool plan_conv(const tcc_node_t *cv, plan_t *p) {
       c->ow != (c->w + pads[1] + pads[3] - c->dw * (c->kw - 1) - 1) / c->sw + 1)
     return false;
   p->is_conv = p->b_nk = true;
-  p->bf16 = t == TCC_DTYPE_BF16;
+  p->dtype = t, p->bf16 = t == TCC_DTYPE_BF16;
+  plan_tf32(cv, p);
   p->k = c->kh * c->kw * c->c;
   if (cv->num_inputs > 2 && cv->inputs[2]) {
     int64_t nb;
     p->bias = cv->inputs[2];
-    if (!half_tensor(p->bias, t) || p->bias->type.rank != 1 || !const_dim(p->bias, 0, &nb) || nb != p->n) return false;
+    if (!typed_tensor(p->bias, t) || p->bias->type.rank != 1 || !const_dim(p->bias, 0, &nb) || nb != p->n) return false;
   }
   return true;
 }
@@ -154,7 +168,7 @@ static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_
     if (add->num_inputs != 2 || (add->inputs[0] == cur) == (add->inputs[1] == cur)) return false;
     const tcc_value_t *o = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
     int io = body_input(node, body, o);
-    if (io < 0 || !half_tensor(o, cur->type.dtype)) return false;
+    if (io < 0 || !typed_tensor(o, cur->type.dtype)) return false;
     int64_t nb;
     if (!p->bias && !p->residual && !p->is_conv && o->type.rank == 1 && const_dim(o, 0, &nb) && nb == p->n) {
       p->bias = node->inputs[io], p->param_bias = param_of(node, io);
@@ -178,7 +192,7 @@ static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_
     else if (n->op == TCC_OP_GELU && strcmp(approximate, "tanh") == 0) p->act = ACT_GELU_TANH;
     if (p->act != ACT_NONE) cur = n->outputs[0], i++;
   }
-  return i == body->num_nodes && body->outputs[0] == cur && half_tensor(cur, p->c->type.dtype);
+  return i == body->num_nodes && body->outputs[0] == cur && typed_tensor(cur, p->c->type.dtype);
 }
 
 /* A fused conv node: conv(x, w[, bias]) and its epilogue. */
@@ -210,7 +224,9 @@ static bool plan_node(const tcc_node_t *node, plan_t *p) {
   if (node->op == TCC_OP_MATMUL) {
     if (node->num_inputs != 2 || !node->inputs[0] || !node->inputs[1]) return false;
     p->a = node->inputs[0], p->b = node->inputs[1], p->param_a = 0, p->param_b = 1;
-    return plan_shapes(p);
+    if (!plan_shapes(p)) return false;
+    plan_tf32(node, p);
+    return true;
   }
   const char *kind = tcc_node_attr_string(node, "kind", "");
   const tcc_attr_t *ba = tcc_node_attr(node, "body");
@@ -226,7 +242,9 @@ static bool plan_node(const tcc_node_t *node, plan_t *p) {
   if (ia < 0 || ib < 0) return false;
   p->a = node->inputs[ia], p->b = node->inputs[ib];
   p->param_a = param_of(node, ia), p->param_b = param_of(node, ib);
-  return plan_shapes(p) && half_tensor(mm->outputs[0], p->a->type.dtype) && plan_epilogue(node, body, 1, mm->outputs[0], p);
+  if (!plan_shapes(p)) return false;
+  plan_tf32(mm, p);
+  return typed_tensor(mm->outputs[0], p->a->type.dtype) && plan_epilogue(node, body, 1, mm->outputs[0], p);
 }
 
 /* ---- IR helpers ---- */
@@ -235,10 +253,12 @@ typedef struct {
   tcc_tir_t t;
   const plan_t *p;
   tile_t k;
-  LLVMTypeRef i16, half, p1;
+  LLVMTypeRef elem, half, p1; /* elem: the operands' type in memory (i16 for halves, float) */
+  int esize;                   /* its bytes */
   LLVMValueRef smem;                  /* the dynamic shared memory (addrspace 3) */
   LLVMValueRef smem_address;          /* its shared address (i32) */
-  LLVMValueRef tid, lane, warp_m, warp_n;
+  LLVMValueRef tid, lane;
+  LLVMValueRef warp_m, warp_n; /* the warp's first row and column in the tile; float32: see stream_tiles */
   LLVMValueRef wg_a; /* wgmma: the byte offset of the warpgroup's first A row in a stage */
   LLVMValueRef loader; int loaders; /* the copying thread's index among `loaders` threads */
 } gen_t;
@@ -254,10 +274,10 @@ static LLVMValueRef shared_at(gen_t *g, LLVMValueRef offset) {
   return LLVMBuildGEP2(g->t.b, LLVMInt8TypeInContext(g->t.ctx), g->smem, &offset, 1, "");
 }
 
-/* Global memory (addrspace 1) at element `index` (i64) of 2-byte elements from base. */
+/* Global memory (addrspace 1) at element `index` (i64) of the operands' elements from base. */
 static LLVMValueRef global_at(gen_t *g, LLVMValueRef base, LLVMValueRef index) {
   LLVMValueRef p1 = LLVMBuildAddrSpaceCast(g->t.b, base, g->p1, "");
-  return LLVMBuildGEP2(g->t.b, g->i16, p1, &index, 1, "");
+  return LLVMBuildGEP2(g->t.b, g->elem, p1, &index, 1, "");
 }
 
 static LLVMValueRef mul(gen_t *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(g->t.b, a, b, ""); }
@@ -272,11 +292,11 @@ static LLVMValueRef inline_ptx(gen_t *g, const char *text, const char *constrain
 
 static void ptx_statement(gen_t *g, const char *text) { tcc_tir_ptx_statement(&g->t, text); }
 
-/* Stores 8 elements at shared byte offset dst: one 16-byte cp.async from element `at` of src when
- * `vector` (the 8 are contiguous and 16-byte aligned; zero-filled unless ok), else element by element,
- * at_of(g, ctx, e, &ok_e) giving each one's index (loaded where ok_e, 0 elsewhere). */
+/* Stores a chunk (16 bytes of elements) at shared byte offset dst: one cp.async from element `at` of src
+ * when `vector` (the chunk is contiguous and 16-byte aligned; zero-filled unless ok), else element by
+ * element, at_of(g, ctx, e, &ok_e) giving each one's index (loaded where ok_e, 0 elsewhere). */
 typedef LLVMValueRef (*element_at_fn)(gen_t *g, const void *ctx, int e, LLVMValueRef *ok);
-static void put8(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, element_at_fn at_of, const void *ctx) {
+static void put_chunk(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, element_at_fn at_of, const void *ctx) {
   LLVMBuilderRef bd = g->t.b;
   if (vector) {
     LLVMValueRef ok, at = at_of(g, ctx, 0, &ok);
@@ -284,10 +304,10 @@ static void put8(gen_t *g, LLVMValueRef src, LLVMValueRef dst, bool vector, elem
                        LLVMBuildSelect(bd, ok, i32c(g, 16), i32c(g, 0), ""));
     return;
   }
-  for (int e = 0; e < 8; e++) {
+  for (int e = 0; e < g->k.chunk; e++) {
     LLVMValueRef ok, at = at_of(g, ctx, e, &ok);
-    LLVMValueRef v = LLVMBuildLoad2(bd, g->i16, global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")), "");
-    LLVMBuildStore(bd, LLVMBuildSelect(bd, ok, v, LLVMConstInt(g->i16, 0, 0), ""), shared_at(g, add(g, dst, i32c(g, 2 * e))));
+    LLVMValueRef v = LLVMBuildLoad2(bd, g->elem, global_at(g, src, LLVMBuildSelect(bd, ok, at, i64c(g, 0), "")), "");
+    LLVMBuildStore(bd, LLVMBuildSelect(bd, ok, v, LLVMConstNull(g->elem), ""), shared_at(g, add(g, dst, i32c(g, g->esize * e))));
   }
 }
 
@@ -304,29 +324,29 @@ static LLVMValueRef matrix_at(gen_t *g, const void *ctx, int e, LLVMValueRef *ok
   return add(g, mul(g, m->row, i64c(g, m->ld)), col);
 }
 
-/* The byte offset in a stage's operand tile of element (row, col), col a multiple of 8: rows padded to
- * `stride` elements; on the warpgroup path rows of 64 elements (128 bytes) whose 16-byte chunks are
+/* The byte offset in a stage's operand tile of element (row, col), col a multiple of a chunk: rows padded
+ * to `stride` elements; on the warpgroup path rows of 64 elements (128 bytes) whose 16-byte chunks are
  * permuted by the row's index mod 8 (the 128-byte swizzle of the tensor cores' descriptors), and an
  * N-major B ([K][N] rows of bn) cut into 64-column blocks of bk rows each. */
 static LLVMValueRef tile_offset(gen_t *g, LLVMValueRef row, LLVMValueRef col, int stride, bool n_major) {
   LLVMBuilderRef bd = g->t.b;
-  if (!g->k.wgmma) return mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, 2));
+  if (!g->k.wgmma) return mul(g, add(g, mul(g, row, i32c(g, stride)), col), i32c(g, g->esize));
   LLVMValueRef block = n_major ? mul(g, LLVMBuildLShr(bd, col, i32c(g, 6), ""), i32c(g, g->k.bk * 128)) : i32c(g, 0);
   LLVMValueRef chunk = LLVMBuildXor(bd, LLVMBuildAnd(bd, LLVMBuildLShr(bd, col, i32c(g, 3), ""), i32c(g, 7), ""),
                                     LLVMBuildAnd(bd, row, i32c(g, 7), ""), "");
   return add(g, block, add(g, mul(g, row, i32c(g, 128)), mul(g, chunk, i32c(g, 16))));
 }
 
-/* Chunk c (8 elements) of a rows x cols tile at (r0, c0) of such a matrix, into shared memory at `dst` +
+/* Chunk c of a rows x cols tile at (r0, c0) of such a matrix, into shared memory at `dst` +
  * tile_offset(row, col); zero past the edges. */
 static void copy_chunk(gen_t *g, LLVMValueRef src_base, LLVMValueRef c, int cols, LLVMValueRef r0, LLVMValueRef c0,
                        LLVMValueRef rows_end, LLVMValueRef cols_end, int64_t ld, LLVMValueRef dst, int stride,
                        bool n_major) {
   LLVMBuilderRef bd = g->t.b;
-  int per_row = cols / 8;
-  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
+  int chunk = g->k.chunk, per_row = cols / chunk;
+  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, chunk));
   matrix_at_t at = {add(g, r0, sext(g, row)), add(g, c0, sext(g, col)), rows_end, cols_end, ld};
-  put8(g, src_base, add(g, dst, tile_offset(g, row, col, stride, n_major)), ld % 8 == 0, matrix_at, &at);
+  put_chunk(g, src_base, add(g, dst, tile_offset(g, row, col, stride, n_major)), ld % chunk == 0, matrix_at, &at);
 }
 
 /* A conv's implicit A: output pixel gm's input pixel for column gk + e (tap kh, kw and channel ic). */
@@ -350,21 +370,21 @@ static LLVMValueRef im2col_at(gen_t *g, const void *ctx, int e, LLVMValueRef *ok
   return add(g, mul(g, add(g, mul(g, add(g, mul(g, q->n, i64c(g, cv->h)), ih), i64c(g, cv->w)), iw), i64c(g, cv->c)), ic);
 }
 
-/* Chunk c of a conv's implicit A tile: the 8 columns k0 + col .. + 7 (taps and input channels) of output
- * pixel m0 + row, read from the input pixels they stand for; zero in the padding and past the edges.
- * With C a multiple of 8 the 8 are one tap's contiguous channels (one 16-byte copy). */
+/* Chunk c of a conv's implicit A tile: the columns k0 + col .. (taps and input channels) of output pixel
+ * m0 + row, read from the input pixels they stand for; zero in the padding and past the edges. With C a
+ * multiple of the chunk they are one tap's contiguous channels (one 16-byte copy). */
 static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValueRef m0, LLVMValueRef k0,
                               LLVMValueRef m, LLVMValueRef dst) {
   LLVMBuilderRef bd = g->t.b;
   const conv_t *cv = &g->p->cv;
-  int per_row = g->k.bk / 8;
-  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, 8));
+  int chunk = g->k.chunk, per_row = g->k.bk / chunk;
+  LLVMValueRef row = LLVMBuildUDiv(bd, c, i32c(g, per_row), ""), col = mul(g, LLVMBuildURem(bd, c, i32c(g, per_row), ""), i32c(g, chunk));
   im2col_at_t q = {.cv = cv, .gm = add(g, m0, sext(g, row)), .gk = add(g, k0, sext(g, col)), .m = m};
   LLVMValueRef pixels = i64c(g, cv->oh * cv->ow);
   q.n = LLVMBuildSDiv(bd, q.gm, pixels, "");
   LLVMValueRef rem = LLVMBuildSRem(bd, q.gm, pixels, "");
   q.oh = LLVMBuildSDiv(bd, rem, i64c(g, cv->ow), ""), q.ow = LLVMBuildSRem(bd, rem, i64c(g, cv->ow), "");
-  put8(g, x, add(g, dst, tile_offset(g, row, col, g->k.a_stride, false)), cv->c % 8 == 0, im2col_at, &q);
+  put_chunk(g, x, add(g, dst, tile_offset(g, row, col, g->k.a_stride, false)), cv->c % chunk == 0, im2col_at, &q);
 }
 
 /* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
@@ -374,7 +394,7 @@ static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m,
   const tile_t *k = &g->k;
   LLVMValueRef k0 = mul(g, kt, i64c(g, k->bk)), base = mul(g, stage, i32c(g, k->stage_bytes));
   LLVMValueRef K = i64c(g, g->p->k), N = i64c(g, g->p->n);
-  int a_chunks = k->bm * k->bk / 8, b_chunks = k->bk * k->bn / 8;
+  int a_chunks = k->bm * k->bk / k->chunk, b_chunks = k->bk * k->bn / k->chunk;
   int n = g->loaders;
   for (int i = 0; i * n < a_chunks || i * n < b_chunks; i++) {
     LLVMValueRef c = add(g, g->loader, i32c(g, i * n));
@@ -395,48 +415,128 @@ static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m,
 static void commit(gen_t *g) { tcc_tir_cp_async_commit(&g->t); }
 static void wait_groups(gen_t *g, int pending) { tcc_tir_cp_async_wait(&g->t, pending); }
 
-/* acc (4 floats in allocas) += A fragment (4 x i32) * B fragment (2 x i32). */
+/* A float32 (as i32) rounded to TF32, to nearest (the tensor cores would drop the low bits: a bias toward
+ * zero that adds up over a network's layers). */
+static LLVMValueRef to_tf32(gen_t *g, LLVMValueRef x) {
+  return inline_ptx(g, "cvt.rna.tf32.f32 $0, $1;", "=r,r", g->t.i32, &x, 1);
+}
+
+/* acc (4 floats in allocas) += A fragment (4 x i32) * B fragment (2 x i32): m16n8k16 on halves, m16n8k8 on
+ * TF32. */
 static void mma(gen_t *g, LLVMValueRef *a, LLVMValueRef *b, LLVMValueRef *acc) {
   LLVMValueRef v[4];
   for (int i = 0; i < 4; i++) v[i] = LLVMBuildLoad2(g->t.b, g->t.f32, acc[i], "");
-  tcc_tir_mma_16816(&g->t, g->p->bf16, a, b, v);
+  if (g->p->tf32) tcc_tir_mma_1688_tf32(&g->t, a, b, v);
+  else tcc_tir_mma_16816(&g->t, g->p->bf16, a, b, v);
   for (int i = 0; i < 4; i++) LLVMBuildStore(g->t.b, v[i], acc[i]);
 }
 
-/* The warp's wm x wn product of the slice in shared stage `stage`; acc[(i * ni + j) * 4 + e]. */
+/* The warp's wm x wn product of the slice in shared stage `stage`; acc[(i * ni + j) * 4 + e]. K goes in
+ * steps of two 16-byte chunks (16 halves, 8 TF32 floats), one mma each; ldmatrix reads the fragments
+ * (lanes 8 q .. 8 q + 7 address the rows of its q-th 8 x 8 matrix of 16-bit pairs), except TF32's B from
+ * [K][N], which needs 32-bit elements transposed: two loads a lane. */
 static void compute_stage(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
   const tile_t *k = &g->k;
   LLVMBuilderRef bd = g->t.b;
-  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes));
+  int c = k->chunk, step = 2 * c;
+  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes)), b_base = add(g, base, i32c(g, k->a_bytes));
   LLVMValueRef j = LLVMBuildLShr(bd, g->lane, i32c(g, 3), ""), r = LLVMBuildAnd(bd, g->lane, i32c(g, 7), "");
-  /* lane -> the row (A) or k (B) it addresses in the 16 x 16 block, and the 8-column half */
-  LLVMValueRef sub_row = add(g, mul(g, LLVMBuildAnd(bd, j, i32c(g, 1), ""), i32c(g, 8)), r);
-  LLVMValueRef sub_col = mul(g, LLVMBuildLShr(bd, j, i32c(g, 1), ""), i32c(g, 8));
-  for (int ks = 0; ks < k->bk / 16; ks++) {
+  LLVMValueRef low = LLVMBuildAnd(bd, j, i32c(g, 1), ""), high = LLVMBuildLShr(bd, j, i32c(g, 1), "");
+  LLVMValueRef row16 = add(g, mul(g, low, i32c(g, 8)), r); /* A (and [K][N] B): the row among 16 */
+  LLVMValueRef chunk_hi = mul(g, high, i32c(g, c));         /* A: the chunk of the step */
+  LLVMValueRef n_hi = mul(g, high, i32c(g, 8));             /* B: the 8 columns of the pair of n tiles */
+  LLVMValueRef chunk_lo = mul(g, low, i32c(g, c));          /* [N][K] B: the chunk of the step */
+  LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), thread = LLVMBuildAnd(bd, g->lane, i32c(g, 3), "");
+  for (int ks = 0; ks < k->bk / step; ks++) {
     LLVMValueRef af[8][4], bf[16][2];
     for (int mi = 0; mi < k->mi; mi++) {
-      LLVMValueRef row = add(g, add(g, g->warp_m, i32c(g, mi * 16)), sub_row);
-      LLVMValueRef col = add(g, i32c(g, ks * 16), sub_col);
-      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, 2)))), false, af[mi]);
+      LLVMValueRef row = add(g, add(g, g->warp_m, i32c(g, mi * 16)), row16);
+      LLVMValueRef col = add(g, i32c(g, ks * step), chunk_hi);
+      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, base, mul(g, add(g, mul(g, row, i32c(g, k->a_stride)), col), i32c(g, g->esize)))), false, af[mi]);
+      for (int e = 0; g->p->tf32 && e < 4; e++) af[mi][e] = to_tf32(g, af[mi][e]);
     }
     for (int nj = 0; nj < k->ni / 2; nj++) {
+      if (g->p->tf32 && !g->p->b_nk) { /* b0 = B(k = thread, n = group), b1 = B(k = thread + 4, n = group) */
+        for (int h = 0; h < 2; h++) {
+          LLVMValueRef n = add(g, add(g, g->warp_n, i32c(g, nj * 16 + h * 8)), group);
+          for (int e = 0; e < 2; e++) {
+            LLVMValueRef krow = add(g, i32c(g, ks * step + 4 * e), thread);
+            LLVMValueRef at = add(g, mul(g, krow, i32c(g, k->b_stride)), n);
+            bf[2 * nj + h][e] = LLVMBuildLoad2(bd, g->t.i32, shared_at(g, add(g, b_base, mul(g, at, i32c(g, 4)))), "");
+          }
+        }
+        continue;
+      }
       /* [K][N]: the lane's k row and n column, read transposed; [N][K]: its n row and k column as is; in
        * both, v = b0, b1 of n tile 2 nj, then b0, b1 of n tile 2 nj + 1 */
       LLVMValueRef at;
       if (g->p->b_nk) {
-        LLVMValueRef nrow = add(g, add(g, g->warp_n, i32c(g, nj * 16)), add(g, sub_col, r));
-        LLVMValueRef kcol = add(g, i32c(g, ks * 16), LLVMBuildSub(bd, sub_row, r, ""));
-        at = add(g, mul(g, nrow, i32c(g, k->b_stride)), kcol);
+        LLVMValueRef nrow = add(g, add(g, g->warp_n, i32c(g, nj * 16)), add(g, n_hi, r));
+        at = add(g, mul(g, nrow, i32c(g, k->b_stride)), add(g, i32c(g, ks * step), chunk_lo));
       } else {
-        LLVMValueRef krow = add(g, i32c(g, ks * 16), sub_row);
-        at = add(g, mul(g, krow, i32c(g, k->b_stride)), add(g, add(g, g->warp_n, i32c(g, nj * 16)), sub_col));
+        LLVMValueRef krow = add(g, i32c(g, ks * step), row16);
+        at = add(g, mul(g, krow, i32c(g, k->b_stride)), add(g, add(g, g->warp_n, i32c(g, nj * 16)), n_hi));
       }
       LLVMValueRef v[4];
-      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, add(g, base, i32c(g, k->a_bytes)), mul(g, at, i32c(g, 2)))), !g->p->b_nk, v);
+      tcc_tir_ldmatrix_x4(&g->t, shared_at(g, add(g, b_base, mul(g, at, i32c(g, g->esize)))), !g->p->b_nk, v);
       bf[2 * nj][0] = v[0], bf[2 * nj][1] = v[1], bf[2 * nj + 1][0] = v[2], bf[2 * nj + 1][1] = v[3];
     }
+    for (int ni = 0; g->p->tf32 && ni < k->ni; ni++)
+      for (int e = 0; e < 2; e++) bf[ni][e] = to_tf32(g, bf[ni][e]);
     for (int mi = 0; mi < k->mi; mi++)
       for (int ni = 0; ni < k->ni; ni++) mma(g, af[mi], bf[ni], &acc[(mi * k->ni + ni) * 4]);
+  }
+}
+
+/* ---- the float32 path ---- */
+
+/* Column j (0 .. wn) of this thread's share of the tile. B [K][N] is read 4 columns at a time, so a thread
+ * takes groups of 4 adjacent columns, bn / wn * 4 apart (the 8 threads of a quarter warp read 128
+ * contiguous bytes); B [N][K] is read 4 of K at a time, so it takes single columns bn / wn apart (the
+ * quarter warp reads 8 consecutive rows, a_stride = bk + 4 words apart: all 32 banks). */
+static LLVMValueRef simt_col(gen_t *g, int j) {
+  int across = g->k.warps_n;
+  if (g->p->b_nk) return add(g, g->warp_n, i32c(g, j * across));
+  return add(g, mul(g, g->warp_n, i32c(g, 4)), i32c(g, j % 4 + j / 4 * 4 * across));
+}
+
+/* A 4-float vector of shared memory at element `at` (i32) of the stage at byte `base`. */
+static LLVMValueRef shared_v4(gen_t *g, LLVMValueRef base, LLVMValueRef at) {
+  LLVMValueRef v = LLVMBuildLoad2(g->t.b, LLVMVectorType(g->t.f32, 4), shared_at(g, add(g, base, mul(g, at, i32c(g, 4)))), "");
+  LLVMSetAlignment(v, 16);
+  return v;
+}
+
+/* The thread's wm x wn product of the slice in shared stage `stage` (rows warp_m .., columns simt_col),
+ * 4 of K at a time: A as float4s along K, B as float4s along N ([K][N]) or along K ([N][K]);
+ * acc[i * wn + j]. */
+static void compute_stage_simt(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) {
+  const tile_t *k = &g->k;
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes)), b_base = add(g, base, i32c(g, k->a_bytes));
+  LLVMValueRef cols[16];
+  for (int j = 0; j < k->wn; j += g->p->b_nk ? 1 : 4) cols[j] = simt_col(g, j);
+  for (int kk = 0; kk < k->bk; kk += 4) {
+    LLVMValueRef a[16], b[16][4]; /* b[j][q]: B at (kk + q, column j) */
+    for (int i = 0; i < k->wm; i++) a[i] = shared_v4(g, base, add(g, mul(g, add(g, g->warp_m, i32c(g, i)), i32c(g, k->a_stride)), i32c(g, kk)));
+    for (int j = 0; j < k->wn; j++)
+      for (int q = 0; q < 4; q++) {
+        if (g->p->b_nk && q == 0) {
+          LLVMValueRef v = shared_v4(g, b_base, add(g, mul(g, cols[j], i32c(g, k->b_stride)), i32c(g, kk)));
+          for (int e = 0; e < 4; e++) b[j][e] = LLVMBuildExtractElement(bd, v, i32c(g, e), "");
+        } else if (!g->p->b_nk && j % 4 == 0) {
+          LLVMValueRef v = shared_v4(g, b_base, add(g, mul(g, i32c(g, kk + q), i32c(g, k->b_stride)), cols[j]));
+          for (int e = 0; e < 4; e++) b[j + e][q] = LLVMBuildExtractElement(bd, v, i32c(g, e), "");
+        }
+      }
+    for (int q = 0; q < 4; q++)
+      for (int i = 0; i < k->wm; i++) {
+        LLVMValueRef aq = LLVMBuildExtractElement(bd, a[i], i32c(g, q), "");
+        for (int j = 0; j < k->wn; j++) {
+          LLVMValueRef *c = &acc[i * k->wn + j];
+          LLVMBuildStore(bd, tcc_tir_fma3(&g->t, aq, b[j][q], LLVMBuildLoad2(bd, g->t.f32, *c, "")), *c);
+        }
+      }
   }
 }
 
@@ -512,12 +612,60 @@ static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
   }
 }
 
-/* C tile (+ bias) rounded to the half type, pairs of columns stored where row < m (columns: N % 8 == 0). */
+/* An output element: the accumulator x + the bias + the residual (either NULL: none), activated, in
+ * float32. */
+static LLVMValueRef epilogue(gen_t *g, LLVMValueRef x, LLVMValueRef bias, LLVMValueRef residual) {
+  LLVMBuilderRef bd = g->t.b;
+  if (bias) x = LLVMBuildFAdd(bd, x, bias, "");
+  if (residual) x = LLVMBuildFAdd(bd, x, g->p->dtype == TCC_DTYPE_F32 ? residual : LLVMBuildFPExt(bd, residual, g->t.f32, ""), "");
+  return activation(g, x);
+}
+
+/* The bias at column col (i64; loaded at 0 when !ok, to stay in range), in float32. */
+static LLVMValueRef bias_at(gen_t *g, LLVMValueRef bias, LLVMValueRef col, LLVMValueRef ok, LLVMTypeRef type) {
+  LLVMValueRef at = LLVMBuildSelect(g->t.b, ok, col, i64c(g, 0), "");
+  LLVMValueRef v = LLVMBuildLoad2(g->t.b, type, global_at(g, bias, at), "");
+  return type == g->t.f32 ? v : LLVMBuildFPExt(g->t.b, v, g->t.f32, "");
+}
+
+/* The float32 path's tile: per row of the thread, its columns in vectors (4 adjacent for B [K][N], single
+ * otherwise), stored where row < m (N % 8 == 0: a group is wholly in or out). */
+static void store_tile_simt(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef m,
+                            LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *acc) {
+  LLVMBuilderRef bd = g->t.b;
+  const tile_t *k = &g->k;
+  int v = g->p->b_nk ? 1 : 4;
+  LLVMTypeRef vt = LLVMVectorType(g->t.f32, (unsigned)v);
+  LLVMValueRef N = i64c(g, g->p->n);
+  for (int j = 0; j < k->wn; j += v) {
+    LLVMValueRef col = add(g, n0, sext(g, simt_col(g, j))), col_ok = lt(g, col, N);
+    LLVMValueRef bias_v[4] = {NULL, NULL, NULL, NULL};
+    for (int e = 0; bias && e < v; e++) bias_v[e] = bias_at(g, bias, add(g, col, i64c(g, e)), col_ok, g->t.f32);
+    for (int i = 0; i < k->wm; i++) {
+      LLVMValueRef row = add(g, m0, sext(g, add(g, g->warp_m, i32c(g, i))));
+      LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
+      LLVMValueRef out_at = add(g, mul(g, row, N), col), out = LLVMGetUndef(vt);
+      LLVMValueRef res = residual ? LLVMBuildLoad2(bd, vt, global_at(g, residual, out_at), "") : NULL;
+      if (res) LLVMSetAlignment(res, (unsigned)(4 * v));
+      for (int e = 0; e < v; e++) {
+        LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, acc[i * k->wn + j + e], "");
+        x = epilogue(g, x, bias_v[e], res ? LLVMBuildExtractElement(bd, res, i32c(g, e), "") : NULL);
+        out = LLVMBuildInsertElement(bd, out, x, i32c(g, e), "");
+      }
+      LLVMSetAlignment(LLVMBuildStore(bd, out, global_at(g, c, out_at)), (unsigned)(4 * v));
+      tcc_tir_if_end(&g->t, join);
+    }
+  }
+}
+
+/* The mma fragments' C tile (+ bias ...) in the output type (rounded once for halves), pairs of columns
+ * stored where row < m (columns: N % 8 == 0). */
 static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef m,
                        LLVMValueRef m0, LLVMValueRef n0, LLVMValueRef *acc) {
   LLVMBuilderRef bd = g->t.b;
-  LLVMTypeRef ht = g->p->bf16 ? LLVMBFloatTypeInContext(g->t.ctx) : g->half;
+  LLVMTypeRef ht = g->p->tf32 ? g->t.f32 : g->p->bf16 ? LLVMBFloatTypeInContext(g->t.ctx) : g->half;
   LLVMTypeRef v2 = LLVMVectorType(ht, 2);
+  unsigned pair_bytes = (unsigned)(2 * g->esize);
   LLVMValueRef N = i64c(g, g->p->n);
   LLVMValueRef group = LLVMBuildLShr(bd, g->lane, i32c(g, 2), ""), pair = mul(g, LLVMBuildAnd(bd, g->lane, i32c(g, 3), ""), i32c(g, 2));
   for (int mi = 0; mi < g->k.mi; mi++)
@@ -526,26 +674,21 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
       LLVMValueRef col = add(g, n0, sext(g, add(g, add(g, g->warp_n, i32c(g, ni * 8)), pair)));
       LLVMValueRef col_ok = lt(g, col, N);
       LLVMValueRef bias_v[2] = {NULL, NULL};
-      for (int e = 0; bias && e < 2; e++) { /* the index clamped in range: loaded whether or not stored */
-        LLVMValueRef at = LLVMBuildSelect(bd, col_ok, add(g, col, i64c(g, e)), i64c(g, 0), "");
-        bias_v[e] = LLVMBuildFPExt(bd, LLVMBuildLoad2(bd, ht, global_at(g, bias, at), ""), g->t.f32, "");
-      }
+      for (int e = 0; bias && e < 2; e++) bias_v[e] = bias_at(g, bias, add(g, col, i64c(g, e)), col_ok, ht);
       for (int h = 0; h < 2; h++) {
         LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * g->k.row_step + 8 * h)), group)));
         LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
         LLVMValueRef pairv = LLVMGetUndef(v2), out_at = add(g, mul(g, row, N), col);
         LLVMValueRef res = residual ? LLVMBuildLoad2(bd, v2, global_at(g, residual, out_at), "") : NULL;
-        if (res) LLVMSetAlignment(res, 4);
+        if (res) LLVMSetAlignment(res, pair_bytes);
         for (int e = 0; e < 2; e++) {
           LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, tile[2 * h + e], "");
-          if (bias) x = LLVMBuildFAdd(bd, x, bias_v[e], "");
-          if (res) x = LLVMBuildFAdd(bd, x, LLVMBuildFPExt(bd, LLVMBuildExtractElement(bd, res, i32c(g, e), ""), g->t.f32, ""), "");
-          x = activation(g, x);
-          pairv = LLVMBuildInsertElement(bd, pairv, LLVMBuildFPTrunc(bd, x, ht, ""), i32c(g, e), "");
+          x = epilogue(g, x, bias_v[e], res ? LLVMBuildExtractElement(bd, res, i32c(g, e), "") : NULL);
+          pairv = LLVMBuildInsertElement(bd, pairv, ht == g->t.f32 ? x : LLVMBuildFPTrunc(bd, x, ht, ""), i32c(g, e), "");
         }
         LLVMValueRef dst = global_at(g, c, out_at);
-        LLVMValueRef st = LLVMBuildStore(bd, LLVMBuildBitCast(bd, pairv, g->t.i32, ""), dst);
-        LLVMSetAlignment(st, 4);
+        LLVMValueRef st = LLVMBuildStore(bd, ht == g->t.f32 ? pairv : LLVMBuildBitCast(bd, pairv, g->t.i32, ""), dst);
+        LLVMSetAlignment(st, pair_bytes);
         tcc_tir_if_end(&g->t, join);
       }
     }
@@ -586,20 +729,25 @@ static void walk_begin(gen_t *g, walk_t *w) {
   LLVMValueRef rows = LLVMBuildSelect(bd, lt(g, left, i64c(g, k->group)), left, i64c(g, k->group), "");
   w->m0 = mul(g, add(g, first, LLVMBuildSRem(bd, within, rows, "")), i64c(g, k->bm));
   w->n0 = mul(g, LLVMBuildSDiv(bd, within, rows, ""), i64c(g, k->bn));
-  w->ta = LLVMBuildGEP2(bd, g->i16, w->a, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->k)))}, 1, "");
-  w->tb = p->batched ? LLVMBuildGEP2(bd, g->i16, w->b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : w->b;
-  w->tc = LLVMBuildGEP2(bd, g->i16, w->c, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->n)))}, 1, "");
+  w->ta = LLVMBuildGEP2(bd, g->elem, w->a, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->k)))}, 1, "");
+  w->tb = p->batched ? LLVMBuildGEP2(bd, g->elem, w->b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : w->b;
+  w->tc = LLVMBuildGEP2(bd, g->elem, w->c, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->n)))}, 1, "");
 }
 
-/* The mma.sync path: every thread copies and multiplies; slices are copied stages - 1 ahead of the one
- * multiplied, a barrier per slice. */
-static void mma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
+/* The mma.sync and float32 paths: every thread copies and multiplies; slices are copied stages - 1 ahead
+ * of the one multiplied, a barrier per slice. */
+static void stream_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
   tcc_tir_t *t = &g->t;
   LLVMBuilderRef bd = t->b;
   const tile_t *k = &g->k;
-  LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
-  g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
-  g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  if (k->simt) { /* the thread's first row, and its place across the columns (simt_col) */
+    g->warp_m = mul(g, LLVMBuildUDiv(bd, g->tid, i32c(g, k->warps_n), ""), i32c(g, k->wm));
+    g->warp_n = LLVMBuildURem(bd, g->tid, i32c(g, k->warps_n), "");
+  } else {
+    LLVMValueRef warp = LLVMBuildLShr(bd, g->tid, i32c(g, 5), "");
+    g->warp_m = mul(g, LLVMBuildUDiv(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wm));
+    g->warp_n = mul(g, LLVMBuildURem(bd, warp, i32c(g, k->warps_n), ""), i32c(g, k->wn));
+  }
   g->loader = g->tid, g->loaders = k->threads;
   walk_begin(g, w);
   for (int i = 0; i < num_acc; i++) LLVMBuildStore(bd, tcc_tir_f32c(t, 0), acc[i]);
@@ -619,10 +767,13 @@ static void mma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef resid
   load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, next, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, next, i64c(g, k->stages), ""), t->i32, ""));
   tcc_tir_if_end(t, join);
   commit(g);
-  compute_stage(g, LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, ""), acc);
+  LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildSRem(bd, kt, i64c(g, k->stages), ""), t->i32, "");
+  if (k->simt) compute_stage_simt(g, stage, acc);
+  else compute_stage(g, stage, acc);
   tcc_tir_loop_end(t, &ks);
   wait_groups(g, 0);
-  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  if (k->simt) store_tile_simt(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  else store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
   barrier(g); /* the next tile's prologue reuses the stages */
   tcc_tir_loop_end(t, &w->loop);
 }
@@ -861,18 +1012,18 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   g->tid = sreg(g, "tid.x");
   g->lane = LLVMBuildAnd(bd, g->tid, i32c(g, 31), "");
   g->smem_address = LLVMBuildPtrToInt(bd, g->smem, t->i32, "");
-  int num_acc = k->mi * k->ni * 4;
+  int num_acc = k->simt ? k->wm * k->wn : k->mi * k->ni * 4;
   LLVMValueRef acc[MAX_ACC];
   for (int i = 0; i < num_acc; i++) acc[i] = tcc_tir_alloca(t, t->f32, "acc");
   if (k->wgmma) wgmma_tiles(g, &w, bias, residual, acc, num_acc);
-  else mma_tiles(g, &w, bias, residual, acc, num_acc);
+  else stream_tiles(g, &w, bias, residual, acc, num_acc);
   LLVMBuildRetVoid(bd);
   tcc_tir_gpu_kernel(t, fn, k->threads);
   if (k->split > 1) tcc_tir_gpu_cluster(t, fn, k->split);
   return NULL;
 }
 
-static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k);
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, bool tf32, tile_t *k);
 
 /* M of one product when it is a constant. With symbolic dims, M when they are 1 (tiles sized for batch
  * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, rows
@@ -893,15 +1044,19 @@ static int64_t rows_if_known(const plan_t *p, bool *exact) {
   return symbolic && !batch_only && m < 64 ? -1 : m;
 }
 
-tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, const char *target, tcc_gpu_gemm_knobs_t *out) {
+tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, tcc_dtype_t dtype, bool tf32,
+                                        const char *target, tcc_gpu_gemm_knobs_t *out) {
   tcc_space_query_t q;
   TCC_RETURN_IF_ERROR(tcc_space_query_init(&q, "matmul", target ? target : "sm_80"));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "m", m));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "n", n));
   TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "k", k));
+  TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "bits", tcc_dtype_bits(dtype)));
+  TCC_RETURN_IF_ERROR(tcc_space_query_set(&q, "tf32", tf32));
   tcc_space_knobs_t knobs;
   TCC_RETURN_IF_ERROR(tcc_space_defaults("gpu_gemm", &q, &knobs));
   *out = (tcc_gpu_gemm_knobs_t){.bm = 128, .bn = 128, .bk = 32, .wm = 64, .wn = 64, .stages = 4, .group = 1, .split = 1};
+  /* simt is the data type's (the space sets it for float32) */
   return tcc_gpu_gemm_knobs_from_space(&knobs, out);
 }
 
@@ -915,8 +1070,9 @@ tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_g
   out->wgmma = (int)tcc_space_knob(space, "wgmma", out->wgmma);
   out->group = (int)tcc_space_knob(space, "group", out->group);
   out->split = (int)tcc_space_knob(space, "split", out->split);
+  out->simt = (int)tcc_space_knob(space, "simt", out->simt);
   tile_t k;
-  return make_tile(out, false, &k);
+  return make_tile(out, false, false, &k);
 }
 
 /* The warpgroup path: multiplying warpgroups of wm = 64 or 128 rows (1 to 4 of them), instructions of wn
@@ -943,17 +1099,42 @@ static bool make_wgmma_tile(tile_t *k) {
   return k->shared_bytes <= MAX_SHARED;
 }
 
-static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *k) {
+/* The float32 path: thread tiles of wm (1 to 16) x wn (4, 8, 12 or 16) rows by columns, at most 128
+ * accumulators, whole warps; slices of bk, a multiple of 4; rows padded by 4 floats. */
+static bool make_simt_tile(tile_t *k, bool b_nk) {
+  if (k->wgmma || k->split != 1 || k->wm < 1 || k->wm > 16 || k->wn < 4 || k->wn > 16 || k->wn % 4 ||
+      k->wm * k->wn > 128 || k->bm <= 0 || k->bn <= 0 || k->bm % k->wm || k->bn % k->wn || k->bk < 4 || k->bk % 4 ||
+      k->stages < 2 || k->stages > 8)
+    return false;
+  k->warps_n = k->bn / k->wn;
+  k->threads = (k->bm / k->wm) * k->warps_n;
+  k->chunk = 4;
+  k->a_stride = k->bk + 4, k->b_stride = b_nk ? k->bk + 4 : k->bn + 4;
+  k->a_bytes = k->bm * k->a_stride * 4;
+  k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * 4;
+  k->shared_bytes = k->stages * k->stage_bytes;
+  return k->threads % 32 == 0 && k->threads <= 1024 && k->shared_bytes <= MAX_SHARED;
+}
+
+/* tf32: the mma.sync path on float32 (4-byte elements, K in steps of 8). */
+static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, bool tf32, tile_t *k) {
   *k = (tile_t){.bm = o->bm, .bn = o->bn, .bk = o->bk, .wm = o->wm, .wn = o->wn, .stages = o->stages,
-                .group = o->group, .split = o->split, .wgmma = o->wgmma != 0, .row_step = 16};
+                .group = o->group, .split = o->split, .wgmma = o->wgmma != 0, .simt = o->simt != 0,
+                .row_step = 16, .chunk = 8};
   if (o->group < 1 || o->group > 64)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knob group=%d: 1 to 64 rows of tiles", o->group);
-  if (o->split != 1 && (!o->wgmma || (o->split != 2 && o->split != 4 && o->split != 8)))
+  if (o->split != 1 && (!o->wgmma || o->simt || (o->split != 2 && o->split != 4 && o->split != 8)))
     return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knob split=%d: 1, or 2, 4 or 8 with wgmma=1", o->split);
   bool ok;
-  if (k->wgmma) {
+  if (k->simt) {
+    ok = o->simt == 1 && make_simt_tile(k, b_nk);
+  } else if (k->wgmma) {
     ok = o->wgmma == 1 && make_wgmma_tile(k);
   } else {
+    /* rows padded by one chunk (16 bytes), TF32's B [K][N] rows by 8 floats (its lanes' loads then hit
+     * 32 banks) */
+    int esize = tf32 ? 4 : 2;
+    if (tf32) k->chunk = 4;
     ok = k->wm >= 16 && k->wm % 16 == 0 && k->wn >= 16 && k->wn % 16 == 0 && k->bm % (k->wm ? k->wm : 1) == 0 &&
          k->bn % (k->wn ? k->wn : 1) == 0 && k->bk >= 16 && k->bk % 16 == 0 && k->stages >= 2 && k->stages <= 8 &&
          k->bm > 0 && k->bn > 0;
@@ -961,15 +1142,21 @@ static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, tile_t *
       k->warps_n = k->bn / k->wn;
       k->threads = 32 * (k->bm / k->wm) * k->warps_n;
       k->mi = k->wm / 16, k->ni = k->wn / 8;
-      k->a_stride = k->bk + 8, k->b_stride = b_nk ? k->bk + 8 : k->bn + 8;
-      k->a_bytes = k->bm * k->a_stride * 2;
-      k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * 2;
+      k->a_stride = k->bk + k->chunk, k->b_stride = b_nk ? k->bk + k->chunk : k->bn + 8;
+      k->a_bytes = k->bm * k->a_stride * esize;
+      k->stage_bytes = k->a_bytes + (b_nk ? k->bn : k->bk) * k->b_stride * esize;
       k->shared_bytes = k->stages * k->stage_bytes;
       ok = k->threads <= 1024 && k->mi <= 8 && k->ni <= 16 && k->mi * k->ni * 4 <= MAX_ACC &&
            (int64_t)k->shared_bytes <= MAX_SHARED;
     }
   }
   if (ok) return NULL;
+  if (k->simt)
+    return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d simt=%d: the "
+                           "float32 path needs simt=1, wgmma=0, split=1, thread tiles wm 1..16 dividing bm and wn 4, "
+                           "8, 12 or 16 dividing bn (at most 128 accumulators), whole warps up to 1024 threads, bk a "
+                           "multiple of 4, 2..8 stages and at most %d bytes of shared memory",
+                           o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, o->simt, MAX_SHARED);
   if (k->wgmma)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs bm=%d bn=%d bk=%d wm=%d wn=%d stages=%d wgmma=%d: the "
                            "warpgroup path needs wgmma=1, bk=64, wm 64 or 128 dividing bm (at most 4 warpgroups), wn "
@@ -990,20 +1177,22 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
   gen_t g = {.p = &p};
   tcc_gpu_gemm_knobs_t chosen;
-  if (knobs) chosen = *knobs;
+  bool simt = p.dtype == TCC_DTYPE_F32 && !p.tf32;
+  if (knobs && (knobs->simt != 0) == simt && !(p.tf32 && knobs->wgmma)) chosen = *knobs;
   else {
     bool exact;
     int64_t rows = rows_if_known(&p, &exact);
-    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows, p.n, p.k, target, &chosen));
+    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows, p.n, p.k, p.dtype, p.tf32, target, &chosen));
     if (!exact) chosen.split = 1; /* what pays at batch 1 costs at larger batches */
   }
   if (chosen.wgmma && (!target || strcmp(target, "sm_90a") != 0))
     return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GPU GEMM knob wgmma=1 needs the sm_90a target, not %s",
                            node->name, target ? target : "sm_80");
-  TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, &g.k));
+  TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, p.tf32, &g.k));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
-  g.i16 = LLVMInt16TypeInContext(t->ctx);
+  g.esize = tcc_dtype_bits(p.dtype) / 8;
+  g.elem = g.esize == 4 ? t->f32 : LLVMInt16TypeInContext(t->ctx);
   g.half = LLVMHalfTypeInContext(t->ctx);
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
   g.smem = tcc_tir_gpu_dynamic_shared(t);
@@ -1017,7 +1206,8 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
 }
 
 tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out) {
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, -1, -1, NULL, out));
+  bool simt = text && strstr(text, "simt=1"); /* over the float32 defaults */
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(-1, -1, -1, simt ? TCC_DTYPE_F32 : TCC_DTYPE_F16, false, NULL, out));
   for (const char *p = text; p && *p;) {
     char name[16];
     long value;
@@ -1027,12 +1217,12 @@ tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *ou
     int *field = strcmp(name, "bm") == 0 ? &out->bm : strcmp(name, "bn") == 0 ? &out->bn : strcmp(name, "bk") == 0 ? &out->bk
                : strcmp(name, "wm") == 0 ? &out->wm : strcmp(name, "wn") == 0 ? &out->wn : strcmp(name, "stages") == 0 ? &out->stages
                : strcmp(name, "wgmma") == 0 ? &out->wgmma : strcmp(name, "group") == 0 ? &out->group
-               : strcmp(name, "split") == 0 ? &out->split : NULL;
-    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages, wgmma, group, split)", name);
+               : strcmp(name, "split") == 0 ? &out->split : strcmp(name, "simt") == 0 ? &out->simt : NULL;
+    if (!field) return tcc_status_make(TCC_INVALID_ARGUMENT, "GPU GEMM knobs: unknown knob '%s' (bm, bn, bk, wm, wn, stages, wgmma, group, split, simt)", name);
     *field = (int)value;
     p += used;
     if (*p == ',') p++;
   }
   tile_t k;
-  return make_tile(out, false, &k);
+  return make_tile(out, false, false, &k);
 }

@@ -1,5 +1,5 @@
-/* The GPU GEMM and convolution template on tensor cores (sm_80 and up): a MatMul plan node in float16 or
- * bfloat16 — 2-D, with A's leading dims folded into M when B is 2-D, or batched with equal batch dims — or
+/* The GPU GEMM and convolution template (sm_80 and up), on tensor cores for float16 and bfloat16 and on
+ * FMAs for float32: a MatMul plan node — 2-D, with A's leading dims folded into M when B is 2-D, or batched with equal batch dims — or
  * a fused "matmul" node whose body is such a MatMul followed by the add of a bias of N elements, the add
  * of a residual of the output's shape and an activation (Relu, Clip with constant bounds, Gelu), each
  * optional, or a convolution (below), emitted as an NVPTX kernel written directly in LLVM IR
@@ -17,10 +17,18 @@
  * shared memory filled by cp.async (16-byte copies, zero-filled past the edges), loads operand fragments
  * with ldmatrix (B transposed on the way) and accumulates with mma.sync.m16n8k16 in float32, wm x wn per
  * warp; the epilogue runs in float32, the tile is rounded to the output type once and stored with the
- * edges masked. Operand rows whose length is a multiple of 8 elements are copied 16 bytes at a
+ * edges masked. Operand rows whose length is a multiple of 16 bytes are copied 16 bytes at a
  * time by cp.async, others (K of 147 for a 7 x 7 conv of 3 channels) element by element. Conditions: K
- * and N constants, N a multiple of 8, A, B and C of one half type; otherwise *applied is false and
- * nothing is emitted.
+ * and N constants, N a multiple of 8, A, B and C of one type (f16, bf16 or f32); otherwise *applied is
+ * false and nothing is emitted.
+ *
+ * TF32 (float32 products with the attribute tf32 = 1, from `tcc compile --allow-tf32`): the mma.sync
+ * path on float32 elements (chunks of 4), mma.sync.m16n8k8 in TF32 (the operands rounded to nearest by
+ * cvt.rna), fragments of B [K][N] read by two 32-bit loads a lane instead of a transposing ldmatrix.
+ *
+ * The float32 path (knob simt = 1, for float32 without tf32) streams the slices the same way (rows
+ * padded by 4 floats) and each thread computes wm x wn of the tile with FMAs, reading A 4 of K at a
+ * time and B 4 columns at a time ([K][N]) or 4 of K at a time ([N][K]).
  *
  * The warpgroup path (knob wgmma = 1; sm_90a only) is warp-specialized: one warpgroup copies the slices
  * (cp.async, bk = 64, laid out with the 128-byte swizzle) into the ring, bm / wm warpgroups multiply
@@ -46,32 +54,38 @@
 #include "ir/graph.h"
 
 /* The template's knobs: the block's tile of C (bm x bn), the K slice (bk), the warp's tile (wm x wn; the
- * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. With wgmma = 1, wm x bn is a
+ * block has (bm / wm) x (bn / wn) warps) and the shared-memory stages. With simt = 1 (float32), wm x wn
+ * is a thread's tile (the block has (bm / wm) x (bn / wn) threads). With wgmma = 1, wm x bn is a
  * warpgroup's tile (bm / wm warpgroups) and wn the N of one instruction. The blocks take the tiles in
  * groups of `group` rows of tiles, column by column within a group (1: row by row). split = 2, 4 or 8
  * (warpgroup path): clusters of `split` blocks share each tile, block r multiplying the r-th part of K,
  * and the others hand their accumulators to block 0 through distributed shared memory (split-K without
  * a workspace). */
 typedef struct tcc_gpu_gemm_knobs {
-  int bm, bn, bk, wm, wn, stages, wgmma, group, split;
+  int bm, bn, bk, wm, wn, stages, wgmma, group, split, simt;
 } tcc_gpu_gemm_knobs_t;
 
-/* The defaults for m rows (-1: only known at run time) and n columns on a GPU target (NULL: sm_80) from
- * autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K slices of 32 in 4 stages; for m
- * up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32, 16 x 32 tiles of 2 warps, K slices of
- * 128. On sm_90a above 32 rows, the warpgroup path: 256 x 128 tiles of two multiplying warpgroups, or
- * up to 256 rows 64 x 128 tiles of one (fewer columns for narrow n). */
-TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, const char *target,
-                                                     tcc_gpu_gemm_knobs_t *out);
+/* The defaults for m rows (-1: only known at run time), n columns, depth k and the operands' type (tf32:
+ * float32 in TF32 on the mma.sync path) on a GPU target (NULL: sm_80) from autotune/spaces/gpu_gemm.lua: 128 x 128 tiles of 4 warps of 64 x 64, K
+ * slices of 32 in 4 stages; for m up to 256, 64 x 64 tiles of 4 warps of 32 x 32; for m up to 32,
+ * 16 x 32 tiles of 2 warps, K slices of 128. On sm_90a above 32 rows, the warpgroup path: 256 x 128
+ * tiles of two multiplying warpgroups, or up to 256 rows 64 x 128 tiles of one (fewer columns for narrow
+ * n). float32: the simt path, 128 x 128 tiles of 256 threads of 8 x 8, or smaller ones when they make
+ * too few tiles (64 x 64 for an unknown m); TF32: the mma.sync path, 256 x 128 tiles in slices of 16. */
+TCC_MUST_USE tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, tcc_dtype_t dtype, bool tf32,
+                                                     const char *target, tcc_gpu_gemm_knobs_t *out);
 /* Knobs from a space result (missing names keep the values *out already has); TCC_INVALID_ARGUMENT for a
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t *space, tcc_gpu_gemm_knobs_t *out);
-/* "bm=128,bn=256,wn=64" over the defaults for an unknown m; TCC_INVALID_ARGUMENT for an unknown name or a
+/* "bm=128,bn=256,wn=64" over the defaults for an unknown m (of float32 when simt=1 is named, else of
+ * halves); TCC_INVALID_ARGUMENT for an unknown name or a
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out);
 
 /* target: the GPU target the kernel must run on (NULL: sm_80; wgmma needs sm_90a). knobs NULL: the
- * defaults for the target and the node's M when it is a constant. */
+ * defaults for the target and the node's M when it is a constant; knobs of another path (simt = 1 for a
+ * half-precision or TF32 node, simt = 0 for a float32 one, wgmma = 1 for a TF32 one) also give the node
+ * the defaults. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
                                             const tcc_gpu_gemm_knobs_t *knobs, char entry[256],
                                             tcc_gpu_launch_t *launch, bool *applied);

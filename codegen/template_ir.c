@@ -330,6 +330,15 @@ void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef 
   for (int i = 0; i < 4; i++) acc[i] = LLVMBuildExtractValue(bd, r, (unsigned)i, "");
 }
 
+void tcc_tir_mma_1688_tf32(tcc_tir_t *t, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]) {
+  LLVMTypeRef i = t->i32, f = t->f32;
+  LLVMTypeRef tys[10] = {i, i, i, i, i, i, f, f, f, f}, f4[4] = {f, f, f, f};
+  LLVMValueRef args[10] = {a[0], a[1], a[2], a[3], b[0], b[1], acc[0], acc[1], acc[2], acc[3]};
+  LLVMValueRef r = tcc_tir_call(t, "llvm.nvvm.mma.m16n8k8.row.col.tf32", LLVMStructTypeInContext(t->ctx, f4, 4, 0), tys,
+                                10, args);
+  for (int k = 0; k < 4; k++) acc[k] = LLVMBuildExtractValue(t->b, r, (unsigned)k, "");
+}
+
 LLVMValueRef tcc_tir_wgmma_descriptor(tcc_tir_t *t, LLVMValueRef shared, int leading_bytes, int stride_bytes) {
   LLVMBuilderRef bd = t->b;
   LLVMValueRef addr = LLVMBuildPtrToInt(bd, shared, t->i64, "");

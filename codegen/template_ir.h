@@ -132,6 +132,9 @@ LLVMValueRef tcc_tir_gpu_dynamic_shared(tcc_tir_t *t);
 /* acc (4 f32 values, replaced) += A fragment (4 x i32) * B fragment (2 x i32) by mma.sync m16n8k16 on
  * float16 or bfloat16. */
 void tcc_tir_mma_16816(tcc_tir_t *t, bool bf16, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]);
+/* The same with mma.sync m16n8k8 on TF32 (float32 bits; the tensor cores ignore the low 13 of the
+ * mantissa, so round them first: cvt.rna.tf32.f32). */
+void tcc_tir_mma_1688_tf32(tcc_tir_t *t, LLVMValueRef a[4], LLVMValueRef b[2], LLVMValueRef acc[4]);
 
 /* sm_90a warpgroup MMA. The matrix descriptor of an operand at a shared pointer in the 128-byte swizzle
  * (its pattern based at a 1024-byte boundary): address, leading and stride byte offsets. */

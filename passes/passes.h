@@ -95,10 +95,13 @@ typedef struct {
   bool keep_softmax_f32;       /* softmax / log-softmax computed in f32 (default true) */
   bool keep_normalization_f32; /* layer/group/instance/RMS normalization in f32 (default true) */
   bool keep_reductions_f32;    /* reductions in f32 (default true) */
+  bool allow_tf32;             /* float32 products on tensor cores in TF32 on GPU targets (default false) */
 } tcc_precision_options_t;
 #define TCC_PRECISION_DEFAULTS {.keep_softmax_f32 = true, .keep_normalization_f32 = true, .keep_reductions_f32 = true}
 /* ctx->precision f16/bf16: f32 weights and activations become half types with f32 accumulation; the ops
- * kept in f32 are wrapped in casts. No change for f32. */
+ * kept in f32 are wrapped in casts. f32 with allow_tf32 on a GPU target: the float32 MatMul, Gemm and
+ * Conv nodes get the attribute tf32 = 1 (their operands may be rounded to TF32, 10 bits of mantissa, by
+ * the GPU templates; the evaluator and the CPU ignore it). No other change for f32. */
 TCC_MUST_USE tcc_status_t tcc_pass_precision(tcc_graph_t *g, const tcc_pass_context_t *ctx,
                                              const tcc_precision_options_t *options, bool *changed);
 

@@ -13,6 +13,7 @@
  * are converted at compile time (round to nearest even) into new constants. Graph inputs and outputs keep
  * their types: an output computed in the half type gets a final Cast. Values read inside subgraphs stay f32.
  * Each value is cast at most once per direction.
+ * With f32 and allow_tf32 on a GPU target, the float32 products are only marked (attribute tf32 = 1).
  */
 #include <string.h>
 
@@ -176,12 +177,25 @@ static tcc_status_t to_f32(state_t *s, tcc_value_t *v, tcc_value_t **out) {
   return NULL;
 }
 
+/* allow_tf32: float32 products that the GPU may run in TF32 (attribute tf32 = 1). */
+static tcc_status_t mark_tf32(tcc_graph_t *g, bool *changed) {
+  for (size_t i = 0; i < g->num_nodes; i++) {
+    tcc_node_t *n = g->nodes[i];
+    bool product = n->op == TCC_OP_MATMUL || n->op == TCC_OP_GEMM || n->op == TCC_OP_CONV;
+    if (!product || n->num_inputs < 2 || !is_dtype(n->inputs[0], TCC_DTYPE_F32) || tcc_node_attr(n, "tf32")) continue;
+    TCC_RETURN_IF_ERROR(tcc_node_set_attr_int(n, "tf32", 1));
+    *changed = true;
+  }
+  return NULL;
+}
+
 tcc_status_t tcc_pass_precision(tcc_graph_t *g, const tcc_pass_context_t *ctx, const tcc_precision_options_t *options,
                                 bool *changed) {
   *changed = false;
   tcc_precision_options_t defaults = TCC_PRECISION_DEFAULTS;
   if (!options) options = &defaults;
-  if (ctx->precision == TCC_DTYPE_F32) return NULL;
+  if (ctx->precision == TCC_DTYPE_F32)
+    return options->allow_tf32 && ctx->target && strncmp(ctx->target, "sm_", 3) == 0 ? mark_tf32(g, changed) : NULL;
   if (ctx->precision != TCC_DTYPE_F16 && ctx->precision != TCC_DTYPE_BF16)
     return tcc_status_make(TCC_INVALID_ARGUMENT, "precision %s: expected f32, f16 or bf16",
                            tcc_dtype_name(ctx->precision));

@@ -23,7 +23,8 @@ static void usage(FILE *out) {
   const tcc_cpu_target_t *t = tcc_cpu_targets(&n);
   fprintf(out,
           "usage: tcc compile MODEL.onnx [-target T] -o model.so [--name N] [--weights=external] [--emit K]\n"
-          "                  [--precision fp32|fp16|bf16] [-O0] [--bounds-check] [--keep-temps] [--verbose]\n"
+          "                  [--precision fp32|fp16|bf16] [--allow-tf32] [-O0] [--bounds-check] [--keep-temps]\n"
+          "                  [--verbose]\n"
           "\n"
           "Runs the optimization pipeline for the target and packages the model as one self-contained module:\n"
           "model.so (kernels, host plan, weights and the runtime; needs only libc, libm and libpthread) and\n"
@@ -46,6 +47,8 @@ static void usage(FILE *out) {
           "                  or for a GPU target ptx (PTX assembly: one kernel entry SYM_gpu per kernel)\n"
           "  --precision P   the compute precision (passes/precision.c): fp32 (default), or fp16 / bf16 for the\n"
           "                  activations and weights, with float32 accumulation and float32 model inputs/outputs\n"
+          "  --allow-tf32    GPU targets: float32 matrix products and convolutions on tensor cores in TF32 (10\n"
+          "                  bits of mantissa, float32 accumulation; like PyTorch's allow_tf32); default: FMAs\n"
           "  -O0             skip LLVM's optimization pipeline (default: default<O3>)\n"
           "  --bounds-check  check every index at run time (slower; errors are returned)\n"
           "  --keep-temps    keep the generated C, weights and object files (the directory is printed)\n"
@@ -133,6 +136,7 @@ enum { MAX_DISABLED = 32 };
 
 int tcc_cmd_compile(int argc, char **argv) {
   const char *model = NULL, *emit = NULL, *out = NULL, *precision = NULL, *disabled[MAX_DISABLED];
+  bool allow_tf32 = false;
   int num_disabled = 0;
   char name[128] = "";
   tcc_package_options_t po = tcc_package_defaults();
@@ -153,6 +157,7 @@ int tcc_cmd_compile(int argc, char **argv) {
     else if (strcmp(a, "--disable-pass") == 0 && num_disabled < MAX_DISABLED) disabled[num_disabled++] = value;
     else if (strcmp(a, "-O0") == 0) po.optimize = false;
     else if (strcmp(a, "--bounds-check") == 0) po.bounds_check = true;
+    else if (strcmp(a, "--allow-tf32") == 0) allow_tf32 = true;
     else if (strcmp(a, "--keep-temps") == 0) po.keep_temps = true;
     else if (strcmp(a, "--verbose") == 0) po.verbose = true;
     else if (a[0] == '-' || model) return fprintf(stderr, "tcc compile: unexpected argument '%s'\n\n", argv[i]), usage(stderr), 2;
@@ -181,6 +186,8 @@ int tcc_cmd_compile(int argc, char **argv) {
   }
   if (!gpu && !gpu_list && !tcc_cpu_target_find(po.target))
     return fprintf(stderr, "tcc compile: unknown target '%s' (run 'tcc compile --help' for the list)\n", po.target), 2;
+  if (allow_tf32 && !gpu && !gpu_list)
+    return fprintf(stderr, "tcc compile: --allow-tf32 is for GPU targets (sm_80 ... sm_90a), not %s\n", po.target), 2;
   if (gpu && emit && kind == TCC_EMIT_OBJ)
     return fprintf(stderr, "tcc compile: --emit obj is for CPU targets; for %s use --emit ptx or --emit llvm\n",
                    po.target), 2;
@@ -209,6 +216,7 @@ int tcc_cmd_compile(int argc, char **argv) {
     o.context.target = gpu || gpu_list ? first : tcc_cpu_target_class(po.target);
     o.disabled = disabled;
     if (precision) o.context.precision = tcc_pipeline_parse_precision(precision);
+    o.precision.allow_tf32 = allow_tf32;
     o.num_disabled = num_disabled;
     st = tcc_pipeline_run(m->graph, &o, &plan);
   }

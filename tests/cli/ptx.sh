@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU code generation without a GPU: `tcc compile --emit ptx` for sm_80 and sm_90a of the bundled sample,
-# the shared models (also in fp16 for sm_80 and bf16 for sm_90a: the tensor-core template) and the ONNX
+# the shared models (also in fp16 for sm_80 and bf16 for sm_90a: the tensor-core template; TF32 for
+# sm_80) and the ONNX
 # node tests that pass compiled for the CPU (every EVERY-th, 1 = all), each
 # PTX file validated by the CUDA toolkit's ptxas for its target; the usage errors of GPU targets. Without
 # the toolkit's libdevice (kernels with exp, tanh ... need it) only the usage errors are checked and the
@@ -16,11 +17,13 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 . "$(dirname "$0")/expect.sh"
 
-# emit NAME MODEL TARGET [PRECISION]: PTX emitted (and validated by ptxas when present)
+# emit NAME MODEL TARGET [PRECISION]: PTX emitted (and validated by ptxas when present); tf32: fp32 with
+# --allow-tf32
 emit() {
-  local name=$1 model=$2 target=$3 precision=${4:-fp32}
+  local name=$1 model=$2 target=$3 precision=${4:-fp32} flags=(--precision "${4:-fp32}")
+  [ "$precision" = tf32 ] && flags=(--precision fp32 --allow-tf32)
   expect "$name-$target-$precision" 0 "wrote .* \\($target\\)" -- \
-    "$tcc" compile "$model" -target "$target" --precision "$precision" --emit ptx -o "$dir/k.ptx"
+    "$tcc" compile "$model" -target "$target" "${flags[@]}" --emit ptx -o "$dir/k.ptx"
   if [ -n "$ptxas" ] && [ -s "$dir/k.ptx" ]; then
     expect "$name-$target-$precision-ptxas" 0 '' -- "$ptxas" -arch="$target" "$dir/k.ptx" -o "$dir/k.cubin"
   fi
@@ -35,6 +38,8 @@ expect gpu-list-twice 1 "target 'sm_90' is listed twice" -- \
   "$tcc" compile samples/tiny_cnn.onnx -target sm_90,sm_90 -o "$dir/m.so"
 expect ptx-for-cpu 2 '--emit ptx needs a GPU target' -- "$tcc" compile samples/tiny_cnn.onnx --emit ptx -o "$dir/m.ptx"
 expect unknown-target 2 "unknown target 'sm_70'" -- "$tcc" compile samples/tiny_cnn.onnx -target sm_70 --emit ptx -o "$dir/m.ptx"
+expect tf32-for-cpu 2 '--allow-tf32 is for GPU targets' -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target x86-64-v3 --allow-tf32 -o "$dir/m.so"
 expect no-libdevice 1 'libdevice: cannot read' -- env TCC_LIBDEVICE=/nonexistent.bc \
   "$tcc" compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o "$dir/m.ptx"
 
@@ -60,11 +65,19 @@ expect sample-fp16-template 0 '^  kernel .*\(conv2d\+bias\+relu; [0-9]+ threads 
 expect sample-fp16-mma 0 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' -- cat "$dir/h.ptx"
 emit sample samples/tiny_cnn.onnx sm_80 fp16
 emit sample samples/tiny_cnn.onnx sm_90a bf16
+# float32: the same template on FMAs (4-float shared loads); with --allow-tf32 on mma.sync in TF32
+expect sample-fp32-template 0 '^  kernel .*\(conv2d\+bias\+relu; [0-9]+ threads x 0 blocks \(as many as fit\), [1-9][0-9]* bytes shared\)' -- \
+  "$tcc" compile samples/tiny_cnn.onnx -target sm_90 --emit ptx -o "$dir/f.ptx"
+expect sample-fp32-fma 0 'ld.shared.v4.f32' -- cat "$dir/f.ptx"
+expect sample-tf32-mma 0 'mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32' -- \
+  sh -c "'$tcc' compile samples/tiny_cnn.onnx -target sm_80 --allow-tf32 --emit ptx -o '$dir/t.ptx' >/dev/null && cat '$dir/t.ptx'"
+emit sample samples/tiny_cnn.onnx sm_80 tf32
 if [ -n "$models" ] && [ -d "$models" ]; then
   for m in "$models"/*/model.onnx; do
     for target in sm_80 sm_90a; do emit "$(basename "$(dirname "$m")")" "$m" $target; done
     emit "$(basename "$(dirname "$m")")" "$m" sm_80 fp16
     emit "$(basename "$(dirname "$m")")" "$m" sm_90a bf16
+    emit "$(basename "$(dirname "$m")")" "$m" sm_80 tf32
   done
 else
   echo "ptx.sh: no shared models (../shared/models or TCC_MODELS): skipped them"

@@ -8,7 +8,7 @@
  *   # <one line: what the case checks>
  *   # pass: canonicalize            (a pass name of tcc_pipeline_run_pass; "a,b" runs a then b)
  *   # target: sm_80                 (optional: the pass context's target; default "generic")
- *   # precision: fp16               (optional: fp16 | bf16 | fp32)
+ *   # precision: fp16               (optional: fp16 | bf16 | fp32 | tf32, i.e. fp32 with allow_tf32)
  *   # atol: 1e-2                    (optional: the differential tolerance, below; default 1e-5)
  *   # eval: no                      (optional: skip the differential check)
  *   <input IR text (ir/text.h)>
@@ -259,8 +259,10 @@ static void run_case(runner_t *r, const char *path) {
   char target[64] = "generic";
   header(text, "target", target, sizeof target);
   o.context.target = target;
-  if (header(text, "precision", buf, sizeof buf))
+  if (header(text, "precision", buf, sizeof buf)) {
     o.context.precision = strcmp(buf, "fp16") == 0 ? TCC_DTYPE_F16 : strcmp(buf, "bf16") == 0 ? TCC_DTYPE_BF16 : TCC_DTYPE_F32;
+    o.precision.allow_tf32 = strcmp(buf, "tf32") == 0;
+  }
   double atol = header(text, "atol", buf, sizeof buf) ? atof(buf) : 1e-5;
   bool eval = !(header(text, "eval", buf, sizeof buf) && strcmp(buf, "no") == 0);
 
