@@ -514,20 +514,19 @@ static void compute_stage_simt(gen_t *g, LLVMValueRef stage, LLVMValueRef *acc) 
   const tile_t *k = &g->k;
   LLVMBuilderRef bd = g->t.b;
   LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes)), b_base = add(g, base, i32c(g, k->a_bytes));
+  bool b_nk = g->p->b_nk;
+  int step = b_nk ? 1 : 4; /* the thread's columns a B vector covers */
   LLVMValueRef cols[16];
-  for (int j = 0; j < k->wn; j += g->p->b_nk ? 1 : 4) cols[j] = simt_col(g, j);
+  for (int j = 0; j < k->wn; j += step) cols[j] = simt_col(g, j);
   for (int kk = 0; kk < k->bk; kk += 4) {
     LLVMValueRef a[16], b[16][4]; /* b[j][q]: B at (kk + q, column j) */
     for (int i = 0; i < k->wm; i++) a[i] = shared_v4(g, base, add(g, mul(g, add(g, g->warp_m, i32c(g, i)), i32c(g, k->a_stride)), i32c(g, kk)));
-    for (int j = 0; j < k->wn; j++)
-      for (int q = 0; q < 4; q++) {
-        if (g->p->b_nk && q == 0) {
-          LLVMValueRef v = shared_v4(g, b_base, add(g, mul(g, cols[j], i32c(g, k->b_stride)), i32c(g, kk)));
-          for (int e = 0; e < 4; e++) b[j][e] = LLVMBuildExtractElement(bd, v, i32c(g, e), "");
-        } else if (!g->p->b_nk && j % 4 == 0) {
-          LLVMValueRef v = shared_v4(g, b_base, add(g, mul(g, i32c(g, kk + q), i32c(g, k->b_stride)), cols[j]));
-          for (int e = 0; e < 4; e++) b[j + e][q] = LLVMBuildExtractElement(bd, v, i32c(g, e), "");
-        }
+    for (int j = 0; j < k->wn; j += step)
+      for (int q = 0; q < step; q++) { /* [N][K]: column j's 4 of K; [K][N]: row kk + q's 4 columns */
+        LLVMValueRef at = b_nk ? add(g, mul(g, cols[j], i32c(g, k->b_stride)), i32c(g, kk))
+                               : add(g, mul(g, i32c(g, kk + q), i32c(g, k->b_stride)), cols[j]);
+        LLVMValueRef v = shared_v4(g, b_base, at);
+        for (int e = 0; e < 4; e++) *(b_nk ? &b[j][e] : &b[j + e][q]) = LLVMBuildExtractElement(bd, v, i32c(g, e), "");
       }
     for (int q = 0; q < 4; q++)
       for (int i = 0; i < k->wm; i++) {

@@ -85,20 +85,20 @@ TEST(valid_agrees_with_the_template) {
     CHECK(d.count == 10);
     int index[TCC_SPACE_MAX_KNOBS] = {0}, accepted = 0, points = 0, accepted_wgmma = 0, accepted_simt = 0;
     for (;;) {
-      if (points++ % 7) goto next;
-      tcc_space_knobs_t s = {0};
-      for (int i = 0; i < d.count; i++) CHECK_OK(tcc_space_knobs_set(&s, d.names[i], d.values[i][index[i]]));
-      bool valid = false;
-      CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
-      tcc_gpu_gemm_knobs_t k = {0};
-      tcc_status_t st = tcc_gpu_gemm_knobs_from_space(&s, &k);
-      /* the script reserves shared memory for either layout of B: what it accepts always builds */
-      if (valid) CHECK(st == NULL);
-      accepted += valid;
-      accepted_wgmma += valid && k.wgmma;
-      accepted_simt += valid && k.simt;
-      tcc_status_free(st);
-    next:;
+      if (points++ % 7 == 0) {
+        tcc_space_knobs_t s = {0};
+        for (int i = 0; i < d.count; i++) CHECK_OK(tcc_space_knobs_set(&s, d.names[i], d.values[i][index[i]]));
+        bool valid = false;
+        CHECK_OK(tcc_space_valid("gpu_gemm", &q, &s, &valid));
+        tcc_gpu_gemm_knobs_t k = {0};
+        tcc_status_t st = tcc_gpu_gemm_knobs_from_space(&s, &k);
+        /* the script reserves shared memory for either layout of B: what it accepts always builds */
+        if (valid) CHECK(st == NULL);
+        accepted += valid;
+        accepted_wgmma += valid && k.wgmma;
+        accepted_simt += valid && k.simt;
+        tcc_status_free(st);
+      }
       int i = 0;
       while (i < d.count && ++index[i] == d.num_values[i]) index[i++] = 0;
       if (i == d.count) break;
