@@ -1,13 +1,14 @@
 /* gpu_kernels: builds one GPU module per workload, for bench/gpu_kernels.py, which times them on the GPU
- * against PyTorch in one process: GEMMs C[M, N] = A[M, K] * B[K, N] (against cuBLAS) and attention
+ * against PyTorch in one process: GEMMs C[M, N] = A[M, K] * B[K, N], or batched over a leading dim of
+ * both (against cuBLAS), and attention
  * Y = softmax(Q K^T / sqrt(D)) V over [B, H, S, D] (against scaled_dot_product_attention); every
  * operand is a module input.
  *
- *   bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape MxNxK]... [--knobs bm=128,...]
+ *   bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape [Bx]MxNxK]... [--knobs bm=128,...]
  *                     [--attention BxHxSxD[c][kN]]... [--keep-temps]
  *
  * Each workload goes through the optimization pipeline and packaging like `tcc compile` into
- * OUT_DIR/gemm_MxNxK_DTYPE/model.so or OUT_DIR/attention_BxHxSxD[c][kN]_DTYPE/model.so (c: causal; kN: N
+ * OUT_DIR/gemm_[Bx]MxNxK_DTYPE/model.so or OUT_DIR/attention_BxHxSxD[c][kN]_DTYPE/model.so (c: causal; kN: N
  * key/value heads, grouped-query attention), and the
  * kernel line is printed. --knobs overrides the GEMM template's knobs (codegen/gpu_gemm.h) and is
  * appended to the folder's name; --keep-temps keeps the PTX and the other intermediate files. With no
@@ -25,6 +26,7 @@
 typedef struct {
   bool attention, causal;
   int64_t d[4];     /* GEMM: M, N, K; attention: B, H, S, D */
+  int64_t batch;    /* GEMM: the products of a batched one (0: a 2-D product) */
   int64_t kv_heads; /* attention: the heads of K and V (0: H) */
 } workload_t;
 
@@ -50,8 +52,9 @@ static tcc_status_t make_graph(tcc_graph_t *g, const workload_t *w, tcc_dtype_t 
     for (int i = 0; i < 3; i++)
       TCC_RETURN_IF_ERROR(tensor_input(g, (const char *[]){"q", "k", "v"}[i], dtype, 4, i ? kv : w->d, &in[i]));
   } else {
-    TCC_RETURN_IF_ERROR(tensor_input(g, "a", dtype, 2, (int64_t[]){w->d[0], w->d[2]}, &in[0]));
-    TCC_RETURN_IF_ERROR(tensor_input(g, "b", dtype, 2, (int64_t[]){w->d[2], w->d[1]}, &in[1]));
+    int batched = w->batch > 0;
+    TCC_RETURN_IF_ERROR(tensor_input(g, "a", dtype, 2 + batched, (int64_t[]){w->batch, w->d[0], w->d[2]} + !batched, &in[0]));
+    TCC_RETURN_IF_ERROR(tensor_input(g, "b", dtype, 2 + batched, (int64_t[]){w->batch, w->d[2], w->d[1]} + !batched, &in[1]));
   }
   int inputs = w->attention ? 3 : 2;
   tcc_node_t *n = tcc_graph_add_node(g, w->attention ? TCC_OP_ATTENTION : TCC_OP_MATMUL, w->attention ? "attention" : "gemm",
@@ -90,7 +93,7 @@ static tcc_status_t build(const workload_t *w, tcc_dtype_t dtype, bool tf32, con
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape MxNxK]... [--knobs K]\n"
+  fprintf(stderr, "usage: bench_gpu_kernels OUT_DIR [-target sm_90] [--dtype f16|bf16|f32|tf32] [--shape [Bx]MxNxK]... [--knobs K]\n"
                   "                         [--attention BxHxSxD[c][kN]]... [--keep-temps]\n");
   return 2;
 }
@@ -118,8 +121,12 @@ int main(int argc, char **argv) {
       else return fprintf(stderr, "bench_gpu_kernels: --dtype takes f16, bf16, f32 or tf32\n"), 2;
     } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && count < 64) {
       workload_t w = {0};
-      if (sscanf(argv[++i], "%ldx%ldx%ld", &w.d[0], &w.d[1], &w.d[2]) != 3 || w.d[0] < 1 || w.d[1] < 1 || w.d[2] < 1)
-        return fprintf(stderr, "bench_gpu_kernels: --shape takes MxNxK\n"), 2;
+      int64_t v[4];
+      int n = sscanf(argv[++i], "%ldx%ldx%ldx%ld", &v[0], &v[1], &v[2], &v[3]);
+      if (n == 4) w.batch = v[0];
+      for (int j = 0; j < 3 && n >= 3; j++) w.d[j] = v[j + (n == 4)];
+      if (n < 3 || w.d[0] < 1 || w.d[1] < 1 || w.d[2] < 1 || (n == 4 && w.batch < 1))
+        return fprintf(stderr, "bench_gpu_kernels: --shape takes MxNxK or BxMxNxK (batched)\n"), 2;
       work[count++] = w;
     } else if (strcmp(argv[i], "--attention") == 0 && i + 1 < argc && count < 64) {
       workload_t w = {.attention = true};
@@ -154,9 +161,12 @@ int main(int argc, char **argv) {
       snprintf(dir, sizeof dir, "%s/attention_%ldx%ldx%ldx%ld%s%s_%s", out, (long)w->d[0], (long)w->d[1], (long)w->d[2],
                (long)w->d[3], w->causal ? "c" : "", kv, type);
     }
-    else
-      snprintf(dir, sizeof dir, "%s/gemm_%ldx%ldx%ld_%s%s%s", out, (long)w->d[0], (long)w->d[1], (long)w->d[2], type,
-               has_knobs ? "_" : "", label);
+    else {
+      char batch[32] = "";
+      if (w->batch) snprintf(batch, sizeof batch, "%ldx", (long)w->batch);
+      snprintf(dir, sizeof dir, "%s/gemm_%s%ldx%ldx%ld_%s%s%s", out, batch, (long)w->d[0], (long)w->d[1], (long)w->d[2],
+               type, has_knobs ? "_" : "", label);
+    }
     mkdir(dir, 0777);
     printf("%s\n", dir);
     tcc_status_t st = build(w, dtype, tf32, target, has_knobs && !w->attention ? &knobs : NULL, keep_temps, dir);

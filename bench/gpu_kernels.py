@@ -4,7 +4,7 @@ through torch.matmul, attention against torch's scaled_dot_product_attention.
 
     python3 bench/gpu_kernels.py DIR [--runner build/tcc-module-runner] [--runs 50] [--markdown]
 
-For each DIR/gemm_MxNxK_DTYPE/model.so (A [M, K], B [K, N]) and DIR/attention_BxHxSxD[c][kN]_DTYPE/model.so
+For each DIR/gemm_[Bx]MxNxK_DTYPE/model.so (A [[B,] M, K], B [[B,] K, N]) and DIR/attention_BxHxSxD[c][kN]_DTYPE/model.so
 (Q [B, H, S, D], K and V [B, N or H, S, D]; c: causal): the inputs uniform in [-1, 1) (fresh per workload, never zeros); the
 module runs through tcc-module-runner (the runtime alone) with --profile, which times its kernels with
 CUDA events launch by launch; the output is checked against PyTorch's (relative L2 error below 1e-2,
@@ -71,15 +71,16 @@ def run_module(runner, path, inputs, dtype, runs):
 
 def workload(entry):
     """(inputs, torch function, flops) of a module folder's name, or None."""
-    g = re.fullmatch(r"gemm_(\d+)x(\d+)x(\d+)_(f16|bf16|f32|tf32)(_.*)?", entry)
+    g = re.fullmatch(r"gemm_(?:(\d+)x)?(\d+)x(\d+)x(\d+)_(f16|bf16|f32|tf32)(_.*)?", entry)
     a = re.fullmatch(r"attention_(\d+)x(\d+)x(\d+)x(\d+)(c?)(?:k(\d+))?_(f16|bf16)", entry)
     if g:
-        m, n, k = (int(x) for x in g.groups()[:3])
-        dtype = DTYPES[g.group(4)]
+        batch = (int(g.group(1)),) if g.group(1) else ()
+        m, n, k = (int(x) for x in g.groups()[1:4])
+        dtype = DTYPES[g.group(5)]
         torch.manual_seed(m * 31 + n * 7 + k)
-        x, y = ((torch.rand(*s, device="cuda") * 2 - 1).to(dtype) for s in ((m, k), (k, n)))
-        product = matmul_tf32 if g.group(4) == "tf32" else torch.matmul
-        return [x, y], dtype, lambda: product(x, y), 2.0 * m * n * k
+        x, y = ((torch.rand(*s, device="cuda") * 2 - 1).to(dtype) for s in (batch + (m, k), batch + (k, n)))
+        product = matmul_tf32 if g.group(5) == "tf32" else torch.matmul
+        return [x, y], dtype, lambda: product(x, y), 2.0 * m * n * k * (batch[0] if batch else 1)
     if a:
         b, h, s, d = (int(x) for x in a.groups()[:4])
         causal, kv, dtype = a.group(5) == "c", int(a.group(6) or h), DTYPES[a.group(7)]

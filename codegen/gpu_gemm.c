@@ -261,6 +261,10 @@ typedef struct {
   LLVMValueRef warp_m, warp_n; /* the warp's first row and column in the tile; float32: see stream_tiles */
   LLVMValueRef wg_a; /* wgmma: the byte offset of the warpgroup's first A row in a stage */
   LLVMValueRef loader; int loaders; /* the copying thread's index among `loaders` threads */
+  /* the warpgroup path's operands copied by the TMA unit (see tensor_maps), and the kernel parameters
+   * holding their tensor maps */
+  bool tma_a, tma_b;
+  char map_a[300], map_b[300];
 } gen_t;
 
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
@@ -388,13 +392,14 @@ static void copy_im2col_chunk(gen_t *g, LLVMValueRef x, LLVMValueRef c, LLVMValu
 }
 
 /* Copies slice kt of K (A: bm x bk at rows m0; B: bk x bn at cols n0, or bn x bk when stored [N][K]) into
- * shared stage `stage`, the 16-byte chunks dealt out to the loading threads in turn. */
+ * shared stage `stage`, the 16-byte chunks dealt out to the loading threads in turn; operands the TMA
+ * unit copies are left out. */
 static void load_stage(gen_t *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef m, LLVMValueRef m0, LLVMValueRef n0,
                        LLVMValueRef kt, LLVMValueRef stage) {
   const tile_t *k = &g->k;
   LLVMValueRef k0 = mul(g, kt, i64c(g, k->bk)), base = mul(g, stage, i32c(g, k->stage_bytes));
   LLVMValueRef K = i64c(g, g->p->k), N = i64c(g, g->p->n);
-  int a_chunks = k->bm * k->bk / k->chunk, b_chunks = k->bk * k->bn / k->chunk;
+  int a_chunks = g->tma_a ? 0 : k->bm * k->bk / k->chunk, b_chunks = g->tma_b ? 0 : k->bk * k->bn / k->chunk;
   int n = g->loaders;
   for (int i = 0; i * n < a_chunks || i * n < b_chunks; i++) {
     LLVMValueRef c = add(g, g->loader, i32c(g, i * n));
@@ -709,7 +714,7 @@ typedef struct {
   LLVMValueRef a, b, c, m, batch, tiles_n, per_product, total, k_tiles;
   LLVMValueRef first, stride; /* this block's (or cluster's) first tile and the step (i64) */
   tcc_tir_loop_t loop;
-  LLVMValueRef ta, tb, tc, m0, n0; /* the current tile: its product's operands and its corner */
+  LLVMValueRef prod, ta, tb, tc, m0, n0; /* the current tile: its product, its operands and its corner */
 } walk_t;
 
 static void walk_begin(gen_t *g, walk_t *w) {
@@ -719,7 +724,7 @@ static void walk_begin(gen_t *g, walk_t *w) {
   const plan_t *p = g->p;
   LLVMValueRef tiles_m = LLVMBuildSDiv(bd, add(g, w->m, i64c(g, k->bm - 1)), i64c(g, k->bm), "");
   LLVMValueRef tile = tcc_tir_loop_begin(t, &w->loop, w->first, w->total, w->stride, "tile");
-  LLVMValueRef prod = LLVMBuildSDiv(bd, tile, w->per_product, ""), rest = LLVMBuildSRem(bd, tile, w->per_product, "");
+  LLVMValueRef prod = w->prod = LLVMBuildSDiv(bd, tile, w->per_product, ""), rest = LLVMBuildSRem(bd, tile, w->per_product, "");
   /* tiles in groups of `group` rows of tiles, column by column within a group: the blocks running
    * together share panels of both A and B in L2 */
   LLVMValueRef span = mul(g, i64c(g, k->group), w->tiles_n), within = LLVMBuildSRem(bd, rest, span, "");
@@ -812,6 +817,45 @@ static void mbarrier_arrive_remote(gen_t *g, LLVMValueRef remote) {
   inline_ptx(g, "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [$0];", "r,~{memory}", g->t.void_t, &remote, 1);
 }
 
+/* ---- the TMA unit's copies (sm_90a) ---- */
+
+/* The generic address of the tensor map the kernel takes by value in parameter `name`. */
+static LLVMValueRef map_address(gen_t *g, const char *name) {
+  char text[400];
+  snprintf(text, sizeof text, "{\n.reg .b64 at;\nmov.b64 at, %s;\ncvta.param.u64 $0, at;\n}", name);
+  return inline_ptx(g, text, "=l", g->t.i64, NULL, 0);
+}
+
+static LLVMValueRef i32_of(gen_t *g, LLVMValueRef v) { return LLVMBuildTrunc(g->t.b, v, g->t.i32, ""); }
+
+/* The box at coordinates (c0, c1, c2) (i32, innermost first) of the tensor map at `map` into shared byte
+ * offset dst, its bytes counted on the mbarrier at shared byte offset bar. */
+static void tma_copy(gen_t *g, LLVMValueRef map, LLVMValueRef dst, LLVMValueRef c0, LLVMValueRef c1, LLVMValueRef c2,
+                     LLVMValueRef bar) {
+  LLVMValueRef args[6] = {add(g, g->smem_address, dst), map, c0, c1, c2, add(g, g->smem_address, bar)};
+  inline_ptx(g, "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [$0], [$1, {$2, $3, $4}], [$5];",
+             "r,l,r,r,r,r,~{memory}", g->t.void_t, args, 6);
+}
+
+/* Slice kt of the operands the TMA unit copies into stage `stage`, announced on its `full` barrier (an
+ * arrival expecting their bytes): A as one box of bm rows x 64 of K, B [N][K] as one of bn rows, B
+ * [K][N] as bn / 64 boxes of 64 rows of K x 64 columns, each in the 128-byte swizzle the descriptors
+ * of compute_stage_wgmma read (tile_offset). */
+static void tma_stage(gen_t *g, const walk_t *w, LLVMValueRef map_a, LLVMValueRef map_b, LLVMValueRef kt,
+                      LLVMValueRef stage, LLVMValueRef full) {
+  const tile_t *k = &g->k;
+  int bytes = (g->tma_a ? k->bm * 128 : 0) + (g->tma_b ? k->bn * 128 : 0);
+  LLVMValueRef args[2] = {add(g, g->smem_address, full), i32c(g, bytes)};
+  inline_ptx(g, "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r,~{memory}", g->t.void_t, args, 2);
+  LLVMValueRef base = mul(g, stage, i32c(g, k->stage_bytes)), b_base = add(g, base, i32c(g, k->a_bytes));
+  LLVMValueRef k0 = i32_of(g, mul(g, kt, i64c(g, k->bk))), prod = i32_of(g, w->prod);
+  LLVMValueRef b_prod = g->p->batched ? prod : i32c(g, 0);
+  if (g->tma_a) tma_copy(g, map_a, base, k0, i32_of(g, w->m0), prod, full);
+  if (g->tma_b && g->p->b_nk) tma_copy(g, map_b, b_base, k0, i32_of(g, w->n0), b_prod, full);
+  for (int j = 0; g->tma_b && !g->p->b_nk && j < k->bn / 64; j++)
+    tma_copy(g, map_b, add(g, b_base, i32c(g, j * k->bk * 128)), i32_of(g, add(g, w->n0, i64c(g, 64 * j))), k0, b_prod, full);
+}
+
 /* split-K across the blocks of a cluster: the blocks of rank > 0 hand their accumulators to rank 0
  * through their shared memory (`red`, each thread's num_acc floats in a row), which adds them up and
  * stores the tile. `full` (in rank 0) completes when every other block's threads have written theirs,
@@ -858,9 +902,11 @@ static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef re
   LLVMBuildStore(bd, add(g, r, i64c(g, 1)), round);
 }
 
-/* The warpgroup path, warp-specialized: warpgroup 0 copies the slices (cp.async) into the ring of stages,
- * the others multiply them (wgmma). Stage s has two mbarriers: `full` completes when the copies into it
- * have landed (each copying thread arrives once its cp.asyncs are done), `empty` when every multiplying
+/* The warpgroup path, warp-specialized: warpgroup 0 copies the slices into the ring of stages (its thread
+ * 0 alone when the TMA unit copies both operands; else cp.async by all 128, thread 0 also issuing the
+ * TMA copies of the other operand), the others multiply them (wgmma). Stage s has two mbarriers: `full`
+ * completes when the copies into it have landed (each cp.async thread arrives once its copies are done,
+ * thread 0 once more expecting the TMA copies' bytes), `empty` when every multiplying
  * warp's wgmma group that read it has completed. Each side counts the slices it has passed (`it`,
  * across tiles): slice it uses stage it % stages in phase (it / stages) & 1. The copies run ahead into
  * the next tile while the multiplying warpgroups store this one. */
@@ -877,15 +923,17 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   int red_full = bars + 16 * S, red_free = red_full + 8, red = red_full + 16; /* split-K's (see reduce_split) */
 #define FULL(s) add(g, i32c(g, bars), mul(g, (s), i32c(g, 8)))
 #define EMPTY(s) add(g, i32c(g, bars + 8 * S), mul(g, (s), i32c(g, 8)))
+  bool tma = g->tma_a || g->tma_b, cp_async = !g->tma_a || !g->tma_b;
   LLVMBasicBlockRef join = tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), ""));
   for (int s = 0; s < S; s++) {
-    mbarrier_init(g, FULL(i32c(g, s)), 128);
+    mbarrier_init(g, FULL(i32c(g, s)), (cp_async ? 128 : 0) + tma);
     mbarrier_init(g, EMPTY(i32c(g, s)), 4 * consumers);
   }
   if (split > 1) {
     mbarrier_init(g, i32c(g, red_full), (split - 1) * 128 * consumers);
     mbarrier_init(g, i32c(g, red_free), 128 * consumers);
   }
+  if (tma) ptx_statement(g, "fence.mbarrier_init.release.cluster;"); /* visible to the TMA unit */
   tcc_tir_if_end(t, join);
   /* split-K: the `split` blocks of a cluster take one tile, block `rank` the rank-th part of its K */
   LLVMValueRef rank = i32c(g, 0), k_begin = i64c(g, 0), k_end = w->k_tiles;
@@ -903,14 +951,22 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   }
   LLVMValueRef it = tcc_tir_alloca(t, t->i64, "it");
   LLVMBuildStore(bd, i64c(g, 0), it);
-  LLVMValueRef producer = LLVMBuildICmp(bd, LLVMIntULT, g->tid, i32c(g, 128), "");
   LLVMBasicBlockRef copy_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "copy");
   LLVMBasicBlockRef mul_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "multiply");
   LLVMBasicBlockRef done_bb = LLVMAppendBasicBlockInContext(t->ctx, t->fn, "done");
-  LLVMBuildCondBr(bd, producer, copy_bb, mul_bb);
+  LLVMBasicBlockRef idle_bb = cp_async ? copy_bb : LLVMAppendBasicBlockInContext(t->ctx, t->fn, "idle");
+  LLVMBuildCondBr(bd, LLVMBuildICmp(bd, LLVMIntULT, g->tid, i32c(g, 128), ""), idle_bb, mul_bb);
+  if (!cp_async) { /* the copying warpgroup's thread 0 alone */
+    LLVMPositionBuilderAtEnd(bd, idle_bb);
+    LLVMBuildCondBr(bd, LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), ""), copy_bb, done_bb);
+  }
 
   LLVMPositionBuilderAtEnd(bd, copy_bb);
   g->loader = g->tid, g->loaders = 128;
+  LLVMValueRef map_a = g->tma_a ? map_address(g, g->map_a) : NULL, map_b = g->tma_b ? map_address(g, g->map_b) : NULL;
+  LLVMValueRef issuer = LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), "");
+  if (map_a) inline_ptx(g, "prefetch.tensormap [$0];", "l,~{memory}", t->void_t, &map_a, 1);
+  if (map_b) inline_ptx(g, "prefetch.tensormap [$0];", "l,~{memory}", t->void_t, &map_b, 1);
   walk_begin(g, w);
   tcc_tir_loop_t ks;
   LLVMValueRef kt = tcc_tir_loop_begin(t, &ks, k_begin, k_end, i64c(g, 1), "kt");
@@ -918,9 +974,16 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   LLVMValueRef stage = LLVMBuildTrunc(bd, LLVMBuildURem(bd, n, i64c(g, S), ""), t->i32, "");
   LLVMValueRef parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
   mbarrier_wait(g, EMPTY(stage), LLVMBuildXor(bd, parity, i32c(g, 1), "")); /* the previous round's is done */
-  load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, kt, stage);
-  LLVMValueRef full = mbarrier_addr(g, FULL(stage));
-  inline_ptx(g, "cp.async.mbarrier.arrive.noinc.shared.b64 [$0];", "l,~{memory}", t->void_t, &full, 1);
+  if (tma) {
+    join = cp_async ? tcc_tir_if_begin(t, issuer) : NULL;
+    tma_stage(g, w, map_a, map_b, kt, stage, FULL(stage));
+    if (join) tcc_tir_if_end(t, join);
+  }
+  if (cp_async) {
+    load_stage(g, w->ta, w->tb, w->m, w->m0, w->n0, kt, stage);
+    LLVMValueRef full = mbarrier_addr(g, FULL(stage));
+    inline_ptx(g, "cp.async.mbarrier.arrive.noinc.shared.b64 [$0];", "l,~{memory}", t->void_t, &full, 1);
+  }
   LLVMBuildStore(bd, add(g, n, i64c(g, 1)), it);
   tcc_tir_loop_end(t, &ks);
   tcc_tir_loop_end(t, &w->loop);
@@ -979,10 +1042,17 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
 static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_t *t = &g->t;
   const plan_t *p = g->p;
-  int np = p->num_params + 2;
+  int np = p->num_params + 2, maps = g->tma_a + g->tma_b;
   LLVMTypeRef params[16];
-  for (int i = 0; i < np; i++) params[i] = t->ptr;
-  LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)np, 0));
+  for (int i = 0; i < np + maps; i++) params[i] = t->ptr;
+  LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)(np + maps), 0));
+  /* the tensor maps: 128 bytes by value, aligned to 64 (CUtensorMap) */
+  LLVMTypeRef map_type = LLVMArrayType2(LLVMInt8TypeInContext(t->ctx), 128);
+  for (int i = 0; i < maps; i++) {
+    unsigned at = (unsigned)(np + i + 1); /* attribute indices of parameters start at 1 */
+    LLVMAddAttributeAtIndex(fn, at, LLVMCreateTypeAttribute(t->ctx, LLVMGetEnumAttributeKindForName("byval", 5), map_type));
+    LLVMAddAttributeAtIndex(fn, at, LLVMCreateEnumAttribute(t->ctx, LLVMGetEnumAttributeKindForName("align", 5), 64));
+  }
   tcc_tir_begin(t, fn);
   LLVMBuilderRef bd = t->b;
   walk_t w = {.a = LLVMGetParam(fn, (unsigned)p->param_a), .b = LLVMGetParam(fn, (unsigned)p->param_b),
@@ -1023,6 +1093,40 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
 }
 
 static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, bool tf32, tile_t *k);
+
+/* The dims of v [from, to) as one (their product; tcc_dim_invalid() when out of memory). */
+static const tcc_dim_t *dims_of(tcc_module_t *m, const tcc_value_t *v, int from, int to) {
+  return tcc_dim_product(m, v->type.dims + from, to - from);
+}
+
+/* The warpgroup path's operands the TMA unit copies, and their tensor maps in *launch (3-D, innermost
+ * first: the row, the rows, the products): A unless it is a convolution's im2col, [N][K] B, both only
+ * when their rows are whole 16-byte units (the maps' strides must be), and [K][N] B (N % 8 == 0). */
+static tcc_status_t tensor_maps(gen_t *g, tcc_module_t *m, tcc_gpu_launch_t *launch) {
+  const plan_t *p = g->p;
+  int esize = tcc_dtype_bits(p->dtype) / 8;
+  bool k_whole = p->k * esize % 16 == 0;
+  g->tma_a = !p->is_conv && k_whole;
+  g->tma_b = !p->b_nk || k_whole;
+  const tcc_dim_t *one = tcc_dim_const(m, 1), *K = tcc_dim_const(m, p->k), *N = tcc_dim_const(m, p->n);
+  int ra = p->a->type.rank, rb = p->b->type.rank;
+  if (g->tma_a) {
+    tcc_gpu_tensor_map_t *map = &launch->maps[launch->num_maps++];
+    *map = (tcc_gpu_tensor_map_t){.arg = p->param_a, .rank = 3, .swizzle = 128, .dtype = p->dtype,
+                                  .box = {64, g->k.bm, 1}, .dims = {K, dims_of(m, p->a, p->batched ? ra - 2 : 0, ra - 1), one}};
+    if (p->batched) map->dims[2] = dims_of(m, p->a, 0, ra - 2);
+  }
+  if (g->tma_b) {
+    tcc_gpu_tensor_map_t *map = &launch->maps[launch->num_maps++];
+    *map = (tcc_gpu_tensor_map_t){.arg = p->param_b, .rank = 3, .swizzle = 128, .dtype = p->dtype,
+                                  .box = {64, p->b_nk ? g->k.bn : 64, 1}, .dims = {p->b_nk ? K : N, p->b_nk ? N : K, one}};
+    if (p->batched) map->dims[2] = dims_of(m, p->b, 0, rb - 2);
+  }
+  for (int i = 0; i < launch->num_maps; i++)
+    for (int d = 0; d < 3; d++)
+      if (launch->maps[i].dims[d] == tcc_dim_invalid()) return tcc_status_oom();
+  return NULL;
+}
 
 /* M of one product when it is a constant. With symbolic dims, M when they are 1 (tiles sized for batch
  * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, rows
@@ -1188,6 +1292,8 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
     return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GPU GEMM knob wgmma=1 needs the sm_90a target, not %s",
                            node->name, target ? target : "sm_80");
   TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, p.tf32, &g.k));
+  tcc_gpu_launch_t out = {.block = g.k.threads, .grid = 0, .shared_bytes = g.k.shared_bytes};
+  if (g.k.wgmma) TCC_RETURN_IF_ERROR(tensor_maps(&g, node->graph->module, &out));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
   g.esize = tcc_dtype_bits(p.dtype) / 8;
@@ -1196,10 +1302,13 @@ tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, co
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
   g.smem = tcc_tir_gpu_dynamic_shared(t);
   tcc_tir_gpu_entry(t, node->name, "gemm", entry);
+  /* LLVM names a kernel's parameters ENTRY_param_I in the PTX */
+  snprintf(g.map_a, sizeof g.map_a, "%s_param_%d", entry, p.num_params + 2);
+  snprintf(g.map_b, sizeof g.map_b, "%s_param_%d", entry, p.num_params + 2 + g.tma_a);
   tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
   tcc_tir_dispose(t);
   TCC_RETURN_IF_ERROR(st);
-  *launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.shared_bytes};
+  *launch = out;
   *applied = true;
   return NULL;
 }

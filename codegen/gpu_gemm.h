@@ -31,7 +31,10 @@
  * time and B 4 columns at a time ([K][N]) or 4 of K at a time ([N][K]).
  *
  * The warpgroup path (knob wgmma = 1; sm_90a only) is warp-specialized: one warpgroup copies the slices
- * (cp.async, bk = 64, laid out with the 128-byte swizzle) into the ring, bm / wm warpgroups multiply
+ * (bk = 64, laid out with the 128-byte swizzle) into the ring — the TMA unit's bulk tensor copies, issued
+ * by its thread 0, for A unless it is a convolution's im2col and for B, each where its rows are whole
+ * 16-byte units (launch->maps describes their tensor maps, the kernel's parameters after err), cp.async
+ * for the others — and bm / wm warpgroups multiply
  * them with wgmma.mma_async (A and B read by the tensor cores through matrix descriptors, B K-major
  * for [N][K] weights and N-major otherwise), wm x bn each in instructions m64 x wn x k16, one group in
  * flight; a pair of mbarriers per stage (landed / read) replaces the block barriers, so the copies of

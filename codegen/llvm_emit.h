@@ -107,10 +107,25 @@ typedef struct {
   bool gpu;
 } tcc_llvm_emit_options_t;
 
+/* A tensor map (sm_90's bulk tensor copies, TMA) a GPU kernel takes by value after its err parameter:
+ * the packed tensor at the kernel's argument `arg` (a call argument index) seen as `rank` dims of `dtype`
+ * elements, innermost first (each dim's stride the product of those before it), copied in boxes of
+ * box[] elements laid out in shared memory with the given swizzle (0 or 128 bytes). The runtime encodes
+ * it for the buffer's address and the run's dims. */
+enum { TCC_GPU_MAX_TENSOR_MAPS = 2, TCC_GPU_MAX_MAP_RANK = 3 };
+typedef struct {
+  int32_t arg, rank, swizzle;
+  tcc_dtype_t dtype;
+  const tcc_dim_t *dims[TCC_GPU_MAX_MAP_RANK];
+  int32_t box[TCC_GPU_MAX_MAP_RANK];
+} tcc_gpu_tensor_map_t;
+
 /* How a GPU kernel is launched: threads per block, blocks (0: as many as the device holds resident, for
- * a kernel that strides over its work) and bytes of dynamic shared memory. */
+ * a kernel that strides over its work), bytes of dynamic shared memory and the tensor maps it takes. */
 typedef struct {
   int32_t block, grid, shared_bytes;
+  int32_t num_maps;
+  tcc_gpu_tensor_map_t maps[TCC_GPU_MAX_TENSOR_MAPS];
 } tcc_gpu_launch_t;
 
 /* Whether the GPU entry of k spreads its work over the whole grid (a grid-stride loop: launch as many

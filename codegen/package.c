@@ -89,6 +89,7 @@ typedef struct {
   call_t *calls;
   int num_calls, cap_calls;
   int bound_symbols; /* the emitter's first symbols: those the inputs' dims bind */
+  int num_map_dims;  /* the GPU calls' tensor maps' dims, in call order (tcc_map_dims) */
   char dir[64]; /* the temporary directory */
 } pack_t;
 
@@ -462,6 +463,7 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   for (int i = 0; i < 2 * p->num_gpus; i++)
     if (p->image_bytes[i]) fprintf(f, "extern const unsigned char image%d[] __asm__(\"tcc_image_%d\");\n", i, i);
   fprintf(f, "extern void buffer_numel(const int64_t *, int64_t *) __asm__(\"tcc_buffer_numel\");\n");
+  if (p->num_map_dims) fprintf(f, "extern void map_dims(const int64_t *, int64_t *) __asm__(\"tcc_map_dims\");\n");
   if (!p->o->external_weights) fprintf(f, "extern const unsigned char weights[] __asm__(\"tcc_weights\");\n");
   fprintf(f, "\nstatic const char *const symbols[] = {");
   int num_syms = tcc_llvm_emitter_num_symbols(p->e);
@@ -481,20 +483,35 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
     write_place(f, w), fputs(", ", f);
   }
   fprintf(f, "{0}};\n");
-  for (int i = 0; i < p->num_calls; i++) {
+  for (int i = 0, dims = 0; i < p->num_calls; i++) {
     fprintf(f, "static const tcc_module_arg_t a%d[] = {", i);
     for (int a = 0; a < p->calls[i].num_args; a++) write_place(f, p->calls[i].args[a]), fputs(a + 1 < p->calls[i].num_args ? ", " : "", f);
+    fprintf(f, "};\n");
+    const tcc_gpu_launch_t *l = &p->calls[i].launch;
+    if (!l->num_maps) continue;
+    fprintf(f, "static const tcc_module_tensor_map_t tm%d[] = {", i);
+    for (int t = 0; t < l->num_maps; t++) {
+      const tcc_gpu_tensor_map_t *m = &l->maps[t];
+      fprintf(f, "{%d, %d, %d, %d, %d, {", m->arg, (int)m->dtype, m->rank, m->swizzle, dims);
+      for (int d = 0; d < m->rank; d++) fprintf(f, "%d, ", m->box[d]);
+      fprintf(f, "}}, ");
+      dims += m->rank;
+    }
     fprintf(f, "};\n");
   }
   fprintf(f, "static const tcc_module_call_t calls[] = {\n");
   for (int i = 0; i < p->num_calls; i++) {
     fprintf(f, "  {");
     c_string(f, p->calls[i].name);
-    if (p->num_gpus)
-      fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d},\n", p->calls[i].num_args, i, p->calls[i].symbol,
-              p->calls[i].launch.block, p->calls[i].launch.grid, p->calls[i].launch.shared_bytes);
-    else
+    if (p->num_gpus) {
+      char maps[32] = "NULL";
+      if (p->calls[i].launch.num_maps) snprintf(maps, sizeof maps, "tm%d", i);
+      fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d, %d, %s},\n", p->calls[i].num_args, i, p->calls[i].symbol,
+              p->calls[i].launch.block, p->calls[i].launch.grid, p->calls[i].launch.shared_bytes,
+              p->calls[i].launch.num_maps, maps);
+    } else {
       fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
+    }
   }
   if (p->num_gpus) {
     fprintf(f, "  {0}};\nstatic const tcc_module_gpu_image_t gpu_images[] = {\n");
@@ -534,8 +551,9 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   else fprintf(f, "  %s, NULL, %lld,\n", p->weights_bytes ? "weights" : "NULL", (long long)p->weights_bytes);
   int num_images = 0;
   for (int i = 0; i < 2 * p->num_gpus; i++) num_images += p->image_bytes[i] > 0;
-  if (p->num_gpus) fprintf(f, "  TCC_MODULE_DEVICE_CUDA, %d, gpu_images,\n};\n\n", num_images);
-  else fprintf(f, "  TCC_MODULE_DEVICE_CPU, 0, NULL,\n};\n\n");
+  if (p->num_gpus) fprintf(f, "  TCC_MODULE_DEVICE_CUDA, %d, gpu_images,\n", num_images);
+  else fprintf(f, "  TCC_MODULE_DEVICE_CPU, 0, NULL,\n");
+  fprintf(f, "  %d, %s,\n};\n\n", p->num_map_dims, p->num_map_dims ? "map_dims" : "NULL");
   fprintf(f,
           "TCC_MODULE_EXPORT const tcc_module_desc_t *tcc_module_query(void) { return &desc; }\n\n"
           "/* ---- the model's API (model.h) ---- */\n"
@@ -813,6 +831,23 @@ static tcc_status_t write_images_asm(pack_t *p) {
   return fclose(f) == 0 ? NULL : tcc_status_make(TCC_IO, "cannot write '%s'", path);
 }
 
+/* The dims of the GPU calls' tensor maps for a run, in call order: the host function tcc_map_dims. */
+static tcc_status_t emit_map_dims(pack_t *p) {
+  p->num_map_dims = 0;
+  for (int c = 0; c < p->num_calls; c++)
+    for (int i = 0; i < p->calls[c].launch.num_maps; i++) p->num_map_dims += p->calls[c].launch.maps[i].rank;
+  if (!p->num_map_dims) return NULL;
+  const tcc_dim_t **dims = calloc((size_t)p->num_map_dims, sizeof *dims);
+  if (!dims) return tcc_status_oom();
+  int at = 0;
+  for (int c = 0; c < p->num_calls; c++)
+    for (int i = 0; i < p->calls[c].launch.num_maps; i++)
+      for (int d = 0; d < p->calls[c].launch.maps[i].rank; d++) dims[at++] = p->calls[c].launch.maps[i].dims[d];
+  tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_map_dims", p->num_map_dims, dims);
+  free(dims);
+  return st;
+}
+
 static tcc_status_t build(pack_t *p, const char *module_path, const char *header_path) {
   tcc_llvm_emit_options_t host = {.bounds_check = p->o->bounds_check, .target = p->host_target};
   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_create(p->o->name, NULL, &host, &p->e));
@@ -828,6 +863,7 @@ static tcc_status_t build(pack_t *p, const char *module_path, const char *header
   tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_buffer_numel", p->num_buffers, numel);
   free(numel);
   TCC_RETURN_IF_ERROR(st);
+  TCC_RETURN_IF_ERROR(emit_map_dims(p));
   TCC_RETURN_IF_ERROR(check_symbols(p, p->e));
   for (int t = 0; t < p->num_gpus; t++) TCC_RETURN_IF_ERROR(check_symbols(p, p->gpu_e[t]));
   hide_functions(tcc_llvm_emitter_module(p->e));

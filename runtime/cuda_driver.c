@@ -55,6 +55,7 @@ static const struct {
     ENTRY(GraphLaunch, "cuGraphLaunch"),
     ENTRY(GraphExecDestroy, "cuGraphExecDestroy"),
     ENTRY(GraphDestroy, "cuGraphDestroy"),
+    ENTRY(TensorMapEncodeTiled, "cuTensorMapEncodeTiled"),
 };
 #undef ENTRY
 

@@ -26,6 +26,10 @@ typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
 typedef struct CUgraph_st *CUgraph;
 typedef struct CUgraphExec_st *CUgraphExec;
+/* CUtensorMap: 128 opaque bytes aligned to 64. */
+typedef struct {
+  _Alignas(64) uint64_t opaque[16];
+} tcc_cu_tensor_map_t;
 
 enum {
   TCC_CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1,
@@ -43,6 +47,11 @@ enum {
   TCC_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
   TCC_CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH = 11,
   TCC_CU_ERROR_NO_DEVICE = 100,
+  /* CUtensorMapDataType, CUtensorMapSwizzle (NONE 0, 32B 1, 64B 2, 128B 3), CUtensorMapL2promotion */
+  TCC_CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6,
+  TCC_CU_TENSOR_MAP_DATA_TYPE_FLOAT32 = 7,
+  TCC_CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9,
+  TCC_CU_TENSOR_MAP_L2_PROMOTION_128B = 2,
 };
 
 typedef struct {
@@ -87,6 +96,10 @@ typedef struct {
   CUresult (*GraphLaunch)(CUgraphExec exec, CUstream stream);
   CUresult (*GraphExecDestroy)(CUgraphExec exec);
   CUresult (*GraphDestroy)(CUgraph graph);
+  CUresult (*TensorMapEncodeTiled)(tcc_cu_tensor_map_t *map, int dtype, uint32_t rank, void *address,
+                                   const uint64_t *dims, const uint64_t *strides, const uint32_t *box,
+                                   const uint32_t *element_strides, int interleave, int swizzle, int l2_promotion,
+                                   int oob_fill);
 } tcc_cuda_t;
 
 /* The driver's table, opened and initialized once (later calls return the same table or the same error):

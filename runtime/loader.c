@@ -100,6 +100,22 @@ static tcc_status_t check_arg(tcc_rt_module_t *m, const tcc_module_arg_t *arg, c
   }
 }
 
+/* A GPU call's tensor map: an argument of the call, dims the module computes, boxes the TMA unit takes. */
+static tcc_status_t check_tensor_map(tcc_rt_module_t *m, const tcc_module_call_t *call, int32_t i, const char *what) {
+  const tcc_module_tensor_map_t *t = &call->tensor_maps[i];
+  int32_t dims = m->desc->num_map_dims;
+  bool dtype_ok = t->dtype == 1 || t->dtype == 10 || t->dtype == 16; /* float32, float16, bfloat16 */
+  if (t->arg < 0 || t->arg >= call->num_args || t->rank < 1 || t->rank > TCC_MODULE_MAX_MAP_RANK || !dtype_ok ||
+      t->dims < 0 || t->dims > dims - t->rank || !m->desc->map_dims ||
+      (t->swizzle != 0 && t->swizzle != 32 && t->swizzle != 64 && t->swizzle != 128))
+    return bad(m, "%s: tensor map %d is invalid (argument %d of %d, rank %d, dtype %d, dims %d of %d, swizzle %d)",
+               what, (int)i, (int)t->arg, (int)call->num_args, (int)t->rank, (int)t->dtype, (int)t->dims, (int)dims,
+               (int)t->swizzle);
+  for (int32_t d = 0; d < t->rank; d++)
+    if (t->box[d] < 1 || t->box[d] > 256) return bad(m, "%s: tensor map %d has a box of %d elements", what, (int)i, (int)t->box[d]);
+  return NULL;
+}
+
 static tcc_status_t check_desc(tcc_rt_module_t *m) {
   const tcc_module_desc_t *d = m->desc;
   if (d->magic != TCC_MODULE_MAGIC)
@@ -141,7 +157,8 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     if (!im->arch || !im->data || im->bytes <= 0 || (im->kind != TCC_MODULE_IMAGE_PTX && im->kind != TCC_MODULE_IMAGE_CUBIN))
       return bad(m, "GPU image %d is incomplete", (int)i);
   }
-  m->max_args = 0;
+  if (d->num_map_dims < 0) return bad(m, "a negative count or size");
+  m->max_args = m->max_tensor_maps = 0;
   for (int32_t c = 0; c < d->num_calls; c++) {
     const tcc_module_call_t *call = &d->calls[c];
     char what[96];
@@ -152,6 +169,10 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     if (!has_code || call->num_args < 0 || (call->num_args && !call->args))
       return bad(m, "%s has no %s or no argument table", what, gpu ? "valid GPU kernel entry" : "function");
     if (call->num_args > m->max_args) m->max_args = call->num_args;
+    if (call->num_tensor_maps < 0 || call->num_tensor_maps > 8 || (call->num_tensor_maps && (!gpu || !call->tensor_maps)))
+      return bad(m, "%s has %d tensor maps", what, (int)call->num_tensor_maps);
+    for (int32_t i = 0; i < call->num_tensor_maps; i++) TCC_RETURN_IF_ERROR(check_tensor_map(m, call, i, what));
+    if (call->num_tensor_maps > m->max_tensor_maps) m->max_tensor_maps = call->num_tensor_maps;
     for (int32_t a = 0; a < call->num_args; a++) {
       char arg_what[128];
       snprintf(arg_what, sizeof arg_what, "%s argument %d", what, a);

@@ -21,6 +21,7 @@ struct tcc_rt_module {
   /* Which input dim first mentions each symbol (num_symbols entries; input -1: none, derived). */
   int32_t *symbol_input, *symbol_dim;
   int32_t max_args;             /* the largest num_args of a call */
+  int32_t max_tensor_maps;      /* ... and num_tensor_maps */
 };
 
 /* A cached memory plan for one binding of the symbols. */

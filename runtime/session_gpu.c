@@ -40,7 +40,9 @@ struct tcc_rt_gpu {
   int64_t host_output_bytes;
   uintptr_t *input_addr; /* per input */
   uintptr_t *args;       /* the arguments of the launch being built (max_args + 2) */
-  void **params;         /* pointers to them, as cuLaunchKernel takes them */
+  tcc_cu_tensor_map_t *maps; /* ... its tensor maps (max_tensor_maps) */
+  void **params;         /* pointers to both, as cuLaunchKernel takes them */
+  int64_t *map_dims;     /* the tensor maps' dims for this run (num_map_dims) */
   uint8_t *head;         /* the host copy of ctx_block */
   graph_entry_t graphs[GRAPH_CACHE_SIZE];
   int num_graphs;
@@ -182,6 +184,7 @@ void tcc_rt_gpu_destroy(tcc_rt_gpu_t *g) {
     cu->DevicePrimaryCtxRelease(g->device);
   }
   free(g->functions), free(g->grids), free(g->input_addr), free(g->args), free(g->params), free(g->head);
+  free(g->maps), free(g->map_dims);
   free(g->call_events), free(g->call_ms);
   free(g->host_outputs);
   free(g);
@@ -241,13 +244,16 @@ tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profi
   g->grids = calloc((size_t)d->num_calls + 1, sizeof *g->grids);
   g->input_addr = calloc((size_t)d->num_inputs + 1, sizeof *g->input_addr);
   g->args = calloc((size_t)m->max_args + 2, sizeof *g->args);
-  g->params = calloc((size_t)m->max_args + 2, sizeof *g->params);
+  g->params = calloc((size_t)m->max_args + 2 + (size_t)m->max_tensor_maps, sizeof *g->params);
+  g->maps = aligned_alloc(64, sizeof *g->maps * ((size_t)m->max_tensor_maps + 1));
+  g->map_dims = calloc((size_t)d->num_map_dims + 1, sizeof *g->map_dims);
   g->head = calloc(1, error_word_offset(d) + 8);
   if (profile) {
     g->call_events = calloc((size_t)d->num_calls + 1, sizeof *g->call_events);
     g->call_ms = calloc((size_t)d->num_calls + 1, sizeof *g->call_ms);
   }
-  tcc_status_t st = !g->functions || !g->grids || !g->input_addr || !g->args || !g->params || !g->head || (profile && (!g->call_events || !g->call_ms))
+  tcc_status_t st = !g->functions || !g->grids || !g->input_addr || !g->args || !g->params || !g->maps || !g->map_dims ||
+                            !g->head || (profile && (!g->call_events || !g->call_ms))
                         ? tcc_status_oom()
                         : setup(g, ordinal, profile);
   if (st) {
@@ -259,6 +265,30 @@ tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profi
 }
 
 /* ---- runs ---- */
+
+/* Tensor map i of call c over its argument's device address (g->args), with this run's dims (a dim of
+ * 0, an empty tensor the kernel does not read, is encoded as 1). */
+static tcc_status_t encode_map(tcc_rt_gpu_t *g, const tcc_module_call_t *call, int32_t c, int32_t i) {
+  const tcc_module_tensor_map_t *t = &call->tensor_maps[i];
+  int dtype = t->dtype == 1 ? TCC_CU_TENSOR_MAP_DATA_TYPE_FLOAT32 : t->dtype == 10 ? TCC_CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                                                  : TCC_CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  uint64_t stride = t->dtype == 1 ? 4 : 2, dims[TCC_MODULE_MAX_MAP_RANK], strides[TCC_MODULE_MAX_MAP_RANK];
+  uint32_t box[TCC_MODULE_MAX_MAP_RANK], steps[TCC_MODULE_MAX_MAP_RANK];
+  for (int32_t d = 0; d < t->rank; d++) {
+    int64_t n = g->map_dims[t->dims + d];
+    dims[d] = n > 0 ? (uint64_t)n : 1;
+    stride *= dims[d];
+    strides[d] = stride; /* of dim d + 1 */
+    box[d] = (uint32_t)t->box[d], steps[d] = 1;
+  }
+  int swizzle = t->swizzle == 128 ? 3 : t->swizzle == 64 ? 2 : t->swizzle == 32 ? 1 : 0;
+  char what[200];
+  snprintf(what, sizeof what, "kernel '%.60s' (call %d): encoding tensor map %d over argument %d at 0x%llx",
+           call->name ? call->name : "?", c + 1, i, t->arg, (unsigned long long)g->args[t->arg]);
+  CU(g, g->cu->TensorMapEncodeTiled(&g->maps[i], dtype, (uint32_t)t->rank, (void *)g->args[t->arg], dims, strides, box,
+                                    steps, 0, swizzle, TCC_CU_TENSOR_MAP_L2_PROMOTION_128B, 0), what);
+  return NULL;
+}
 
 /* Launches call c (its arguments resolved against the device places). */
 static tcc_status_t launch(tcc_rt_gpu_t *g, const tcc_rt_places_t *places, const tcc_rt_plan_entry_t *plan, int32_t c) {
@@ -273,6 +303,10 @@ static tcc_status_t launch(tcc_rt_gpu_t *g, const tcc_rt_places_t *places, const
   g->args[n] = (uintptr_t)g->ctx_block.ptr;
   g->args[n + 1] = (uintptr_t)g->ctx_block.ptr + error_word_offset(d);
   for (int32_t a = 0; a < n + 2; a++) g->params[a] = &g->args[a];
+  for (int32_t i = 0; i < call->num_tensor_maps; i++) {
+    TCC_RETURN_IF_ERROR(encode_map(g, call, c, i));
+    g->params[n + 2 + i] = &g->maps[i];
+  }
   int block = call->gpu_block > 0 ? call->gpu_block : 256;
   char what[128];
   snprintf(what, sizeof what, "launching kernel '%.60s' (call %d)", call->name ? call->name : "?", c + 1);
@@ -369,6 +403,7 @@ tcc_status_t tcc_rt_gpu_run(tcc_rt_gpu_t *g, const tcc_rt_plan_entry_t *plan, co
   memcpy(g->head, &ctx, sizeof ctx);
   if (d->num_symbols) memcpy(g->head + sizeof ctx, symbols, 8 * (size_t)d->num_symbols);
   CU(g, cu->MemcpyHtoDAsync(g->ctx_block.ptr, g->head, head_bytes, g->stream), "copying the symbols to the GPU");
+  if (d->map_dims) d->map_dims(symbols, g->map_dims);
   if (g->call_events) {
     TCC_RETURN_IF_ERROR(launch_all(g, &places, plan));
   } else {

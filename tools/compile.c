@@ -87,13 +87,20 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
     TCC_RETURN_IF_ERROR(tcc_package_emit_gpu_kernel(e, node, target, NULL, false, kernels, &count));
     for (int k = 0; k < count; k++) {
       tcc_gpu_launch_t l = kernels[k].launch;
-      printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared): params", kernels[k].entry, node->name,
+      const char *params[64];
+      int num_params = 0;
+      for (int i = 0; i < node->num_inputs && num_params < 64; i++)
+        if (node->inputs[i]) params[num_params++] = node->inputs[i]->name;
+      int num_in = num_params;
+      for (int i = 0; i < node->num_outputs && num_params < 64; i++)
+        if (node->outputs[i]) params[num_params++] = node->outputs[i]->name;
+      printf("  kernel %s <- %s (%s; %d threads x %d blocks%s, %d bytes shared", kernels[k].entry, node->name,
              tcc_node_kernel_kind(node), l.block, l.grid, l.grid ? "" : " (as many as fit)", l.shared_bytes);
-      for (int i = 0; i < node->num_inputs; i++)
-        if (node->inputs[i]) printf(" %s", node->inputs[i]->name);
-      printf(" ->");
-      for (int i = 0; i < node->num_outputs; i++)
-        if (node->outputs[i]) printf(" %s", node->outputs[i]->name);
+      for (int i = 0; i < l.num_maps; i++)
+        printf("%s%s", i ? " " : ", TMA copies of ", l.maps[i].arg < num_params ? params[l.maps[i].arg] : "?");
+      printf("): params");
+      for (int i = 0; i < num_params; i++) printf(" %s%s", i == num_in ? "-> " : "", params[i]);
+      if (num_in == num_params) printf(" ->");
       printf("\n");
     }
   } else {

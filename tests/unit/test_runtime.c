@@ -172,10 +172,14 @@ TEST(static_plan_external_weights) {
   unlink(wpath);
 }
 
+static void map_dims_of_test(const int64_t *symbols, int64_t *out) {
+  out[0] = 64, out[1] = symbols[0], out[2] = 1;
+}
+
 TEST(abi_mismatch) {
   tcc_rt_module_t *m = (tcc_rt_module_t *)1;
   CHECK_FAIL(tcc_rt_module_load(MODULE("abi"), NULL, &m), TCC_UNSUPPORTED, "rt_module_abi.so", "ABI version 999",
-             "supports version 2");
+             "supports version 3");
   CHECK(m == NULL);
 }
 
@@ -294,7 +298,7 @@ TEST(invalid_descriptors) {
 #define EDIT(stmt) (d = *good, stmt, &d)
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.magic = 1), NULL, NULL, &m2), TCC_INVALID_MODEL, "not a tcc module");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.abi_version = 0), NULL, NULL, &m2), TCC_UNSUPPORTED, "ABI version 0",
-             "supports version 2");
+             "supports version 3");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.struct_size = 16), NULL, NULL, &m2), TCC_INVALID_MODEL, "16 bytes");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.arena_alignment = 48), NULL, NULL, &m2), TCC_INVALID_MODEL,
              "alignment 48");
@@ -335,6 +339,28 @@ TEST(invalid_descriptors) {
                                            d.gpu_images = &image)), NULL, NULL, &m2),
              TCC_INVALID_MODEL, "call 1 (relu_bias) has no valid GPU kernel entry");
   calls[1].gpu_entry = "relu_bias_gpu";
+  /* tensor maps (TMA): over an argument of the call, with dims from map_dims and boxes of 1 to 256 */
+  tcc_module_tensor_map_t maps[1] = {{.arg = 0, .dtype = 10, .rank = 3, .swizzle = 128, .dims = 0, .box = {64, 128, 1}}};
+  calls[1].num_tensor_maps = 1, calls[1].tensor_maps = maps;
+#define GPU_EDIT(stmt) EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1, d.gpu_images = &image, \
+                             d.num_map_dims = 3, d.map_dims = map_dims_of_test, stmt))
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT(d.map_dims = NULL), NULL, NULL, &m2), TCC_INVALID_MODEL,
+             "call 1 (relu_bias): tensor map 0 is invalid");
+  maps[0].arg = 5;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "argument 5 of");
+  maps[0].arg = 0, maps[0].dims = 1;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "dims 1 of 3");
+  maps[0].dims = 0, maps[0].box[1] = 512;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "a box of 512 elements");
+  maps[0].box[1] = 128, maps[0].swizzle = 100;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "swizzle 100");
+  maps[0].swizzle = 128;
+  CHECK_FAIL(tcc_rt_module_from_desc(EDIT((d.calls = good->calls, d.num_map_dims = -1)), NULL, NULL, &m2),
+             TCC_INVALID_MODEL, "a negative count");
+  CHECK_OK(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2));
+  tcc_rt_module_release(m2);
+  calls[1].num_tensor_maps = 0, calls[1].tensor_maps = NULL;
+#undef GPU_EDIT
   CHECK_OK(tcc_rt_module_from_desc(EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1,
                                          d.gpu_images = &image)), NULL, NULL, &m2));
   if (m2) {
