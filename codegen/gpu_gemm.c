@@ -11,6 +11,8 @@
 
 /* The most accumulators a thread holds (4 per 16 x 8 mma tile of its warp's tile). */
 enum { MAX_ACC = 256, MAX_SHARED = 227 << 10 };
+/* The most batch dims of a batched product with a residual. */
+enum { MAX_BATCH_RANK = 14 };
 
 /* The tile shape derived from the knobs: a block of (bm / wm) x (bn / wn) warps computes bm x bn of C,
  * each warp wm x wn (mi x ni mma tiles of 16 x 8); K goes through shared memory in bk slices, `stages`
@@ -45,6 +47,8 @@ typedef struct {
   bool tf32; /* f32 on the mma.sync path in TF32 (the product's attribute tf32 = 1, from --allow-tf32) */
   enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_GELU_ERF, ACT_GELU_TANH } act; /* after the bias and the residual */
   double clip_lo, clip_hi;
+  double scale; /* the product (+ bias + residual) times this, before the activation */
+  bool res_rows; /* the residual varies along the rows (else it is broadcast over them: one row) */
   int64_t n, k;
 } plan_t;
 
@@ -158,8 +162,10 @@ static bool scalar_constant(const tcc_node_t *node, const tcc_graph_t *body, con
 }
 
 /* The epilogue of a fused node after its product `cur` (body->nodes[from] on): the add of a bias of N
- * elements (matmul only: a conv's bias is its third input), the add of a residual of the output's shape,
- * then Relu, Clip with constant bounds (ReLU6) or Gelu, each optional and in that order. */
+ * elements (matmul only: a conv's bias is its third input), the add of a residual of the output's shape
+ * (for batched products, or broadcast from 1 along the batch dims and the rows),
+ * a multiplication or division by a scalar constant, then Relu, Clip with constant bounds (ReLU6) or
+ * Gelu, each optional and in that order. */
 static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_t from, const tcc_value_t *cur,
                           plan_t *p) {
   size_t i = from;
@@ -173,13 +179,26 @@ static bool plan_epilogue(const tcc_node_t *node, const tcc_graph_t *body, size_
     if (!p->bias && !p->residual && !p->is_conv && o->type.rank == 1 && const_dim(o, 0, &nb) && nb == p->n) {
       p->bias = node->inputs[io], p->param_bias = param_of(node, io);
     } else if (!p->residual && o->type.rank == cur->type.rank) {
-      for (int d = 0; d < o->type.rank; d++)
-        if (o->type.dims[d] != cur->type.dims[d]) return false;
+      int r = o->type.rank;
+      if (p->batched && r - 2 > MAX_BATCH_RANK) return false;
+      for (int d = 0; d < r; d++) {
+        bool one = p->batched && d < r - 1 && tcc_dim_is_const(o->type.dims[d]) && tcc_dim_value(o->type.dims[d]) == 1;
+        if (o->type.dims[d] != cur->type.dims[d] && !one) return false;
+      }
       p->residual = node->inputs[io], p->param_residual = param_of(node, io);
+      p->res_rows = o->type.dims[r - 2] == cur->type.dims[r - 2];
     } else {
       return false;
     }
     cur = add->outputs[0], i++;
+  }
+  const tcc_node_t *sc = i < body->num_nodes ? body->nodes[i] : NULL;
+  double by;
+  if (sc && (sc->op == TCC_OP_MUL || sc->op == TCC_OP_DIV) && sc->num_inputs == 2 &&
+      (sc->inputs[0] == cur || (sc->op == TCC_OP_MUL && sc->inputs[1] == cur)) &&
+      scalar_constant(node, body, sc->inputs[sc->inputs[0] == cur], 1, &by) && (sc->op == TCC_OP_MUL || by != 0)) {
+    p->scale = sc->op == TCC_OP_MUL ? by : 1 / by;
+    cur = sc->outputs[0], i++;
   }
   if (i < body->num_nodes && body->nodes[i]->inputs[0] == cur) {
     const tcc_node_t *n = body->nodes[i];
@@ -211,6 +230,7 @@ static bool plan_fused_conv(const tcc_node_t *node, const tcc_graph_t *body, pla
 static bool plan_node(const tcc_node_t *node, plan_t *p) {
   memset(p, 0, sizeof *p);
   p->param_bias = p->param_residual = -1;
+  p->scale = 1;
   if (node->num_outputs != 1 || !node->outputs[0]) return false;
   for (int i = 0; i < node->num_inputs; i++) p->num_params += node->inputs[i] != NULL;
   p->c = node->outputs[0];
@@ -265,6 +285,8 @@ typedef struct {
    * holding their tensor maps */
   bool tma_a, tma_b;
   char map_a[300], map_b[300];
+  /* batched products with a residual: C's batch dims and the residual's (i64), innermost last */
+  LLVMValueRef c_batch[MAX_BATCH_RANK], r_batch[MAX_BATCH_RANK];
 } gen_t;
 
 static LLVMValueRef i32c(gen_t *g, int64_t v) { return tcc_tir_i32c(&g->t, (int32_t)v); }
@@ -616,12 +638,13 @@ static LLVMValueRef activation(gen_t *g, LLVMValueRef x) {
   }
 }
 
-/* An output element: the accumulator x + the bias + the residual (either NULL: none), activated, in
+/* An output element: the accumulator x + the bias + the residual (either NULL: none), scaled, activated, in
  * float32. */
 static LLVMValueRef epilogue(gen_t *g, LLVMValueRef x, LLVMValueRef bias, LLVMValueRef residual) {
   LLVMBuilderRef bd = g->t.b;
   if (bias) x = LLVMBuildFAdd(bd, x, bias, "");
   if (residual) x = LLVMBuildFAdd(bd, x, g->p->dtype == TCC_DTYPE_F32 ? residual : LLVMBuildFPExt(bd, residual, g->t.f32, ""), "");
+  if (g->p->scale != 1) x = LLVMBuildFMul(bd, x, tcc_tir_f32c(&g->t, g->p->scale), "");
   return activation(g, x);
 }
 
@@ -649,7 +672,7 @@ static void store_tile_simt(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMVal
       LLVMValueRef row = add(g, m0, sext(g, add(g, g->warp_m, i32c(g, i))));
       LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
       LLVMValueRef out_at = add(g, mul(g, row, N), col), out = LLVMGetUndef(vt);
-      LLVMValueRef res = residual ? LLVMBuildLoad2(bd, vt, global_at(g, residual, out_at), "") : NULL;
+      LLVMValueRef res = residual ? LLVMBuildLoad2(bd, vt, global_at(g, residual, g->p->res_rows ? out_at : col), "") : NULL;
       if (res) LLVMSetAlignment(res, (unsigned)(4 * v));
       for (int e = 0; e < v; e++) {
         LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, acc[i * k->wn + j + e], "");
@@ -683,7 +706,7 @@ static void store_tile(gen_t *g, LLVMValueRef c, LLVMValueRef bias, LLVMValueRef
         LLVMValueRef row = add(g, m0, sext(g, add(g, add(g, g->warp_m, i32c(g, mi * g->k.row_step + 8 * h)), group)));
         LLVMBasicBlockRef join = tcc_tir_if_begin(&g->t, LLVMBuildAnd(bd, col_ok, lt(g, row, m), ""));
         LLVMValueRef pairv = LLVMGetUndef(v2), out_at = add(g, mul(g, row, N), col);
-        LLVMValueRef res = residual ? LLVMBuildLoad2(bd, v2, global_at(g, residual, out_at), "") : NULL;
+        LLVMValueRef res = residual ? LLVMBuildLoad2(bd, v2, global_at(g, residual, g->p->res_rows ? out_at : col), "") : NULL;
         if (res) LLVMSetAlignment(res, pair_bytes);
         for (int e = 0; e < 2; e++) {
           LLVMValueRef x = LLVMBuildLoad2(bd, g->t.f32, tile[2 * h + e], "");
@@ -714,8 +737,26 @@ typedef struct {
   LLVMValueRef a, b, c, m, batch, tiles_n, per_product, total, k_tiles;
   LLVMValueRef first, stride; /* this block's (or cluster's) first tile and the step (i64) */
   tcc_tir_loop_t loop;
-  LLVMValueRef prod, ta, tb, tc, m0, n0; /* the current tile: its product, its operands and its corner */
+  LLVMValueRef r; /* the residual (NULL: none) */
+  LLVMValueRef prod, ta, tb, tc, tr, m0, n0; /* the current tile: its product, its operands and its corner */
 } walk_t;
+
+/* The element offset of product `prod`'s residual: its index in C's batch dims, each index times the
+ * residual's stride there (0 where the residual's dim is 1). */
+static LLVMValueRef residual_offset(gen_t *g, const walk_t *w, LLVMValueRef prod) {
+  const plan_t *p = g->p;
+  LLVMBuilderRef bd = g->t.b;
+  LLVMValueRef offset = i64c(g, 0), rest = prod;
+  LLVMValueRef stride = mul(g, p->res_rows ? w->m : i64c(g, 1), i64c(g, p->n)); /* one product's */
+  for (int d = p->c->type.rank - 3; p->batched && d >= 0; d--) {
+    LLVMValueRef index = LLVMBuildSRem(bd, rest, g->c_batch[d], "");
+    rest = LLVMBuildSDiv(bd, rest, g->c_batch[d], "");
+    offset = add(g, offset, mul(g, index, LLVMBuildSelect(bd, LLVMBuildICmp(bd, LLVMIntEQ, g->r_batch[d], i64c(g, 1), ""),
+                                                          i64c(g, 0), stride, "")));
+    stride = mul(g, stride, g->r_batch[d]);
+  }
+  return offset;
+}
 
 static void walk_begin(gen_t *g, walk_t *w) {
   tcc_tir_t *t = &g->t;
@@ -736,11 +777,12 @@ static void walk_begin(gen_t *g, walk_t *w) {
   w->ta = LLVMBuildGEP2(bd, g->elem, w->a, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->k)))}, 1, "");
   w->tb = p->batched ? LLVMBuildGEP2(bd, g->elem, w->b, (LLVMValueRef[]){mul(g, prod, i64c(g, p->k * p->n))}, 1, "") : w->b;
   w->tc = LLVMBuildGEP2(bd, g->elem, w->c, (LLVMValueRef[]){mul(g, prod, mul(g, w->m, i64c(g, p->n)))}, 1, "");
+  w->tr = w->r ? LLVMBuildGEP2(bd, g->elem, w->r, (LLVMValueRef[]){residual_offset(g, w, prod)}, 1, "") : NULL;
 }
 
 /* The mma.sync and float32 paths: every thread copies and multiplies; slices are copied stages - 1 ahead
  * of the one multiplied, a barrier per slice. */
-static void stream_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
+static void stream_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef *acc, int num_acc) {
   tcc_tir_t *t = &g->t;
   LLVMBuilderRef bd = t->b;
   const tile_t *k = &g->k;
@@ -776,8 +818,8 @@ static void stream_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef re
   else compute_stage(g, stage, acc);
   tcc_tir_loop_end(t, &ks);
   wait_groups(g, 0);
-  if (k->simt) store_tile_simt(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
-  else store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  if (k->simt) store_tile_simt(g, w->tc, bias, w->tr, w->m, w->m0, w->n0, acc);
+  else store_tile(g, w->tc, bias, w->tr, w->m, w->m0, w->n0, acc);
   barrier(g); /* the next tile's prologue reuses the stages */
   tcc_tir_loop_end(t, &w->loop);
 }
@@ -860,7 +902,7 @@ static void tma_stage(gen_t *g, const walk_t *w, LLVMValueRef map_a, LLVMValueRe
  * through their shared memory (`red`, each thread's num_acc floats in a row), which adds them up and
  * stores the tile. `full` (in rank 0) completes when every other block's threads have written theirs,
  * `free` (in each other block) when rank 0's threads have read them; `round` counts the tiles (i64). */
-static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc,
+static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef *acc, int num_acc,
                          LLVMValueRef rank, LLVMValueRef round, int full, int free, int red, LLVMValueRef ctid) {
   tcc_tir_t *t = &g->t;
   LLVMBuilderRef bd = t->b;
@@ -896,7 +938,7 @@ static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef re
     }
     mbarrier_arrive_remote(g, in_block(g, i32c(g, free), i32c(g, b)));
   }
-  store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  store_tile(g, w->tc, bias, w->tr, w->m, w->m0, w->n0, acc);
   LLVMBuildBr(bd, join);
   LLVMPositionBuilderAtEnd(bd, join);
   LLVMBuildStore(bd, add(g, r, i64c(g, 1)), round);
@@ -910,7 +952,7 @@ static void reduce_split(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef re
  * warp's wgmma group that read it has completed. Each side counts the slices it has passed (`it`,
  * across tiles): slice it uses stage it % stages in phase (it / stages) & 1. The copies run ahead into
  * the next tile while the multiplying warpgroups store this one. */
-static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef residual, LLVMValueRef *acc, int num_acc) {
+static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef *acc, int num_acc) {
   tcc_tir_t *t = &g->t;
   LLVMBuilderRef bd = t->b;
   const tile_t *k = &g->k;
@@ -1024,8 +1066,8 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef res
   mbarrier_arrive(g, EMPTY(LLVMBuildTrunc(bd, LLVMBuildURem(bd, add(g, n, i64c(g, S - 1)), i64c(g, S), ""), t->i32, "")));
   tcc_tir_if_end(t, join);
   pin_accumulators(g, acc, num_acc);
-  if (split > 1) reduce_split(g, w, bias, residual, acc, num_acc, rank, round, red_full, red_free, red, ctid);
-  else store_tile(g, w->tc, bias, residual, w->m, w->m0, w->n0, acc);
+  if (split > 1) reduce_split(g, w, bias, acc, num_acc, rank, round, red_full, red_free, red, ctid);
+  else store_tile(g, w->tc, bias, w->tr, w->m, w->m0, w->n0, acc);
   tcc_tir_loop_end(t, &w->loop);
   if (split > 1) { /* rank 0 reads this block's shared memory until it has added up the last tile */
     join = tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntNE, rank, i32c(g, 0), ""));
@@ -1059,8 +1101,12 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
               .c = LLVMGetParam(fn, (unsigned)p->param_c)};
   LLVMValueRef ctx = LLVMGetParam(fn, (unsigned)p->num_params);
   LLVMValueRef bias = p->bias ? LLVMGetParam(fn, (unsigned)p->param_bias) : NULL;
-  LLVMValueRef residual = p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL;
+  w.r = p->residual ? LLVMGetParam(fn, (unsigned)p->param_residual) : NULL;
   LLVMValueRef syms = LLVMBuildLoad2(bd, t->ptr, ctx, "syms"); /* ctx->symbols is the first field */
+  for (int d = 0; p->residual && p->batched && d < p->c->type.rank - 2; d++) {
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(t->e, bd, syms, p->c->type.dims[d], &g->c_batch[d]));
+    TCC_RETURN_IF_ERROR(tcc_llvm_emit_dim(t->e, bd, syms, p->residual->type.dims[d], &g->r_batch[d]));
+  }
   int ra = p->a->type.rank;
   if (p->is_conv) {
     TCC_RETURN_IF_ERROR(dims_product(g, syms, p->c, 0, 3, &w.m)); /* batch * OH * OW */
@@ -1084,8 +1130,8 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   int num_acc = k->simt ? k->wm * k->wn : k->mi * k->ni * 4;
   LLVMValueRef acc[MAX_ACC];
   for (int i = 0; i < num_acc; i++) acc[i] = tcc_tir_alloca(t, t->f32, "acc");
-  if (k->wgmma) wgmma_tiles(g, &w, bias, residual, acc, num_acc);
-  else stream_tiles(g, &w, bias, residual, acc, num_acc);
+  if (k->wgmma) wgmma_tiles(g, &w, bias, acc, num_acc);
+  else stream_tiles(g, &w, bias, acc, num_acc);
   LLVMBuildRetVoid(bd);
   tcc_tir_gpu_kernel(t, fn, k->threads);
   if (k->split > 1) tcc_tir_gpu_cluster(t, fn, k->split);
@@ -1126,25 +1172,6 @@ static tcc_status_t tensor_maps(gen_t *g, tcc_module_t *m, tcc_gpu_launch_t *lau
     for (int d = 0; d < 3; d++)
       if (launch->maps[i].dims[d] == tcc_dim_invalid()) return tcc_status_oom();
   return NULL;
-}
-
-/* M of one product when it is a constant. With symbolic dims, M when they are 1 (tiles sized for batch
- * 1, the latency case, still fill the device at larger batches): a convolution's pixels per image, rows
- * whose only symbolic dim is the leading one (a batch), or the constant rows (a sequence) when there are
- * at least 64 of them; else -1. *exact: no symbolic dims. */
-static int64_t rows_if_known(const plan_t *p, bool *exact) {
-  const tcc_dim_t *const *dims = p->c->type.dims;
-  *exact = tcc_dim_is_const(dims[0]);
-  if (p->is_conv) return p->cv.oh * p->cv.ow * (*exact ? tcc_dim_value(dims[0]) : 1);
-  int r = p->c->type.rank, symbolic = 0, first = p->batched ? r - 2 : 0;
-  int64_t m = 1;
-  for (int d = first; d < r - 1; d++) {
-    if (tcc_dim_is_const(dims[d])) m *= tcc_dim_value(dims[d]);
-    else symbolic++;
-  }
-  *exact = !symbolic;
-  bool batch_only = symbolic == 1 && !tcc_dim_is_const(dims[first]);
-  return symbolic && !batch_only && m < 64 ? -1 : m;
 }
 
 tcc_status_t tcc_gpu_gemm_default_knobs(int64_t m, int64_t n, int64_t k, tcc_dtype_t dtype, bool tf32,
@@ -1272,43 +1299,90 @@ static tcc_status_t make_tile(const tcc_gpu_gemm_knobs_t *o, bool b_nk, bool tf3
                          o->bm, o->bn, o->bk, o->wm, o->wn, o->stages, MAX_ACC, MAX_SHARED);
 }
 
-tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
-                               const tcc_gpu_gemm_knobs_t *knobs, char entry[256], tcc_gpu_launch_t *launch,
-                               bool *applied) {
-  *applied = false;
-  plan_t p;
-  if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
-  gen_t g = {.p = &p};
-  tcc_gpu_gemm_knobs_t chosen;
-  bool simt = p.dtype == TCC_DTYPE_F32 && !p.tf32;
-  if (knobs && (knobs->simt != 0) == simt && !(p.tf32 && knobs->wgmma)) chosen = *knobs;
-  else {
-    bool exact;
-    int64_t rows = rows_if_known(&p, &exact);
-    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(rows, p.n, p.k, p.dtype, p.tf32, target, &chosen));
-    if (!exact) chosen.split = 1; /* what pays at batch 1 costs at larger batches */
-  }
-  if (chosen.wgmma && (!target || strcmp(target, "sm_90a") != 0))
+/* One kernel of the node with the given knobs, named after `name`. */
+static tcc_status_t emit_variant(tcc_llvm_emitter_t *e, const tcc_node_t *node, const plan_t *p, const char *target,
+                                 const tcc_gpu_gemm_knobs_t *knobs, const char *name, tcc_gpu_kernel_t *out) {
+  if (knobs->wgmma && (!target || strcmp(target, "sm_90a") != 0))
     return tcc_status_make(TCC_INVALID_ARGUMENT, "node '%s': the GPU GEMM knob wgmma=1 needs the sm_90a target, not %s",
                            node->name, target ? target : "sm_80");
-  TCC_RETURN_IF_ERROR(make_tile(&chosen, p.b_nk, p.tf32, &g.k));
-  tcc_gpu_launch_t out = {.block = g.k.threads, .grid = 0, .shared_bytes = g.k.shared_bytes};
-  if (g.k.wgmma) TCC_RETURN_IF_ERROR(tensor_maps(&g, node->graph->module, &out));
+  gen_t g = {.p = p};
+  TCC_RETURN_IF_ERROR(make_tile(knobs, p->b_nk, p->tf32, &g.k));
+  out->launch = (tcc_gpu_launch_t){.block = g.k.threads, .grid = 0, .shared_bytes = g.k.shared_bytes};
+  if (g.k.wgmma) TCC_RETURN_IF_ERROR(tensor_maps(&g, node->graph->module, &out->launch));
   TCC_RETURN_IF_ERROR(tcc_tir_init(&g.t, e, NULL));
   tcc_tir_t *t = &g.t;
-  g.esize = tcc_dtype_bits(p.dtype) / 8;
+  g.esize = tcc_dtype_bits(p->dtype) / 8;
   g.elem = g.esize == 4 ? t->f32 : LLVMInt16TypeInContext(t->ctx);
   g.half = LLVMHalfTypeInContext(t->ctx);
   g.p1 = LLVMPointerTypeInContext(t->ctx, 1);
   g.smem = tcc_tir_gpu_dynamic_shared(t);
-  tcc_tir_gpu_entry(t, node->name, "gemm", entry);
+  tcc_tir_gpu_entry(t, name, "gemm", out->entry);
   /* LLVM names a kernel's parameters ENTRY_param_I in the PTX */
-  snprintf(g.map_a, sizeof g.map_a, "%s_param_%d", entry, p.num_params + 2);
-  snprintf(g.map_b, sizeof g.map_b, "%s_param_%d", entry, p.num_params + 2 + g.tma_a);
-  tcc_status_t st = tcc_tir_gpu_keep(t, entry, emit_kernel(&g, entry));
+  snprintf(g.map_a, sizeof g.map_a, "%s_param_%d", out->entry, p->num_params + 2);
+  snprintf(g.map_b, sizeof g.map_b, "%s_param_%d", out->entry, p->num_params + 2 + g.tma_a);
+  tcc_status_t st = tcc_tir_gpu_keep(t, out->entry, emit_kernel(&g, out->entry));
   tcc_tir_dispose(t);
-  TCC_RETURN_IF_ERROR(st);
-  *launch = out;
+  return st;
+}
+
+/* M of one product (the rows of C), and the least it can be: its constant dims' product. */
+static const tcc_dim_t *rows_dim(const plan_t *p, tcc_module_t *m, int64_t *least) {
+  const tcc_value_t *v = p->is_conv ? p->c : p->a;
+  int r = v->type.rank, from = p->is_conv || !p->batched ? 0 : r - 2, to = p->is_conv ? 3 : r - 1;
+  *least = 1;
+  for (int d = from; d < to; d++)
+    if (tcc_dim_is_const(v->type.dims[d])) *least *= tcc_dim_value(v->type.dims[d]);
+  return dims_of(m, v, from, to);
+}
+
+/* Rows known only at run time: ranges of M, [RANGE_FIRST_MAX], then up to 4 times as many each, the last
+ * unbounded; a kernel per range over which the default knobs differ. */
+enum { RANGE_FIRST_MAX = 64, RANGE_COUNT = TCC_GPU_GEMM_MAX_VARIANTS };
+
+tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
+                               const tcc_gpu_gemm_knobs_t *knobs, tcc_gpu_kernel_t out[TCC_GPU_GEMM_MAX_VARIANTS],
+                               int *count, bool *applied) {
+  *applied = false, *count = 0;
+  plan_t p;
+  if (!plan_node(node, &p) || p.num_params + 2 > 16) return NULL;
+  bool simt = p.dtype == TCC_DTYPE_F32 && !p.tf32;
+  if (knobs && (knobs->simt != 0) == simt && !(p.tf32 && knobs->wgmma)) {
+    TCC_RETURN_IF_ERROR(emit_variant(e, node, &p, target, knobs, node->name, &out[0]));
+    return *count = 1, *applied = true, NULL;
+  }
+  int64_t least;
+  const tcc_dim_t *size = rows_dim(&p, node->graph->module, &least);
+  if (size == tcc_dim_invalid()) return tcc_status_oom();
+  tcc_gpu_gemm_knobs_t chosen[RANGE_COUNT];
+  if (tcc_dim_is_const(size)) {
+    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(least, p.n, p.k, p.dtype, p.tf32, target, &chosen[0]));
+    TCC_RETURN_IF_ERROR(emit_variant(e, node, &p, target, &chosen[0], node->name, &out[0]));
+    return *count = 1, *applied = true, NULL;
+  }
+  /* per range [lo, hi] of M from `least` on: the defaults for its least M when it holds `least` (the
+   * latency case: the symbols at 1), else for its middle; split-K only where it still pays at hi */
+  int64_t lo = least, hi = RANGE_FIRST_MAX;
+  for (int r = 0; r < RANGE_COUNT; r++, hi *= 4) {
+    bool last = r == RANGE_COUNT - 1;
+    if (!last && hi < lo) continue;
+    int64_t top = last ? INT64_MAX : hi, at = lo == least ? lo : (lo + hi) / 2;
+    tcc_gpu_gemm_knobs_t k, at_top;
+    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(at, p.n, p.k, p.dtype, p.tf32, target, &k));
+    TCC_RETURN_IF_ERROR(tcc_gpu_gemm_default_knobs(last ? 4 * at : hi, p.n, p.k, p.dtype, p.tf32, target, &at_top));
+    if (at_top.split == 1) k.split = 1;
+    if (*count && memcmp(&k, &chosen[*count - 1], sizeof k) == 0) { /* the same kernel as the range before */
+      out[*count - 1].launch.size_max = top;
+    } else {
+      char name[300];
+      snprintf(name, sizeof name, "%.200s_m%lld", node->name, (long long)lo);
+      chosen[*count] = k;
+      TCC_RETURN_IF_ERROR(emit_variant(e, node, &p, target, &k, name, &out[*count]));
+      out[*count].launch.size = size, out[*count].launch.size_min = lo, out[*count].launch.size_max = top;
+      ++*count;
+    }
+    lo = hi + 1;
+  }
+  if (*count == 1) out[0].launch.size = NULL; /* one kernel for every M */
   *applied = true;
   return NULL;
 }

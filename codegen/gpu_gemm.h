@@ -1,17 +1,22 @@
 /* The GPU GEMM and convolution template (sm_80 and up), on tensor cores for float16 and bfloat16 and on
  * FMAs for float32: a MatMul plan node — 2-D, with A's leading dims folded into M when B is 2-D, or batched with equal batch dims — or
  * a fused "matmul" node whose body is such a MatMul followed by the add of a bias of N elements, the add
- * of a residual of the output's shape and an activation (Relu, Clip with constant bounds, Gelu), each
+ * of a residual of the output's shape (of a batched product: or broadcast from 1 along the batch dims and
+ * the rows, as an attention mask is), a multiplication or division by a scalar constant and an
+ * activation (Relu, Clip with constant bounds, Gelu), each
  * optional, or a convolution (below), emitted as an NVPTX kernel written directly in LLVM IR
  * instead of the generic loop nest.
  *
- *   char entry[256];
- *   tcc_gpu_launch_t launch;
+ *   tcc_gpu_kernel_t kernels[TCC_GPU_GEMM_MAX_VARIANTS];
+ *   int count;
  *   bool applied;
- *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, "sm_90a", NULL, entry, &launch, &applied));
+ *   TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(gpu_emitter, node, "sm_90a", NULL, kernels, &count, &applied));
  *
- * The kernel is `void entry(p0, ..., ctx, err)` (a GPU entry as codegen/llvm_emit.h's, named after the
- * node and ending in _gpu; M may be a symbol read from ctx->symbols), launched as *launch says. Each
+ * A kernel is `void entry(p0, ..., ctx, err)` (a GPU entry as codegen/llvm_emit.h's, named after the
+ * node and ending in _gpu; M may be a symbol read from ctx->symbols), launched as its launch says. When
+ * M is known only at run time and no knobs are given, the node gets a kernel per range of M over which
+ * the default knobs differ (ranges up to 64, 256, ... rows, each launch conditioned on its range);
+ * otherwise one. Each
  * block (warps by the knobs below) computes bm x bn tiles of C, walking the tiles of all products with a
  * stride of the grid; per tile it streams K in slices of bk through a ring of `stages` slices in dynamic
  * shared memory filled by cp.async (16-byte copies, zero-filled past the edges), loads operand fragments
@@ -85,12 +90,14 @@ TCC_MUST_USE tcc_status_t tcc_gpu_gemm_knobs_from_space(const tcc_space_knobs_t 
  * combination the template cannot build. */
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_parse_knobs(const char *text, tcc_gpu_gemm_knobs_t *out);
 
-/* target: the GPU target the kernel must run on (NULL: sm_80; wgmma needs sm_90a). knobs NULL: the
- * defaults for the target and the node's M when it is a constant; knobs of another path (simt = 1 for a
- * half-precision or TF32 node, simt = 0 for a float32 one, wgmma = 1 for a TF32 one) also give the node
- * the defaults. */
+/* target: the GPU target the kernels must run on (NULL: sm_80; wgmma needs sm_90a). knobs NULL: the
+ * defaults for the target and the node's M (per range of M when it is known only at run time); knobs of
+ * another path (simt = 1 for a half-precision or TF32 node, simt = 0 for a float32 one, wgmma = 1 for a
+ * TF32 one) also give the node the defaults. *count kernels in out. */
+enum { TCC_GPU_GEMM_MAX_VARIANTS = 5 };
 TCC_MUST_USE tcc_status_t tcc_gpu_gemm_emit(tcc_llvm_emitter_t *e, const tcc_node_t *node, const char *target,
-                                            const tcc_gpu_gemm_knobs_t *knobs, char entry[256],
-                                            tcc_gpu_launch_t *launch, bool *applied);
+                                            const tcc_gpu_gemm_knobs_t *knobs,
+                                            tcc_gpu_kernel_t out[TCC_GPU_GEMM_MAX_VARIANTS], int *count,
+                                            bool *applied);
 
 #endif

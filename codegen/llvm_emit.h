@@ -121,12 +121,22 @@ typedef struct {
 } tcc_gpu_tensor_map_t;
 
 /* How a GPU kernel is launched: threads per block, blocks (0: as many as the device holds resident, for
- * a kernel that strides over its work), bytes of dynamic shared memory and the tensor maps it takes. */
+ * a kernel that strides over its work), bytes of dynamic shared memory, the tensor maps it takes, and
+ * when `size` is not NULL, the runs it is launched in: those where size (of the symbols) lies in
+ * [size_min, size_max] (one of a node's kernels made for different sizes). */
 typedef struct {
   int32_t block, grid, shared_bytes;
   int32_t num_maps;
   tcc_gpu_tensor_map_t maps[TCC_GPU_MAX_TENSOR_MAPS];
+  const tcc_dim_t *size;
+  int64_t size_min, size_max;
 } tcc_gpu_launch_t;
+
+/* A GPU kernel: its entry in the module and its launch. */
+typedef struct {
+  char entry[256];
+  tcc_gpu_launch_t launch;
+} tcc_gpu_kernel_t;
 
 /* Whether the GPU entry of k spreads its work over the whole grid (a grid-stride loop: launch as many
  * blocks as fit), or runs on thread 0 of block 0 (launch one thread). */

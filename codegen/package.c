@@ -59,6 +59,7 @@ typedef struct {
   int num_args;
   place_t *args;
   tcc_gpu_launch_t launch; /* GPU modules: symbol is the kernel's entry */
+  int dims_at; /* GPU modules: its tensor maps' dims, then its condition's size, in tcc_call_dims's output */
 } call_t;
 
 enum { MAX_GPU_TARGETS = 8 };
@@ -89,7 +90,7 @@ typedef struct {
   call_t *calls;
   int num_calls, cap_calls;
   int bound_symbols; /* the emitter's first symbols: those the inputs' dims bind */
-  int num_map_dims;  /* the GPU calls' tensor maps' dims, in call order (tcc_map_dims) */
+  int num_call_dims; /* the sizes the GPU calls' tensor maps and conditions refer to (tcc_call_dims) */
   char dir[64]; /* the temporary directory */
 } pack_t;
 
@@ -195,10 +196,10 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
                                          const tcc_gpu_gemm_knobs_t *gemm_knobs, bool verbose,
                                          tcc_gpu_kernel_t out[TCC_GPU_MAX_PARTS], int *count) {
   bool applied;
-  *count = 1;
   const char *how = "template gemm";
-  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, target, gemm_knobs, out[0].entry, &out[0].launch, &applied));
+  TCC_RETURN_IF_ERROR(tcc_gpu_gemm_emit(e, n, target, gemm_knobs, out, count, &applied));
   if (!applied) {
+    *count = 1;
     how = "template flash";
     TCC_RETURN_IF_ERROR(tcc_gpu_flash_attention_emit(e, n, target, out[0].entry, &out[0].launch, &applied));
   }
@@ -211,7 +212,14 @@ tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t
     TCC_RETURN_IF_ERROR(tcc_gpu_rows_emit(e, n, out[0].entry, &out[0].launch, &applied));
   }
   if (applied) {
-    if (verbose) printf("  kernel %-40s %-14s <- %s (%s)\n", out[0].entry, how, n->name, tcc_node_kernel_kind(n));
+    for (int i = 0; verbose && i < *count; i++) {
+      char rows[80] = "";
+      if (out[i].launch.size && out[i].launch.size_max == INT64_MAX)
+        snprintf(rows, sizeof rows, ", M >= %lld", (long long)out[i].launch.size_min);
+      else if (out[i].launch.size)
+        snprintf(rows, sizeof rows, ", M in %lld..%lld", (long long)out[i].launch.size_min, (long long)out[i].launch.size_max);
+      printf("  kernel %-40s %-14s <- %s (%s%s)\n", out[i].entry, how, n->name, tcc_node_kernel_kind(n), rows);
+    }
     return NULL;
   }
   tcc_kernel_t *k = NULL;
@@ -463,7 +471,7 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   for (int i = 0; i < 2 * p->num_gpus; i++)
     if (p->image_bytes[i]) fprintf(f, "extern const unsigned char image%d[] __asm__(\"tcc_image_%d\");\n", i, i);
   fprintf(f, "extern void buffer_numel(const int64_t *, int64_t *) __asm__(\"tcc_buffer_numel\");\n");
-  if (p->num_map_dims) fprintf(f, "extern void map_dims(const int64_t *, int64_t *) __asm__(\"tcc_map_dims\");\n");
+  if (p->num_call_dims) fprintf(f, "extern void call_dims(const int64_t *, int64_t *) __asm__(\"tcc_call_dims\");\n");
   if (!p->o->external_weights) fprintf(f, "extern const unsigned char weights[] __asm__(\"tcc_weights\");\n");
   fprintf(f, "\nstatic const char *const symbols[] = {");
   int num_syms = tcc_llvm_emitter_num_symbols(p->e);
@@ -483,14 +491,14 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
     write_place(f, w), fputs(", ", f);
   }
   fprintf(f, "{0}};\n");
-  for (int i = 0, dims = 0; i < p->num_calls; i++) {
+  for (int i = 0; i < p->num_calls; i++) {
     fprintf(f, "static const tcc_module_arg_t a%d[] = {", i);
     for (int a = 0; a < p->calls[i].num_args; a++) write_place(f, p->calls[i].args[a]), fputs(a + 1 < p->calls[i].num_args ? ", " : "", f);
     fprintf(f, "};\n");
     const tcc_gpu_launch_t *l = &p->calls[i].launch;
     if (!l->num_maps) continue;
     fprintf(f, "static const tcc_module_tensor_map_t tm%d[] = {", i);
-    for (int t = 0; t < l->num_maps; t++) {
+    for (int t = 0, dims = p->calls[i].dims_at; t < l->num_maps; t++) {
       const tcc_gpu_tensor_map_t *m = &l->maps[t];
       fprintf(f, "{%d, %d, %d, %d, %d, {", m->arg, (int)m->dtype, m->rank, m->swizzle, dims);
       for (int d = 0; d < m->rank; d++) fprintf(f, "%d, ", m->box[d]);
@@ -504,11 +512,15 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
     fprintf(f, "  {");
     c_string(f, p->calls[i].name);
     if (p->num_gpus) {
+      const tcc_gpu_launch_t *l = &p->calls[i].launch;
       char maps[32] = "NULL";
-      if (p->calls[i].launch.num_maps) snprintf(maps, sizeof maps, "tm%d", i);
-      fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d, %d, %s},\n", p->calls[i].num_args, i, p->calls[i].symbol,
-              p->calls[i].launch.block, p->calls[i].launch.grid, p->calls[i].launch.shared_bytes,
-              p->calls[i].launch.num_maps, maps);
+      if (l->num_maps) snprintf(maps, sizeof maps, "tm%d", i);
+      int if_dim = 0; /* the condition's size follows the maps' dims (emit_call_dims) */
+      if (l->size) if_dim = p->calls[i].dims_at + 1;
+      for (int t = 0; l->size && t < l->num_maps; t++) if_dim += l->maps[t].rank;
+      fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d, %d, %s, %d, %lldLL, %lldLL},\n", p->calls[i].num_args, i,
+              p->calls[i].symbol, l->block, l->grid, l->shared_bytes, l->num_maps, maps, if_dim, (long long)l->size_min,
+              (long long)l->size_max);
     } else {
       fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
     }
@@ -553,7 +565,7 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
   for (int i = 0; i < 2 * p->num_gpus; i++) num_images += p->image_bytes[i] > 0;
   if (p->num_gpus) fprintf(f, "  TCC_MODULE_DEVICE_CUDA, %d, gpu_images,\n", num_images);
   else fprintf(f, "  TCC_MODULE_DEVICE_CPU, 0, NULL,\n");
-  fprintf(f, "  %d, %s,\n};\n\n", p->num_map_dims, p->num_map_dims ? "map_dims" : "NULL");
+  fprintf(f, "  %d, %s,\n};\n\n", p->num_call_dims, p->num_call_dims ? "call_dims" : "NULL");
   fprintf(f,
           "TCC_MODULE_EXPORT const tcc_module_desc_t *tcc_module_query(void) { return &desc; }\n\n"
           "/* ---- the model's API (model.h) ---- */\n"
@@ -831,19 +843,27 @@ static tcc_status_t write_images_asm(pack_t *p) {
   return fclose(f) == 0 ? NULL : tcc_status_make(TCC_IO, "cannot write '%s'", path);
 }
 
-/* The dims of the GPU calls' tensor maps for a run, in call order: the host function tcc_map_dims. */
-static tcc_status_t emit_map_dims(pack_t *p) {
-  p->num_map_dims = 0;
-  for (int c = 0; c < p->num_calls; c++)
-    for (int i = 0; i < p->calls[c].launch.num_maps; i++) p->num_map_dims += p->calls[c].launch.maps[i].rank;
-  if (!p->num_map_dims) return NULL;
-  const tcc_dim_t **dims = calloc((size_t)p->num_map_dims, sizeof *dims);
+/* The sizes the GPU calls' tensor maps and conditions refer to for a run, call by call (each call's maps'
+ * dims, then its condition's size; call->dims_at its first): the host function tcc_call_dims. */
+static tcc_status_t emit_call_dims(pack_t *p) {
+  p->num_call_dims = 0;
+  for (int c = 0; c < p->num_calls; c++) {
+    const tcc_gpu_launch_t *l = &p->calls[c].launch;
+    p->calls[c].dims_at = p->num_call_dims;
+    for (int i = 0; i < l->num_maps; i++) p->num_call_dims += l->maps[i].rank;
+    p->num_call_dims += l->size != NULL;
+  }
+  if (!p->num_call_dims) return NULL;
+  const tcc_dim_t **dims = calloc((size_t)p->num_call_dims, sizeof *dims);
   if (!dims) return tcc_status_oom();
   int at = 0;
-  for (int c = 0; c < p->num_calls; c++)
-    for (int i = 0; i < p->calls[c].launch.num_maps; i++)
-      for (int d = 0; d < p->calls[c].launch.maps[i].rank; d++) dims[at++] = p->calls[c].launch.maps[i].dims[d];
-  tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_map_dims", p->num_map_dims, dims);
+  for (int c = 0; c < p->num_calls; c++) {
+    const tcc_gpu_launch_t *l = &p->calls[c].launch;
+    for (int i = 0; i < l->num_maps; i++)
+      for (int d = 0; d < l->maps[i].rank; d++) dims[at++] = l->maps[i].dims[d];
+    if (l->size) dims[at++] = l->size;
+  }
+  tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_call_dims", p->num_call_dims, dims);
   free(dims);
   return st;
 }
@@ -863,7 +883,7 @@ static tcc_status_t build(pack_t *p, const char *module_path, const char *header
   tcc_status_t st = tcc_llvm_emit_dims_fn(p->e, "tcc_buffer_numel", p->num_buffers, numel);
   free(numel);
   TCC_RETURN_IF_ERROR(st);
-  TCC_RETURN_IF_ERROR(emit_map_dims(p));
+  TCC_RETURN_IF_ERROR(emit_call_dims(p));
   TCC_RETURN_IF_ERROR(check_symbols(p, p->e));
   for (int t = 0; t < p->num_gpus; t++) TCC_RETURN_IF_ERROR(check_symbols(p, p->gpu_e[t]));
   hide_functions(tcc_llvm_emitter_module(p->e));

@@ -62,17 +62,14 @@ TCC_MUST_USE tcc_status_t tcc_package_emit_kernel(tcc_llvm_emitter_t *e, const t
                                                   bool verbose, const char **symbol);
 
 /* Emits the kernels of one plan node for a GPU emitter (options.gpu): a template when one applies
- * (codegen/gpu_gemm.h for `target`, gemm_knobs NULL: its defaults; codegen/gpu_rows.h), else its compute definition — one kernel for a
+ * (codegen/gpu_gemm.h for `target`, gemm_knobs NULL: its defaults, with a kernel per range of rows when
+ * they are known only at run time; codegen/gpu_rows.h), else its compute definition — one kernel for a
  * fused group — with the generic GPU schedule (codegen/schedule_gpu.h). A generic kernel whose top level
  * is several statements and no temporaries runs as one launch per statement (adjacent statements that
  * are not loops share one), in order, so that each loop nest of a Concat or Split gets the whole grid.
  * out[0 .. *count): each launch's entry and shape (a grid-stride kernel: blocks of 256 threads, as many as
  * fit; one without parallel loops: one thread). */
 enum { TCC_GPU_MAX_PARTS = 16 };
-typedef struct {
-  char entry[256];
-  tcc_gpu_launch_t launch;
-} tcc_gpu_kernel_t;
 TCC_MUST_USE tcc_status_t tcc_package_emit_gpu_kernel(tcc_llvm_emitter_t *e, const tcc_node_t *n, const char *target,
                                                       const struct tcc_gpu_gemm_knobs *gemm_knobs, bool verbose,
                                                       tcc_gpu_kernel_t out[TCC_GPU_MAX_PARTS], int *count);

@@ -103,10 +103,10 @@ static tcc_status_t check_arg(tcc_rt_module_t *m, const tcc_module_arg_t *arg, c
 /* A GPU call's tensor map: an argument of the call, dims the module computes, boxes the TMA unit takes. */
 static tcc_status_t check_tensor_map(tcc_rt_module_t *m, const tcc_module_call_t *call, int32_t i, const char *what) {
   const tcc_module_tensor_map_t *t = &call->tensor_maps[i];
-  int32_t dims = m->desc->num_map_dims;
+  int32_t dims = m->desc->num_call_dims;
   bool dtype_ok = t->dtype == 1 || t->dtype == 10 || t->dtype == 16; /* float32, float16, bfloat16 */
   if (t->arg < 0 || t->arg >= call->num_args || t->rank < 1 || t->rank > TCC_MODULE_MAX_MAP_RANK || !dtype_ok ||
-      t->dims < 0 || t->dims > dims - t->rank || !m->desc->map_dims ||
+      t->dims < 0 || t->dims > dims - t->rank || !m->desc->call_dims ||
       (t->swizzle != 0 && t->swizzle != 32 && t->swizzle != 64 && t->swizzle != 128))
     return bad(m, "%s: tensor map %d is invalid (argument %d of %d, rank %d, dtype %d, dims %d of %d, swizzle %d)",
                what, (int)i, (int)t->arg, (int)call->num_args, (int)t->rank, (int)t->dtype, (int)t->dims, (int)dims,
@@ -157,7 +157,7 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     if (!im->arch || !im->data || im->bytes <= 0 || (im->kind != TCC_MODULE_IMAGE_PTX && im->kind != TCC_MODULE_IMAGE_CUBIN))
       return bad(m, "GPU image %d is incomplete", (int)i);
   }
-  if (d->num_map_dims < 0) return bad(m, "a negative count or size");
+  if (d->num_call_dims < 0) return bad(m, "a negative count or size");
   m->max_args = m->max_tensor_maps = 0;
   for (int32_t c = 0; c < d->num_calls; c++) {
     const tcc_module_call_t *call = &d->calls[c];
@@ -172,6 +172,9 @@ static tcc_status_t check_desc(tcc_rt_module_t *m) {
     if (call->num_tensor_maps < 0 || call->num_tensor_maps > 8 || (call->num_tensor_maps && (!gpu || !call->tensor_maps)))
       return bad(m, "%s has %d tensor maps", what, (int)call->num_tensor_maps);
     for (int32_t i = 0; i < call->num_tensor_maps; i++) TCC_RETURN_IF_ERROR(check_tensor_map(m, call, i, what));
+    if (call->if_dim < 0 || (call->if_dim > 0 && (call->if_dim > d->num_call_dims || !d->call_dims || call->if_min > call->if_max)))
+      return bad(m, "%s runs if size %d of %d is in [%lld, %lld]", what, (int)call->if_dim - 1, (int)d->num_call_dims,
+                 (long long)call->if_min, (long long)call->if_max);
     if (call->num_tensor_maps > m->max_tensor_maps) m->max_tensor_maps = call->num_tensor_maps;
     for (int32_t a = 0; a < call->num_args; a++) {
       char arg_what[128];

@@ -24,7 +24,7 @@
 
 #define TCC_MODULE_MAGIC 0x4d434354u /* "TCCM", little-endian */
 /* Bumped on every incompatible change of anything in this header. */
-#define TCC_MODULE_ABI_VERSION 3u
+#define TCC_MODULE_ABI_VERSION 4u
 #define TCC_MODULE_QUERY_SYMBOL "tcc_module_query"
 /* Ranks above this are refused by the loader (the runtime's tensors hold dims inline). */
 #define TCC_MODULE_MAX_RANK 16
@@ -82,7 +82,7 @@ typedef int (*tcc_module_kernel_fn_t)(void *const *args, const tcc_module_kernel
 /* A tensor map of a GPU call (sm_90's bulk tensor copies): the runtime encodes it before the launch
  * (cuTensorMapEncodeTiled) and passes it by value after the call's err argument, maps in order. It
  * describes the packed tensor at argument `arg` of the call as `rank` dims of `dtype` elements (an ONNX
- * code), innermost first, whose sizes for the run are the desc's map_dims outputs [dims, dims + rank)
+ * code), innermost first, whose sizes for the run are the desc's call_dims outputs [dims, dims + rank)
  * (each dim's stride the product of the sizes before it), copied in boxes of box[] elements laid out in
  * shared memory with a swizzle of `swizzle` bytes (0, 32, 64 or 128). */
 #define TCC_MODULE_MAX_MAP_RANK 5
@@ -105,9 +105,13 @@ typedef struct {
    * gpu_shared bytes of dynamic shared memory. */
   const char *gpu_entry;
   int32_t gpu_block, gpu_grid, gpu_shared;
-  /* ABI version 3: the tensor maps the GPU entry takes after err */
+  /* ABI version 3: the tensor maps the GPU entry takes after err; version 4: a condition: when if_dim > 0 the
+   * call runs only in the runs whose call_dims output if_dim - 1 lies in [if_min, if_max] (one of several
+   * variants of a kernel, each made for a range of sizes; 0: it always runs) */
   int32_t num_tensor_maps;
   const tcc_module_tensor_map_t *tensor_maps;
+  int32_t if_dim;
+  int64_t if_min, if_max;
 } tcc_module_call_t;
 
 /* Where a module's kernels run. */
@@ -129,7 +133,7 @@ typedef int (*tcc_module_derive_fn_t)(int64_t *symbols);
 /* The memory plan for one binding of the symbols: offsets[i] of each arena buffer and the arena's size
  * in bytes. Returns 0, or nonzero when the sizes overflow. */
 typedef int (*tcc_module_plan_fn_t)(const int64_t *symbols, int64_t *offsets, int64_t *arena_bytes);
-/* Stores the sizes that depend on the symbols (here: the tensor maps' dims) into out. */
+/* Stores sizes that depend on the symbols into out. */
 typedef void (*tcc_module_dims_fn_t)(const int64_t *symbols, int64_t *out);
 
 struct tcc_module_desc {
@@ -180,11 +184,11 @@ struct tcc_module_desc {
   int32_t num_gpu_images;
   const tcc_module_gpu_image_t *gpu_images;
 
-  /* ---- ABI version 3 ---- */
-  /* The dims of the calls' tensor maps for a run: map_dims(symbols, out) fills num_map_dims values
-   * (NULL when no call has a tensor map). */
-  int32_t num_map_dims;
-  tcc_module_dims_fn_t map_dims;
+  /* ---- ABI version 3 (4: call_dims replaces map_dims) ---- */
+  /* The sizes the calls' tensor maps and conditions refer to: call_dims(symbols, out) fills num_call_dims
+   * values for a run (NULL when no call refers to one). */
+  int32_t num_call_dims;
+  tcc_module_dims_fn_t call_dims;
 };
 
 #endif

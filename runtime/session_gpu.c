@@ -42,13 +42,14 @@ struct tcc_rt_gpu {
   uintptr_t *args;       /* the arguments of the launch being built (max_args + 2) */
   tcc_cu_tensor_map_t *maps; /* ... its tensor maps (max_tensor_maps) */
   void **params;         /* pointers to both, as cuLaunchKernel takes them */
-  int64_t *map_dims;     /* the tensor maps' dims for this run (num_map_dims) */
+  int64_t *call_dims;    /* the sizes the calls' tensor maps and conditions refer to, this run's */
   uint8_t *head;         /* the host copy of ctx_block */
   graph_entry_t graphs[GRAPH_CACHE_SIZE];
   int num_graphs;
   uint64_t clock;
   CUevent start, end;    /* the last run's span */
-  CUevent *call_events;  /* num_calls + 1 when profiling */
+  CUevent *call_events;  /* when profiling: each call's start and end (2 x num_calls) */
+  bool *ran;             /* ... and whether it ran in the last run (its condition held) */
   double *call_ms;
   double last_ms;
 };
@@ -175,7 +176,7 @@ void tcc_rt_gpu_destroy(tcc_rt_gpu_t *g) {
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
       if (blocks[i]->ptr) cu->MemFree(blocks[i]->ptr);
     if (g->call_events)
-      for (int32_t c = 0; c <= g->m->desc->num_calls; c++)
+      for (int32_t c = 0; c < 2 * g->m->desc->num_calls; c++)
         if (g->call_events[c]) cu->EventDestroy(g->call_events[c]);
     if (g->start) cu->EventDestroy(g->start);
     if (g->end) cu->EventDestroy(g->end);
@@ -184,8 +185,8 @@ void tcc_rt_gpu_destroy(tcc_rt_gpu_t *g) {
     cu->DevicePrimaryCtxRelease(g->device);
   }
   free(g->functions), free(g->grids), free(g->input_addr), free(g->args), free(g->params), free(g->head);
-  free(g->maps), free(g->map_dims);
-  free(g->call_events), free(g->call_ms);
+  free(g->maps), free(g->call_dims);
+  free(g->call_events), free(g->ran), free(g->call_ms);
   free(g->host_outputs);
   free(g);
 }
@@ -219,7 +220,7 @@ static tcc_status_t setup(tcc_rt_gpu_t *g, int ordinal, bool profile) {
   TCC_RETURN_IF_ERROR(open_device(g, ordinal, &cc));
   TCC_RETURN_IF_ERROR(load_image(g, cc));
   if (profile) {
-    for (int32_t c = 0; c <= d->num_calls; c++) CU(g, g->cu->EventCreate(&g->call_events[c], 0), "cuEventCreate");
+    for (int32_t c = 0; c < 2 * d->num_calls; c++) CU(g, g->cu->EventCreate(&g->call_events[c], 0), "cuEventCreate");
   }
   /* the kernel context, the symbols and the error word */
   TCC_RETURN_IF_ERROR(reserve(g, &g->ctx_block, (int64_t)error_word_offset(d) + 8, "kernel context"));
@@ -246,14 +247,15 @@ tcc_status_t tcc_rt_gpu_create(const tcc_rt_module_t *m, int ordinal, bool profi
   g->args = calloc((size_t)m->max_args + 2, sizeof *g->args);
   g->params = calloc((size_t)m->max_args + 2 + (size_t)m->max_tensor_maps, sizeof *g->params);
   g->maps = aligned_alloc(64, sizeof *g->maps * ((size_t)m->max_tensor_maps + 1));
-  g->map_dims = calloc((size_t)d->num_map_dims + 1, sizeof *g->map_dims);
+  g->call_dims = calloc((size_t)d->num_call_dims + 1, sizeof *g->call_dims);
   g->head = calloc(1, error_word_offset(d) + 8);
   if (profile) {
-    g->call_events = calloc((size_t)d->num_calls + 1, sizeof *g->call_events);
+    g->call_events = calloc(2 * (size_t)d->num_calls + 1, sizeof *g->call_events);
+    g->ran = calloc((size_t)d->num_calls + 1, sizeof *g->ran);
     g->call_ms = calloc((size_t)d->num_calls + 1, sizeof *g->call_ms);
   }
-  tcc_status_t st = !g->functions || !g->grids || !g->input_addr || !g->args || !g->params || !g->maps || !g->map_dims ||
-                            !g->head || (profile && (!g->call_events || !g->call_ms))
+  tcc_status_t st = !g->functions || !g->grids || !g->input_addr || !g->args || !g->params || !g->maps || !g->call_dims ||
+                            !g->head || (profile && (!g->call_events || !g->ran || !g->call_ms))
                         ? tcc_status_oom()
                         : setup(g, ordinal, profile);
   if (st) {
@@ -275,7 +277,7 @@ static tcc_status_t encode_map(tcc_rt_gpu_t *g, const tcc_module_call_t *call, i
   uint64_t stride = t->dtype == 1 ? 4 : 2, dims[TCC_MODULE_MAX_MAP_RANK], strides[TCC_MODULE_MAX_MAP_RANK];
   uint32_t box[TCC_MODULE_MAX_MAP_RANK], steps[TCC_MODULE_MAX_MAP_RANK];
   for (int32_t d = 0; d < t->rank; d++) {
-    int64_t n = g->map_dims[t->dims + d];
+    int64_t n = g->call_dims[t->dims + d];
     dims[d] = n > 0 ? (uint64_t)n : 1;
     stride *= dims[d];
     strides[d] = stride; /* of dim d + 1 */
@@ -318,10 +320,15 @@ static tcc_status_t launch(tcc_rt_gpu_t *g, const tcc_rt_places_t *places, const
 static tcc_status_t launch_all(tcc_rt_gpu_t *g, const tcc_rt_places_t *places, const tcc_rt_plan_entry_t *plan) {
   const tcc_module_desc_t *d = g->m->desc;
   for (int32_t c = 0; c < d->num_calls; c++) {
-    if (g->call_events) CU(g, g->cu->EventRecord(g->call_events[c], g->stream), "cuEventRecord");
+    const tcc_module_call_t *call = &d->calls[c];
+    int64_t size = call->if_dim > 0 ? g->call_dims[call->if_dim - 1] : 0;
+    bool runs = !call->if_dim || (size >= call->if_min && size <= call->if_max);
+    if (g->ran) g->ran[c] = runs;
+    if (!runs) continue;
+    if (g->call_events) CU(g, g->cu->EventRecord(g->call_events[2 * c], g->stream), "cuEventRecord");
     TCC_RETURN_IF_ERROR(launch(g, places, plan, c));
+    if (g->call_events) CU(g, g->cu->EventRecord(g->call_events[2 * c + 1], g->stream), "cuEventRecord");
   }
-  if (g->call_events) CU(g, g->cu->EventRecord(g->call_events[d->num_calls], g->stream), "cuEventRecord");
   return NULL;
 }
 
@@ -403,7 +410,7 @@ tcc_status_t tcc_rt_gpu_run(tcc_rt_gpu_t *g, const tcc_rt_plan_entry_t *plan, co
   memcpy(g->head, &ctx, sizeof ctx);
   if (d->num_symbols) memcpy(g->head + sizeof ctx, symbols, 8 * (size_t)d->num_symbols);
   CU(g, cu->MemcpyHtoDAsync(g->ctx_block.ptr, g->head, head_bytes, g->stream), "copying the symbols to the GPU");
-  if (d->map_dims) d->map_dims(symbols, g->map_dims);
+  if (d->call_dims) d->call_dims(symbols, g->call_dims);
   if (g->call_events) {
     TCC_RETURN_IF_ERROR(launch_all(g, &places, plan));
   } else {
@@ -427,7 +434,8 @@ tcc_status_t tcc_rt_gpu_run(tcc_rt_gpu_t *g, const tcc_rt_plan_entry_t *plan, co
   CU(g, cu->EventElapsedTime(&ms, g->start, g->end), "cuEventElapsedTime");
   g->last_ms = ms;
   for (int32_t c = 0; g->call_events && c < d->num_calls; c++) {
-    CU(g, cu->EventElapsedTime(&ms, g->call_events[c], g->call_events[c + 1]), "cuEventElapsedTime");
+    if (!g->ran[c]) continue;
+    CU(g, cu->EventElapsedTime(&ms, g->call_events[2 * c], g->call_events[2 * c + 1]), "cuEventElapsedTime");
     g->call_ms[c] += ms;
   }
   if (error_word) /* the bits of codegen/llvm_emit.h's TCC_KERNEL_ERR_ */

@@ -98,6 +98,8 @@ static tcc_status_t emit_node(tcc_llvm_emitter_t *e, const tcc_node_t *node, con
              tcc_node_kernel_kind(node), l.block, l.grid, l.grid ? "" : " (as many as fit)", l.shared_bytes);
       for (int i = 0; i < l.num_maps; i++)
         printf("%s%s", i ? " " : ", TMA copies of ", l.maps[i].arg < num_params ? params[l.maps[i].arg] : "?");
+      if (l.size && l.size_max == INT64_MAX) printf(", for M >= %lld", (long long)l.size_min);
+      else if (l.size) printf(", for M in %lld..%lld", (long long)l.size_min, (long long)l.size_max);
       printf("): params");
       for (int i = 0; i < num_params; i++) printf(" %s%s", i == num_in ? "-> " : "", params[i]);
       if (num_in == num_params) printf(" ->");

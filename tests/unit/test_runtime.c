@@ -172,14 +172,14 @@ TEST(static_plan_external_weights) {
   unlink(wpath);
 }
 
-static void map_dims_of_test(const int64_t *symbols, int64_t *out) {
-  out[0] = 64, out[1] = symbols[0], out[2] = 1;
+static void call_dims_of_test(const int64_t *symbols, int64_t *out) {
+  out[0] = 64, out[1] = symbols[0], out[2] = 1, out[3] = symbols[0];
 }
 
 TEST(abi_mismatch) {
   tcc_rt_module_t *m = (tcc_rt_module_t *)1;
   CHECK_FAIL(tcc_rt_module_load(MODULE("abi"), NULL, &m), TCC_UNSUPPORTED, "rt_module_abi.so", "ABI version 999",
-             "supports version 3");
+             "supports version 4");
   CHECK(m == NULL);
 }
 
@@ -298,7 +298,7 @@ TEST(invalid_descriptors) {
 #define EDIT(stmt) (d = *good, stmt, &d)
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.magic = 1), NULL, NULL, &m2), TCC_INVALID_MODEL, "not a tcc module");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.abi_version = 0), NULL, NULL, &m2), TCC_UNSUPPORTED, "ABI version 0",
-             "supports version 3");
+             "supports version 4");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.struct_size = 16), NULL, NULL, &m2), TCC_INVALID_MODEL, "16 bytes");
   CHECK_FAIL(tcc_rt_module_from_desc(EDIT(d.arena_alignment = 48), NULL, NULL, &m2), TCC_INVALID_MODEL,
              "alignment 48");
@@ -339,27 +339,34 @@ TEST(invalid_descriptors) {
                                            d.gpu_images = &image)), NULL, NULL, &m2),
              TCC_INVALID_MODEL, "call 1 (relu_bias) has no valid GPU kernel entry");
   calls[1].gpu_entry = "relu_bias_gpu";
-  /* tensor maps (TMA): over an argument of the call, with dims from map_dims and boxes of 1 to 256 */
+  /* tensor maps (TMA): over an argument of the call, with dims from call_dims and boxes of 1 to 256 */
   tcc_module_tensor_map_t maps[1] = {{.arg = 0, .dtype = 10, .rank = 3, .swizzle = 128, .dims = 0, .box = {64, 128, 1}}};
   calls[1].num_tensor_maps = 1, calls[1].tensor_maps = maps;
 #define GPU_EDIT(stmt) EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1, d.gpu_images = &image, \
-                             d.num_map_dims = 3, d.map_dims = map_dims_of_test, stmt))
-  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT(d.map_dims = NULL), NULL, NULL, &m2), TCC_INVALID_MODEL,
+                             d.num_call_dims = 4, d.call_dims = call_dims_of_test, stmt))
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT(d.call_dims = NULL), NULL, NULL, &m2), TCC_INVALID_MODEL,
              "call 1 (relu_bias): tensor map 0 is invalid");
   maps[0].arg = 5;
   CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "argument 5 of");
-  maps[0].arg = 0, maps[0].dims = 1;
-  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "dims 1 of 3");
+  maps[0].arg = 0, maps[0].dims = 2;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "dims 2 of 4");
   maps[0].dims = 0, maps[0].box[1] = 512;
   CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "a box of 512 elements");
   maps[0].box[1] = 128, maps[0].swizzle = 100;
   CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "swizzle 100");
   maps[0].swizzle = 128;
-  CHECK_FAIL(tcc_rt_module_from_desc(EDIT((d.calls = good->calls, d.num_map_dims = -1)), NULL, NULL, &m2),
+  CHECK_FAIL(tcc_rt_module_from_desc(EDIT((d.calls = good->calls, d.num_call_dims = -1)), NULL, NULL, &m2),
              TCC_INVALID_MODEL, "a negative count");
+  /* a condition on a size of call_dims (one of a node's kernels for a range of rows) */
+  calls[1].if_dim = 5, calls[1].if_min = 1, calls[1].if_max = 64;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL,
+             "call 1 (relu_bias) runs if size 4 of 4 is in [1, 64]");
+  calls[1].if_dim = 4, calls[1].if_min = 65;
+  CHECK_FAIL(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2), TCC_INVALID_MODEL, "is in [65, 64]");
+  calls[1].if_min = 1;
   CHECK_OK(tcc_rt_module_from_desc(GPU_EDIT((void)0), NULL, NULL, &m2));
   tcc_rt_module_release(m2);
-  calls[1].num_tensor_maps = 0, calls[1].tensor_maps = NULL;
+  calls[1].num_tensor_maps = 0, calls[1].tensor_maps = NULL, calls[1].if_dim = 0;
 #undef GPU_EDIT
   CHECK_OK(tcc_rt_module_from_desc(EDIT((d.device = TCC_MODULE_DEVICE_CUDA, d.calls = calls, d.num_gpu_images = 1,
                                          d.gpu_images = &image)), NULL, NULL, &m2));
