@@ -8,6 +8,9 @@
  *   - conv (2-D, constant weights, one group or one channel per group): weights re-laid out at compile time,
  *     NHWC [M, kh, kw, C/group], NCHW<b>c [M/b, C/b, kh, kw, b, b] (depthwise [M/b, 1, kh, kw, 1, b]);
  *     channel counts not a multiple of b are padded with zero weights and bias, so padded channels stay 0;
+ *     in NHWC a one-group conv whose input pixels are not whole 16-byte units (3 channels of an image)
+ *     reads its input padded with zero channels up to them (a Pad after the conversion; zero weights
+ *     there), so that the GPU GEMM template copies whole 16-byte units instead of element by element;
  *   - max_pool / average_pool: a `layout` attribute;
  *   - global average / max pooling: a reduce_mean / reduce_max over the layout's spatial axes;
  *   - layout-agnostic ops between them: unary activations, Add/Sub/Mul/Max/Min of same-layout operands or of
@@ -52,6 +55,7 @@ static bool target_block(const char *target, int option, int *block) {
 typedef struct {
   tcc_graph_t *g;
   int block;            /* -1 NHWC, b > 0 NCHW<b>c */
+  int precision_bits;   /* of the type the pipeline runs activations in (ctx->precision; 32 if unset) */
   const char *name;     /* "NHWC", "NCHW8c" */
   uint32_t size;        /* ids below it are the values present when the pass started */
   tcc_value_t **in_layout; /* by original value id: the value in the layout */
@@ -201,20 +205,21 @@ static tcc_status_t from_layout(state_t *s, tcc_value_t *l, tcc_value_t *v) {
 
 /* ---- constants ------------------------------------------------------------------------------------ */
 
-/* Conv weights [M, C/group, kh, kw] in the layout (see the top of the file); NULL on allocation failure. */
-static tcc_tensor_t *layout_weights(state_t *s, const tcc_tensor_t *w, bool depthwise) {
+/* Conv weights [M, C/group, kh, kw] in the layout (see the top of the file; NHWC: cp >= C channels, the
+ * others zero); NULL on allocation failure. */
+static tcc_tensor_t *layout_weights(state_t *s, const tcc_tensor_t *w, bool depthwise, int64_t cp) {
   tcc_module_t *m = s->g->module;
   size_t es = (size_t)tcc_dtype_bits(w->dtype) / 8;
   int64_t M = w->dims[0], C = w->dims[1], kh = w->dims[2], kw = w->dims[3];
   if (s->block < 0) {
-    int64_t dims[] = {M, kh, kw, C};
-    tcc_tensor_t *o = tcc_tensor_create(m, w->dtype, 4, dims);
+    int64_t dims[] = {M, kh, kw, cp};
+    tcc_tensor_t *o = tcc_tensor_create(m, w->dtype, 4, dims); /* zeroed */
     if (!o) return NULL;
     for (int64_t mm = 0; mm < M; mm++)
       for (int64_t c = 0; c < C; c++)
         for (int64_t y = 0; y < kh; y++)
           for (int64_t x = 0; x < kw; x++)
-            memcpy((char *)o->data + (((mm * kh + y) * kw + x) * C + c) * es,
+            memcpy((char *)o->data + (((mm * kh + y) * kw + x) * cp + c) * es,
                    (const char *)w->data + (((mm * C + c) * kh + y) * kw + x) * es, es);
     return o;
   }
@@ -306,9 +311,22 @@ static tcc_status_t convert_conv(state_t *s, tcc_node_t *n) {
   tcc_module_t *m = s->g->module;
   int64_t c = tcc_dim_value(n->inputs[0]->type.dims[1]), group = tcc_node_attr_int(n, "group", 1);
   bool depthwise = group != 1;
+  /* NHWC: whole 16-byte pixels in the narrower of the input's type and the one it will run in */
+  int bits = tcc_dtype_bits(n->inputs[0]->type.dtype);
+  if (s->precision_bits < bits) bits = s->precision_bits;
+  int64_t cp = s->block < 0 && !depthwise ? round_up(c, 128 / bits) : c;
   TCC_RETURN_IF_ERROR(to_layout(s, n->inputs[0], &n->inputs[0]));
+  if (cp != c) {
+    int64_t pads[8] = {0, 0, 0, 0, 0, 0, 0, cp - c};
+    tcc_value_t *in[] = {n->inputs[0], i64_constant(s->g, 8, pads, n->inputs[0]->name, "pads")};
+    tcc_node_t *pad;
+    if (!in[1]) return tcc_status_oom();
+    TCC_RETURN_IF_ERROR(emit(s, TCC_OP_PAD, "Pad", in, 2, NULL, n->inputs[0]->name, "pad_channels", &pad));
+    TCC_RETURN_IF_ERROR(tcc_node_infer(pad));
+    n->inputs[0] = pad->outputs[0];
+  }
   const tcc_tensor_t *w = n->inputs[1]->constant;
-  tcc_tensor_t *nw = layout_weights(s, w, depthwise);
+  tcc_tensor_t *nw = layout_weights(s, w, depthwise, depthwise ? w->dims[1] : cp);
   if (!nw) return tcc_status_oom();
   n->inputs[1] = tcc_graph_add_constant(s->g, value_name(s->g, n->inputs[1]->name, s->name), nw);
   if (!n->inputs[1]) return tcc_status_oom();
@@ -423,7 +441,9 @@ tcc_status_t tcc_pass_layout(tcc_graph_t *g, const tcc_pass_context_t *ctx, cons
   char name[32];
   if (block < 0) snprintf(name, sizeof name, "NHWC");
   else snprintf(name, sizeof name, "NCHW%dc", block);
-  state_t s = {g, block, tcc_module_strdup(m, name), m->next_id, tcc_module_alloc(m, (m->next_id + 1) * sizeof(tcc_value_t *))};
+  int precision_bits = tcc_dtype_bits(ctx->precision);
+  state_t s = {g, block, precision_bits >= 16 ? precision_bits : 32, tcc_module_strdup(m, name), m->next_id,
+               tcc_module_alloc(m, (m->next_id + 1) * sizeof(tcc_value_t *))};
   if (!s.in_layout || !s.name) return tcc_status_oom();
   memset(s.in_layout, 0, (m->next_id + 1) * sizeof(tcc_value_t *));
   size_t num_nodes = g->num_nodes;

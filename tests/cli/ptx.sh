@@ -66,7 +66,7 @@ expect sample-fp16-mma 0 'mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32' -- 
 emit sample samples/tiny_cnn.onnx sm_80 fp16
 emit sample samples/tiny_cnn.onnx sm_90a bf16
 # sm_90a: the warpgroup path, whose operands the TMA unit copies where their rows are whole 16-byte units
-# (conv2's weights; not conv1's, whose rows are 27 halves); the batch is symbolic, so each convolution
+# (the weights of both convolutions: conv1 reads its 3-channel input padded to 8); the batch is symbolic, so each convolution
 # gets a kernel per range of rows where its tiles differ, the last for every M from 4097 on
 expect sample-tma 0 'kernel conv2_m[0-9]+_gpu .*, TMA copies of conv2.w.NHWC.f16, for M >= 4097\): ' -- \
   "$tcc" compile samples/tiny_cnn.onnx -target sm_90a --precision fp16 --emit ptx -o "$dir/w.ptx"
