@@ -1006,7 +1006,6 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef *ac
   LLVMPositionBuilderAtEnd(bd, copy_bb);
   g->loader = g->tid, g->loaders = 128;
   LLVMValueRef map_a = g->tma_a ? map_address(g, g->map_a) : NULL, map_b = g->tma_b ? map_address(g, g->map_b) : NULL;
-  LLVMValueRef issuer = LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), "");
   if (map_a) inline_ptx(g, "prefetch.tensormap [$0];", "l,~{memory}", t->void_t, &map_a, 1);
   if (map_b) inline_ptx(g, "prefetch.tensormap [$0];", "l,~{memory}", t->void_t, &map_b, 1);
   walk_begin(g, w);
@@ -1017,7 +1016,7 @@ static void wgmma_tiles(gen_t *g, walk_t *w, LLVMValueRef bias, LLVMValueRef *ac
   LLVMValueRef parity = LLVMBuildTrunc(bd, LLVMBuildAnd(bd, LLVMBuildUDiv(bd, n, i64c(g, S), ""), i64c(g, 1), ""), t->i32, "");
   mbarrier_wait(g, EMPTY(stage), LLVMBuildXor(bd, parity, i32c(g, 1), "")); /* the previous round's is done */
   if (tma) {
-    join = cp_async ? tcc_tir_if_begin(t, issuer) : NULL;
+    join = cp_async ? tcc_tir_if_begin(t, LLVMBuildICmp(bd, LLVMIntEQ, g->tid, i32c(g, 0), "")) : NULL;
     tma_stage(g, w, map_a, map_b, kt, stage, FULL(stage));
     if (join) tcc_tir_if_end(t, join);
   }
@@ -1085,7 +1084,7 @@ static tcc_status_t emit_kernel(gen_t *g, const char *entry) {
   tcc_tir_t *t = &g->t;
   const plan_t *p = g->p;
   int np = p->num_params + 2, maps = g->tma_a + g->tma_b;
-  LLVMTypeRef params[16];
+  LLVMTypeRef params[16 + TCC_GPU_MAX_TENSOR_MAPS];
   for (int i = 0; i < np + maps; i++) params[i] = t->ptr;
   LLVMValueRef fn = LLVMAddFunction(t->mod, entry, LLVMFunctionType(t->void_t, params, (unsigned)(np + maps), 0));
   /* the tensor maps: 128 bytes by value, aligned to 64 (CUtensorMap) */

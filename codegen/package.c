@@ -59,7 +59,9 @@ typedef struct {
   int num_args;
   place_t *args;
   tcc_gpu_launch_t launch; /* GPU modules: symbol is the kernel's entry */
-  int dims_at; /* GPU modules: its tensor maps' dims, then its condition's size, in tcc_call_dims's output */
+  /* GPU modules: where its tensor maps' dims start in tcc_call_dims's output, and its condition's size
+   * there plus 1 (0: none) */
+  int dims_at, if_dim;
 } call_t;
 
 enum { MAX_GPU_TARGETS = 8 };
@@ -515,12 +517,9 @@ static tcc_status_t write_module_c(pack_t *p, const char *path) {
       const tcc_gpu_launch_t *l = &p->calls[i].launch;
       char maps[32] = "NULL";
       if (l->num_maps) snprintf(maps, sizeof maps, "tm%d", i);
-      int if_dim = 0; /* the condition's size follows the maps' dims (emit_call_dims) */
-      if (l->size) if_dim = p->calls[i].dims_at + 1;
-      for (int t = 0; l->size && t < l->num_maps; t++) if_dim += l->maps[t].rank;
       fprintf(f, ", NULL, %d, a%d, \"%s\", %d, %d, %d, %d, %s, %d, %lldLL, %lldLL},\n", p->calls[i].num_args, i,
-              p->calls[i].symbol, l->block, l->grid, l->shared_bytes, l->num_maps, maps, if_dim, (long long)l->size_min,
-              (long long)l->size_max);
+              p->calls[i].symbol, l->block, l->grid, l->shared_bytes, l->num_maps, maps, p->calls[i].if_dim,
+              (long long)l->size_min, (long long)l->size_max);
     } else {
       fprintf(f, ", k%d, %d, a%d},\n", i, p->calls[i].num_args, i);
     }
@@ -844,14 +843,14 @@ static tcc_status_t write_images_asm(pack_t *p) {
 }
 
 /* The sizes the GPU calls' tensor maps and conditions refer to for a run, call by call (each call's maps'
- * dims, then its condition's size; call->dims_at its first): the host function tcc_call_dims. */
+ * dims, then its condition's size; call->dims_at and if_dim say where): the host function tcc_call_dims. */
 static tcc_status_t emit_call_dims(pack_t *p) {
   p->num_call_dims = 0;
   for (int c = 0; c < p->num_calls; c++) {
     const tcc_gpu_launch_t *l = &p->calls[c].launch;
     p->calls[c].dims_at = p->num_call_dims;
     for (int i = 0; i < l->num_maps; i++) p->num_call_dims += l->maps[i].rank;
-    p->num_call_dims += l->size != NULL;
+    p->calls[c].if_dim = l->size ? ++p->num_call_dims : 0;
   }
   if (!p->num_call_dims) return NULL;
   const tcc_dim_t **dims = calloc((size_t)p->num_call_dims, sizeof *dims);
