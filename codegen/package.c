@@ -799,8 +799,10 @@ static void remove_dir(const char *dir) {
 /* ---- GPU images ---- */
 
 /* ptxas of the CUDA toolkit (TCC_PTXAS, else /usr/local/cuda/bin/ptxas), or NULL when absent. */
+/* TCC_PTXAS, "none" for PTX alone, else the CUDA toolkit's when it is there. */
 static const char *find_ptxas(void) {
   const char *env = getenv("TCC_PTXAS");
+  if (env && strcmp(env, "none") == 0) return NULL;
   if (env && *env) return env;
   return access("/usr/local/cuda/bin/ptxas", X_OK) == 0 ? "/usr/local/cuda/bin/ptxas" : NULL;
 }
@@ -890,10 +892,10 @@ static tcc_status_t build(pack_t *p, const char *module_path, const char *header
   char path[128], blob[4200];
   snprintf(path, sizeof path, "%s/kernels.o", p->dir);
   TCC_RETURN_IF_ERROR(tcc_llvm_emitter_write(p->e, p->host_target, TCC_EMIT_OBJ, path));
-  const char *ptxas = p->num_gpus ? find_ptxas() : NULL;
+  const char *ptxas = p->num_gpus ? find_ptxas() : NULL, *env = getenv("TCC_PTXAS");
   if (p->num_gpus && !ptxas)
-    printf("note: ptxas was not found (TCC_PTXAS, /usr/local/cuda/bin/ptxas): the module holds PTX only, which the "
-           "driver compiles when it loads\n");
+    printf("note: %s: the module holds PTX only, which the driver compiles when it loads\n",
+           env && strcmp(env, "none") == 0 ? "TCC_PTXAS=none" : "ptxas was not found (TCC_PTXAS, /usr/local/cuda/bin/ptxas)");
   for (int t = 0; t < p->num_gpus; t++) TCC_RETURN_IF_ERROR(write_gpu_images(p, t, ptxas));
   if (p->num_gpus) TCC_RETURN_IF_ERROR(write_images_asm(p));
   if (p->o->external_weights) {

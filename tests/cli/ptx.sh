@@ -50,9 +50,11 @@ if [ ! -r "$libdevice" ]; then
   exit 1
 fi
 # a GPU module for two targets: PTX for each (and cubins with ptxas); without a driver it refuses to run
-expect gpu-module 0 'compiled samples/tiny_cnn.onnx for sm_80,sm_90a: 7 kernels' -- \
+expect gpu-module 0 'compiled samples/tiny_cnn.onnx for sm_80,sm_90a: 8 kernels' -- \
   "$tcc" compile samples/tiny_cnn.onnx -target sm_80,sm_90a -o "$dir/m.so"
 expect gpu-module-ptx 0 '^2$' -- sh -c "grep -a -c -E '^\.target sm_(80|90a)$' '$dir/m.so'"
+expect gpu-module-ptx-alone 0 'TCC_PTXAS=none: the module holds PTX only' -- \
+  env TCC_PTXAS=none "$tcc" compile samples/tiny_cnn.onnx -target sm_90 -o "$dir/p.so"
 expect gpu-module-no-driver 3 'no CUDA driver: cannot open libtcc-no-driver.so.1' -- \
   env TCC_CUDA_DRIVER=libtcc-no-driver.so.1 "$tcc" run "$dir/m.so"
 expect sample-entries 0 '^\.visible \.entry softmax_gpu\(' -- sh -c \
